@@ -1,0 +1,99 @@
+"""Signal levels (peak, RMS in dBFS), peak frequency, and peak/RMS normalisation."""
+
+from __future__ import annotations
+
+import collections
+
+import numpy as np
+
+from monitor.dsp.db import amplitude_to_dbfs
+
+__all__ = ["frame_levels", "peak_frequency", "Normalizer"]
+
+
+def frame_levels(frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Peak and RMS level of each frame (rows of samples), dBFS.
+
+    A full-scale sine has peak 0 dBFS and RMS -3.01 dBFS.
+    """
+    if frames.shape[0] == 0:
+        empty = np.zeros(0, dtype=np.float32)
+        return empty, empty
+    peak = np.max(np.abs(frames), axis=1)
+    rms = np.sqrt(np.mean(np.square(frames, dtype=np.float64), axis=1))
+    return amplitude_to_dbfs(peak).astype(np.float32), amplitude_to_dbfs(rms).astype(np.float32)
+
+
+def peak_frequency(power: np.ndarray, samplerate: float, n_fft: int) -> np.ndarray:
+    """Frequency (Hz) of the strongest bin of each power spectrum row.
+
+    Refined by a parabola through the log power of the peak bin and its neighbours, which
+    locates a windowed sinusoid to a small fraction of a bin.
+    """
+    n = power.shape[0]
+    if n == 0:
+        return np.zeros(0, dtype=np.float32)
+    k = np.argmax(power, axis=1)
+    inner = np.clip(k, 1, power.shape[1] - 2)
+    rows = np.arange(n)
+    a, b, c = (np.log(np.maximum(power[rows, inner + d], 1e-30)) for d in (-1, 0, 1))
+    denom = a - 2 * b + c
+    with np.errstate(divide="ignore", invalid="ignore"):
+        delta = np.where(denom < 0, 0.5 * (a - c) / denom, 0.0)
+    delta = np.where(k == inner, np.clip(delta, -0.5, 0.5), 0.0)
+    return ((k + delta) * samplerate / n_fft).astype(np.float32)
+
+
+class Normalizer:
+    """Peak or RMS normalisation of a live stream to a target level (dBFS).
+
+    A stream has no end to normalise against, so the level is measured over the last
+    ``window`` seconds and the gain follows it, ramped across each block so that gain changes
+    never click. Gain is limited to ``max_gain_db`` so that silence is not blown up into noise.
+
+    Parameters
+    ----------
+    mode : {'none', 'peak', 'rms'}
+    target_dbfs : float
+        Level the measured peak or RMS is brought to, dBFS.
+    samplerate : float
+        Hz.
+    window : float
+        Seconds of level history the gain is based on.
+    max_gain_db : float
+        Largest gain applied, dB (also the largest cut).
+    """
+
+    def __init__(self, mode: str, target_dbfs: float, samplerate: float, window: float = 3.0,
+                 max_gain_db: float = 40.0) -> None:
+        self.mode = mode
+        self.target = 10.0 ** (target_dbfs / 20.0)
+        self.max_gain = 10.0 ** (max_gain_db / 20.0)
+        self.window_samples = int(window * samplerate)
+        self.gain = 1.0
+        self._chunks: collections.deque = collections.deque()  # (peak, sum of squares, n)
+        self._held = 0
+
+    @property
+    def gain_db(self) -> float:
+        """The gain last applied, dB."""
+        return float(20.0 * np.log10(self.gain))
+
+    def process(self, block: np.ndarray) -> np.ndarray:
+        """Return ``block`` (1-D) scaled towards the target; unchanged in mode 'none'."""
+        if self.mode == "none" or block.size == 0:
+            return block
+        x = block.astype(np.float64)
+        self._chunks.append((float(np.max(np.abs(x))), float(np.dot(x, x)), x.size))
+        self._held += x.size
+        while self._chunks and self._held - self._chunks[0][2] >= self.window_samples:
+            self._held -= self._chunks.popleft()[2]
+        if self.mode == "peak":
+            level = max(c[0] for c in self._chunks)
+        else:
+            level = np.sqrt(sum(c[1] for c in self._chunks) / max(1, self._held))
+        wanted = self.target / level if level > 0 else self.max_gain
+        wanted = float(np.clip(wanted, 1.0 / self.max_gain, self.max_gain))
+        ramp = np.linspace(self.gain, wanted, x.size, endpoint=True)
+        self.gain = wanted
+        return (x * ramp).astype(np.float32)

@@ -1,0 +1,83 @@
+"""Incremental (streaming) short-time Fourier transform."""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from monitor.dsp.windows import get_window
+
+__all__ = ["StreamingSTFT"]
+
+
+class StreamingSTFT:
+    """Power spectrogram of a stream that arrives in blocks of any size.
+
+    Frame ``k`` covers samples ``[k * hop, k * hop + n_fft)`` of the whole stream (no centre
+    padding), so the frames are identical to an offline STFT with ``center=False`` however the
+    stream is cut. Samples not yet covered by a complete frame are kept for the next call.
+
+    Parameters
+    ----------
+    n_fft : int
+        Frame and window length, samples.
+    hop : int
+        Samples between frame starts (1 ≤ hop ≤ n_fft).
+    window : str
+        Window name, see :func:`monitor.dsp.windows.get_window`.
+    """
+
+    def __init__(self, n_fft: int, hop: int, window: str = "hann") -> None:
+        self.n_fft = n_fft
+        self.hop = hop
+        self.window = get_window(window, n_fft)
+        self.n_bins = n_fft // 2 + 1
+        self.frame_index = 0  # index of the next frame to emit
+        self._skip = 0  # samples still to discard after a seek
+        self._pending = np.zeros(0, dtype=np.float32)
+
+    def seek(self, position: int) -> None:
+        """Restart at stream sample ``position`` (the index of the next sample to arrive).
+
+        Frames then resume with the first frame that starts at or after it, keeping frame
+        ``k`` at sample ``k * hop`` of the whole stream after a change of parameters.
+        """
+        self.frame_index = -(-position // self.hop)
+        self._skip = self.frame_index * self.hop - position
+        self._pending = np.zeros(0, dtype=np.float32)
+
+    def frames(self, block: np.ndarray) -> np.ndarray:
+        """Append ``block`` (1-D samples) and return every newly complete frame.
+
+        Returns
+        -------
+        frames : ndarray, shape (n_new, n_fft)
+            Raw (unwindowed) samples of each new frame; a read-only view, valid until the
+            next call.
+        """
+        block = np.asarray(block, dtype=np.float32)
+        if self._skip:
+            skipped = min(self._skip, block.size)
+            block, self._skip = block[skipped:], self._skip - skipped
+        buf = np.concatenate((self._pending, block))
+        n_new = 0 if buf.size < self.n_fft else (buf.size - self.n_fft) // self.hop + 1
+        if n_new == 0:
+            self._pending = buf
+            return np.zeros((0, self.n_fft), dtype=np.float32)
+        frames = sliding_window_view(buf, self.n_fft)[:: self.hop][:n_new]
+        self._pending = buf[n_new * self.hop:]
+        self.frame_index += n_new
+        return frames
+
+    def power(self, frames: np.ndarray) -> np.ndarray:
+        """|rfft(window · frame)|² of each frame, shape (n, n_fft // 2 + 1), float64.
+
+        Computed in float64 so that bins 100 dB below the strongest one keep their precision.
+        """
+        spectrum = np.fft.rfft(frames * self.window, axis=1)
+        return spectrum.real ** 2 + spectrum.imag ** 2
+
+    @property
+    def pending(self) -> int:
+        """Samples buffered towards the next frame."""
+        return int(self._pending.size)

@@ -1,0 +1,201 @@
+"""Headless runner: no window, one JSON object per line every ``--interval`` seconds."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+import time
+from typing import Optional
+
+import numpy as np
+
+from monitor.cli import dumps
+from monitor.dsp.features import FeatureBatch
+from monitor.pipeline import Pipeline, open_with_fallback
+from monitor.settings import Settings
+
+__all__ = ["run_headless", "IntervalStats"]
+
+
+class IntervalStats:
+    """Accumulates frames between two output lines."""
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.n = 0
+        self.energy = 0.0
+        self.peak = -np.inf
+        self.loudest = -np.inf
+        self.peak_hz = None
+
+    def add(self, batch: FeatureBatch) -> None:
+        if not len(batch):
+            return
+        self.n += len(batch)
+        self.energy += float(np.sum(10.0 ** (batch.rms_dbfs.astype(np.float64) / 10.0)))
+        self.peak = max(self.peak, float(batch.peak_dbfs.max()))
+        k = int(np.argmax(batch.rms_dbfs))
+        if batch.rms_dbfs[k] > self.loudest:
+            self.loudest = float(batch.rms_dbfs[k])
+            self.peak_hz = float(batch.peak_hz[k])
+
+    def line(self, t: float, status, extra: dict) -> dict:
+        rms = 10 * np.log10(self.energy / self.n) if self.n else None
+        out = {"t": round(t, 3),
+               "rms_dbfs": None if rms is None else round(float(rms), 2),
+               "peak_dbfs": None if self.n == 0 else round(self.peak, 2),
+               "peak_hz": None if self.peak_hz is None else round(self.peak_hz, 1),
+               "frames": self.n, "dropped_frames": status.dropped_frames,
+               "overflows": status.overflows, "nonfinite": status.nonfinite,
+               "clipped": status.clipped, "gain_db": round(status.gain_db, 2)}
+        if status.problem:
+            out["problem"] = status.problem
+        out.update(extra)
+        return out
+
+
+class FeatureStore:
+    """Keeps every batch for ``--save-features``."""
+
+    def __init__(self) -> None:
+        self.batches: list[FeatureBatch] = []
+
+    def add(self, batch: FeatureBatch) -> None:
+        if self.batches and batch.params != self.batches[-1].params:
+            return  # parameters never change headless; guard anyway
+        self.batches.append(batch)
+
+    def save(self, path: str, settings: Settings, samplerate: float, params) -> None:
+        def cat(name: str, width: int) -> np.ndarray:
+            parts = [getattr(b, name) for b in self.batches]
+            return np.concatenate(parts) if parts else np.zeros((0, width), np.float32)
+
+        times = (np.concatenate([b.frame_times for b in self.batches]) if self.batches
+                 else np.zeros(0))
+        np.savez(path, mel_db=cat("mel_db", params.n_mels).astype(np.float32),
+                 power_db=cat("power_db", params.n_fft // 2 + 1).astype(np.float32),
+                 frame_times=times, mel_freqs=params.mel_freqs, fft_freqs=params.fft_freqs,
+                 sample_rate=samplerate, n_fft=params.n_fft, hop=params.hop, window=params.window,
+                 n_mels=params.n_mels, fmin=params.fmin, fmax=params.fmax, htk=params.htk,
+                 mel_norm=str(params.mel_norm), normalize=settings.normalize)
+
+
+def _classifier_consumers(settings: Settings, out_problem: list) -> list:
+    if not settings.classifier:
+        return []
+    from monitor.classifier import open_classifier
+
+    clf, problem = open_classifier(settings)
+    if problem:
+        out_problem.append(problem)
+    return [clf] if clf is not None else []
+
+
+def run_headless(settings: Settings, ns: argparse.Namespace) -> int:
+    """Run without a window; returns the exit code."""
+    interval = getattr(ns, "interval", 0.5)
+    duration = getattr(ns, "duration", None)
+    problems: list = []
+    consumers = _classifier_consumers(settings, problems)
+    classifier = consumers[0] if consumers else None
+    pipeline = open_with_fallback(settings, record=getattr(ns, "record", None), consumers=consumers)
+    if pipeline.problem:
+        print(f"spectromon: {pipeline.problem}", file=sys.stderr)
+    for p in problems:
+        print(f"spectromon: {p}", file=sys.stderr)
+    store = FeatureStore() if getattr(ns, "save_features", None) else None
+    stop = threading.Event()
+    previous = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        if settings.realtime:
+            _run_realtime(pipeline, interval, duration, store, classifier, stop)
+        else:
+            _run_offline(pipeline, interval, duration, store, classifier, stop)
+    finally:
+        pipeline.stop()
+        if classifier is not None:
+            classifier.close()
+        for s, h in previous.items():
+            signal.signal(s, h)
+    if store is not None:
+        store.save(ns.save_features, settings, pipeline.samplerate, pipeline.worker.params)
+    events_csv = getattr(ns, "events_csv", None)
+    if events_csv and classifier is not None:
+        classifier.write_events_csv(events_csv)
+    return 0
+
+
+def _extra(classifier) -> dict:
+    return {"top": classifier.top()} if classifier is not None else {}
+
+
+def _emit(stats: IntervalStats, t: float, pipeline: Pipeline, classifier) -> None:
+    print(dumps(stats.line(t, pipeline.status(), _extra(classifier))), flush=True)
+    stats.reset()
+
+
+def _run_realtime(pipeline, interval, duration, store, classifier, stop) -> None:
+    pipeline.start()
+    stats = IntervalStats()
+    t0 = time.monotonic()
+    next_line = interval
+    while not stop.is_set():
+        now = time.monotonic() - t0
+        end = duration is not None and now >= duration
+        if now >= next_line or end:
+            for batch in pipeline.worker.drain():
+                stats.add(batch)
+                if store is not None:
+                    store.add(batch)
+            _emit(stats, now, pipeline, classifier)
+            next_line += interval
+        if end or pipeline.source.finished:
+            break
+        stop.wait(max(0.0, min(next_line, duration or next_line) - (time.monotonic() - t0)))
+    # Whatever was captured before stopping is still analysed and saved.
+    pipeline.source.stop()
+    pipeline.worker.poll()
+    for batch in pipeline.worker.drain():
+        if store is not None:
+            store.add(batch)
+
+
+def _run_offline(pipeline, interval, duration, store, classifier, stop) -> None:
+    """As fast as possible, in stream time, on this thread: deterministic and complete."""
+    source, worker = pipeline.source, pipeline.worker
+    sr = source.samplerate
+    stats = IntervalStats()
+    block = source.blocksize
+    next_line = interval
+    limit = None if duration is None else int(round(duration * sr))
+    done = 0
+    if source.frames < pipeline.settings.n_fft:
+        print(f"spectromon: {source.description} is shorter than one frame ({source.frames} < "
+              f"n_fft {pipeline.settings.n_fft} samples): no spectrogram columns; levels only",
+              file=sys.stderr)
+    while not stop.is_set():
+        n = block if limit is None else min(block, limit - done)
+        data = source.render(n) if n > 0 else np.zeros((0, source.channels), np.float32)
+        if data.shape[0] == 0:
+            break
+        batch = worker.process(data)
+        done += data.shape[0]
+        if classifier is not None:
+            classifier.wait_idle()
+        if batch is not None:
+            worker.drain()
+            stats.add(batch)
+            if store is not None:
+                store.add(batch)
+        t = done / sr
+        while t >= next_line:
+            _emit(stats, next_line, pipeline, classifier)
+            next_line += interval
+    if stats.n or done / sr > next_line - interval:
+        _emit(stats, done / sr, pipeline, classifier)
+    if source.error:
+        print(f"spectromon: {source.error}", file=sys.stderr)

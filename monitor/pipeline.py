@@ -1,0 +1,163 @@
+"""Source → ring buffer → analysis worker (→ classifier, recorder), built from one Settings."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Optional
+
+from monitor.recorder import Recorder
+from monitor.ringbuffer import RingBuffer
+from monitor.settings import ParameterError, Settings
+from monitor.sources import GeneratorSource, Source, open_source
+from monitor.sources.file import FileSource
+from monitor.worker import AnalysisWorker
+
+__all__ = ["Pipeline", "open_with_fallback", "DEMO_FILE"]
+
+RESOURCES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "resources")
+DEMO_FILE = os.path.join(RESOURCES, "demo.wav")
+RING_SECONDS = 4.0
+
+
+@dataclass
+class Status:
+    """What the status bar and the headless output report."""
+
+    source: str
+    samplerate: float
+    channels: int
+    blocksize: int
+    n_fft: int
+    hop: int
+    ms_per_column: float
+    hz_per_bin: float
+    latency_ms: float
+    dropped_frames: int
+    overflows: int
+    nonfinite: int
+    clipped: int
+    gain_db: float
+    problem: Optional[str] = None
+    extra: dict = field(default_factory=dict)
+
+
+class Pipeline:
+    """The running audio path. Not a Qt object: the GUI and the headless runner both drive it.
+
+    Parameters
+    ----------
+    settings : Settings
+    source : Source, optional
+        Use this source instead of the one the settings name.
+    record : str, optional
+        Path to record the incoming audio to.
+    consumers : list, optional
+        Extra :class:`~monitor.worker.AudioConsumer` s (the classifier).
+    """
+
+    def __init__(self, settings: Settings, source: Optional[Source] = None,
+                 record: Optional[str] = None, consumers: Optional[list] = None) -> None:
+        self.source = source if source is not None else open_source(settings)
+        try:
+            settings.check_rate(self.source.samplerate)
+            if settings.channel is not None and settings.channel > self.source.channels:
+                raise ParameterError(f"channel {settings.channel} is beyond the "
+                                     f"{self.source.channels} channel(s) of {self.source.description}")
+            self.recorder = Recorder(record, self.source.samplerate, self.source.channels) if record else None
+        except ParameterError:
+            self.source.stop()
+            raise
+        self.settings = settings
+        self.problem: Optional[str] = None  # why this is not the source the user asked for
+        self.ring = RingBuffer(int(RING_SECONDS * self.source.samplerate), self.source.channels)
+        self.worker = AnalysisWorker(settings, self.ring, self.source.samplerate, consumers,
+                                     self.recorder)
+        self._started = False
+
+    @property
+    def samplerate(self) -> float:
+        return self.source.samplerate
+
+    def start(self) -> None:
+        """Start the worker, then the source (once). Raises ParameterError if the device refuses."""
+        if self._started:
+            return
+        self.worker.start()
+        try:
+            self.source.start(self.ring)
+        except ParameterError:
+            self.worker.stop()
+            raise
+        self._started = True
+
+    def stop(self) -> None:
+        """Stop the source, let the worker finish what arrived, close the recording."""
+        self.source.stop()
+        self.worker.stop()
+        if self.recorder is not None:
+            self.recorder.close()
+        if isinstance(self.source, FileSource):
+            self.source.close()
+        self._started = False
+
+    def reconfigure(self, settings: Settings) -> None:
+        """Apply new analysis/display settings live. Raises ParameterError if they don't fit
+        this source's sample rate; then nothing changes."""
+        settings.validate(self.source.samplerate)
+        self.settings = settings
+        self.worker.configure(settings)
+
+    @property
+    def input_lost(self) -> bool:
+        return self.source.error is not None
+
+    def status(self) -> Status:
+        params = self.worker.params
+        sr = self.source.samplerate
+        backlog = self.ring.available
+        # A column is drawn after its whole frame is in, processed within a poll period.
+        latency = (self.source.latency + (self.source.blocksize or 256) / sr + params.n_fft / sr
+                   + backlog / sr + self.worker.POLL_SECONDS)
+        return Status(
+            source=self.source.description, samplerate=sr, channels=self.source.channels,
+            blocksize=self.source.blocksize, n_fft=params.n_fft, hop=params.hop,
+            ms_per_column=1e3 * params.seconds_per_frame, hz_per_bin=params.hz_per_bin,
+            latency_ms=1e3 * latency, dropped_frames=self.ring.dropped,
+            overflows=self.source.overflows, nonfinite=self.worker.nonfinite,
+            clipped=self.worker.clipped, gain_db=self.worker.gain_db,
+            problem=self.source.error or self.worker.record_error or self.problem)
+
+
+def demo_source(settings: Settings) -> Source:
+    """The demo signal used when there is no usable input: resources/demo.wav, looped, or a
+    generated sweep if that file is missing."""
+    if os.path.isfile(DEMO_FILE):
+        return FileSource(DEMO_FILE, loop=True, blocksize=settings.blocksize)
+    return GeneratorSource("sweep:100-8000:5", 48000.0, blocksize=settings.blocksize)
+
+
+def open_with_fallback(settings: Settings, record: Optional[str] = None,
+                       consumers: Optional[list] = None) -> Pipeline:
+    """Open the pipeline; when the default microphone is unusable (no PortAudio, no input
+    device), fall back to the demo signal and put the reason in ``pipeline.problem``.
+
+    A device, file or generator the user named explicitly is never replaced: its error is
+    raised as :class:`ParameterError`.
+    """
+    explicit = settings.input or settings.generator or settings.device is not None
+    if explicit:
+        return Pipeline(settings, record=record, consumers=consumers)
+    from monitor.sources.microphone import portaudio_problem
+
+    reason = portaudio_problem()
+    if reason is None:
+        try:
+            pipeline = Pipeline(settings, record=record, consumers=consumers)
+            pipeline.start()
+            return pipeline
+        except ParameterError as exc:
+            reason = f"no usable input ({exc})"
+    pipeline = Pipeline(settings, source=demo_source(settings), record=record, consumers=consumers)
+    pipeline.problem = f"{reason}; showing the demo signal"
+    return pipeline

@@ -1,0 +1,118 @@
+"""The small interface every source implements, and a base for sources paced by a clock."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Optional
+
+import numpy as np
+
+from monitor.ringbuffer import RingBuffer
+
+__all__ = ["Source", "PacedSource"]
+
+
+class Source:
+    """Audio that flows into a :class:`~monitor.ringbuffer.RingBuffer`.
+
+    Attributes
+    ----------
+    kind : str
+        'microphone', 'file' or 'generator'.
+    description : str
+        One line for the status bar.
+    samplerate : float
+        Hz.
+    channels : int
+        Channels per frame written to the ring.
+    blocksize : int
+        Frames per block written (0: variable, chosen by the audio system).
+    error : str or None
+        Set (never raised) when the source failed while running, e.g. 'input lost'.
+    finished : bool
+        True when a non-looping file has been played to its end.
+    """
+
+    kind = "source"
+    description = ""
+    samplerate: float = 0.0
+    channels: int = 1
+    blocksize: int = 0
+    overflows = 0
+    underflows = 0
+
+    def __init__(self) -> None:
+        self.error: Optional[str] = None
+        self.finished = False
+
+    def start(self, ring: RingBuffer) -> None:
+        """Start writing into ``ring`` (frames × :attr:`channels`)."""
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        """Stop writing; returns promptly and may be called more than once."""
+        raise NotImplementedError
+
+    @property
+    def latency(self) -> float:
+        """Input latency of the source itself, seconds."""
+        return 0.0
+
+    @property
+    def active(self) -> bool:
+        """True while audio is flowing."""
+        return False
+
+
+class PacedSource(Source):
+    """A source that renders its own blocks and writes them at the pace of the wall clock.
+
+    Subclasses implement :meth:`render`. The pacing thread sleeps to absolute deadlines
+    (``start + frames / samplerate``), so timing errors do not accumulate.
+    """
+
+    default_blocksize = 512
+
+    def __init__(self, samplerate: float, channels: int, blocksize: int = 0) -> None:
+        super().__init__()
+        self.samplerate = float(samplerate)
+        self.channels = channels
+        self.blocksize = blocksize or self.default_blocksize
+        self._thread: Optional[threading.Thread] = None
+        self._stop = threading.Event()
+
+    def render(self, n: int) -> np.ndarray:
+        """Return the next ``n`` frames, shape (≤ n, channels) float32; fewer at the end."""
+        raise NotImplementedError
+
+    def start(self, ring: RingBuffer) -> None:
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, args=(ring,), name=f"{self.kind}-source",
+                                        daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=2.0)
+        self._thread = None
+
+    @property
+    def active(self) -> bool:
+        return self._thread is not None and self._thread.is_alive() and not self.finished
+
+    def _run(self, ring: RingBuffer) -> None:
+        start = time.monotonic()
+        sent = 0
+        while not self._stop.is_set():
+            block = self.render(self.blocksize)
+            if block.shape[0] == 0:
+                self.finished = True
+                return
+            # Wait until the block's last sample "has been recorded", as a sound card would.
+            sent += block.shape[0]
+            delay = start + sent / self.samplerate - time.monotonic()
+            if delay > 0 and self._stop.wait(delay):
+                return
+            ring.write(block)

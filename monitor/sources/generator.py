@@ -1,0 +1,141 @@
+"""Test and demo signals: sine, log sweep, white and pink noise, silence, multi-tone.
+
+Spec grammar (``--generator``), levels in dBFS after ``@`` (peak for tones, RMS for noise)::
+
+    sine:FREQ[@DB]              sine:1000, sine:1000@-6
+    sweep:F0-F1:SECONDS[@DB]    sweep:20-20000:10 (logarithmic, repeats)
+    tones:F1,F2,...[@DB]        tones:440,880,1320@-12 (each tone at DB)
+    white[@DB]  pink[@DB]  silence
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from monitor.settings import ParameterError
+from monitor.sources.base import PacedSource
+
+__all__ = ["GeneratorSource", "parse_spec"]
+
+_DEFAULT_DB = {"sine": -6.0, "sweep": -6.0, "tones": -12.0, "white": -20.0, "pink": -20.0,
+               "silence": 0.0}
+_PINK_OCTAVES = 16
+
+
+def parse_spec(spec: str, samplerate: float) -> dict:
+    """Parse a generator spec into a dict with 'kind', 'db' and the kind's parameters.
+
+    Raises :class:`ParameterError` with the grammar on any mistake.
+    """
+    usage = ("generator must be sine:FREQ[@DB], sweep:F0-F1:SECONDS[@DB], tones:F1,F2,...[@DB], "
+             f"white[@DB], pink[@DB] or silence; got {spec!r}")
+    body, _, level = spec.strip().partition("@")
+    kind, _, args = body.partition(":")
+    kind = kind.strip().lower()
+    if kind not in _DEFAULT_DB:
+        raise ParameterError(usage)
+    try:
+        db = float(level) if level else _DEFAULT_DB[kind]
+        if kind == "sine":
+            out = {"freqs": [float(args)]}
+        elif kind == "tones":
+            out = {"freqs": [float(f) for f in args.split(",")]}
+        elif kind == "sweep":
+            band, _, seconds = args.partition(":")
+            f0, f1 = (float(f) for f in band.split("-"))
+            out = {"f0": f0, "f1": f1, "seconds": float(seconds)}
+        else:
+            if args:
+                raise ValueError
+            out = {}
+    except ValueError:
+        raise ParameterError(usage) from None
+    nyquist = samplerate / 2
+    freqs = out.get("freqs", []) + [out[k] for k in ("f0", "f1") if k in out]
+    for f in freqs:
+        if not (0 < f < nyquist):
+            raise ParameterError(f"generator frequency {f:g} Hz must be between 0 and the Nyquist "
+                                 f"frequency {nyquist:g} Hz")
+    if "seconds" in out and not (0.01 <= out["seconds"] <= 3600):
+        raise ParameterError(f"sweep duration must be from 0.01 to 3600 s, got {out['seconds']:g}")
+    if not (np.isfinite(db) and -200 <= db <= 0):
+        raise ParameterError(f"generator level must be from -200 to 0 dBFS, got {db:g}")
+    return {"kind": kind, "db": db, **out}
+
+
+class GeneratorSource(PacedSource):
+    """A synthetic signal, continuous across blocks, paced in real time.
+
+    Parameters
+    ----------
+    spec : str
+        See the module docstring.
+    samplerate : float
+        Hz.
+    blocksize : int
+        Frames per block written.
+    seed : int
+        Noise seed, for reproducible tests.
+    """
+
+    kind = "generator"
+
+    def __init__(self, spec: str, samplerate: float = 48000.0, blocksize: int = 0,
+                 seed: int = 0) -> None:
+        super().__init__(samplerate, 1, blocksize)
+        self.spec = parse_spec(spec, samplerate)
+        self.description = f"generator {spec}"
+        self.amplitude = 10.0 ** (self.spec["db"] / 20.0)
+        self.position = 0  # samples rendered
+        self._rng = np.random.default_rng(seed)
+        self._pink_index = np.full(_PINK_OCTAVES, -1, dtype=np.int64)
+        self._pink_value = np.zeros(_PINK_OCTAVES)
+        self._sweep_phase = 0.0
+        renderers: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+            "sine": self._tones, "tones": self._tones, "sweep": self._sweep,
+            "white": self._white, "pink": self._pink, "silence": np.zeros_like,
+        }
+        self._render = renderers[self.spec["kind"]]
+
+    def render(self, n: int) -> np.ndarray:
+        t = np.arange(self.position, self.position + n, dtype=np.float64)
+        self.position += n
+        return self._render(t).astype(np.float32).reshape(-1, 1)
+
+    def _tones(self, t: np.ndarray) -> np.ndarray:
+        out = np.zeros_like(t)
+        for f in self.spec["freqs"]:
+            # Phase from the integer sample index keeps the tone exact over hours.
+            cycles = np.mod(t * (f / self.samplerate), 1.0)
+            out += np.sin(2 * np.pi * cycles)
+        return self.amplitude * out
+
+    def _sweep(self, t: np.ndarray) -> np.ndarray:
+        f0, f1, seconds = self.spec["f0"], self.spec["f1"], self.spec["seconds"]
+        period = int(round(seconds * self.samplerate))
+        local = np.mod(t, period) / self.samplerate  # seconds into the current sweep
+        rate = np.log(f1 / f0) / seconds
+        # Instantaneous frequency f0·exp(rate·τ); phase is its integral. Each sweep restarts at
+        # phase 0, a deliberate reset where the frequency jumps back anyway.
+        phase = 2 * np.pi * f0 * (np.expm1(rate * local) / rate)
+        return self.amplitude * np.sin(phase)
+
+    def _white(self, t: np.ndarray) -> np.ndarray:
+        return self.amplitude * self._rng.standard_normal(t.size)
+
+    def _pink(self, t: np.ndarray) -> np.ndarray:
+        # Voss-McCartney: octave k holds a random value for 2**k samples; the sum has a 1/f
+        # spectrum (within ±1.5 dB). Values persist across blocks, so the noise is continuous.
+        idx = t.astype(np.int64)
+        out = self._rng.standard_normal(t.size)  # the fastest "octave" is plain white noise
+        for k in range(_PINK_OCTAVES):
+            held = idx >> k
+            starts = np.flatnonzero(np.diff(held, prepend=held[0] - 1))
+            values = self._rng.standard_normal(starts.size)
+            if held[0] == self._pink_index[k]:
+                values[0] = self._pink_value[k]
+            out += np.repeat(values, np.diff(np.append(starts, held.size)))
+            self._pink_index[k], self._pink_value[k] = held[-1], values[-1]
+        return self.amplitude * out / np.sqrt(_PINK_OCTAVES + 1)

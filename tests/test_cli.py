@@ -1,0 +1,190 @@
+"""The command line: every error path is one line and exit code 2; headless output; features."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def run(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    return subprocess.run([sys.executable, os.path.join(ROOT, "main.py"), *args], capture_output=True,
+                          text=True, timeout=timeout, env=env, cwd=ROOT)
+
+
+def assert_usage_error(proc: subprocess.CompletedProcess, *needles: str) -> None:
+    assert proc.returncode == 2, proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert "Traceback" not in proc.stderr
+    assert lines, "no message"
+    errors = [line for line in lines if "error" in line]
+    assert len(errors) == 1, proc.stderr
+    for needle in needles:
+        assert needle in errors[0], proc.stderr
+
+
+def json_lines(proc: subprocess.CompletedProcess) -> list[dict]:
+    assert proc.returncode == 0, proc.stderr
+    return [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+
+
+@pytest.fixture
+def tone_file(tmp_path):
+    sr = 22050
+    t = np.arange(int(sr * 3.0)) / sr
+    y = (0.5 * np.sin(2 * np.pi * 1500 * t)).astype(np.float32)
+    path = tmp_path / "tone.wav"
+    sf.write(path, y, sr)
+    return str(path)
+
+
+@pytest.mark.parametrize("args,needles", [
+    (["--n-fft", "1000"], ["power of two"]),
+    (["--n-fft", "128"], ["power of two"]),
+    (["--n-fft", "32768"], ["power of two"]),
+    (["--hop", "0"], ["hop"]),
+    (["--n-fft", "512", "--hop", "513"], ["hop"]),
+    (["--generator", "sine:1000", "--fmax", "30000"], ["Nyquist"]),
+    (["--fmin", "5000", "--fmax", "1000"], ["fmin"]),
+    (["--generator", "sine:1000", "--samplerate", "16000", "--n-fft", "256", "--n-mels", "200"],
+     ["empty"]),
+    (["--generator", "sine:abc"], ["generator"]),
+    (["--generator", "wobble"], ["generator"]),
+    (["--input", "/nonexistent/file.wav"], ["no such file"]),
+    (["--db-range", "0:-100"], ["dB range"]),
+    (["--db-range", "x"], ["FLOOR:CEIL"]),
+    (["--history", "0"], ["history"]),
+    (["--window", "kaiser"], ["window"]),
+    (["--input", "a.wav", "--generator", "sine:100"], ["exclude"]),
+    (["--no-realtime", "--generator", "sine:100"], ["--no-realtime"]),
+    (["--screenshot", "x.png"], ["--duration"]),
+    (["--loop", "--generator", "sine:100"], ["--loop"]),
+    (["--duration", "-1"], ["--duration"]),
+    (["--interval", "0"], ["--interval"]),
+    (["--channel", "0"], ["channel"]),
+    (["--samplerate", "10"], ["sample rate"]),
+    (["--bogus"], ["unrecognized"]),
+])
+def test_bad_arguments_exit_2_with_one_line(args, needles):
+    assert_usage_error(run("--headless", "--duration", "1", "--no-classifier", *args), *needles)
+
+
+def test_unreadable_files(tmp_path):
+    corrupt = tmp_path / "corrupt.wav"
+    corrupt.write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunkjunkjunk" * 10)
+    assert_usage_error(run("--headless", "--input", str(corrupt), "--no-classifier"), "cannot read")
+    text = tmp_path / "notes.flac"
+    text.write_text("not audio at all\n")
+    assert_usage_error(run("--headless", "--input", str(text), "--no-classifier"), "cannot read")
+    empty = tmp_path / "empty.wav"
+    sf.write(empty, np.zeros(0, np.float32), 16000)
+    assert_usage_error(run("--headless", "--input", str(empty), "--no-classifier"), "no audio")
+    assert_usage_error(run("--headless", "--input", str(tmp_path), "--no-classifier"), "cannot read")
+
+
+def test_unknown_device_exits_2():
+    proc = run("--headless", "--device", "no-such-device-xyz", "--duration", "1", "--no-classifier")
+    assert_usage_error(proc)
+    assert "no-such-device-xyz" in proc.stderr or "PortAudio" in proc.stderr
+
+
+def test_help_documents_every_option():
+    proc = run("--help")
+    assert proc.returncode == 0
+    for opt in ("--list-devices", "--device", "--samplerate", "--channels", "--channel", "--blocksize",
+                "--latency", "--input", "--loop", "--generator", "--n-fft", "--hop", "--window",
+                "--n-mels", "--fmin", "--fmax", "--scale", "--db-range", "--colormap", "--history",
+                "--normalize", "--headless", "--interval", "--duration", "--no-realtime",
+                "--save-features", "--screenshot", "--record", "--reset-settings", "--no-classifier",
+                "--model", "--labels", "--events-csv"):
+        assert opt in proc.stdout, opt
+
+
+def test_headless_generator_json_lines():
+    lines = json_lines(run("--headless", "--generator", "sine:1000@-6", "--duration", "1.6",
+                           "--interval", "0.5", "--no-classifier"))
+    assert len(lines) >= 3
+    for line in lines:
+        assert {"t", "rms_dbfs", "peak_dbfs", "peak_hz", "dropped_frames"} <= line.keys()
+    steady = [line for line in lines if line["frames"]]
+    assert steady
+    for line in steady:
+        assert abs(line["peak_hz"] - 1000) < 2
+        assert abs(line["peak_dbfs"] + 6) < 0.1
+        assert abs(line["rms_dbfs"] + 9.03) < 0.1
+        assert line["dropped_frames"] == 0
+
+
+def test_no_realtime_is_stream_time_and_complete(tone_file):
+    lines = json_lines(run("--headless", "--input", tone_file, "--no-realtime", "--interval", "1",
+                           "--no-classifier"))
+    assert [line["t"] for line in lines] == [1.0, 2.0, 3.0]
+    assert all(abs(line["peak_hz"] - 1500) < 2 for line in lines)
+    n_frames = (int(22050 * 3.0) - 2048) // 512 + 1
+    assert sum(line["frames"] for line in lines) == n_frames
+
+
+def test_save_features_content(tone_file, tmp_path):
+    out = tmp_path / "features.npz"
+    proc = run("--headless", "--input", tone_file, "--no-realtime", "--no-classifier", "--n-fft", "1024",
+               "--hop", "256", "--n-mels", "64", "--fmax", "8000", "--save-features", str(out))
+    assert proc.returncode == 0, proc.stderr
+    data = np.load(out)
+    n = (int(22050 * 3.0) - 1024) // 256 + 1
+    assert data["mel_db"].shape == (n, 64) and data["mel_db"].dtype == np.float32
+    assert data["power_db"].shape == (n, 513)
+    np.testing.assert_allclose(data["frame_times"], np.arange(n) * 256 / 22050)
+    assert data["mel_freqs"].shape == (64,) and data["mel_freqs"].max() < 8000
+    np.testing.assert_allclose(data["fft_freqs"], np.fft.rfftfreq(1024, 1 / 22050))
+    assert float(data["sample_rate"]) == 22050 and int(data["n_fft"]) == 1024 and int(data["hop"]) == 256
+    peak_bin = np.argmax(data["power_db"].mean(axis=0))
+    assert abs(data["fft_freqs"][peak_bin] - 1500) <= 22050 / 1024
+    peak_band = np.argmax(data["mel_db"].mean(axis=0))
+    assert abs(data["mel_freqs"][peak_band] - 1500) < 150
+
+
+def test_file_shorter_than_one_frame_still_works(tmp_path):
+    short = tmp_path / "short.wav"
+    sf.write(short, np.full(100, 0.1, np.float32), 16000)
+    proc = run("--headless", "--input", str(short), "--no-realtime", "--no-classifier")
+    assert proc.returncode == 0, proc.stderr
+    assert "shorter than one frame" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_nonfinite_samples_are_counted_not_shown(tmp_path):
+    sr = 16000
+    y = (0.1 * np.sin(2 * np.pi * 440 * np.arange(sr) / sr)).astype(np.float32)
+    y[1000:1010] = np.nan
+    y[5000] = np.inf
+    path = tmp_path / "nan.wav"
+    sf.write(path, y, sr, subtype="FLOAT")
+    out = tmp_path / "f.npz"
+    proc = run("--headless", "--input", str(path), "--no-realtime", "--no-classifier", "--interval", "5",
+               "--save-features", str(out))
+    lines = json_lines(proc)
+    assert lines[-1]["nonfinite"] == 11
+    data = np.load(out)
+    assert np.all(np.isfinite(data["power_db"])) and np.all(np.isfinite(data["mel_db"]))
+
+
+def test_record_while_monitoring_generator(tmp_path):
+    out = tmp_path / "rec.wav"
+    proc = run("--headless", "--generator", "sine:1000@-6", "--duration", "1.0", "--no-classifier",
+               "--record", str(out))
+    assert proc.returncode == 0, proc.stderr
+    y, sr = sf.read(out, dtype="float32")
+    assert sr == 48000 and y.size > 0.5 * sr
+    assert abs(20 * np.log10(np.max(np.abs(y))) + 6) < 0.1
+    # Never overwrite a recording.
+    assert_usage_error(run("--headless", "--generator", "sine:1000", "--duration", "1", "--no-classifier",
+                           "--record", str(out)), "overwrite")
+    assert sf.info(out).frames == y.shape[0]

@@ -14,7 +14,7 @@ import numpy as np
 from monitor.cli import dumps
 from monitor.dsp.features import FeatureBatch
 from monitor.pipeline import Pipeline, open_with_fallback
-from monitor.settings import Settings
+from monitor.settings import ParameterError, Settings
 
 __all__ = ["run_headless", "IntervalStats"]
 
@@ -138,13 +138,25 @@ def _emit(stats: IntervalStats, t: float, pipeline: Pipeline, classifier) -> Non
     stats.reset()
 
 
+RETRY_SECONDS = 2.0
+
+
 def _run_realtime(pipeline, interval, duration, store, classifier, stop) -> None:
     pipeline.start()
     stats = IntervalStats()
     t0 = time.monotonic()
     next_line = interval
+    next_retry = 0.0
     while not stop.is_set():
         now = time.monotonic() - t0
+        if pipeline.input_lost and now >= next_retry:
+            # Someone watching a room for hours wants the input back when the server returns.
+            next_retry = now + RETRY_SECONDS
+            try:
+                pipeline.restart_source()
+                print(f"spectromon: input back: {pipeline.source.description}", file=sys.stderr)
+            except ParameterError:
+                pass
         end = duration is not None and now >= duration
         if now >= next_line or end:
             for batch in pipeline.worker.drain():

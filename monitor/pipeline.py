@@ -108,6 +108,27 @@ class Pipeline:
         self.settings = settings
         self.worker.configure(settings)
 
+    def restart_source(self) -> None:
+        """Reopen the same input after it was lost (audio server restarted, device replugged).
+
+        The ring, worker, history and recording carry on; only the source is replaced. Raises
+        :class:`ParameterError` while the input is still unavailable, or if it comes back at
+        another rate or channel count (then a new Pipeline is needed).
+        """
+        old = self.source
+        old.stop()
+        if old.kind == "microphone":
+            from monitor.sources.microphone import rescan_devices
+
+            rescan_devices()  # PortAudio's device list is fixed until re-initialised
+        new = open_source(self.settings)
+        if new.samplerate != old.samplerate or new.channels != old.channels:
+            new.stop()
+            raise ParameterError(f"{new.description} came back at {new.samplerate:g} Hz × "
+                                 f"{new.channels} ch instead of {old.samplerate:g} Hz × {old.channels} ch")
+        new.start(self.ring)
+        self.source = new
+
     @property
     def input_lost(self) -> bool:
         return self.source.error is not None

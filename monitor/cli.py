@@ -94,6 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
     cl.add_argument("--aggregate", choices=("mean", "max"), help="smoothing of patch scores (default mean)")
     cl.add_argument("--smooth", dest="smooth_patches", type=int, metavar="N", help="patches smoothed over, 0.48 s each (default 3)")
     cl.add_argument("--threshold", type=float, help="hide labels scoring under this (default 0.1)")
+    cl.add_argument("--specific-first", dest="specific_first", action="store_true",
+                    help="order nested AudioSet labels most specific first (Bark before Dog before Animal)")
     cl.add_argument("--watch", type=_watch, action="append", metavar="LABEL[@THRESHOLD]",
                     help="alert when LABEL scores over THRESHOLD (default 0.3); repeatable")
     cl.add_argument("--events-csv", dest="events_csv", metavar="OUT.csv", help="write the event log (headless)")

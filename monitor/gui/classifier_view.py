@@ -1,0 +1,498 @@
+"""The classifier's panel: top-5 bars, watch-list alert, event log, watch editor, settings,
+and the activity strip drawn under the waterfall.
+
+All of it reads the classifier's immutable snapshot on the GUI thread and does real work only
+when a new patch result arrived (every 0.48 s); the 60 Hz :meth:`ClassifierView.refresh` is
+otherwise a couple of attribute reads and, for the strip, one transform update.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+import pyqtgraph as pg
+from PyQt6 import QtCore, QtGui, QtWidgets
+
+from monitor.settings import ParameterError, Settings
+
+__all__ = ["ClassifierView", "ActivityStrip", "TopBars"]
+
+N_BARS = 5
+MAX_LOG_ROWS = 500  # newest events shown; the CSV export has them all
+ALERT_HOLD_SECONDS = 5.0  # the banner stays this long (stream time) after an alert fired
+STRIP_ROWS = 5
+PATCH_HOP = 0.48  # s between YAMNet patches
+PATCH_CENTRE = (0.975 - PATCH_HOP) / 2  # a patch is drawn as the 0.48 s around its centre
+
+_ACCENT = "#f0a030"
+_DANGER = "#e0403a"
+_DIM = "#8a919c"
+_GRID = "#2a2e36"
+_TEXT = "#d5d9e0"
+
+
+def _fmt_time(seconds: float) -> str:
+    m, s = divmod(max(0.0, seconds), 60.0)
+    return f"{int(m)}:{s:05.2f}"
+
+
+class TopBars(QtWidgets.QWidget):
+    """``n`` horizontal bars (label and score), reused in place: only texts and values change."""
+
+    def __init__(self, n: int = N_BARS, parent: Optional[QtWidgets.QWidget] = None) -> None:
+        super().__init__(parent)
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(3)
+        self.bars: list[QtWidgets.QProgressBar] = []
+        for _ in range(n):
+            bar = QtWidgets.QProgressBar()
+            bar.setRange(0, 1000)
+            bar.setValue(0)
+            bar.setTextVisible(True)
+            bar.setFormat("")
+            bar.setAlignment(QtCore.Qt.AlignmentFlag.AlignLeft | QtCore.Qt.AlignmentFlag.AlignVCenter)
+            bar.setFixedHeight(20)
+            bar.setStyleSheet(
+                f"QProgressBar {{ border: 1px solid {_GRID}; border-radius: 3px; padding-left: 4px;"
+                f" background: #0e1013; }}"
+                f"QProgressBar::chunk {{ background: #7a5418; border-radius: 2px; }}")
+            layout.addWidget(bar)
+            self.bars.append(bar)
+        self._shown: list = []
+
+    def set_items(self, items: list) -> None:
+        """Show ``[[label, score], ...]`` (at most ``n``); empty rows for the rest."""
+        items = list(items)[: len(self.bars)]
+        if items == self._shown:
+            return
+        self._shown = items
+        for i, bar in enumerate(self.bars):
+            if i < len(items):
+                label, score = items[i]
+                text = f"{label}   {score:.2f}"
+                value = int(round(1000 * float(score)))
+            else:
+                text, value = "", 0
+            if bar.format() != text:
+                bar.setFormat(text)
+            if bar.value() != value:
+                bar.setValue(value)
+
+    def items(self) -> list:
+        return list(self._shown)
+
+
+class ActivityStrip(pg.PlotWidget):
+    """When chosen classes were active, on the waterfall's time axis.
+
+    x is seconds relative to the displayed stream time (``-history`` … 0), as the waterfall's
+    columns are, so the two line up when the strip sits under the waterfall (and the GUI may
+    also ``setXLink`` the two plots). One row per class; each patch is a cell 0.48 s wide
+    centred on the patch, its brightness the smoothed score; cells at or over the class's
+    threshold are drawn in full colour (red for a watched class).
+    """
+
+    def __init__(self, history: float = 10.0, parent: Optional[QtWidgets.QWidget] = None) -> None:
+        self._axis = pg.AxisItem("left")
+        super().__init__(parent=parent, axisItems={"left": self._axis})
+        self.setMenuEnabled(False)
+        self.hideButtons()
+        self.setMouseEnabled(False, False)
+        self.getPlotItem().getViewBox().setDefaultPadding(0.0)
+        self.getPlotItem().hideAxis("bottom")
+        # The axis only keeps the plot's left edge where the waterfall's is; the names are
+        # drawn inside the strip, where a narrow axis cannot crop or drop them.
+        self._axis.setWidth(64)
+        self._axis.setTicks([[], []])
+        self.image_item = pg.ImageItem(axisOrder="row-major")
+        self.addItem(self.image_item)
+        self._names: list = []
+        self.labels: tuple = ()
+        self.history = float(history)
+        self.grid_start: Optional[float] = None  # stream time of the left edge of column 0
+        self.image: np.ndarray = np.zeros((0, 0, 4), np.uint8)
+        self.setMinimumHeight(36)
+        self.setMaximumHeight(16 * STRIP_ROWS + 8)
+        self._set_rows(())
+        self.set_history(history)
+
+    def set_history(self, seconds: float) -> None:
+        self.history = float(seconds)
+        self._set_range()
+
+    def _set_range(self) -> None:
+        rows = max(1, len(self.labels))
+        self.getPlotItem().getViewBox().setRange(xRange=(-self.history, 0.0), yRange=(0, rows),
+                                                 padding=0)
+        for i, text in enumerate(self._names):
+            text.setPos(-self.history, rows - i - 0.5)
+
+    def _set_rows(self, labels: tuple) -> None:
+        """One row per label (at most STRIP_ROWS), the first at the top."""
+        self.labels = tuple(labels)[:STRIP_ROWS]
+        for text in self._names:
+            self.removeItem(text)
+        self._names = []
+        font = QtGui.QFont()
+        font.setPointSizeF(7.5)
+        for name in self.labels:
+            text = pg.TextItem(self._short(name, 24), color=_TEXT, anchor=(0.0, 0.5))
+            text.setFont(font)
+            text.setZValue(10)
+            self.addItem(text)
+            self._names.append(text)
+        if hasattr(self, "history"):
+            self._set_range()
+
+    @staticmethod
+    def _short(name: str, chars: int) -> str:
+        name = name.split(",")[0]  # "Vehicle horn, car horn, honking" → "Vehicle horn"
+        return name if len(name) <= chars else name[:chars - 1] + "…"
+
+    def set_data(self, labels: tuple, starts: np.ndarray, scores: np.ndarray,
+                 thresholds: np.ndarray, watched: np.ndarray) -> None:
+        """Rebuild the image: ``scores`` (patches × labels) of patches starting at ``starts``."""
+        if tuple(labels)[:STRIP_ROWS] != self.labels:
+            self._set_rows(tuple(labels))
+        labels = self.labels
+        if len(starts) == 0 or len(labels) == 0:
+            self.grid_start = None
+            self.image = np.zeros((0, 0, 4), np.uint8)
+            self.image_item.clear()
+            return
+        # Patches lie on a 0.48 s grid; a gap (a restarted stream) just leaves empty cells.
+        t0 = float(starts[0])
+        cols = np.rint((starts - t0) / PATCH_HOP).astype(int)
+        width = int(cols[-1]) + 1
+        img = np.zeros((len(labels), width, 4), np.uint8)
+        accent = np.array(QtGui.QColor(_ACCENT).getRgb()[:3], np.float32)
+        danger = np.array(QtGui.QColor(_DANGER).getRgb()[:3], np.float32)
+        for r in range(len(labels)):
+            s = np.nan_to_num(scores[:, r], nan=0.0)
+            over = s >= thresholds[r]
+            colour = danger if watched[r] else accent
+            row = len(labels) - 1 - r  # image row 0 is drawn at the bottom
+            img[row, cols, :3] = colour.astype(np.uint8)
+            img[row, cols, 3] = np.where(over, 255, np.clip(s / max(thresholds[r], 1e-3), 0, 1) * 110
+                                         ).astype(np.uint8)
+        self.image = img
+        self.grid_start = t0 + PATCH_CENTRE
+        self.image_item.setImage(img, autoLevels=False)
+
+    def place(self, stream_time: float) -> None:
+        """Move the image so that stream time ``t`` is drawn at ``t - stream_time``."""
+        if self.grid_start is None:
+            return
+        tr = QtGui.QTransform(PATCH_HOP, 0.0, 0.0, 1.0, self.grid_start - stream_time, 0.0)
+        self.image_item.setTransform(tr)
+
+    def x_of(self, t: float, stream_time: float) -> float:
+        """Where stream time ``t`` is drawn (x, seconds relative to ``stream_time``)."""
+        return t - stream_time
+
+
+class ClassifierView(QtWidgets.QWidget):
+    """The classifier panel.
+
+    Parameters
+    ----------
+    classifier : SoundEventClassifier or None
+        None: the panel shows why (``unavailable``) and the install command.
+    settings : Settings
+    unavailable : str, optional
+        The reason :func:`monitor.classifier.open_classifier` gave.
+    parent : QWidget, optional
+
+    Signals
+    -------
+    settings_changed(dict)
+        Classifier fields the user changed here (``watch``, ``threshold``, ``aggregate``,
+        ``smooth_patches``, ``specific_first``), for the main window to merge into its settings
+        and persist. They are already applied to the classifier.
+    """
+
+    settings_changed = QtCore.pyqtSignal(dict)
+
+    def __init__(self, classifier, settings: Settings, parent: Optional[QtWidgets.QWidget] = None,
+                 unavailable: Optional[str] = None) -> None:
+        super().__init__(parent)
+        self.classifier = classifier
+        self.settings = settings
+        self.updates = 0  # times new results were drawn (for tests and the benchmark)
+        self._seq = -1
+        self._stream_time = 0.0
+        self._strip = ActivityStrip(settings.history)
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        title = QtWidgets.QLabel("Sound events (YAMNet)")
+        title.setObjectName("panelTitle")
+        layout.addWidget(title)
+        if classifier is None:
+            from monitor.classifier import INSTALL_COMMAND
+
+            reason = unavailable or f"classifier unavailable; install with: {INSTALL_COMMAND}"
+            if "install with" not in reason:
+                reason += f"; install with: {INSTALL_COMMAND}"
+            self.message = QtWidgets.QLabel(reason)
+            self.message.setWordWrap(True)
+            self.message.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+            self.message.setStyleSheet(f"color: {_DIM};")
+            layout.addWidget(self.message)
+            layout.addStretch(1)
+            return
+        self.message = None
+        self.alert = QtWidgets.QLabel("")
+        self.alert.setObjectName("classifierAlert")
+        self.alert.setStyleSheet(f"QLabel#classifierAlert {{ background: #5a1512; color: white;"
+                                 f" border: 1px solid {_DANGER}; border-radius: 4px; padding: 4px;"
+                                 f" font-weight: bold; }}")
+        self.alert.setVisible(False)
+        layout.addWidget(self.alert)
+        self.error_label = QtWidgets.QLabel("")
+        self.error_label.setWordWrap(True)
+        self.error_label.setStyleSheet(f"color: {_DANGER};")
+        self.error_label.setVisible(False)
+        layout.addWidget(self.error_label)
+        self.bars = TopBars(N_BARS)
+        layout.addWidget(self.bars)
+        layout.addWidget(self._settings_row())
+        layout.addWidget(self._watch_editor())
+        layout.addWidget(self._event_log(), 1)
+        self.apply_settings(settings)
+
+    # -- construction ---------------------------------------------------------------------------
+    def _settings_row(self) -> QtWidgets.QWidget:
+        box = QtWidgets.QWidget()
+        row = QtWidgets.QHBoxLayout(box)
+        row.setContentsMargins(0, 0, 0, 0)
+        self.threshold_spin = QtWidgets.QDoubleSpinBox()
+        self.threshold_spin.setRange(0.0, 1.0)
+        self.threshold_spin.setSingleStep(0.05)
+        self.threshold_spin.setDecimals(2)
+        self.threshold_spin.setToolTip("labels scoring under this are hidden")
+        self.aggregate_combo = QtWidgets.QComboBox()
+        self.aggregate_combo.addItems(["mean", "max"])
+        self.aggregate_combo.setToolTip("smoothing of the per-patch scores")
+        self.smooth_spin = QtWidgets.QSpinBox()
+        self.smooth_spin.setRange(1, 100)
+        self.smooth_spin.setToolTip("patches smoothed over (0.48 s each)")
+        self.specific_check = QtWidgets.QCheckBox("specific first")
+        self.specific_check.setToolTip("Bark before Dog before Animal")
+        for label, w in (("threshold", self.threshold_spin), ("smooth", self.aggregate_combo),
+                         ("over", self.smooth_spin)):
+            row.addWidget(QtWidgets.QLabel(label))
+            row.addWidget(w)
+        row.addWidget(self.specific_check)
+        row.addStretch(1)
+        self.threshold_spin.valueChanged.connect(lambda v: self._change(threshold=round(v, 4)))
+        self.aggregate_combo.currentTextChanged.connect(lambda t: self._change(aggregate=t))
+        self.smooth_spin.valueChanged.connect(lambda v: self._change(smooth_patches=int(v)))
+        self.specific_check.toggled.connect(lambda b: self._change(specific_first=bool(b)))
+        return box
+
+    def _watch_editor(self) -> QtWidgets.QWidget:
+        box = QtWidgets.QGroupBox("Watch list")
+        grid = QtWidgets.QGridLayout(box)
+        self.watch_edit = QtWidgets.QLineEdit()
+        self.watch_edit.setPlaceholderText("label, e.g. Dog, Siren, Glass, Baby cry…")
+        completer = QtWidgets.QCompleter(list(self.classifier.labels), self)
+        completer.setCaseSensitivity(QtCore.Qt.CaseSensitivity.CaseInsensitive)
+        completer.setFilterMode(QtCore.Qt.MatchFlag.MatchContains)
+        self.watch_edit.setCompleter(completer)
+        self.watch_threshold = QtWidgets.QDoubleSpinBox()
+        self.watch_threshold.setRange(0.01, 1.0)
+        self.watch_threshold.setSingleStep(0.05)
+        self.watch_threshold.setValue(0.3)
+        self.watch_add = QtWidgets.QPushButton("Add")
+        self.watch_list = QtWidgets.QListWidget()
+        self.watch_list.setMaximumHeight(70)
+        self.watch_remove = QtWidgets.QPushButton("Remove")
+        self.watch_error = QtWidgets.QLabel("")
+        self.watch_error.setStyleSheet(f"color: {_DANGER};")
+        grid.addWidget(self.watch_edit, 0, 0)
+        grid.addWidget(self.watch_threshold, 0, 1)
+        grid.addWidget(self.watch_add, 0, 2)
+        grid.addWidget(self.watch_list, 1, 0, 1, 2)
+        grid.addWidget(self.watch_remove, 1, 2, QtCore.Qt.AlignmentFlag.AlignTop)
+        grid.addWidget(self.watch_error, 2, 0, 1, 3)
+        self.watch_add.clicked.connect(self._add_watch)
+        self.watch_edit.returnPressed.connect(self._add_watch)
+        self.watch_remove.clicked.connect(self._remove_watch)
+        return box
+
+    def _event_log(self) -> QtWidgets.QWidget:
+        box = QtWidgets.QGroupBox("Event log")
+        v = QtWidgets.QVBoxLayout(box)
+        self.table = QtWidgets.QTableWidget(0, 4)
+        self.table.setHorizontalHeaderLabels(["start", "label", "peak", "duration (s)"])
+        self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setDefaultSectionSize(20)
+        self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.horizontalHeader().setSectionResizeMode(
+            1, QtWidgets.QHeaderView.ResizeMode.Stretch)
+        v.addWidget(self.table)
+        row = QtWidgets.QHBoxLayout()
+        self.export_status = QtWidgets.QLabel("")
+        self.export_status.setStyleSheet(f"color: {_DIM};")
+        self.export_button = QtWidgets.QPushButton("Export CSV…")
+        self.export_button.clicked.connect(self._export_clicked)
+        row.addWidget(self.export_status, 1)
+        row.addWidget(self.export_button)
+        v.addLayout(row)
+        return box
+
+    # -- public API -----------------------------------------------------------------------------
+    def activity_strip(self) -> ActivityStrip:
+        """The strip to place under the waterfall (one widget, created with the view)."""
+        return self._strip
+
+    def apply_settings(self, settings: Settings) -> None:
+        """Take new settings (from the main window): controls, classifier and strip follow."""
+        self.settings = settings
+        self._strip.set_history(settings.history)
+        if self.classifier is None:
+            return
+        try:
+            self.classifier.apply_settings(settings)
+        except ParameterError as exc:
+            self.watch_error.setText(str(exc))
+        for w, value, setter in ((self.threshold_spin, settings.threshold, "setValue"),
+                                 (self.aggregate_combo, settings.aggregate, "setCurrentText"),
+                                 (self.smooth_spin, settings.smooth_patches, "setValue"),
+                                 (self.specific_check, settings.specific_first, "setChecked")):
+            blocked = w.blockSignals(True)
+            getattr(w, setter)(value)
+            w.blockSignals(blocked)
+        self._fill_watch_list()
+        self._seq = -1  # redraw with the new threshold/ordering at the next refresh
+
+    def refresh(self, stream_time: float) -> None:
+        """Called by the main window's timer (60 Hz) with the displayed stream time (s)."""
+        self._stream_time = float(stream_time)
+        if self.classifier is None:
+            return
+        snap = self.classifier.snapshot
+        if snap.seq != self._seq:
+            self._seq = snap.seq
+            self._update(snap)
+            self.updates += 1
+        self._update_alert(snap)
+        self._strip.place(self._stream_time)
+        if self.classifier.error and self.error_label.isHidden():
+            self.error_label.setText(self.classifier.error)
+            self.error_label.setVisible(True)
+
+    def export_csv(self, path: str) -> bool:
+        """Write the event log to ``path``; the outcome is shown beside the button."""
+        try:
+            self.classifier.write_events_csv(path)
+        except ParameterError as exc:
+            self.export_status.setText(str(exc))
+            return False
+        self.export_status.setText(f"{len(self.classifier.events)} events written to {path}")
+        return True
+
+    def strip_labels(self) -> tuple:
+        """The classes the strip shows: the watched labels, else the current top labels."""
+        watch = [label for label, _ in self.settings.watch]
+        if watch:
+            names = {n.lower(): n for n in self.classifier.labels}
+            return tuple(names.get(w.lower(), w) for w in watch)[:STRIP_ROWS]
+        return tuple(label for label, _ in self.bars.items())[:STRIP_ROWS]
+
+    # -- internals ------------------------------------------------------------------------------
+    def _change(self, **changes) -> None:
+        try:
+            new = self.settings.replace(**changes)
+            self.classifier.apply_settings(new)
+        except ParameterError as exc:
+            self.watch_error.setText(str(exc))
+            return
+        self.watch_error.setText("")
+        self.settings = new
+        self._seq = -1
+        self.settings_changed.emit(changes)
+
+    def _add_watch(self) -> None:
+        text = self.watch_edit.text().strip()
+        if not text:
+            return
+        names = {n.lower(): n for n in self.classifier.labels}
+        label = names.get(text.lower())
+        if label is None:
+            self.watch_error.setText(f"unknown label: {text!r} (pick one from the list)")
+            return
+        watch = tuple((l, t) for l, t in self.settings.watch if l.lower() != label.lower())
+        self._change(watch=watch + ((label, round(self.watch_threshold.value(), 3)),))
+        self._fill_watch_list()
+        self.watch_edit.clear()
+
+    def _remove_watch(self) -> None:
+        row = self.watch_list.currentRow()
+        if row < 0 or row >= len(self.settings.watch):
+            return
+        watch = tuple(w for i, w in enumerate(self.settings.watch) if i != row)
+        self._change(watch=watch)
+        self._fill_watch_list()
+
+    def _fill_watch_list(self) -> None:
+        self.watch_list.clear()
+        for label, threshold in self.settings.watch:
+            self.watch_list.addItem(f"{label}  ≥ {float(threshold):.2f}")
+
+    def _export_clicked(self) -> None:
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Export event log", "events.csv",
+                                                        "CSV files (*.csv)")
+        if path:
+            self.export_csv(path)
+
+    def _update(self, snap) -> None:
+        self.bars.set_items(self.classifier.top(N_BARS))
+        self._update_log(snap.events)
+        self._update_strip()
+
+    def _update_log(self, events: tuple) -> None:
+        shown = list(reversed(events[-MAX_LOG_ROWS:]))  # newest first
+        if self.table.rowCount() != len(shown):
+            self.table.setRowCount(len(shown))
+        for r, ev in enumerate(shown):
+            cells = (_fmt_time(ev.start), ev.label, f"{ev.peak:.2f}",
+                     f"{ev.duration:.2f}" + (" …" if ev.open else ""))
+            for c, text in enumerate(cells):
+                item = self.table.item(r, c)
+                if item is None:
+                    self.table.setItem(r, c, QtWidgets.QTableWidgetItem(text))
+                elif item.text() != text:
+                    item.setText(text)
+
+    def _update_alert(self, snap) -> None:
+        alerts = snap.alerts
+        latest = alerts[-1] if alerts else None
+        active = snap.active_watch
+        # An alert's time is its patch's start; the patch itself lasts ~1 s.
+        recent = latest is not None and self._stream_time - latest.time <= ALERT_HOLD_SECONDS + 1.0
+        show = bool(active) or recent
+        if show:
+            if active:
+                names = sorted(active)
+                text = "⚠ " + ", ".join(names) + " detected"
+            else:
+                text = f"⚠ {latest.label} ({latest.score:.2f}) at {_fmt_time(latest.time)}"
+            if self.alert.text() != text:
+                self.alert.setText(text)
+        if self.alert.isHidden() == show:
+            self.alert.setVisible(show)
+
+    def _update_strip(self) -> None:
+        labels = self.strip_labels()
+        since = self._stream_time - self.settings.history - 1.0
+        starts, _, scores = self.classifier.activity(labels, since=since)
+        watch = {l.lower(): t for l, t in self.settings.watch}
+        thresholds = np.array([watch.get(l.lower(), self.settings.threshold) for l in labels],
+                              np.float32)
+        watched = np.array([l.lower() in watch for l in labels], bool)
+        self._strip.set_data(labels, starts, scores, thresholds, watched)
+        self._strip.place(self._stream_time)

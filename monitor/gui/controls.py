@@ -1,0 +1,343 @@
+"""Controls: the side panel (source, analysis, display) and the view bar (views, pause, cursor).
+
+The widgets only say what the user asked for (signals carrying Settings field changes); the
+main window applies them through ``Settings.replace`` and ``Pipeline.reconfigure`` and calls
+:meth:`ControlPanel.set_settings` to show the settings in force (which also reverts a
+rejected change).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from PyQt6 import QtCore, QtWidgets
+
+from monitor.settings import COLORMAPS, N_FFT_MAX, N_FFT_MIN, NORMALIZATIONS, SCALES, WINDOWS, Settings
+
+__all__ = ["ControlPanel", "ViewBar", "VIEWS"]
+
+# The article's representations, one click each: label, layout, settings changes, value mode.
+VIEWS: dict[str, dict[str, Any]] = {
+    "waveform": {"label": "Waveform", "layout": "scope", "changes": {}, "values": None,
+                 "tip": "the waveform of the last milliseconds"},
+    "spectrum": {"label": "Spectrum", "layout": "spectrum", "changes": {}, "values": None,
+                 "tip": "the spectrum of the current frame"},
+    "linear": {"label": "Linear power", "layout": "all", "changes": {"scale": "linear"},
+               "values": "power", "tip": "spectrogram: linear frequency, linear power"},
+    "log": {"label": "Log-frequency", "layout": "all", "changes": {"scale": "log"},
+            "values": "power", "tip": "spectrogram: log frequency, linear power"},
+    "db": {"label": "dB", "layout": "all", "changes": {"scale": "log"}, "values": "db",
+           "tip": "spectrogram: log frequency, power in dB (dB floor/ceiling)"},
+    "mel": {"label": "Mel-dB", "layout": "all", "changes": {"scale": "mel"}, "values": "db",
+            "tip": "mel spectrogram in dB (number of mel bands in the panel)"},
+}
+N_FFTS = [2 ** k for k in range(N_FFT_MIN.bit_length() - 1, N_FFT_MAX.bit_length())]
+VALUE_LABELS = {"db": "dB", "power": "linear power"}
+
+
+def _combo(items, data=None) -> QtWidgets.QComboBox:
+    box = QtWidgets.QComboBox()
+    for i, text in enumerate(items):
+        box.addItem(str(text), items[i] if data is None else data[i])
+    return box
+
+
+def _spin(lo: float, hi: float, step: float, decimals: int = 0, suffix: str = "") \
+        -> QtWidgets.QAbstractSpinBox:
+    box = QtWidgets.QSpinBox() if decimals == 0 else QtWidgets.QDoubleSpinBox()
+    if decimals:
+        box.setDecimals(decimals)
+    box.setRange(int(lo) if decimals == 0 else lo, int(hi) if decimals == 0 else hi)
+    box.setSingleStep(int(step) if decimals == 0 else step)
+    box.setSuffix(suffix)
+    box.setKeyboardTracking(False)  # apply on Enter / focus out / arrows, not per keystroke
+    box.setAccelerated(True)
+    return box
+
+
+class ControlPanel(QtWidgets.QWidget):
+    """All live settings as widgets.
+
+    Signals
+    -------
+    changed(dict)
+        Analysis/display fields to change, e.g. ``{'n_fft': 4096}``.
+    source_changed(dict)
+        Source fields to change (the pipeline is rebuilt), e.g. ``{'generator': 'pink'}``.
+    value_mode_changed(str)
+        'db' or 'power'.
+    """
+
+    changed = QtCore.pyqtSignal(dict)
+    source_changed = QtCore.pyqtSignal(dict)
+    value_mode_changed = QtCore.pyqtSignal(str)
+
+    def __init__(self, settings: Settings, parent: Optional[QtWidgets.QWidget] = None) -> None:
+        super().__init__(parent)
+        self.settings = settings
+        self._updating = False
+        outer = QtWidgets.QVBoxLayout(self)
+        outer.setContentsMargins(6, 6, 6, 6)
+        outer.setSpacing(8)
+
+        # -- source ---------------------------------------------------------------------------
+        src = QtWidgets.QGroupBox("Source")
+        form = QtWidgets.QFormLayout(src)
+        self.source_combo = QtWidgets.QComboBox()
+        self.source_combo.setToolTip("default input, an input device, a generator, or a file")
+        self.generator_edit = QtWidgets.QLineEdit()
+        self.generator_edit.setPlaceholderText("sine:1000, sweep:20-20000:10, pink …")
+        self.generator_edit.setToolTip("generator spec; Enter applies: sine:FREQ[@DB], "
+                                       "sweep:F0-F1:SECONDS[@DB], tones:F1,F2[@DB], white, pink, "
+                                       "silence")
+        self.file_button = QtWidgets.QPushButton("Open file…")
+        self.loop_check = QtWidgets.QCheckBox("loop")
+        file_row = QtWidgets.QHBoxLayout()
+        file_row.addWidget(self.file_button, 1)
+        file_row.addWidget(self.loop_check)
+        self.file_label = QtWidgets.QLabel()
+        self.file_label.setObjectName("panelTitle")
+        self.file_label.setWordWrap(True)
+        form.addRow("input", self.source_combo)
+        form.addRow("generator", self.generator_edit)
+        form.addRow(file_row)
+        form.addRow(self.file_label)
+        outer.addWidget(src)
+
+        # -- analysis -------------------------------------------------------------------------
+        an = QtWidgets.QGroupBox("Analysis")
+        form = QtWidgets.QFormLayout(an)
+        self.n_fft_combo = _combo(N_FFTS)
+        self.n_fft_combo.setToolTip("FFT/window length: longer = finer frequency, coarser time")
+        self.hop_spin = _spin(1, N_FFT_MAX, 64, suffix=" smp")
+        self.hop_spin.setToolTip("samples between columns")
+        self.window_combo = _combo(WINDOWS)
+        self.n_mels_spin = _spin(1, 1024, 8)
+        self.n_mels_spin.setToolTip("mel bands (mel scale)")
+        self.fmin_spin = _spin(0, 96000, 10, decimals=1, suffix=" Hz")
+        self.fmax_spin = _spin(0, 384000, 100, decimals=1, suffix=" Hz")
+        self.fmax_spin.setSpecialValueText("Nyquist")
+        self.normalize_combo = _combo(NORMALIZATIONS)
+        self.normalize_combo.setToolTip("normalise the input (before analysis) to a peak or RMS "
+                                        "target; the gain shows under the meters")
+        form.addRow("n_fft", self.n_fft_combo)
+        form.addRow("hop", self.hop_spin)
+        form.addRow("window", self.window_combo)
+        form.addRow("mel bands", self.n_mels_spin)
+        form.addRow("f min", self.fmin_spin)
+        form.addRow("f max", self.fmax_spin)
+        form.addRow("normalise", self.normalize_combo)
+        outer.addWidget(an)
+
+        # -- display --------------------------------------------------------------------------
+        disp = QtWidgets.QGroupBox("Display")
+        form = QtWidgets.QFormLayout(disp)
+        self.scale_combo = _combo(SCALES)
+        self.value_combo = _combo(list(VALUE_LABELS.values()), list(VALUE_LABELS))
+        self.db_floor_spin = _spin(-200, 100, 5, decimals=1, suffix=" dB")
+        self.db_ceil_spin = _spin(-200, 100, 5, decimals=1, suffix=" dB")
+        self.colormap_combo = _combo(COLORMAPS)
+        self.history_spin = _spin(1, 600, 1, decimals=1, suffix=" s")
+        self.orientation_combo = _combo(["horizontal", "vertical"])
+        form.addRow("frequency", self.scale_combo)
+        form.addRow("values", self.value_combo)
+        form.addRow("dB floor", self.db_floor_spin)
+        form.addRow("dB ceiling", self.db_ceil_spin)
+        form.addRow("colours", self.colormap_combo)
+        form.addRow("history", self.history_spin)
+        form.addRow("orientation", self.orientation_combo)
+        outer.addWidget(disp)
+        outer.addStretch(1)
+
+        self._connect()
+        self.set_settings(settings)
+
+    # -- wiring ---------------------------------------------------------------------------------
+    def _connect(self) -> None:
+        def on_combo(box: QtWidgets.QComboBox, field: str) -> None:
+            box.currentIndexChanged.connect(lambda _i: self._emit({field: box.currentData()}))
+
+        def on_spin(box, field: str, convert=lambda v: v) -> None:
+            box.valueChanged.connect(lambda v: self._emit({field: convert(v)}))
+
+        on_combo(self.n_fft_combo, "n_fft")
+        on_spin(self.hop_spin, "hop", int)
+        on_combo(self.window_combo, "window")
+        on_spin(self.n_mels_spin, "n_mels", int)
+        on_spin(self.fmin_spin, "fmin", float)
+        on_spin(self.fmax_spin, "fmax", lambda v: None if v <= 0 else float(v))
+        on_combo(self.normalize_combo, "normalize")
+        on_combo(self.scale_combo, "scale")
+        on_spin(self.db_floor_spin, "db_floor", float)
+        on_spin(self.db_ceil_spin, "db_ceil", float)
+        on_combo(self.colormap_combo, "colormap")
+        on_spin(self.history_spin, "history", float)
+        on_combo(self.orientation_combo, "orientation")
+        self.value_combo.currentIndexChanged.connect(
+            lambda _i: None if self._updating else self.value_mode_changed.emit(
+                self.value_combo.currentData()))
+        self.source_combo.activated.connect(self._source_chosen)
+        self.generator_edit.returnPressed.connect(
+            lambda: self._emit_source({"generator": self.generator_edit.text().strip(),
+                                       "input": None, "device": None}))
+        self.file_button.clicked.connect(self._choose_file)
+        self.loop_check.toggled.connect(
+            lambda on: self._emit_source({"loop": bool(on)}) if self.settings.input else None)
+
+    def _emit(self, changes: dict) -> None:
+        if not self._updating:
+            self.changed.emit(changes)
+
+    def _emit_source(self, changes: dict) -> None:
+        if not self._updating:
+            self.source_changed.emit(changes)
+
+    def _source_chosen(self, _index: int) -> None:
+        kind, device = self.source_combo.currentData()
+        if kind == "default":
+            self._emit_source({"device": None, "input": None, "generator": None})
+        elif kind == "device":
+            self._emit_source({"device": device, "input": None, "generator": None})
+        elif kind == "generator":
+            spec = self.generator_edit.text().strip() or "sweep:100-8000:5"
+            self._emit_source({"generator": spec, "input": None, "device": None})
+        elif kind == "file":
+            if not self._choose_file():
+                self.set_settings(self.settings)
+
+    def _choose_file(self) -> bool:
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(
+            self, "Analyse an audio file", "",
+            "Audio files (*.wav *.flac *.ogg *.mp3 *.aiff *.aif *.au *.caf);;All files (*)")
+        if not path:
+            return False
+        self._emit_source({"input": path, "generator": None, "device": None,
+                           "loop": self.loop_check.isChecked()})
+        return True
+
+    # -- showing settings -----------------------------------------------------------------------
+    def set_devices(self, devices: list[dict]) -> None:
+        """The input devices to offer (from monitor.sources.microphone.list_devices)."""
+        self._devices = devices
+        self.set_settings(self.settings)
+
+    def set_value_mode(self, mode: str) -> None:
+        self._updating = True
+        try:
+            self.value_combo.setCurrentIndex(max(0, self.value_combo.findData(mode)))
+        finally:
+            self._updating = False
+
+    def set_settings(self, settings: Settings) -> None:
+        """Show ``settings`` without emitting anything."""
+        self.settings = settings
+        self._updating = True
+        try:
+            self._fill_sources(settings)
+            _select(self.n_fft_combo, settings.n_fft)
+            self.hop_spin.setMaximum(settings.n_fft)
+            self.hop_spin.setValue(settings.hop)
+            _select(self.window_combo, settings.window)
+            self.n_mels_spin.setValue(settings.n_mels)
+            self.fmin_spin.setValue(settings.fmin)
+            self.fmax_spin.setValue(settings.fmax or 0.0)
+            _select(self.normalize_combo, settings.normalize)
+            _select(self.scale_combo, settings.scale)
+            self.db_floor_spin.setValue(settings.db_floor)
+            self.db_ceil_spin.setValue(settings.db_ceil)
+            _select(self.colormap_combo, settings.colormap)
+            self.history_spin.setValue(settings.history)
+            _select(self.orientation_combo, settings.orientation)
+            self.loop_check.setChecked(settings.loop)
+            if settings.generator:
+                self.generator_edit.setText(settings.generator)
+            self.file_label.setText(settings.input or "")
+            self.file_label.setVisible(bool(settings.input))
+        finally:
+            self._updating = False
+
+    def _fill_sources(self, settings: Settings) -> None:
+        box = self.source_combo
+        box.clear()
+        box.addItem("default input", ("default", None))
+        for d in getattr(self, "_devices", []):
+            box.addItem(f"{d['index']}: {d['name']}", ("device", d["index"]))
+        box.addItem("generator", ("generator", None))
+        box.addItem("file…", ("file", None))
+        if settings.input:
+            box.setItemText(box.count() - 1, "file: " + settings.input.rsplit("/", 1)[-1])
+            key = ("file", None)
+        elif settings.generator:
+            key = ("generator", None)
+        elif settings.device is not None:
+            key = ("device", settings.device)
+            if box.findData(key) < 0:
+                box.insertItem(1, f"device {settings.device}", key)
+        else:
+            key = ("default", None)
+        box.setCurrentIndex(max(0, box.findData(key)))
+
+
+def _select(box: QtWidgets.QComboBox, value: Any) -> None:
+    i = box.findData(value)
+    if i >= 0:
+        box.setCurrentIndex(i)
+
+
+class ViewBar(QtWidgets.QWidget):
+    """A row above the waterfall: view buttons, pause, and the cursor readout.
+
+    Signals
+    -------
+    view_chosen(str)
+        A key of :data:`VIEWS`.
+    pause_toggled(bool)
+    """
+
+    view_chosen = QtCore.pyqtSignal(str)
+    pause_toggled = QtCore.pyqtSignal(bool)
+
+    def __init__(self, parent: Optional[QtWidgets.QWidget] = None) -> None:
+        super().__init__(parent)
+        layout = QtWidgets.QHBoxLayout(self)
+        layout.setContentsMargins(4, 2, 4, 2)
+        layout.setSpacing(4)
+        title = QtWidgets.QLabel("View")
+        title.setObjectName("panelTitle")
+        layout.addWidget(title)
+        self.group = QtWidgets.QButtonGroup(self)
+        self.group.setExclusive(True)
+        self.buttons: dict[str, QtWidgets.QToolButton] = {}
+        for key, view in VIEWS.items():
+            b = QtWidgets.QToolButton()
+            b.setText(view["label"])
+            b.setToolTip(view["tip"])
+            b.setCheckable(True)
+            b.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
+            b.clicked.connect(lambda _c=False, k=key: self.view_chosen.emit(k))
+            self.group.addButton(b)
+            self.buttons[key] = b
+            layout.addWidget(b)
+        layout.addSpacing(12)
+        self.pause_button = QtWidgets.QToolButton()
+        self.pause_button.setText("❚❚ Pause")
+        self.pause_button.setToolTip("freeze the display (space); audio keeps being analysed")
+        self.pause_button.setCheckable(True)
+        self.pause_button.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
+        self.pause_button.toggled.connect(self._paused)
+        layout.addWidget(self.pause_button)
+        layout.addStretch(1)
+        self.cursor_label = QtWidgets.QLabel()
+        self.cursor_label.setObjectName("cursorReadout")
+        layout.addWidget(self.cursor_label)
+
+    def _paused(self, on: bool) -> None:
+        self.pause_button.setText("▶ Resume" if on else "❚❚ Pause")
+        self.pause_toggled.emit(on)
+
+    def set_view(self, key: Optional[str]) -> None:
+        """Check the button of ``key`` (None: no preset matches)."""
+        self.group.setExclusive(False)
+        for k, b in self.buttons.items():
+            b.setChecked(k == key)
+        self.group.setExclusive(True)

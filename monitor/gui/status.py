@@ -1,0 +1,123 @@
+"""Status bar text, display-rate measurement, and the 'input lost' banner."""
+
+from __future__ import annotations
+
+import collections
+from typing import Optional
+
+from PyQt6 import QtCore, QtWidgets
+
+__all__ = ["FpsMeter", "format_status", "InputLostBanner"]
+
+
+class FpsMeter:
+    """Frames drawn per second over the last ``window`` seconds."""
+
+    def __init__(self, window: float = 1.0) -> None:
+        self.window = window
+        self._times: collections.deque = collections.deque()
+
+    def tick(self, now: float) -> None:
+        self._times.append(now)
+        while self._times and now - self._times[0] > self.window:
+            self._times.popleft()
+
+    def fps(self) -> float:
+        if len(self._times) < 2:
+            return 0.0
+        span = self._times[-1] - self._times[0]
+        return (len(self._times) - 1) / span if span > 0 else 0.0
+
+
+def format_status(status, fps: float) -> list[str]:
+    """The status bar's fields, from a :class:`monitor.pipeline.Status` and the display rate."""
+    block = f"block {status.blocksize}" if status.blocksize else "block auto"
+    fields = [
+        status.source,
+        f"{status.samplerate / 1000:g} kHz × {status.channels} ch, {block}",
+        f"n_fft {status.n_fft} / hop {status.hop}: {status.ms_per_column:.1f} ms/col, "
+        f"{status.hz_per_bin:.1f} Hz/bin",
+        f"latency ≈ {status.latency_ms:.0f} ms",
+        f"dropped {status.dropped_frames} · overflows {status.overflows} · "
+        f"non-finite {status.nonfinite}",
+        f"{fps:.0f} fps",
+    ]
+    return fields
+
+
+class InputLostBanner(QtWidgets.QFrame):
+    """A red banner: 'input lost', the reason, a device chooser and a Retry button.
+
+    Signals
+    -------
+    retry(object)
+        The device chosen: None for the default input, else a PortAudio device index.
+    """
+
+    retry = QtCore.pyqtSignal(object)
+
+    def __init__(self, parent: Optional[QtWidgets.QWidget] = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("inputLost")
+        layout = QtWidgets.QHBoxLayout(self)
+        layout.setContentsMargins(10, 4, 10, 4)
+        self.label = QtWidgets.QLabel("<b>Input lost</b>")
+        self.label.setWordWrap(True)
+        self.devices = QtWidgets.QComboBox()
+        self.devices.setMinimumWidth(200)
+        self.button = QtWidgets.QPushButton("Retry")
+        self.button.clicked.connect(lambda: self.retry.emit(self.devices.currentData()))
+        layout.addWidget(self.label, 1)
+        layout.addWidget(QtWidgets.QLabel("device:"))
+        layout.addWidget(self.devices)
+        layout.addWidget(self.button)
+        self.hide()
+
+    def show_problem(self, message: str, devices: list[dict]) -> None:
+        """Show the banner with ``message`` and the current input devices."""
+        self.label.setText(f"<b>Input lost</b> — {message}")
+        current = self.devices.currentData()
+        self.devices.clear()
+        self.devices.addItem("default input", None)
+        for d in devices:
+            self.devices.addItem(f"{d['index']}: {d['name']}", d["index"])
+        i = self.devices.findData(current)
+        self.devices.setCurrentIndex(max(i, 0))
+        self.show()
+
+
+class NoticeBanner(QtWidgets.QFrame):
+    """An amber banner for what the user should know now (the demo signal is shown instead of
+    the microphone, a setting was refused): the whole message, wrapped, with a close button."""
+
+    def __init__(self, parent: Optional[QtWidgets.QWidget] = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("notice")
+        layout = QtWidgets.QHBoxLayout(self)
+        layout.setContentsMargins(10, 3, 4, 3)
+        self.label = QtWidgets.QLabel()
+        self.label.setWordWrap(True)
+        self.label.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+        close = QtWidgets.QToolButton()
+        close.setText("✕")
+        close.setToolTip("dismiss")
+        close.setAutoRaise(True)
+        close.clicked.connect(self.dismiss)
+        layout.addWidget(self.label, 1)
+        layout.addWidget(close, 0, QtCore.Qt.AlignmentFlag.AlignTop)
+        self._dismissed: set[str] = set()
+        self.text = ""
+        self.hide()
+
+    def show_notice(self, text: Optional[str]) -> None:
+        """Show ``text`` (None or empty: hide), unless the user dismissed that very text."""
+        self.text = text or ""
+        if not text or text in self._dismissed:
+            self.hide()
+            return
+        self.label.setText(f"⚠  {text}")
+        self.show()
+
+    def dismiss(self) -> None:
+        self._dismissed.add(self.text)
+        self.hide()

@@ -1,0 +1,592 @@
+"""The scrolling waterfall: its history (logic), its clock and its widget.
+
+:class:`WaterfallHistory` holds a fixed-size ring of columns as uint8 colour indices (and the
+dB values, for the cursor readout and for re-colouring when the dB range changes). It uses
+Friture's layout: the ring is stored twice side by side (``2 × width`` columns), each new
+column written at ``x`` and ``x + width``, so the visible history is always one contiguous
+slice and nothing is ever shifted.
+
+:class:`Waterfall` colours only the new columns through the colour map's 256-entry table into a
+second doubled ring of RGB32 pixels, and :class:`RingImageItem` draws the visible slice of it
+straight from that memory: no per-frame copy, no per-frame QImage, no per-pixel conversion
+(measured here for 940 × 512: 0.17 ms per paint for RGB32 against 1.4 ms for the Indexed8
+image pyqtgraph's ImageItem builds from uint8 data, which Qt converts at every paint). It
+scrolls smoothly at the display rate by moving the item by stream time between column
+arrivals. It is usable on its own (``push(batch)`` then ``draw(stream_time)``), e.g. by the
+benchmarks.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Optional
+
+import numpy as np
+import pyqtgraph as pg
+from PyQt6 import QtCore, QtGui, QtWidgets, sip
+
+from monitor.dsp.features import AnalysisParams, FeatureBatch
+from monitor.gui.axes import FrequencyAxis
+from monitor.gui.colormaps import lookup_table
+from monitor.gui.frequency_rows import FrequencyRows
+from monitor.gui.theme import cache_static_items
+from monitor.settings import Settings
+
+__all__ = ["WaterfallHistory", "StreamClock", "RingImageItem", "Waterfall", "VALUE_MODES"]
+
+VALUE_MODES = ("db", "power")  # colour by dB, or by linear power (the article's first picture)
+
+
+class WaterfallHistory:
+    """Fixed-size ring of waterfall columns. No Qt.
+
+    Parameters
+    ----------
+    params : AnalysisParams
+    scale : {'linear', 'log', 'mel'}
+    history : float
+        Seconds of history kept.
+    db_floor, db_ceil : float
+        dB mapped to colour index 0 and 255.
+    value_mode : {'db', 'power'}
+        Colour by dB, or by linear power relative to ``db_ceil``.
+
+    Attributes
+    ----------
+    rows : FrequencyRows
+    merge : int
+        Frames merged (max) into one column, so that the width stays under :attr:`MAX_COLUMNS`.
+    width : int
+        Columns kept.
+    head : int
+        Columns written since the history started.
+    frames : int
+        Frames pushed since the history started.
+    image : ndarray
+        (n_rows, 2 × width) uint8 colour indices.
+    """
+
+    MAX_COLUMNS = 2048
+
+    def __init__(self, params: AnalysisParams, scale: str, history: float, db_floor: float,
+                 db_ceil: float, value_mode: str = "db") -> None:
+        self.params = params
+        self.scale = scale
+        self.history = float(history)
+        self.rows = FrequencyRows(params, scale)
+        frames_needed = history / params.seconds_per_frame
+        self.merge = max(1, int(math.ceil(frames_needed / self.MAX_COLUMNS)))
+        width = int(math.ceil(frames_needed / self.merge))
+        self.width = max(4, (width + 3) // 4 * 4)  # 4-byte aligned scan lines for the QImage
+        n = self.rows.n_rows
+        self.image = np.zeros((n, 2 * self.width), dtype=np.uint8)
+        self.db = np.full((n, self.width), -np.inf, dtype=np.float32)
+        self.latest: Optional[np.ndarray] = None  # rows of the newest frame, dBFS
+        self.head = 0
+        self.frames = 0
+        self.first_frame: Optional[int] = None
+        self._pending = np.zeros((0, n), dtype=np.float32)  # frames of a column not yet full
+        self.set_levels(db_floor, db_ceil, value_mode)
+
+    # -- time -----------------------------------------------------------------------------------
+    @property
+    def column_seconds(self) -> float:
+        """Time covered by one column, seconds."""
+        return self.merge * self.params.seconds_per_frame
+
+    def column_end_time(self, j) -> np.ndarray:
+        """Stream time (s) at which column ``j`` was complete: the end of its last frame."""
+        p = self.params
+        first = self.first_frame or 0
+        last_frame = first + (np.asarray(j) + 1) * self.merge - 1
+        return (last_frame * p.hop + p.n_fft) / p.samplerate
+
+    @property
+    def latest_time(self) -> Optional[float]:
+        """Stream time (s) of the newest column's end, None before the first column."""
+        return float(self.column_end_time(self.head - 1)) if self.head else None
+
+    # -- levels ---------------------------------------------------------------------------------
+    def set_levels(self, db_floor: float, db_ceil: float, value_mode: str = "db") -> None:
+        """Map dB to colour indices anew and re-colour the whole history at once."""
+        if value_mode not in VALUE_MODES:
+            raise ValueError(f"value mode must be one of {VALUE_MODES}, got {value_mode!r}")
+        self.db_floor, self.db_ceil, self.value_mode = float(db_floor), float(db_ceil), value_mode
+        codes = self.quantize(self.db)
+        self.image[:, :self.width] = codes
+        self.image[:, self.width:] = codes
+
+    def quantize(self, db: np.ndarray) -> np.ndarray:
+        """dBFS → uint8 colour indices with the current levels."""
+        if self.value_mode == "power":
+            # Linear power, full colour scale = the dB ceiling: quiet parts vanish, as they do
+            # in a linear-power spectrogram.
+            x = np.power(10.0, (np.minimum(db, self.db_ceil) - self.db_ceil) / 10.0) * 255.0
+        else:
+            x = (db - self.db_floor) * (255.0 / (self.db_ceil - self.db_floor))
+        np.clip(x, 0.0, 255.0, out=x)
+        return (x + 0.5).astype(np.uint8)
+
+    def dequantize(self, code: int) -> float:
+        """The dB a colour index stands for (for a colour bar)."""
+        if self.value_mode == "power":
+            return self.db_ceil + 10 * math.log10(max(code, 0.5) / 255.0)
+        return self.db_floor + code * (self.db_ceil - self.db_floor) / 255.0
+
+    # -- data -----------------------------------------------------------------------------------
+    def push(self, batch: FeatureBatch) -> int:
+        """Add the frames of ``batch`` (same params); return the number of new columns."""
+        if not len(batch):
+            return 0
+        if self.first_frame is None:
+            self.first_frame = batch.first_frame
+        rows = self.rows.rows(batch)
+        self.latest = rows[-1]
+        self.frames += len(batch)
+        if self.merge > 1:
+            rows = np.concatenate((self._pending, rows))
+            k = rows.shape[0] // self.merge
+            self._pending = rows[k * self.merge:]
+            rows = rows[:k * self.merge].reshape(k, self.merge, -1).max(axis=1)
+        k = rows.shape[0]
+        if k == 0:
+            return 0
+        if k > self.width:  # a burst longer than the history: only its end is visible
+            self.head += k - self.width
+            rows, k = rows[-self.width:], self.width
+        idx = (self.head + np.arange(k)) % self.width
+        cols = rows.T
+        self.db[:, idx] = cols
+        codes = self.quantize(cols.astype(np.float32))
+        self.image[:, idx] = codes
+        self.image[:, idx + self.width] = codes
+        self.head += k
+        return k
+
+    def visible(self) -> np.ndarray:
+        """The last ``width`` columns, oldest first: a view, (n_rows, width) uint8."""
+        start = self.head % self.width
+        return self.image[:, start:start + self.width]
+
+    def db_at(self, column: int, row: int) -> Optional[float]:
+        """dBFS of visible column ``column`` (0 = oldest) and ``row``; None if never written."""
+        j = self.head - self.width + column
+        if not (0 <= column < self.width and 0 <= row < self.rows.n_rows) or j < 0:
+            return None
+        return float(self.db[row, j % self.width])
+
+
+class StreamClock:
+    """A display clock (seconds of stream) that advances with the wall clock and follows the
+    newest column smoothly, so the waterfall scrolls evenly even when columns come in bursts."""
+
+    SNAP_SECONDS = 0.5  # further off than this (start, pause, a stall): jump
+    FOLLOW_PER_SECOND = 4.0  # how fast the clock is pulled towards the target
+
+    def __init__(self) -> None:
+        self.time: Optional[float] = None
+        self._wall: Optional[float] = None
+
+    def reset(self) -> None:
+        self.time = None
+
+    def update(self, target: float, wall: float) -> float:
+        """Advance to wall time ``wall`` (s) and pull towards stream time ``target`` (s)."""
+        if self.time is None or self._wall is None or abs(target - self.time) > self.SNAP_SECONDS:
+            self.time = target
+        else:
+            dt = max(0.0, wall - self._wall)
+            self.time += dt
+            self.time += (target - self.time) * min(1.0, dt * self.FOLLOW_PER_SECOND)
+        self._wall = wall
+        return self.time
+
+
+class RingImageItem(QtWidgets.QGraphicsItem):
+    """Draws ``width`` columns of a doubled RGB32 ring, from column ``offset``, without copying.
+
+    Item coordinates: column ``c`` spans ``[c, c + 1)`` on x, row ``r`` spans ``[r, r + 1)`` on
+    y (row 0 at y = 0, as pyqtgraph's ImageItem does).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._ring: Optional[np.ndarray] = None
+        self._qimage: Optional[QtGui.QImage] = None
+        self._frozen: Optional[QtGui.QImage] = None
+        self._frozen_pixels: Optional[np.ndarray] = None
+        self._width = 0
+        self._rows = 0
+        self.offset = 0
+
+    def set_ring(self, ring: np.ndarray, width: int) -> None:
+        """Show ``ring`` ((rows, 2 × width) uint32 0xffRRGGBB), kept referenced here."""
+        self.prepareGeometryChange()
+        self._ring = ring
+        rows = ring.shape[0]
+        self._qimage = QtGui.QImage(sip.voidptr(ring.ctypes.data), ring.shape[1], rows,
+                                    ring.strides[0], QtGui.QImage.Format.Format_RGB32)
+        self._width, self._rows = width, rows
+        self._frozen = None
+        self.update()
+
+    def set_offset(self, offset: int) -> None:
+        self.offset = int(offset)
+        self.update()
+
+    def freeze(self, pixels: Optional[np.ndarray]) -> None:
+        """Show ``pixels`` ((rows, width) uint32) instead of the live ring; None: live again."""
+        if pixels is None:
+            self._frozen = self._frozen_pixels = None
+        else:
+            self._frozen_pixels = np.ascontiguousarray(pixels, dtype=np.uint32)
+            h, w = self._frozen_pixels.shape
+            self._frozen = QtGui.QImage(sip.voidptr(self._frozen_pixels.ctypes.data), w, h,
+                                        self._frozen_pixels.strides[0],
+                                        QtGui.QImage.Format.Format_RGB32)
+        self.update()
+
+    def boundingRect(self) -> QtCore.QRectF:  # noqa: N802 - Qt API
+        return QtCore.QRectF(0, 0, self._width, self._rows)
+
+    def paint(self, painter: QtGui.QPainter, *args) -> None:
+        if self._qimage is None:
+            return
+        painter.setRenderHint(QtGui.QPainter.RenderHint.SmoothPixmapTransform, False)
+        target = QtCore.QRectF(0, 0, self._width, self._rows)
+        if self._frozen is not None:
+            painter.drawImage(target, self._frozen)
+        else:
+            painter.drawImage(target, self._qimage,
+                              QtCore.QRectF(self.offset, 0, self._width, self._rows))
+
+
+class ColorBar(QtWidgets.QWidget):
+    """The colour scale of the waterfall in dB, beside it, aligned with its plot area.
+
+    Repainted only when the colours, the dB range or the size change.
+    """
+
+    def __init__(self, waterfall: "Waterfall") -> None:
+        super().__init__(waterfall)
+        self._waterfall = waterfall
+        self.setFixedWidth(52)
+
+    def paintEvent(self, event) -> None:  # noqa: N802 - Qt API
+        wf = self._waterfall
+        vb = wf.plot.getPlotItem().getViewBox()
+        rect = wf.plot.mapFromScene(vb.sceneBoundingRect()).boundingRect()
+        top = self.mapFrom(wf, wf.plot.mapTo(wf, rect.topLeft())).y()
+        bottom = self.mapFrom(wf, wf.plot.mapTo(wf, rect.bottomLeft())).y()
+        if bottom - top < 20:
+            return
+        p = QtGui.QPainter(self)
+        lut = lookup_table(wf.settings.colormap)
+        height = bottom - top
+        image = QtGui.QImage(1, 256, QtGui.QImage.Format.Format_RGB32)
+        for i in range(256):
+            r, g, b = (int(c) for c in lut[255 - i])
+            image.setPixel(0, i, QtGui.qRgb(r, g, b))
+        p.drawImage(QtCore.QRectF(4, top, 12, height), image)
+        p.setPen(QtGui.QColor("#8a919c"))
+        font = p.font()
+        font.setPointSizeF(7.5)
+        p.setFont(font)
+        h = wf.history
+        floor, ceil = h.db_floor, h.db_ceil
+        if h.value_mode == "power":
+            marks = [(1.0, f"{ceil:.0f}"), (0.5, f"{ceil - 3:.0f}"), (0.1, f"{ceil - 10:.0f}"),
+                     (0.0, "0 pw")]
+        else:
+            step = _nice_step((ceil - floor) / 5)
+            first = math.ceil(floor / step) * step
+            marks = [((v - floor) / (ceil - floor), f"{v:.0f}")
+                     for v in np.arange(first, ceil + step / 2, step)]
+        for frac, text in marks:
+            y = bottom - frac * height
+            p.drawLine(QtCore.QPointF(16, y), QtCore.QPointF(19, y))
+            y_text = min(max(y - 7, 0), self.height() - 14)
+            p.drawText(QtCore.QRectF(20, y_text, 32, 14), QtCore.Qt.AlignmentFlag.AlignVCenter,
+                       text)
+        p.drawText(QtCore.QRectF(2, bottom + 6, 50, 14), QtCore.Qt.AlignmentFlag.AlignLeft, "dBFS")
+        p.end()
+
+
+def _nice_step(raw: float) -> float:
+    mag = 10 ** math.floor(math.log10(max(raw, 1e-9)))
+    return next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
+
+
+def rgb32_table(name: str) -> np.ndarray:
+    """The colour map as 256 uint32 pixels 0xffRRGGBB (QImage.Format_RGB32)."""
+    lut = lookup_table(name).astype(np.uint32)
+    return (0xFF000000 | (lut[:, 0] << 16) | (lut[:, 1] << 8) | lut[:, 2]).astype(np.uint32)
+
+
+class Waterfall(QtWidgets.QWidget):
+    """Scrolling waterfall widget: time on x, newest at the right (or newest at the top).
+
+    Parameters
+    ----------
+    settings : Settings
+        Uses scale, db_floor, db_ceil, colormap, history, orientation.
+    params : AnalysisParams
+        Parameters of the frames to come; a batch with other params resets the history.
+    parent : QWidget, optional
+
+    Attributes
+    ----------
+    history : WaterfallHistory
+        The data (uint8 colour indices and dB) of the columns drawn.
+    image_item : RingImageItem
+        The graphics item; its transform places columns in time (s) and rows on the axis.
+    plot : pyqtgraph.PlotWidget
+    draws : int
+        Times new columns were put on screen.
+
+    Signals
+    -------
+    cursor_moved(str)
+        Readout (time, frequency, dB) under the mouse; empty when the mouse leaves.
+    """
+
+    cursor_moved = QtCore.pyqtSignal(str)
+
+    def __init__(self, settings: Settings, params: AnalysisParams,
+                 parent: Optional[QtWidgets.QWidget] = None) -> None:
+        super().__init__(parent)
+        self.settings = settings
+        self.value_mode = "db"
+        self.paused = False
+        self.draws = 0
+        self._dirty = False
+        self._clock = StreamClock()
+        self._x0 = 0.0  # time (s, relative to now) of the left edge of the visible image
+        self._display_time: Optional[float] = None
+        self._shown_head = 0
+        self._frozen_db: Optional[np.ndarray] = None
+        self._frozen_codes: Optional[np.ndarray] = None
+        self._frozen_head = 0
+        self._lut32 = rgb32_table(settings.colormap)
+        self._left = FrequencyAxis("left")
+        self._bottom = FrequencyAxis("bottom")
+        self.plot = pg.PlotWidget(axisItems={"left": self._left, "bottom": self._bottom})
+        self.plot.setMenuEnabled(False)
+        self.plot.hideButtons()
+        self.plot.setMouseEnabled(False, False)
+        vb = self.plot.getPlotItem().getViewBox()
+        vb.setDefaultPadding(0.0)
+        vb.disableAutoRange()
+        self.image_item = RingImageItem()
+        self.plot.addItem(self.image_item)
+        self.plot.scene().sigMouseMoved.connect(self._mouse_moved)
+        self.color_bar = ColorBar(self)
+        layout = QtWidgets.QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.plot, 1)
+        layout.addWidget(self.color_bar)
+        cache_static_items(self.plot)
+        self.history = WaterfallHistory(params, settings.scale, settings.history,
+                                        settings.db_floor, settings.db_ceil, self.value_mode)
+        self._new_ring()
+        self._layout_axes()
+
+    # -- public API -----------------------------------------------------------------------------
+    @property
+    def rows(self) -> FrequencyRows:
+        """The frequency rows currently drawn."""
+        return self.history.rows
+
+    @property
+    def latest_time(self) -> Optional[float]:
+        """Stream time (s) of the newest column, None before the first."""
+        return self.history.latest_time
+
+    @property
+    def display_time(self) -> Optional[float]:
+        """The stream time (s) the picture was last drawn for (its right edge)."""
+        return self._display_time
+
+    def push(self, batch: FeatureBatch) -> int:
+        """Add a batch's frames to the history (also while paused). Returns new columns."""
+        if batch.params != self.history.params:
+            self._new_history(batch.params)
+        h = self.history
+        n = h.push(batch)
+        if n:
+            # Colour only the new columns, in both halves of the doubled ring.
+            pos = (h.head - n + np.arange(n)) % h.width
+            pos = np.concatenate((pos, pos + h.width))
+            self._rgb[:, pos] = self._lut32[h.image[:, pos]]
+            self._dirty = True
+        return n
+
+    def draw(self, stream_time: Optional[float] = None) -> None:
+        """Show the history as of ``stream_time`` (s): cheap, only moves the picture and
+        points it at the newest columns. Does nothing while paused.
+
+        Parameters
+        ----------
+        stream_time : float, optional
+            The display time; default: a smooth clock following the newest column.
+        """
+        if self.paused:
+            return
+        latest = self.history.latest_time
+        if latest is None:
+            return
+        if stream_time is None:
+            stream_time = self._clock.update(latest, time.monotonic())
+        h = self.history
+        if self._dirty:
+            self._shown_head = h.head
+            self.image_item.set_offset(h.head % h.width)
+            self._dirty = False
+            self.draws += 1
+        self._x0 = latest - h.width * h.column_seconds - stream_time
+        self._display_time = stream_time
+        self._place_image()
+
+    def set_paused(self, paused: bool) -> None:
+        """Freeze the picture (history keeps filling) or resume.
+
+        While frozen, the dB range, value mode and colours still apply to the frozen picture,
+        and the cursor reads it, so a moment can be inspected at leisure.
+        """
+        if bool(paused) == self.paused:
+            return
+        self.paused = bool(paused)
+        h = self.history
+        if self.paused:
+            order = (self._shown_head - h.width + np.arange(h.width)) % h.width
+            self._frozen_db = h.db[:, order]
+            self._frozen_codes = h.quantize(self._frozen_db)
+            self._frozen_head = self._shown_head
+            self.image_item.freeze(self._lut32[self._frozen_codes])
+        else:
+            self._frozen_db = self._frozen_codes = None
+            self.image_item.freeze(None)
+            self._dirty = True
+            self._clock.reset()
+
+    def set_value_mode(self, mode: str) -> None:
+        """Colour by 'db' or by linear 'power'."""
+        if mode != self.value_mode:
+            self.value_mode = mode
+            self.history.set_levels(self.settings.db_floor, self.settings.db_ceil, mode)
+            self._recolour()
+
+    def apply_settings(self, settings: Settings) -> None:
+        """Apply display settings live. A new scale or history length restarts the history;
+        colours, dB range and orientation apply to the history already drawn."""
+        old, self.settings = self.settings, settings
+        if settings.colormap != old.colormap:
+            self._lut32 = rgb32_table(settings.colormap)
+        if settings.scale != old.scale or settings.history != old.history:
+            self._new_history(self.history.params)
+        elif (settings.db_floor, settings.db_ceil) != (old.db_floor, old.db_ceil):
+            self.history.set_levels(settings.db_floor, settings.db_ceil, self.value_mode)
+            self._recolour()
+        elif settings.colormap != old.colormap:
+            self._recolour()
+        if settings.orientation != old.orientation:
+            self._layout_axes()
+
+    def displayed_image(self) -> np.ndarray:
+        """The uint8 colour indices on screen, (n_rows, width), oldest column first."""
+        if self.paused and self._frozen_codes is not None:
+            return self._frozen_codes
+        h = self.history
+        start = self._shown_head % h.width
+        return np.ascontiguousarray(h.image[:, start:start + h.width])
+
+    def rendered_rgb(self) -> np.ndarray:
+        """The image as drawn (colour map applied), (n_rows, width, 3) uint8, row 0 = lowest
+        frequency."""
+        return lookup_table(self.settings.colormap)[self.displayed_image()]
+
+    def readout(self, x: float, y: float) -> Optional[str]:
+        """Text for view coordinates ``x, y``: time (s), frequency and dB under that point."""
+        h = self.history
+        t, f = (y, x) if self.settings.orientation == "vertical" else (x, y)
+        column = int(math.floor((t - self._x0) / h.column_seconds))
+        row = int(math.floor(f))
+        if not (0 <= row < h.rows.n_rows and 0 <= column < h.width):
+            return None
+        head = self._frozen_head if self.paused and self._frozen_db is not None else self._shown_head
+        if head - h.width + column < 0:
+            return None  # not written yet
+        if self.paused and self._frozen_db is not None:
+            db = float(self._frozen_db[row, column])
+        else:
+            db = float(h.db[row, (self._shown_head - h.width + column) % h.width])
+        hz = float(h.rows.hz_at(row + 0.5))
+        level = "floor" if not math.isfinite(db) else f"{db:.1f} dB"
+        freq = f"{hz:.0f} Hz" if hz < 1000 else f"{hz / 1000:.3f} kHz"
+        return f"t {t:+.2f} s   f {freq}   {level}"
+
+    # -- internals ------------------------------------------------------------------------------
+    def _new_ring(self) -> None:
+        h = self.history
+        self._rgb = self._lut32[h.image]
+        self.image_item.set_ring(self._rgb, h.width)
+        self._shown_head = h.head
+        self.image_item.set_offset(h.head % h.width)
+
+    def _recolour(self) -> None:
+        """The colours of every column drawn changed (levels, value mode or colour map)."""
+        self._rgb[...] = self._lut32[self.history.image]
+        if self.paused and self._frozen_db is not None:
+            self._frozen_codes = self.history.quantize(self._frozen_db)
+            self.image_item.freeze(self._lut32[self._frozen_codes])
+        self.image_item.update()
+        self.color_bar.update()
+
+    def _new_history(self, params: AnalysisParams) -> None:
+        s = self.settings
+        self.history = WaterfallHistory(params, s.scale, s.history, s.db_floor, s.db_ceil,
+                                        self.value_mode)
+        self._frozen_db = self._frozen_codes = None  # a new geometry: the frozen picture goes
+        self._frozen_head = 0
+        self.image_item.freeze(None)
+        self._clock.reset()
+        self._new_ring()
+        self._layout_axes()
+        self.draws += 1
+
+    def _place_image(self) -> None:
+        dt = self.history.column_seconds
+        if self.settings.orientation == "vertical":
+            tr = QtGui.QTransform(0.0, dt, 1.0, 0.0, 0.0, self._x0)
+        else:
+            tr = QtGui.QTransform(dt, 0.0, 0.0, 1.0, self._x0, 0.0)
+        self.image_item.setTransform(tr)
+
+    def _layout_axes(self) -> None:
+        h = self.history
+        span = h.width * h.column_seconds
+        vb = self.plot.getPlotItem().getViewBox()
+        freq_axis, time_axis = ((self._bottom, self._left) if self.settings.orientation == "vertical"
+                                else (self._left, self._bottom))
+        freq_axis.set_rows(h.rows)
+        time_axis.set_rows(None)
+        freq_axis.setLabel("frequency", units="Hz" if h.rows.scale != "mel" else "Hz (mel scale)")
+        time_axis.setLabel("time", units="s")
+        if self.settings.orientation == "vertical":
+            vb.setRange(xRange=(0, h.rows.n_rows), yRange=(-span, 0), padding=0)
+        else:
+            vb.setRange(xRange=(-span, 0), yRange=(0, h.rows.n_rows), padding=0)
+        if h.latest_time is None or self._display_time is None:
+            self._x0 = -span
+        self._place_image()
+        self.color_bar.update()
+
+    def _mouse_moved(self, pos) -> None:
+        vb = self.plot.getPlotItem().getViewBox()
+        if not vb.sceneBoundingRect().contains(pos):
+            self.cursor_moved.emit("")
+            return
+        p = vb.mapSceneToView(pos)
+        self.cursor_moved.emit(self.readout(p.x(), p.y()) or "")

@@ -1,0 +1,614 @@
+"""The window, offscreen (pytest-qt): real Qt, real pipeline on a generator source.
+
+Every control is checked by what it changes in the drawn picture (the uint8 image pyqtgraph
+shows, its colours, the grabbed widget pixels), never by timing.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+
+import signal  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import soundfile as sf  # noqa: E402
+from PyQt6 import QtCore, QtGui  # noqa: E402
+
+from monitor.dsp.features import AnalysisParams, FeatureExtractor  # noqa: E402
+from monitor.gui.frequency_rows import FrequencyRows  # noqa: E402
+from monitor.gui.main_window import MainWindow  # noqa: E402
+from monitor.gui.settings_store import SettingsStore, merge_settings  # noqa: E402
+from monitor.gui.waterfall import Waterfall, WaterfallHistory  # noqa: E402
+from monitor.pipeline import Pipeline  # noqa: E402
+from monitor.settings import Settings  # noqa: E402
+from monitor.sources import GeneratorSource  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+WAIT_MS = 15000  # generous: two shared cores; a timeout means a real failure
+
+
+@pytest.fixture
+def store(tmp_path) -> SettingsStore:
+    """A private INI file: the user's real settings are never touched."""
+    return SettingsStore(path=str(tmp_path / "spectromon.ini"))
+
+
+@pytest.fixture
+def make_window(qtbot, store):
+    windows = []
+
+    def make(spec: str = "sine:1000", **fields) -> MainWindow:
+        settings = Settings(generator=spec, classifier=False, **fields).validate()
+        pipeline = Pipeline(settings, source=GeneratorSource(spec, 48000.0))
+        window = MainWindow(settings, pipeline, store=store)
+        qtbot.addWidget(window)
+        window.resize(1280, 800)
+        window.show()
+        windows.append(window)
+        return window
+
+    yield make
+    for w in windows:
+        w.close()
+
+
+def wait_columns(qtbot, window: MainWindow, n: int = 30) -> None:
+    """Wait until the waterfall has ``n`` columns more than now, drawn."""
+    start = window.waterfall.history.head
+    history = window.waterfall.history
+
+    def enough():
+        wf = window.waterfall
+        return wf.history is not history or wf.history.head >= start + n
+
+    qtbot.waitUntil(enough, timeout=WAIT_MS)
+    # A history reset (new params) starts from zero: wait for columns in the new one too.
+    qtbot.waitUntil(lambda: window.waterfall.history.head >= n, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: window.waterfall.draws > 0 and not window.waterfall._dirty,
+                    timeout=WAIT_MS)
+
+
+def bright_row(window: MainWindow) -> int:
+    """Row of the brightest colour index in the newest columns of the displayed image."""
+    img = window.waterfall.displayed_image()
+    return int(np.argmax(img[:, -8:].astype(int).sum(axis=1)))
+
+
+def grabbed_bright_hz(window: MainWindow) -> float:
+    """Frequency of the brightest pixel row near the right edge of the grabbed waterfall plot."""
+    plot = window.waterfall.plot
+    image = plot.grab().toImage().convertToFormat(QtGui.QImage.Format.Format_RGB888)
+    h, w, stride = image.height(), image.width(), image.bytesPerLine()
+    data = np.frombuffer(image.constBits().asstring(stride * h), np.uint8)
+    rgb = data.reshape(h, stride)[:, :3 * w].reshape(h, w, 3).astype(float)
+    vb = plot.getPlotItem().getViewBox()
+    right = plot.mapFromScene(vb.mapViewToScene(QtCore.QPointF(-0.15, 0))).x()
+    lum = rgb[:, int(right) - 6:int(right) - 2].sum(axis=(1, 2))
+    y_px = int(np.argmax(lum))
+    y_view = vb.mapSceneToView(plot.mapToScene(QtCore.QPoint(int(right) - 4, y_px))).y()
+    return float(window.waterfall.rows.hz_at(y_view))
+
+
+# -- the picture is right ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("scale", ["linear", "log", "mel"])
+def test_sine_draws_a_bright_row_at_1khz(make_window, qtbot, scale):
+    window = make_window("sine:1000", scale=scale)
+    wait_columns(qtbot, window)
+    rows = window.waterfall.rows
+    assert rows.scale == scale
+    row = bright_row(window)
+    # The bright row holds 1 kHz: its frequency span contains it (within one bin / band).
+    lo, hi = rows.hz_at(row), rows.hz_at(row + 1)
+    tolerance = 48000 / 2048 if scale != "mel" else 0.0
+    assert lo - tolerance <= 1000 <= hi + tolerance, (scale, row, lo, hi)
+    assert window.waterfall.displayed_image()[row, -8:].min() > 200  # -6 dBFS in -100..0 dB
+    # And on screen: the brightest pixel row of the grabbed plot is at 1 kHz on the axis.
+    hz = grabbed_bright_hz(window)
+    assert abs(np.log2(hz / 1000)) < 0.1, (scale, hz)
+
+
+def test_frequency_rows_put_1khz_where_each_scale_says():
+    params = AnalysisParams.from_settings(Settings(), 48000)
+    rows = {s: FrequencyRows(params, s) for s in ("linear", "log", "mel")}
+    assert rows["linear"].n_rows == 1025 and rows["log"].n_rows == 512
+    assert rows["mel"].n_rows == 128
+    for r in rows.values():
+        y = r.y_at(1000.0)
+        assert abs(r.hz_at(y) - 1000) < 1e-6
+    assert len({int(r.y_at(1000.0)) for r in rows.values()}) == 3  # three different mappings
+
+
+@pytest.mark.parametrize("scale,expected", [("linear", {"0", "2k", "10k", "20k"}),
+                                            ("log", {"100", "1k", "10k"}),
+                                            ("mel", {"1k", "5k", "10k"})])
+def test_frequency_axis_labels_are_round_hz(qtbot, scale, expected):
+    from monitor.gui.axes import FrequencyAxis, format_hz
+
+    rows = FrequencyRows(AnalysisParams.from_settings(Settings(), 48000), scale)
+    axis = FrequencyAxis("left", rows)
+    ticks = axis.tickValues(0, rows.n_rows, 500)[0][1]
+    labels = axis.tickStrings(ticks, 1.0, 1.0)
+    assert expected <= set(labels), labels
+    assert len(labels) >= 4
+    px = np.asarray(ticks) * 500 / rows.n_rows
+    assert np.diff(px).min() >= FrequencyAxis.MIN_SPACING_PX["left"] - 1e-6  # no overlap
+    assert [format_hz(f) for f in (125, 1000, 2500, 12000)] == ["125", "1k", "2.5k", "12k"]
+
+
+def test_waterfall_alone_scrolls_and_caps_its_width(qtbot):
+    """The reusable widget: fed FeatureBatches directly, no window or pipeline."""
+    settings = Settings(hop=16, history=60.0)
+    params = AnalysisParams.from_settings(settings, 48000)
+    wf = Waterfall(settings, params)
+    qtbot.addWidget(wf)
+    assert wf.history.width <= WaterfallHistory.MAX_COLUMNS + 4 and wf.history.merge > 1
+    ex = FeatureExtractor(params)
+    gen = GeneratorSource("sine:1000", 48000)
+    new = sum(wf.push(ex.process(gen.render(4800)[:, 0])) for _ in range(20))
+    assert new == wf.history.head > 0
+    assert wf.history.frames == 20 * 4800 // 16 - (params.n_fft // 16 - 1)
+    wf.draw(wf.latest_time)
+    before = wf.image_item.transform().dx()
+    wf.draw(wf.latest_time + 0.5)
+    assert wf.image_item.transform().dx() == pytest.approx(before - 0.5)  # scrolls by time
+
+
+# -- every control changes what is drawn ------------------------------------------------------
+
+def test_n_fft_changes_the_rows(make_window, qtbot):
+    window = make_window(scale="linear")
+    wait_columns(qtbot, window)
+    assert window.waterfall.displayed_image().shape[0] == 1025
+    window.controls.n_fft_combo.setCurrentIndex(window.controls.n_fft_combo.findData(512))
+    assert window.settings.n_fft == 512 and window.pipeline.worker.settings.n_fft == 512
+    qtbot.waitUntil(lambda: window.waterfall.history.params.n_fft == 512, timeout=WAIT_MS)
+    wait_columns(qtbot, window)
+    assert window.waterfall.displayed_image().shape[0] == 257
+    assert window.spectrum.rows is window.waterfall.rows
+
+
+def test_scale_changes_the_row_mapping(make_window, qtbot):
+    window = make_window(scale="log")
+    wait_columns(qtbot, window)
+    log_row = bright_row(window)
+    window.controls.scale_combo.setCurrentIndex(window.controls.scale_combo.findData("mel"))
+    assert window.settings.scale == "mel"
+    wait_columns(qtbot, window)
+    mel_row = bright_row(window)
+    assert window.waterfall.displayed_image().shape[0] == 128
+    assert mel_row != log_row
+    assert window.waterfall.rows.hz_at(mel_row) <= 1000 <= window.waterfall.rows.hz_at(mel_row + 1)
+
+
+def test_colormap_changes_pixel_colours(make_window, qtbot):
+    window = make_window()
+    wait_columns(qtbot, window)
+    window.set_paused(True)  # same indices before and after: only the colours may change
+    indices = window.waterfall.displayed_image().copy()
+    inferno = window.waterfall.rendered_rgb().copy()
+    before = window.waterfall.plot.grab().toImage()
+    window.controls.colormap_combo.setCurrentIndex(
+        window.controls.colormap_combo.findData("grayscale"))
+    assert window.settings.colormap == "grayscale"
+    gray = window.waterfall.rendered_rgb()
+    np.testing.assert_array_equal(window.waterfall.displayed_image(), indices)
+    assert not np.array_equal(gray, inferno)
+    assert np.all(gray[..., 0] == gray[..., 1])  # grey: R == G == B
+    assert window.waterfall.plot.grab().toImage() != before
+
+
+def test_db_range_changes_levels(make_window, qtbot):
+    window = make_window("tones:1000,5000@-30")
+    wait_columns(qtbot, window)
+    window.set_paused(True)  # the frozen picture is re-coloured too
+    wf = window.waterfall
+    row = wf.rows.row_of(1000.0)
+    col = wf.history.width - 4
+    db = wf.readout(-0.05, row + 0.5)
+    level = float(wf._frozen_db[row, col])
+    assert -32 < level < -29
+    before = int(wf.displayed_image()[row, col])
+    window.controls.db_ceil_spin.setValue(-20.0)
+    window.controls.db_floor_spin.setValue(-50.0)
+    after = int(wf.displayed_image()[row, col])
+    assert (window.settings.db_floor, window.settings.db_ceil) == (-50.0, -20.0)
+    assert before == pytest.approx((level + 100) / 100 * 255, abs=1)
+    assert after == pytest.approx((level + 50) / 30 * 255, abs=1)
+    assert db is not None
+    assert window.spectrum.plot.getViewBox().viewRange()[1][0] == pytest.approx(-50.0)
+
+
+def test_history_changes_width(make_window, qtbot):
+    window = make_window()
+    wait_columns(qtbot, window)
+    wide = window.waterfall.displayed_image().shape[1]
+    window.controls.history_spin.setValue(5.0)
+    assert window.settings.history == 5.0
+    narrow = window.waterfall.displayed_image().shape[1]
+    assert abs(wide / narrow - 2) < 0.05
+    x_range = window.waterfall.plot.getPlotItem().getViewBox().viewRange()[0]
+    assert x_range[0] == pytest.approx(-5.0, abs=0.05)
+
+
+def test_hop_changes_columns_per_second(make_window, qtbot):
+    window = make_window()
+    wait_columns(qtbot, window)
+    w512 = window.waterfall.history.width
+    window.controls.hop_spin.setValue(1024)
+    qtbot.waitUntil(lambda: window.waterfall.history.params.hop == 1024, timeout=WAIT_MS)
+    assert abs(w512 / window.waterfall.history.width - 2) < 0.05
+
+
+def test_window_function_changes_the_leakage(make_window, qtbot):
+    window = make_window("sine:1030", scale="linear", db_floor=-140.0)
+    wait_columns(qtbot, window)
+    bright = (window.waterfall.displayed_image()[:, -4] > 100).sum()
+    window.controls.window_combo.setCurrentIndex(
+        window.controls.window_combo.findData("rectangular"))
+    qtbot.waitUntil(lambda: window.waterfall.history.params.window == "rectangular",
+                    timeout=WAIT_MS)
+    wait_columns(qtbot, window)
+    wide = (window.waterfall.displayed_image()[:, -4] > 100).sum()
+    assert wide > 3 * bright  # a rectangular window leaks far wider than Hann
+
+
+def test_n_mels_fmin_fmax_change_the_mel_rows(make_window, qtbot):
+    window = make_window(scale="mel")
+    wait_columns(qtbot, window)
+    window.controls.n_mels_spin.setValue(64)
+    window.controls.fmax_spin.setValue(8000.0)
+    window.controls.fmin_spin.setValue(100.0)
+    qtbot.waitUntil(lambda: window.waterfall.history.params.n_mels == 64
+                    and window.waterfall.history.params.fmin == 100.0, timeout=WAIT_MS)
+    wait_columns(qtbot, window)
+    rows = window.waterfall.rows
+    assert window.waterfall.displayed_image().shape[0] == 64
+    assert 100 < rows.row_hz[0] < 200 and 7000 < rows.row_hz[-1] < 8000
+    assert rows.hz_at(bright_row(window)) <= 1000 <= rows.hz_at(bright_row(window) + 1)
+
+
+def test_bad_change_is_shown_and_reverted(make_window, qtbot):
+    window = make_window(scale="mel")
+    wait_columns(qtbot, window)
+    window.controls.n_fft_combo.setCurrentIndex(window.controls.n_fft_combo.findData(256))
+    # 128 mel bands would leave filters empty with 129 bins: n_mels is lowered to fit.
+    assert window.settings.n_fft == 256 and 10 < window.settings.n_mels < 128
+    n_mels = window.settings.n_mels
+    assert window.controls.n_mels_spin.value() == n_mels
+    assert window.notice.isVisible() and f"to {n_mels}" in window.notice.label.text()
+    window.controls.n_mels_spin.setValue(1000)  # refused: shown, control reverted
+    assert window.settings.n_mels == n_mels
+    assert window.controls.n_mels_spin.value() == n_mels
+    assert "n_mels" in window.problem_label.text()
+    window.controls.n_mels_spin.setValue(n_mels - 2)  # a good change clears the message
+    assert window.settings.n_mels == n_mels - 2 and not window.problem_label.text()
+
+
+def test_normalisation_shows_gain_and_raises_the_level(make_window, qtbot):
+    window = make_window("sine:1000@-40")
+    wait_columns(qtbot, window)
+    row = window.waterfall.rows.row_of(1000.0)
+    quiet = int(window.waterfall.displayed_image()[row, -4])
+    window.controls.normalize_combo.setCurrentIndex(
+        window.controls.normalize_combo.findData("peak"))
+    assert window.settings.normalize == "peak"
+    qtbot.waitUntil(lambda: window.meters.state.gain_db is not None
+                    and window.meters.state.gain_db > 30, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: int(window.waterfall.displayed_image()[row, -4]) > quiet + 50,
+                    timeout=WAIT_MS)
+
+
+def test_pause_freezes_the_picture_while_frames_keep_coming(make_window, qtbot):
+    window = make_window()
+    wait_columns(qtbot, window)
+    qtbot.keyClick(window, QtCore.Qt.Key.Key_Space)
+    assert window.paused and window.view_bar.pause_button.isChecked()
+    frozen = window.waterfall.displayed_image().copy()
+    draws, frames, head = window.waterfall.draws, window.frames_seen, window.waterfall.history.head
+    qtbot.waitUntil(lambda: window.frames_seen > frames + 50, timeout=WAIT_MS)
+    assert window.waterfall.history.head > head  # the history keeps filling
+    assert window.waterfall.draws == draws
+    np.testing.assert_array_equal(window.waterfall.displayed_image(), frozen)
+    qtbot.keyClick(window, QtCore.Qt.Key.Key_Space)
+    assert not window.paused
+    qtbot.waitUntil(lambda: window.waterfall.draws > draws, timeout=WAIT_MS)
+
+
+def test_vertical_orientation_puts_frequency_on_x(make_window, qtbot):
+    window = make_window()
+    wait_columns(qtbot, window)
+    window.controls.orientation_combo.setCurrentIndex(1)
+    assert window.settings.orientation == "vertical"
+    wf = window.waterfall
+    assert wf._bottom.rows is wf.rows and wf._left.rows is None
+    vb = wf.plot.getPlotItem().getViewBox()
+    (x0, x1), (y0, y1) = vb.viewRange()
+    assert (x0, x1) == pytest.approx((0, wf.rows.n_rows)) and y1 == pytest.approx(0)
+    # The item maps image (column, row) to (row, time): the 1 kHz row lands at x = that row.
+    row = wf.rows.row_of(1000.0)
+    p = wf.image_item.mapToParent(QtCore.QPointF(wf.history.width - 1, row + 0.5))
+    assert p.x() == pytest.approx(row + 0.5) and -0.2 < p.y() <= 0.1
+
+
+def test_views_are_one_click_away(make_window, qtbot):
+    window = make_window()
+    wait_columns(qtbot, window)
+    window.view_bar.buttons["linear"].click()
+    assert window.settings.scale == "linear" and window.waterfall.value_mode == "power"
+    window.view_bar.buttons["mel"].click()
+    assert window.settings.scale == "mel" and window.waterfall.value_mode == "db"
+    assert window.view_bar.buttons["mel"].isChecked()
+    window.view_bar.buttons["waveform"].click()
+    assert window.scope.isVisible() and not window.waterfall.isVisible()
+    assert not window.spectrum.isVisible()
+    window.view_bar.buttons["spectrum"].click()
+    assert window.spectrum.isVisible() and not window.scope.isVisible()
+    window.view_bar.buttons["db"].click()
+    assert window.waterfall.isVisible() and window.settings.scale == "log"
+
+
+def test_linear_power_values_darken_quiet_parts(make_window, qtbot):
+    window = make_window("tones:1000,4000@-30", db_ceil=0.0)
+    wait_columns(qtbot, window)
+    window.set_paused(True)
+    row = window.waterfall.rows.row_of(4000.0)
+    db_code = int(window.waterfall.displayed_image()[row, -4])
+    window.set_value_mode("power")
+    power_code = int(window.waterfall.displayed_image()[row, -4])
+    assert db_code > 150 and power_code < 5  # -30 dB is 1/1000 of the ceiling's power
+
+
+def test_spectrum_scope_and_meters_follow_the_signal(make_window, qtbot):
+    window = make_window("sine:1000@-6")
+    wait_columns(qtbot, window)
+    qtbot.waitUntil(lambda: window.spectrum.curve.getData()[1] is not None, timeout=WAIT_MS)
+    x, y = window.spectrum.curve.getData()
+    assert abs(window.waterfall.rows.hz_at(x[int(np.argmax(y))]) / 1000 - 1) < 0.05
+    assert -8 < y.max() < -5
+    hx, hy = window.spectrum.hold_curve.getData()
+    assert np.all(hy >= y - 1e-3)
+    _, wave = window.scope.curve.getData()
+    assert 0.45 < np.abs(wave).max() < 0.55  # -6 dBFS peak
+    qtbot.waitUntil(lambda: -7 < window.meters.state.peak < -5, timeout=WAIT_MS)
+    assert -10.5 < window.meters.state.rms < -8  # a sine's RMS is 3 dB under its peak
+    assert not window.meters.state.clipping
+
+
+def test_clip_indicator_lights_on_full_scale(make_window, qtbot):
+    window = make_window("sine:1000@0")
+    qtbot.waitUntil(lambda: window.meters.state.clipping, timeout=WAIT_MS)
+
+
+def test_cursor_readout_gives_time_frequency_and_db(make_window, qtbot):
+    window = make_window()
+    wait_columns(qtbot, window)
+    window.set_paused(True)
+    wf = window.waterfall
+    text = wf.readout(-0.1, wf.rows.y_at(1000.0))
+    assert text is not None and text.startswith("t -0.10 s"), text
+    hz = float(text.split("f ")[1].split()[0]) * (1000 if "kHz" in text else 1)
+    level = float(text.split()[-2])
+    assert abs(hz - 1000) < 30 and -9 < level < -5, text
+    quiet = wf.readout(-0.1, wf.rows.y_at(8000.0))
+    assert quiet is not None and float(quiet.split()[-2]) < -60, quiet
+    assert wf.readout(1.0, 5.0) is None  # the future is not drawn
+
+
+def test_status_bar_reports_the_pipeline(make_window, qtbot):
+    window = make_window()
+    qtbot.waitUntil(lambda: "fps" in window.status_fields[-1].text()
+                    and window.status_fields[-1].text() != "0 fps", timeout=WAIT_MS)
+    texts = " | ".join(label.text() for label in window.status_fields)
+    for part in ("generator sine:1000", "48 kHz", "n_fft 2048 / hop 512", "10.7 ms/col",
+                 "23.4 Hz/bin", "latency", "dropped 0"):
+        assert part in texts, texts
+
+
+# -- sources ----------------------------------------------------------------------------------
+
+def test_source_change_rebuilds_the_pipeline(make_window, qtbot):
+    window = make_window()
+    wait_columns(qtbot, window)
+    old = window.pipeline
+    window.controls.generator_edit.setText("sine:4000")
+    qtbot.keyClick(window.controls.generator_edit, QtCore.Qt.Key.Key_Return)
+    assert window.pipeline is not old and window.settings.generator == "sine:4000"
+    assert not old.worker._thread
+    qtbot.waitUntil(lambda: abs(window.waterfall.rows.hz_at(bright_row(window) + 0.5) - 4000) < 100,
+                    timeout=WAIT_MS)
+
+
+def test_file_source_from_the_panel(make_window, qtbot, tmp_path):
+    """Choosing a file (what the file dialog hands over) plays it through the same window."""
+    t = np.arange(48000 * 2) / 48000
+    path = tmp_path / "tone.wav"
+    sf.write(str(path), 0.5 * np.sin(2 * np.pi * 2500 * t), 48000, subtype="PCM_16")
+    window = make_window()
+    wait_columns(qtbot, window)
+    assert window.change_source({"input": str(path), "generator": None, "loop": True})
+    assert window.pipeline.source.kind == "file" and window.settings.input == str(path)
+    assert window.controls.source_combo.currentData() == ("file", None)
+    qtbot.waitUntil(lambda: abs(window.waterfall.rows.hz_at(bright_row(window) + 0.5) - 2500)
+                    < 100, timeout=WAIT_MS)
+    assert "tone.wav" in window.status_fields[0].toolTip() or window.status_fields[0].text()
+
+
+def test_view_and_values_persist(make_window, qtbot, store):
+    window = make_window()
+    window.view_bar.buttons["linear"].click()
+    window.close()
+    assert store.value("values") == "power" and store.value("view") == "linear"
+    again = make_window(**{k: v for k, v in store.load().items()
+                           if k in ("scale", "colormap", "db_floor")})
+    assert again.waterfall.value_mode == "power" and again.settings.scale == "linear"
+    assert again.view_bar.buttons["linear"].isChecked()
+
+
+def test_bad_source_keeps_the_old_one(make_window, qtbot, tmp_path):
+    window = make_window()
+    wait_columns(qtbot, window)
+    old = window.pipeline
+    assert not window.change_source({"input": str(tmp_path / "missing.wav"), "generator": None})
+    assert window.pipeline is old and window.settings.generator == "sine:1000"
+    assert window.problem_label.text()
+    frames = window.frames_seen
+    qtbot.waitUntil(lambda: window.frames_seen > frames, timeout=WAIT_MS)
+
+
+def test_input_lost_shows_the_banner_and_stays_up(make_window, qtbot):
+    window = make_window()
+    wait_columns(qtbot, window)
+    window.pipeline.source.error = "input lost"  # how a source reports a dead device
+    qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=WAIT_MS)
+    assert "Input lost" in window.banner.label.text()
+    assert window.banner.devices.count() >= 1  # at least "default input"
+    assert window.isVisible()
+
+
+def test_classifier_panel_and_activity_strip(qtbot, store):
+    from monitor.classifier import open_classifier
+
+    settings = Settings(generator="sine:1000").validate()
+    classifier, problem = open_classifier(settings)
+    if classifier is None:
+        pytest.skip(problem)
+    pipeline = Pipeline(settings, consumers=[classifier])
+    window = MainWindow(settings, pipeline, classifier=classifier, store=store)
+    qtbot.addWidget(window)
+    window.resize(1280, 800)
+    window.show()
+    try:
+        view = window.classifier_view
+        assert view is not None and window.activity_strip is not None
+        assert window.activity_strip.isVisible()
+        # The strip sits under the waterfall, as wide as its plot (colour bar excluded).
+        strip_right = window.activity_strip.mapTo(window, window.activity_strip.rect().topRight())
+        plot = window.waterfall.plot
+        plot_right = plot.mapTo(window, plot.rect().topRight())
+        assert abs(strip_right.x() - plot_right.x()) <= 2
+        qtbot.waitUntil(lambda: getattr(view, "updates", 0) > 0, timeout=30_000)
+    finally:
+        window.close()
+        classifier.close()
+
+
+def test_no_classifier_says_so(make_window):
+    window = make_window()
+    assert window.classifier_view is None
+    assert "classifier off" in window.classifier_label.text()
+
+
+# -- settings persist -------------------------------------------------------------------------
+
+def test_settings_persist_through_qsettings(make_window, qtbot, store):
+    window = make_window()
+    window.controls.colormap_combo.setCurrentIndex(window.controls.colormap_combo.findData("magma"))
+    window.controls.db_floor_spin.setValue(-80.0)
+    window.close()
+    saved = store.load()
+    assert saved["colormap"] == "magma" and saved["db_floor"] == -80.0
+    settings, problem = merge_settings(saved, {"db_floor": -90.0})
+    assert problem is None
+    assert settings.colormap == "magma" and settings.db_floor == -90.0  # command line wins
+    store.clear()
+    assert store.load() == {}
+
+
+def test_command_line_values_are_not_saved_unless_changed(store):
+    store.save(Settings(colormap="viridis"))
+    store.save(Settings(colormap="plasma", scale="mel"), given={"colormap": "plasma"})
+    saved = store.load()
+    assert saved["colormap"] == "viridis" and saved["scale"] == "mel"
+
+
+def test_unusable_saved_settings_fall_back_to_defaults(store):
+    store.qsettings.setValue("settings/n_fft", "1000")  # not a power of two
+    store.qsettings.setValue("settings/colormap", "not json")
+    settings, problem = merge_settings(store.load(), {"scale": "mel"})
+    assert settings.n_fft == 2048 and settings.scale == "mel"
+    assert problem and "n_fft" in problem
+
+
+def test_close_stops_the_pipeline(make_window, qtbot):
+    window = make_window()
+    wait_columns(qtbot, window, 5)
+    pipeline = window.pipeline
+    window.close()
+    assert pipeline.worker._thread is None and not pipeline.source.active
+    assert not window.timer.isActive()
+
+
+# -- the command line -------------------------------------------------------------------------
+
+def _run(args, tmp_path, **env_changes):
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    env.update(XDG_CONFIG_HOME=str(tmp_path / "config"), **env_changes)
+    return subprocess.run([sys.executable, str(REPO / "main.py"), *args], env=env,
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path,
+                          stdin=subprocess.DEVNULL)
+
+
+def test_screenshot_cli(tmp_path):
+    out = tmp_path / "shot.png"
+    proc = _run(["--generator", "sine:1000", "--screenshot", str(out), "--duration", "2",
+                 "--no-classifier"], tmp_path, QT_QPA_PLATFORM="offscreen")
+    assert proc.returncode == 0, proc.stderr
+    image = QtGui.QImage(str(out))
+    assert not image.isNull() and (image.width(), image.height()) == (1280, 800)
+
+
+@pytest.mark.parametrize("args", [["--input", "no-such-file.wav"], ["--generator", "bogus"],
+                                  ["--n-fft", "1000"]])
+def test_parameter_error_exits_2_with_one_line(tmp_path, args):
+    proc = _run([*args, "--duration", "1", "--no-classifier"], tmp_path,
+                QT_QPA_PLATFORM="offscreen")
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("spectromon: error:"), proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_signal_closes_the_window_cleanly(tmp_path, sig):
+    """A signal closes the window: exit 0, settings saved, the recording finalised."""
+    wav = tmp_path / "rec.wav"
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    env.update(QT_QPA_PLATFORM="offscreen", XDG_CONFIG_HOME=str(tmp_path / "config"))
+    proc = subprocess.Popen([sys.executable, str(REPO / "main.py"), "--generator", "sine:1000",
+                             "--no-classifier", "--record", str(wav)], env=env, cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            stdin=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        # Audio is flowing (the recording grows): the window is up or about to be.
+        while not (wav.is_file() and wav.stat().st_size > 200_000):
+            assert proc.poll() is None, proc.communicate()[1]
+            assert time.monotonic() < deadline, "the recording never started"
+            time.sleep(0.05)
+        proc.send_signal(sig)
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, stderr
+    assert "Traceback" not in stderr
+    info = sf.info(str(wav))
+    assert info.samplerate == 48000 and info.frames > 48000 // 2
+    assert list((tmp_path / "config").rglob("*.conf")) or list((tmp_path / "config").rglob("*.ini"))
+
+
+def test_no_display_says_what_to_do(tmp_path):
+    proc = _run(["--generator", "sine:1000", "--duration", "1", "--no-classifier"], tmp_path)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "--headless" in lines[0] and "QT_QPA_PLATFORM=offscreen" in lines[0]

@@ -234,6 +234,8 @@ def test_history_changes_width(make_window, qtbot):
     assert window.settings.history == 5.0
     narrow = window.waterfall.displayed_image().shape[1]
     assert abs(wide / narrow - 2) < 0.05
+    # The picture is kept: the newest columns still show the tone.
+    assert window.waterfall.displayed_image()[bright_row(window), -4:].min() > 200
     x_range = window.waterfall.plot.getPlotItem().getViewBox().viewRange()[0]
     assert x_range[0] == pytest.approx(-5.0, abs=0.05)
 
@@ -348,6 +350,9 @@ def test_views_are_one_click_away(make_window, qtbot):
     assert window.view_bar.buttons["mel"].isChecked()
     window.view_bar.buttons["waveform"].click()
     assert window.scope.isVisible() and not window.waterfall.isVisible()
+    assert window.settings.scope_ms == 1000.0 and window.controls.scope_spin.value() == 1000
+    qtbot.waitUntil(lambda: window.scope.curve.getData()[0] is not None
+                    and window.scope.curve.getData()[0].min() < -900, timeout=WAIT_MS)
     assert not window.spectrum.isVisible()
     window.view_bar.buttons["spectrum"].click()
     assert window.spectrum.isVisible() and not window.scope.isVisible()

@@ -18,8 +18,8 @@ __all__ = ["ControlPanel", "ViewBar", "VIEWS"]
 
 # The article's representations, one click each: label, layout, settings changes, value mode.
 VIEWS: dict[str, dict[str, Any]] = {
-    "waveform": {"label": "Waveform", "layout": "scope", "changes": {}, "values": None,
-                 "tip": "the waveform of the last milliseconds"},
+    "waveform": {"label": "Waveform", "layout": "scope", "changes": {"scope_ms": 1000.0},
+                 "values": None, "tip": "the waveform of the last second"},
     "spectrum": {"label": "Spectrum", "layout": "spectrum", "changes": {}, "values": None,
                  "tip": "the spectrum of the current frame"},
     "linear": {"label": "Linear power", "layout": "all", "changes": {"scale": "linear"},
@@ -139,6 +139,8 @@ class ControlPanel(QtWidgets.QWidget):
         self.colormap_combo = _combo(COLORMAPS)
         self.history_spin = _spin(1, 600, 1, decimals=1, suffix=" s")
         self.orientation_combo = _combo(["horizontal", "vertical"])
+        self.scope_spin = _spin(1, 2000, 10, decimals=0, suffix=" ms")
+        self.scope_spin.setToolTip("span of the waveform view")
         form.addRow("frequency", self.scale_combo)
         form.addRow("values", self.value_combo)
         form.addRow("dB floor", self.db_floor_spin)
@@ -146,6 +148,7 @@ class ControlPanel(QtWidgets.QWidget):
         form.addRow("colours", self.colormap_combo)
         form.addRow("history", self.history_spin)
         form.addRow("orientation", self.orientation_combo)
+        form.addRow("waveform span", self.scope_spin)
         outer.addWidget(disp)
         outer.addStretch(1)
 
@@ -173,6 +176,7 @@ class ControlPanel(QtWidgets.QWidget):
         on_combo(self.colormap_combo, "colormap")
         on_spin(self.history_spin, "history", float)
         on_combo(self.orientation_combo, "orientation")
+        on_spin(self.scope_spin, "scope_ms", float)
         self.value_combo.currentIndexChanged.connect(
             lambda _i: None if self._updating else self.value_mode_changed.emit(
                 self.value_combo.currentData()))
@@ -248,6 +252,7 @@ class ControlPanel(QtWidgets.QWidget):
             _select(self.colormap_combo, settings.colormap)
             self.history_spin.setValue(settings.history)
             _select(self.orientation_combo, settings.orientation)
+            self.scope_spin.setValue(int(round(settings.scope_ms)))
             self.loop_check.setChecked(settings.loop)
             if settings.generator:
                 self.generator_edit.setText(settings.generator)

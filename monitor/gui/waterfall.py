@@ -164,6 +164,24 @@ class WaterfallHistory:
         self.head += k
         return k
 
+    def adopt(self, old: "WaterfallHistory") -> int:
+        """Carry over the newest columns of ``old`` (another length of the same analysis and
+        scale), so that changing the history length keeps the picture. Returns the columns
+        carried over (0 when the geometry differs)."""
+        if (old.params != self.params or old.scale != self.scale or old.merge != self.merge
+                or old.head == 0):
+            return 0
+        k = min(old.head, old.width, self.width)
+        cols = old.db[:, (old.head - k + np.arange(k)) % old.width]
+        self.first_frame, self.head, self.frames = old.first_frame, old.head, old.frames
+        self.latest, self._pending = old.latest, old._pending
+        pos = (self.head - k + np.arange(k)) % self.width
+        self.db[:, pos] = cols
+        codes = self.quantize(cols)
+        self.image[:, pos] = codes
+        self.image[:, pos + self.width] = codes
+        return k
+
     def visible(self) -> np.ndarray:
         """The last ``width`` columns, oldest first: a view, (n_rows, width) uint8."""
         start = self.head % self.width
@@ -484,8 +502,10 @@ class Waterfall(QtWidgets.QWidget):
         old, self.settings = self.settings, settings
         if settings.colormap != old.colormap:
             self._lut32 = rgb32_table(settings.colormap)
-        if settings.scale != old.scale or settings.history != old.history:
+        if settings.scale != old.scale:
             self._new_history(self.history.params)
+        elif settings.history != old.history:
+            self._new_history(self.history.params, keep=True)
         elif (settings.db_floor, settings.db_ceil) != (old.db_floor, old.db_ceil):
             self.history.set_levels(settings.db_floor, settings.db_ceil, self.value_mode)
             self._recolour()
@@ -544,10 +564,13 @@ class Waterfall(QtWidgets.QWidget):
         self.image_item.update()
         self.color_bar.update()
 
-    def _new_history(self, params: AnalysisParams) -> None:
+    def _new_history(self, params: AnalysisParams, keep: bool = False) -> None:
         s = self.settings
+        old = self.history
         self.history = WaterfallHistory(params, s.scale, s.history, s.db_floor, s.db_ceil,
                                         self.value_mode)
+        if keep:
+            self.history.adopt(old)
         self._frozen_db = self._frozen_codes = None  # a new geometry: the frozen picture goes
         self._frozen_head = 0
         self.image_item.freeze(None)
@@ -580,6 +603,8 @@ class Waterfall(QtWidgets.QWidget):
             vb.setRange(xRange=(-span, 0), yRange=(0, h.rows.n_rows), padding=0)
         if h.latest_time is None or self._display_time is None:
             self._x0 = -span
+        else:
+            self._x0 = h.latest_time - span - self._display_time
         self._place_image()
         self.color_bar.update()
 

@@ -265,8 +265,9 @@ class ClassifierView(QtWidgets.QWidget):
     # -- construction ---------------------------------------------------------------------------
     def _settings_row(self) -> QtWidgets.QWidget:
         box = QtWidgets.QWidget()
-        row = QtWidgets.QHBoxLayout(box)
-        row.setContentsMargins(0, 0, 0, 0)
+        # Two rows, so the panel does not force the dock (and so squeeze the waterfall) wide.
+        grid = QtWidgets.QGridLayout(box)
+        grid.setContentsMargins(0, 0, 0, 0)
         self.threshold_spin = QtWidgets.QDoubleSpinBox()
         self.threshold_spin.setRange(0.0, 1.0)
         self.threshold_spin.setSingleStep(0.05)
@@ -280,12 +281,13 @@ class ClassifierView(QtWidgets.QWidget):
         self.smooth_spin.setToolTip("patches smoothed over (0.48 s each)")
         self.specific_check = QtWidgets.QCheckBox("specific first")
         self.specific_check.setToolTip("Bark before Dog before Animal")
-        for label, w in (("threshold", self.threshold_spin), ("smooth", self.aggregate_combo),
-                         ("over", self.smooth_spin)):
-            row.addWidget(QtWidgets.QLabel(label))
-            row.addWidget(w)
-        row.addWidget(self.specific_check)
-        row.addStretch(1)
+        cells = (("threshold", self.threshold_spin, 0, 0), ("smooth", self.aggregate_combo, 0, 2),
+                 ("over", self.smooth_spin, 1, 0))
+        for label, w, r, c in cells:
+            grid.addWidget(QtWidgets.QLabel(label), r, c)
+            grid.addWidget(w, r, c + 1)
+        grid.addWidget(self.specific_check, 1, 2, 1, 2)
+        grid.setColumnStretch(4, 1)
         self.threshold_spin.valueChanged.connect(lambda v: self._change(threshold=round(v, 4)))
         self.aggregate_combo.currentTextChanged.connect(lambda t: self._change(aggregate=t))
         self.smooth_spin.valueChanged.connect(lambda v: self._change(smooth_patches=int(v)))
@@ -331,8 +333,10 @@ class ClassifierView(QtWidgets.QWidget):
         self.table.verticalHeader().setDefaultSectionSize(20)
         self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.horizontalHeader().setSectionResizeMode(
-            1, QtWidgets.QHeaderView.ResizeMode.Stretch)
+        header = self.table.horizontalHeader()
+        for column in (0, 2, 3):
+            header.setSectionResizeMode(column, QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QtWidgets.QHeaderView.ResizeMode.Stretch)
         v.addWidget(self.table)
         row = QtWidgets.QHBoxLayout()
         self.export_status = QtWidgets.QLabel("")

@@ -30,7 +30,12 @@ __all__ = ["SoundEventClassifier", "StreamingResampler", "PatchResult", "Snapsho
            "EVENT_TOP_K"]
 
 EVENT_TOP_K = 5  # labels shown at once; an event is a label's stay among them
-HISTORY_PATCHES = 1300  # ≥ 600 s (the longest waterfall) of patches at 0.48 s
+HISTORY_MARGIN_PATCHES = 8  # kept beyond the waterfall's span, for the strip's left edge
+
+
+def history_patches(history_seconds: float) -> int:
+    """Patch results worth keeping: as many as cover the waterfall (memory stays flat)."""
+    return int(np.ceil(history_seconds / (PATCH_HOP_SAMPLES / SAMPLE_RATE))) + HISTORY_MARGIN_PATCHES
 MAX_QUEUE_SECONDS = 10.0  # audio waiting for the classifier beyond this is dropped, oldest first
 _FLUSH = object()
 
@@ -157,7 +162,7 @@ class SoundEventClassifier:
         self._smoother = ScoreSmoother(settings.smooth_patches, settings.aggregate)
         self._events = EventLog()
         self._watchlist = WatchList(self._watch)
-        self._results: collections.deque = collections.deque(maxlen=HISTORY_PATCHES)
+        self._results: collections.deque = collections.deque(maxlen=history_patches(settings.history))
         self._rate: Optional[float] = None
         self._resampler = None
         self._frontend: Optional[LogMelFrontend] = None
@@ -362,6 +367,9 @@ class SoundEventClassifier:
         for patch in self._frontend.process(samples16):
             settings = self._settings
             self._smoother.configure(settings.smooth_patches, settings.aggregate)
+            keep = history_patches(settings.history)
+            if self._results.maxlen != keep:
+                self._results = collections.deque(self._results, maxlen=keep)
             if self._watchlist.watch is not self._watch:
                 self._watchlist.configure(self._watch)
             scores = self.model.scores(patch.log_mel)

@@ -19,7 +19,7 @@ from monitor.settings import ParameterError, Settings
 __all__ = ["ClassifierView", "ActivityStrip", "TopBars"]
 
 N_BARS = 5
-MAX_LOG_ROWS = 500  # newest events shown; the CSV export has them all
+MAX_LOG_ROWS = 200  # newest events shown; the CSV export has them all
 ALERT_HOLD_SECONDS = 5.0  # the banner stays this long (stream time) after an alert fired
 STRIP_ROWS = 5
 PATCH_HOP = 0.48  # s between YAMNet patches
@@ -333,9 +333,13 @@ class ClassifierView(QtWidgets.QWidget):
         self.table.verticalHeader().setDefaultSectionSize(20)
         self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
+        # Fixed widths measured once: ResizeToContents re-measures a whole column on every cell
+        # change, which cost a second per update with a few hundred events (soak run).
         header = self.table.horizontalHeader()
-        for column in (0, 2, 3):
-            header.setSectionResizeMode(column, QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
+        metrics = self.table.fontMetrics()
+        for column, sample in ((0, "000:00.00"), (2, "peak"), (3, "duration (s)")):
+            header.setSectionResizeMode(column, QtWidgets.QHeaderView.ResizeMode.Interactive)
+            self.table.setColumnWidth(column, metrics.horizontalAdvance(sample) + 16)
         header.setSectionResizeMode(1, QtWidgets.QHeaderView.ResizeMode.Stretch)
         v.addWidget(self.table)
         row = QtWidgets.QHBoxLayout()

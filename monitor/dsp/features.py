@@ -8,7 +8,7 @@ import numpy as np
 
 from monitor.dsp.db import power_to_db
 from monitor.dsp.levels import frame_levels, peak_frequency
-from monitor.dsp.mel import mel_filterbank, mel_frequencies
+from monitor.dsp.mel import MelProjection, mel_filterbank, mel_frequencies
 from monitor.dsp.stft import StreamingSTFT
 from monitor.settings import Settings
 
@@ -93,17 +93,25 @@ class FeatureExtractor:
         self.stft = StreamingSTFT(params.n_fft, params.hop, params.window)
         # float32 mel weights: the products are sums of positive terms, so float32 keeps
         # ~1e-7 relative precision (1e-6 dB) at half the memory traffic of float64.
-        self._mel_t = np.ascontiguousarray(
+        self._mel = MelProjection(
             mel_filterbank(params.samplerate, params.n_fft, params.n_mels, params.fmin, params.fmax,
-                           params.htk, params.mel_norm).T.astype(np.float32))
+                           params.htk, params.mel_norm))
 
     def process(self, mono: np.ndarray) -> FeatureBatch:
         """Consume ``mono`` (1-D float32 samples) and return the frames it completes (maybe 0)."""
         first = self.stft.frame_index
         frames = self.stft.frames(mono)
-        power = self.stft.power(frames).astype(np.float32)
-        mel = power @ self._mel_t
+        if frames.shape[0] == 0:
+            # Most live blocks are shorter than a hop: skip the whole (costly) empty pipeline.
+            return self._empty(first)
+        power = self.stft.power(frames, out=np.empty((len(frames), self.stft.n_bins), np.float32))
+        mel = self._mel(power)
         peak_db, rms_db = frame_levels(frames)
         peak_hz = peak_frequency(power, self.params.samplerate, self.params.n_fft)
         return FeatureBatch(self.params, first, power_to_db(power), power_to_db(mel),
                             peak_db, rms_db, peak_hz)
+
+    def _empty(self, first: int) -> FeatureBatch:
+        none = np.zeros(0, dtype=np.float32)
+        return FeatureBatch(self.params, first, np.zeros((0, self.stft.n_bins), np.float32),
+                            np.zeros((0, self.params.n_mels), np.float32), none, none, none)

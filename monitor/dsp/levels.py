@@ -10,6 +10,8 @@ from monitor.dsp.db import amplitude_to_dbfs
 
 __all__ = ["frame_levels", "peak_frequency", "Normalizer"]
 
+_NEIGHBOURS = np.array([-1, 0, 1])
+
 
 def frame_levels(frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Peak and RMS level of each frame (rows of samples), dBFS.
@@ -19,8 +21,9 @@ def frame_levels(frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if frames.shape[0] == 0:
         empty = np.zeros(0, dtype=np.float32)
         return empty, empty
-    peak = np.max(np.abs(frames), axis=1)
-    rms = np.sqrt(np.mean(np.square(frames, dtype=np.float64), axis=1))
+    # ufunc reductions directly: np.max/np.mean add ~10 µs of Python per call (same results).
+    peak = np.maximum.reduce(np.abs(frames), axis=1)
+    rms = np.sqrt(np.add.reduce(np.square(frames, dtype=np.float64), axis=1) / frames.shape[1])
     return amplitude_to_dbfs(peak).astype(np.float32), amplitude_to_dbfs(rms).astype(np.float32)
 
 
@@ -33,14 +36,19 @@ def peak_frequency(power: np.ndarray, samplerate: float, n_fft: int) -> np.ndarr
     n = power.shape[0]
     if n == 0:
         return np.zeros(0, dtype=np.float32)
-    k = np.argmax(power, axis=1)
-    inner = np.clip(k, 1, power.shape[1] - 2)
-    rows = np.arange(n)
-    a, b, c = (np.log(np.maximum(power[rows, inner + d], 1e-30)) for d in (-1, 0, 1))
+    # Array methods and plain ufuncs: this runs for every hop-sized block, where the Python
+    # wrappers of np.argmax/np.clip/np.errstate cost more than the arithmetic.
+    k = power.argmax(axis=1)
+    inner = np.minimum(np.maximum(k, 1), power.shape[1] - 2)
+    # The peak bin and its neighbours of every row in one gather (row-major flat indices).
+    flat = np.ascontiguousarray(power).ravel()
+    index = (np.arange(n) * power.shape[1] + inner)[:, None] + _NEIGHBOURS
+    a, b, c = np.log(np.maximum(flat[index], 1e-30)).T
     denom = a - 2 * b + c
-    with np.errstate(divide="ignore", invalid="ignore"):
-        delta = np.where(denom < 0, 0.5 * (a - c) / denom, 0.0)
-    delta = np.where(k == inner, np.clip(delta, -0.5, 0.5), 0.0)
+    curved = denom < 0  # only a parabola opening downwards has a peak to refine
+    delta = 0.5 * (a - c) / np.where(curved, denom, np.float32(-1.0))
+    delta = np.minimum(np.maximum(delta, -0.5), 0.5)
+    delta = np.where(curved & (k == inner), delta, 0.0)
     return ((k + delta) * samplerate / n_fft).astype(np.float32)
 
 

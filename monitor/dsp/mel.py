@@ -6,7 +6,8 @@ from typing import Optional
 
 import numpy as np
 
-__all__ = ["hz_to_mel", "mel_to_hz", "mel_frequencies", "mel_filterbank", "empty_filters"]
+__all__ = ["hz_to_mel", "mel_to_hz", "mel_frequencies", "mel_filterbank", "empty_filters",
+           "MelProjection"]
 
 # Slaney's Auditory Toolbox: linear below 1 kHz (3 mels per 200/3 Hz... i.e. 15 mels at 1 kHz),
 # logarithmic above with 27 mels per factor 6.4.
@@ -85,3 +86,57 @@ def empty_filters(samplerate: float, n_fft: int, n_mels: int, fmin: float, fmax:
     """How many mel filters catch no FFT bin at all (0 means the filterbank is usable)."""
     weights = mel_filterbank(samplerate, n_fft, n_mels, fmin, fmax, htk, norm=None)
     return int(np.count_nonzero(weights.max(axis=1) <= 0))
+
+
+class MelProjection:
+    """Power spectra (rows) → mel band energies, using the filterbank's sparsity.
+
+    Each FFT bin lies in at most two triangles, and the even-numbered triangles do not overlap
+    one another (nor do the odd ones). So the projection is one element-wise product with two
+    weight rows and one segmented sum (``np.add.reduceat``), about 2 × n_bins multiply-adds per
+    frame instead of n_bins × n_mels. It also keeps BLAS out of the worker: for a few rows at a
+    time, OpenBLAS's threaded ``sgemv`` spins a second core (measured: 55 µs/frame and a
+    busy second core at n_fft 4096, 256 mels, against 10 µs here). Each row is summed on its own,
+    so results do not depend on how many frames are projected together.
+
+    Parameters
+    ----------
+    weights : ndarray, shape (n_mels, n_bins)
+        From :func:`mel_filterbank`.
+    """
+
+    def __init__(self, weights: np.ndarray) -> None:
+        n_mels, n_bins = weights.shape
+        self.n_mels = n_mels
+        nonzero = weights > 0
+        lo = np.argmax(nonzero, axis=1)
+        hi = n_bins - np.argmax(nonzero[:, ::-1], axis=1)
+        disjoint = all(np.all(hi[p:-2:2] <= lo[p + 2::2]) for p in (0, 1))
+        self._dense = None
+        if not nonzero.any(axis=1).all() or not disjoint:
+            # Empty or unusual filters (never from a validated Settings): plain product.
+            self._dense = np.ascontiguousarray(weights.T.astype(np.float32))
+            return
+        self._k0, self._k1 = int(lo.min()), int(hi.max())
+        width = self._k1 - self._k0
+        self._w = np.zeros((2, width), dtype=np.float32)
+        for i in range(n_mels):
+            self._w[i % 2, lo[i] - self._k0:hi[i] - self._k0] = weights[i, lo[i]:hi[i]]
+        # Segment starts in the flattened (even row | odd row) product; bins between one
+        # triangle's end and the next one's start carry weight 0 and add nothing.
+        self._starts = np.concatenate((lo[0::2] - self._k0, width + lo[1::2] - self._k0))
+        n_even = (n_mels + 1) // 2
+        self._order = np.empty(n_mels, dtype=np.intp)
+        self._order[0::2] = np.arange(n_even)
+        self._order[1::2] = n_even + np.arange(n_mels - n_even)
+
+    def __call__(self, power: np.ndarray) -> np.ndarray:
+        """Mel energies of each row of ``power`` (n, n_bins) float32 → (n, n_mels) float32."""
+        if self._dense is not None:
+            return power @ self._dense
+        n = power.shape[0]
+        if n == 0:
+            return np.zeros((0, self.n_mels), dtype=np.float32)
+        product = np.multiply(power[:, None, self._k0:self._k1], self._w)
+        sums = np.add.reduceat(product.reshape(n, -1), self._starts, axis=1)
+        return sums[:, self._order]

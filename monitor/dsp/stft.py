@@ -35,6 +35,8 @@ class StreamingSTFT:
         self.frame_index = 0  # index of the next frame to emit
         self._skip = 0  # samples still to discard after a seek
         self._pending = np.zeros(0, dtype=np.float32)
+        self._no_frames = np.zeros((0, n_fft), dtype=np.float32)
+        self._no_frames.flags.writeable = False
 
     def seek(self, position: int) -> None:
         """Restart at stream sample ``position`` (the index of the next sample to arrive).
@@ -63,19 +65,28 @@ class StreamingSTFT:
         n_new = 0 if buf.size < self.n_fft else (buf.size - self.n_fft) // self.hop + 1
         if n_new == 0:
             self._pending = buf
-            return np.zeros((0, self.n_fft), dtype=np.float32)
-        frames = sliding_window_view(buf, self.n_fft)[:: self.hop][:n_new]
+            return self._no_frames
+        # A strided view over buf (what sliding_window_view(buf, n_fft)[::hop] gives, without
+        # its ~20 µs of Python per call).
+        step = buf.itemsize
+        frames = np.ndarray((n_new, self.n_fft), np.float32, buf, 0, (self.hop * step, step))
+        frames.flags.writeable = False
         self._pending = buf[n_new * self.hop:]
         self.frame_index += n_new
         return frames
 
-    def power(self, frames: np.ndarray) -> np.ndarray:
+    def power(self, frames: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """|rfft(window · frame)|² of each frame, shape (n, n_fft // 2 + 1), float64.
 
         Computed in float64 so that bins 100 dB below the strongest one keep their precision.
+        A float32 ``out`` receives the float64 result rounded (as ``.astype(np.float32)`` would)
+        without a float64 temporary.
         """
         spectrum = np.fft.rfft(frames * self.window, axis=1)
-        return spectrum.real ** 2 + spectrum.imag ** 2
+        # Square re and im in place in the interleaved float64 view, then add the pairs.
+        flat = spectrum.view(np.float64)
+        np.multiply(flat, flat, out=flat)
+        return np.add(flat[:, 0::2], flat[:, 1::2], out=out)
 
     @property
     def pending(self) -> int:

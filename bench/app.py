@@ -1,0 +1,201 @@
+"""Whole app on the virtual microphone: CPU, memory, dropped audio, display rate.
+
+The product runs as a subprocess, ``main.py --device pulse --samplerate 48000 --duration S``,
+offscreen, default settings (a fresh settings directory), classifier on, while a programme of
+real recordings loops into the PulseAudio virtual microphone. psutil samples its CPU (% of one
+core, all threads) and RSS every second; the app writes what it achieved (display fps,
+longest gap between frames, dropped audio frames, time of the first drawn column) to
+``$SPECTROMON_STATS_FILE`` at exit. The baseline is :mod:`bench.bare_app`, measured the
+same way in the same run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from typing import Optional
+
+from bench.report import Figure, Target
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+WARMUP = 5.0  # s after launch excluded from the CPU and RSS figures (imports, model load)
+
+
+@dataclass
+class Run:
+    """What one measured run of an app gave."""
+
+    launched_epoch: float
+    cpu: list = field(default_factory=list)  # % of one core, one sample per interval after warm-up
+    rss: list = field(default_factory=list)  # (seconds since launch, bytes), every sample
+    stats: dict = field(default_factory=dict)
+    gui_thread: float = float("nan")  # % of one core used by the main (GUI) thread after warm-up
+    other_threads: float = float("nan")  # % of one core used by all other threads together
+    returncode: Optional[int] = None
+    stderr: str = ""
+
+    @property
+    def rss_after_warmup(self) -> list:
+        return [r for t, r in self.rss if t >= WARMUP]
+
+
+def product_cmd(seconds: float, *extra: str) -> list[str]:
+    return [sys.executable, os.path.join(REPO, "main.py"), "--device", "pulse", "--samplerate",
+            "48000", "--duration", f"{seconds:g}", *extra]
+
+
+def bare_cmd(seconds: float) -> list[str]:
+    return [sys.executable, "-m", "bench.bare_app", "--device", "pulse", "--samplerate", "48000",
+            "--duration", f"{seconds:g}"]
+
+
+def measure(cmd: list[str], seconds: float, interval: float = 1.0, rss_every: float = 1.0,
+            log=None) -> Run:
+    """Run ``cmd`` (which ends by itself after ``seconds``) and sample it every ``interval`` s."""
+    import psutil
+
+    workdir = tempfile.mkdtemp(prefix="bench-app-")
+    stats_path = os.path.join(workdir, "stats.json")
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", SPECTROMON_STATS_FILE=stats_path,
+               XDG_CONFIG_HOME=os.path.join(workdir, "config"), PYTHONPATH=REPO)
+    launched = time.time()
+    t0 = time.monotonic()
+    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    run = Run(launched)
+    try:
+        ps = psutil.Process(proc.pid)
+        ps.cpu_percent(None)
+        next_sample = t0 + interval
+        last_rss = -1e9
+        first_threads = last_threads = None
+        while proc.poll() is None:
+            delay = next_sample - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)  # pacing the sampler, not synchronising with the app
+            next_sample += interval
+            try:
+                cpu = ps.cpu_percent(None)
+                rss = ps.memory_info().rss
+            except psutil.NoSuchProcess:
+                break
+            since = time.monotonic() - t0
+            if proc.poll() is not None:
+                break  # the last interval may include shutdown
+            if since >= WARMUP:
+                try:
+                    threads = (since, {t.id: t.user_time + t.system_time for t in ps.threads()})
+                except psutil.NoSuchProcess:
+                    break
+                first_threads = first_threads or threads
+                last_threads = threads
+            if since >= WARMUP + interval:
+                run.cpu.append(cpu)
+            if since - last_rss >= rss_every - 1e-6:
+                run.rss.append((since, rss))
+                last_rss = since
+                if log and rss_every >= 10:
+                    log(f"    t={since:5.0f} s  rss {rss / 2 ** 20:6.1f} MiB  cpu {cpu:5.1f} %")
+        if first_threads and last_threads and last_threads[0] > first_threads[0]:
+            span = last_threads[0] - first_threads[0]
+            delta = {tid: t - first_threads[1].get(tid, 0.0) for tid, t in last_threads[1].items()}
+            run.gui_thread = 100 * delta.pop(proc.pid, 0.0) / span
+            run.other_threads = 100 * sum(delta.values()) / span
+        _, err = proc.communicate(timeout=seconds + 60)
+        run.stderr = err or ""
+    except BaseException:
+        proc.kill()
+        proc.wait()
+        raise
+    run.returncode = proc.returncode
+    if os.path.exists(stats_path):
+        with open(stats_path) as f:
+            run.stats = json.load(f)
+    return run
+
+
+def p95(values) -> float:
+    v = sorted(values)
+    return v[min(len(v) - 1, int(round(0.95 * (len(v) - 1))))] if v else float("nan")
+
+
+def _check(run: Run, what: str) -> None:
+    if run.returncode != 0 or not run.stats:
+        tail = " | ".join(run.stderr.strip().splitlines()[-3:])
+        raise RuntimeError(f"{what} exited with {run.returncode}, no statistics ({tail})")
+
+
+def app_figures(product: list, bare: list, seconds: float, section: str) -> list[Figure]:
+    """Figures from product and baseline runs (lists of :class:`Run`)."""
+    def cpu_mean(r): return statistics.fmean(r.cpu)
+    def rss_start(r): return r.rss_after_warmup[0] / 2 ** 20
+    def rss_end(r): return r.rss_after_warmup[-1] / 2 ** 20
+    def growth(r): return rss_end(r) - rss_start(r)
+
+    src = product[0].stats.get("source", "?")
+    note = (f"{len(product)} run(s) of {seconds:g} s; source {src}; CPU and RSS sampled every "
+            f"1 s from {WARMUP:g} s after launch; baseline: bench/bare_app.py (numpy STFT + "
+            f"one pyqtgraph ImageItem, nothing else)")
+    figs = [
+        Figure(section, "process CPU, mean", "% of one core", [cpu_mean(r) for r in product],
+               "bare pyqtgraph waterfall", [cpu_mean(r) for r in bare],
+               Target("<=", 20.0, "≤ 20 %"), note=note),
+        Figure(section, "process CPU, p95 of 1 s samples", "% of one core",
+               [p95(r.cpu) for r in product], "bare pyqtgraph waterfall", [p95(r.cpu) for r in bare]),
+        Figure(section, "… of which the GUI (main) thread", "% of one core",
+               [r.gui_thread for r in product], "bare pyqtgraph waterfall", [r.gui_thread for r in bare]),
+        Figure(section, "… of which all other threads (worker, classifier, audio)", "% of one core",
+               [r.other_threads for r in product], "bare pyqtgraph waterfall",
+               [r.other_threads for r in bare]),
+        Figure(section, "RSS at start (after warm-up)", "MiB", [rss_start(r) for r in product],
+               "bare pyqtgraph waterfall", [rss_start(r) for r in bare]),
+        Figure(section, "RSS at end", "MiB", [rss_end(r) for r in product],
+               "bare pyqtgraph waterfall", [rss_end(r) for r in bare]),
+        Figure(section, "RSS growth, start → end", "MiB", [growth(r) for r in product],
+               "bare pyqtgraph waterfall", [growth(r) for r in bare], Target("<=", 5.0, "≤ 5 MB")),
+        Figure(section, "dropped audio frames", "frames",
+               [r.stats.get("dropped_frames", 0) for r in product], "", [],
+               Target("<=", 0, "0")),
+        Figure(section, "display rate achieved", "fps", [r.stats.get("fps", 0.0) for r in product],
+               "bare pyqtgraph waterfall", [r.stats.get("fps", 0.0) for r in bare],
+               Target(">=", 55.0, "≥ 55 fps")),
+        Figure(section, "longest gap between drawn frames", "ms",
+               [r.stats.get("longest_gap_ms", 0.0) for r in product], "bare pyqtgraph waterfall",
+               [r.stats.get("longest_gap_ms", 0.0) for r in bare]),
+    ]
+    return figs
+
+
+def run(quick: bool = False, log=print, mic=None) -> list[Figure]:
+    seconds = 15.0 if quick else 60.0
+    repeats = 1 if quick else 2
+    product, bare = [], []
+    for i in range(repeats):  # alternated, so drifts in machine load hit both alike
+        log(f"  app: product run {i + 1}/{repeats}, {seconds:g} s")
+        r = measure(product_cmd(seconds), seconds)
+        _check(r, "the app")
+        product.append(r)
+        log(f"    cpu mean {statistics.fmean(r.cpu):.1f} %, fps {r.stats.get('fps', 0):.1f}, "
+            f"dropped {r.stats.get('dropped_frames')}, source {r.stats.get('source')}")
+        log(f"  app: bare baseline run {i + 1}/{repeats}")
+        b = measure(bare_cmd(seconds), seconds)
+        _check(b, "the bare baseline")
+        bare.append(b)
+        log(f"    cpu mean {statistics.fmean(b.cpu):.1f} %, fps {b.stats.get('fps', 0):.1f}")
+    return app_figures(product, bare, seconds, "3. Whole app (virtual microphone, 48 kHz, "
+                                                "default settings, classifier on)")
+
+
+if __name__ == "__main__":
+    from bench.audio import VirtualMic, programme
+    from bench.report import render_text
+
+    with VirtualMic() as vm:
+        vm.play_loop(programme(os.path.join(vm.root, "programme.wav")))
+        print(render_text(run(quick="--quick" in sys.argv)))

@@ -1,0 +1,64 @@
+"""Soak (``make soak``): the app for 10 minutes on the virtual microphone.
+
+Same arrangement as the whole-app figures (:mod:`bench.app`), one long run: dropped audio
+frames at the end, RSS every 10 s (the series is printed and kept in BENCHMARKS.md), CPU.
+Memory counts as flat when it grows by at most 5 MB from the end of the warm-up to the end,
+and the least-squares slope over the last half of the run is under 0.5 MB per minute.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+
+import numpy as np
+
+from bench.app import WARMUP, measure, p95, product_cmd
+from bench.report import Figure, Target
+
+SECONDS = 600.0
+RSS_EVERY = 10.0
+SECTION = "7. Soak (10 min on the virtual microphone)"
+
+
+def run(quick: bool = False, log=print, seconds: float = SECONDS) -> tuple[list[Figure], str]:
+    """Figures and a Markdown table of the RSS series."""
+    if quick:
+        seconds = 60.0
+    log(f"  soak: {seconds:g} s")
+    r = measure(product_cmd(seconds), seconds, rss_every=RSS_EVERY, log=log)
+    if r.returncode != 0 or not r.stats:
+        tail = " | ".join(r.stderr.strip().splitlines()[-3:])
+        raise RuntimeError(f"the app exited with {r.returncode} ({tail})")
+    series = [(t, b / 2 ** 20) for t, b in r.rss]
+    after = [(t, m) for t, m in series if t >= WARMUP]
+    growth = after[-1][1] - after[0][1]
+    half = [(t, m) for t, m in after if t >= seconds / 2]
+    slope = float(np.polyfit([t / 60 for t, _ in half], [m for _, m in half], 1)[0]) if len(half) > 2 else 0.0
+    note = f"one run of {seconds:g} s, source {r.stats.get('source')}"
+    figs = [
+        Figure(SECTION, "dropped audio frames at the end", "frames", [r.stats.get("dropped_frames", 0)],
+               target=Target("<=", 0, "0"), note=note),
+        Figure(SECTION, "RSS growth, end of warm-up → end", "MiB", [growth], target=Target("<=", 5.0, "≤ 5 MB")),
+        Figure(SECTION, "RSS slope over the second half", "MiB/min", [slope],
+               target=Target("<=", 0.5, "≤ 0.5 MB/min (flat)")),
+        Figure(SECTION, "process CPU, mean", "% of one core", [statistics.fmean(r.cpu)]),
+        Figure(SECTION, "process CPU, p95 of 1 s samples", "% of one core", [p95(r.cpu)]),
+        Figure(SECTION, "display rate achieved", "fps", [r.stats.get("fps", 0.0)]),
+        Figure(SECTION, "longest gap between drawn frames", "ms", [r.stats.get("longest_gap_ms", 0.0)]),
+    ]
+    rows = ["| t (s) | RSS (MiB) |", "|---|---|"] + [f"| {t:.0f} | {m:.1f} |" for t, m in series]
+    return figs, "RSS every 10 s:\n\n" + "\n".join(rows)
+
+
+if __name__ == "__main__":
+    import os
+
+    from bench.audio import VirtualMic, programme
+    from bench.report import render_text
+
+    with VirtualMic() as vm:
+        vm.play_loop(programme(os.path.join(vm.root, "programme.wav")))
+        figs, table = run(quick="--quick" in sys.argv)
+        print(render_text(figs))
+        print(table)

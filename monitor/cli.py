@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import Any, Optional, Sequence
 
@@ -172,6 +173,24 @@ def _list_devices() -> int:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of ``python main.py`` and ``spectromon``; returns the exit code."""
+    code = _main(argv)
+    _exit_now_if_audio_stuck(code)
+    return code
+
+
+def _exit_now_if_audio_stuck(code: int) -> None:
+    """Closing must never hang: with an input stream stuck in a dead audio server, PortAudio's
+    atexit teardown would block forever, so leave without it (files are closed by then)."""
+    mic = sys.modules.get("monitor.sources.microphone")
+    if mic is not None and mic.abandoned_streams():
+        print("spectromon: the audio system stopped answering; exiting without closing it",
+              file=sys.stderr)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+
+
+def _main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         given, ns = parse(argv)
         _check_run_options(ns)

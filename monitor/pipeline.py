@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -18,6 +19,8 @@ __all__ = ["Pipeline", "open_with_fallback", "DEMO_FILE"]
 RESOURCES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "resources")
 DEMO_FILE = os.path.join(RESOURCES, "demo.wav")
 RING_SECONDS = 4.0
+STALL_SECONDS = 2.0  # a live input silent (no callbacks) this long counts as lost
+FIRST_AUDIO_SECONDS = 6.0  # ... but a new stream may take ~2 s to deliver its first block
 
 
 @dataclass
@@ -74,6 +77,8 @@ class Pipeline:
         self.worker = AnalysisWorker(settings, self.ring, self.source.samplerate, consumers,
                                      self.recorder)
         self._started = False
+        self._last_written = -1
+        self._last_progress = 0.0
 
     @property
     def samplerate(self) -> float:
@@ -118,8 +123,11 @@ class Pipeline:
         old = self.source
         old.stop()
         if old.kind == "microphone":
-            from monitor.sources.microphone import rescan_devices
+            from monitor.sources.microphone import abandoned_streams, rescan_devices
 
+            if abandoned_streams():
+                # Re-initialising PortAudio would block on the stuck stream.
+                raise ParameterError("the audio system stopped answering; restart the program")
             rescan_devices()  # PortAudio's device list is fixed until re-initialised
         new = open_source(self.settings)
         if new.samplerate != old.samplerate or new.channels != old.channels:
@@ -128,10 +136,25 @@ class Pipeline:
                                  f"{new.channels} ch instead of {old.samplerate:g} Hz × {old.channels} ch")
         new.start(self.ring)
         self.source = new
+        self._last_written = -1
 
     @property
     def input_lost(self) -> bool:
+        """True when the source failed, or a live input stopped delivering audio."""
+        self._check_stall()
         return self.source.error is not None
+
+    def _check_stall(self) -> None:
+        # PortAudio does not always report a dead server (the finished callback never comes
+        # when the client library is stuck), so a stream that stops calling back is lost too.
+        if self.source.kind != "microphone" or not self._started or self.source.error:
+            return
+        now = time.monotonic()
+        if self.ring.written != self._last_written:
+            self._last_written, self._last_progress = self.ring.written, now
+        elif now - self._last_progress > (STALL_SECONDS if self._last_written > 0
+                                          else FIRST_AUDIO_SECONDS):
+            self.source.error = f"input lost (no audio for {now - self._last_progress:.0f} s)"
 
     def status(self) -> Status:
         params = self.worker.params

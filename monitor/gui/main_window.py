@@ -729,6 +729,10 @@ def _run_window(app: QtWidgets.QApplication, given: dict, ns: argparse.Namespace
     try:
         if not stop_requested["stop"]:
             window.show()
+            # Without a window manager (a bare X server, a kiosk) nothing gives the new window
+            # the keyboard focus, and Space/F11 would do nothing.
+            window.raise_()
+            window.activateWindow()
             app.exec()
     finally:
         wake.stop()

@@ -43,9 +43,16 @@ def _watch(text: str) -> tuple:
         raise argparse.ArgumentTypeError(f"must be LABEL[@THRESHOLD], got {text!r}") from None
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (and exit code 2), like every other error."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser; every option maps onto a :class:`Settings` field or a run option."""
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog=PROG, argument_default=argparse.SUPPRESS,
         description="Real-time spectrogram monitor: live waterfall, spectrum, scope, level meters "
                     "and a sound-event classifier, from a microphone, a file or a generator.",
@@ -122,6 +129,12 @@ def parse(argv: Optional[Sequence[str]] = None) -> tuple[dict, argparse.Namespac
     Only explicitly given options are returned as overrides, so that the GUI can lay them
     over the persisted settings.
     """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # "--db-range -80:-10" would read the value as an option; glue it on as "--db-range=-80:-10".
+    for i, arg in enumerate(argv[:-1]):
+        if arg == "--db-range" and argv[i + 1].startswith("-"):
+            argv[i:i + 2] = [f"--db-range={argv[i + 1]}"]
+            break
     ns = build_parser().parse_args(argv)
     given = {k: v for k, v in vars(ns).items() if k in _SETTINGS_FIELDS}
     if "db_range" in vars(ns):
@@ -157,6 +170,14 @@ def _check_run_options(ns: argparse.Namespace) -> None:
     for name in ("save_features", "events_csv"):
         if _opt(ns, name) and not _opt(ns, "headless"):
             raise ParameterError(f"--{name.replace('_', '-')} needs --headless")
+    # Output paths are checked now, not after an hour of monitoring.
+    for name in ("save_features", "events_csv", "screenshot", "record"):
+        path = _opt(ns, name)
+        if path:
+            folder = os.path.dirname(os.path.abspath(path))
+            if os.path.isdir(path) or not os.path.isdir(folder) or not os.access(folder, os.W_OK):
+                raise ParameterError(f"--{name.replace('_', '-')}: cannot write {path} "
+                                     f"(no such folder, or not writable)")
 
 
 def _list_devices() -> int:
@@ -165,7 +186,10 @@ def _list_devices() -> int:
     problem = portaudio_problem()
     if problem:
         return _fail(problem)
-    for d in list_devices():
+    devices = list_devices()
+    if not devices:
+        print("no input devices (PortAudio sees none)", file=sys.stderr)
+    for d in devices:
         print(f"{d['index']:3d}  {d['name']}  ({d['hostapi']}, {d['channels']} ch, "
               f"{d['samplerate']:g} Hz)")
     return 0

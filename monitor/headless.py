@@ -81,7 +81,9 @@ class FeatureStore:
                  frame_times=times, mel_freqs=params.mel_freqs, fft_freqs=params.fft_freqs,
                  sample_rate=samplerate, n_fft=params.n_fft, hop=params.hop, window=params.window,
                  n_mels=params.n_mels, fmin=params.fmin, fmax=params.fmax, htk=params.htk,
-                 mel_norm=str(params.mel_norm), normalize=settings.normalize)
+                 mel_norm=str(params.mel_norm), normalize=settings.normalize,
+                 normalize_target=settings.target_dbfs(),
+                 channel=0 if settings.channel is None else settings.channel)  # 0: mono mix
 
 
 def _classifier_consumers(settings: Settings, out_problem: list) -> list:
@@ -102,9 +104,11 @@ def run_headless(settings: Settings, ns: argparse.Namespace) -> int:
     problems: list = []
     consumers = _classifier_consumers(settings, problems)
     classifier = consumers[0] if consumers else None
-    pipeline = open_with_fallback(settings, record=getattr(ns, "record", None), consumers=consumers)
-    if pipeline.problem:
-        print(f"spectromon: {pipeline.problem}", file=sys.stderr)
+    pipeline = open_with_fallback(settings, record=getattr(ns, "record", None), consumers=consumers,
+                                  fit_mels=getattr(ns, "n_mels", None) is None)
+    for note in (pipeline.problem, pipeline.notice):
+        if note:
+            print(f"spectromon: {note}", file=sys.stderr)
     for p in problems:
         print(f"spectromon: {p}", file=sys.stderr)
     store = FeatureStore() if getattr(ns, "save_features", None) else None
@@ -122,7 +126,11 @@ def run_headless(settings: Settings, ns: argparse.Namespace) -> int:
         for s, h in previous.items():
             signal.signal(s, h)
     if store is not None:
-        store.save(ns.save_features, settings, pipeline.samplerate, pipeline.worker.params)
+        try:
+            store.save(ns.save_features, pipeline.settings, pipeline.samplerate,
+                       pipeline.worker.params)
+        except OSError as exc:
+            raise ParameterError(f"cannot write {ns.save_features}: {exc.strerror or exc}") from None
     events_csv = getattr(ns, "events_csv", None)
     if events_csv and classifier is not None:
         classifier.write_events_csv(events_csv)
@@ -141,39 +149,50 @@ def _emit(stats: IntervalStats, t: float, pipeline: Pipeline, classifier) -> Non
 RETRY_SECONDS = 2.0
 
 
+DRAIN_SECONDS = 0.1  # how often batches are taken from the worker (its queue is bounded)
+
+
 def _run_realtime(pipeline, interval, duration, store, classifier, stop) -> None:
     pipeline.start()
     stats = IntervalStats()
+
+    def take() -> None:
+        for batch in pipeline.worker.drain():
+            stats.add(batch)
+            if store is not None:
+                store.add(batch)
+
     t0 = time.monotonic()
     next_line = interval
     next_retry = 0.0
     while not stop.is_set():
         now = time.monotonic() - t0
-        if pipeline.input_lost and now >= next_retry:
-            # Someone watching a room for hours wants the input back when the server returns.
-            next_retry = now + RETRY_SECONDS
-            try:
-                pipeline.restart_source()
-                print(f"spectromon: input back: {pipeline.source.description}", file=sys.stderr)
-            except ParameterError:
-                pass
+        if pipeline.input_lost:
+            if pipeline.source.kind != "microphone":
+                print(f"spectromon: {pipeline.source.error}", file=sys.stderr)
+                break  # a damaged file does not heal: stop with what was read
+            if now >= next_retry:
+                # Someone watching a room for hours wants the input back when it returns.
+                next_retry = now + RETRY_SECONDS
+                try:
+                    pipeline.restart_source()
+                    print(f"spectromon: input back: {pipeline.source.description}", file=sys.stderr)
+                except ParameterError:
+                    pass
+        take()
         end = duration is not None and now >= duration
         if now >= next_line or end:
-            for batch in pipeline.worker.drain():
-                stats.add(batch)
-                if store is not None:
-                    store.add(batch)
             _emit(stats, now, pipeline, classifier)
             next_line += interval
         if end or pipeline.source.finished:
             break
-        stop.wait(max(0.0, min(next_line, duration or next_line) - (time.monotonic() - t0)))
-    # Whatever was captured before stopping is still analysed and saved.
+        until = min(next_line, duration if duration is not None else next_line)
+        stop.wait(min(DRAIN_SECONDS, max(0.0, until - (time.monotonic() - t0))))
+    # Whatever was captured before stopping is still analysed (by the worker's last pass) and
+    # saved; the worker thread is the only reader of the ring.
     pipeline.source.stop()
-    pipeline.worker.poll()
-    for batch in pipeline.worker.drain():
-        if store is not None:
-            store.add(batch)
+    pipeline.worker.stop()
+    take()
 
 
 def _run_offline(pipeline, interval, duration, store, classifier, stop) -> None:
@@ -187,7 +206,7 @@ def _run_offline(pipeline, interval, duration, store, classifier, stop) -> None:
     done = 0
     if source.frames < pipeline.settings.n_fft:
         print(f"spectromon: {source.description} is shorter than one frame ({source.frames} < "
-              f"n_fft {pipeline.settings.n_fft} samples): no spectrogram columns; levels only",
+              f"n_fft {pipeline.settings.n_fft} samples): no spectrogram columns",
               file=sys.stderr)
     while not stop.is_set():
         n = block if limit is None else min(block, limit - done)

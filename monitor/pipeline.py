@@ -57,12 +57,23 @@ class Pipeline:
         Path to record the incoming audio to.
     consumers : list, optional
         Extra :class:`~monitor.worker.AudioConsumer` s (the classifier).
+    fit_mels : bool
+        Lower ``n_mels`` to what the source's rate allows instead of refusing (for a default
+        n_mels the user never chose). ``self.notice`` then says so.
     """
 
     def __init__(self, settings: Settings, source: Optional[Source] = None,
-                 record: Optional[str] = None, consumers: Optional[list] = None) -> None:
+                 record: Optional[str] = None, consumers: Optional[list] = None,
+                 fit_mels: bool = False) -> None:
         self.source = source if source is not None else open_source(settings)
+        self.notice: Optional[str] = None
         try:
+            if fit_mels:
+                usable = settings.usable_n_mels(self.source.samplerate)
+                if usable is not None and usable != settings.n_mels:
+                    self.notice = (f"n_mels lowered from {settings.n_mels} to {usable}: more would "
+                                   f"leave mel filters empty at n_fft {settings.n_fft}")
+                    settings = settings.replace(n_mels=usable)
             settings.check_rate(self.source.samplerate)
             if settings.channel is not None and settings.channel > self.source.channels:
                 raise ParameterError(f"channel {settings.channel} is beyond the "
@@ -73,7 +84,10 @@ class Pipeline:
             raise
         self.settings = settings
         self.problem: Optional[str] = None  # why this is not the source the user asked for
-        self.ring = RingBuffer(int(RING_SECONDS * self.source.samplerate), self.source.channels)
+        # Room for RING_SECONDS of backlog plus the largest blocks in flight (the reader keeps
+        # one block's distance from the writer).
+        capacity = int(RING_SECONDS * self.source.samplerate) + 4 * max(self.source.blocksize, 1024)
+        self.ring = RingBuffer(capacity, self.source.channels)
         self.worker = AnalysisWorker(settings, self.ring, self.source.samplerate, consumers,
                                      self.recorder)
         self._started = False
@@ -93,6 +107,8 @@ class Pipeline:
             self.source.start(self.ring)
         except ParameterError:
             self.worker.stop()
+            if self.recorder is not None:
+                self.recorder.discard()  # nothing recorded: leave no empty file behind
             raise
         self._started = True
 
@@ -182,7 +198,7 @@ def demo_source(settings: Settings) -> Source:
 
 
 def open_with_fallback(settings: Settings, record: Optional[str] = None,
-                       consumers: Optional[list] = None) -> Pipeline:
+                       consumers: Optional[list] = None, fit_mels: bool = False) -> Pipeline:
     """Open the pipeline; when the default microphone is unusable (no PortAudio, no input
     device), fall back to the demo signal and put the reason in ``pipeline.problem``.
 
@@ -191,17 +207,18 @@ def open_with_fallback(settings: Settings, record: Optional[str] = None,
     """
     explicit = settings.input or settings.generator or settings.device is not None
     if explicit:
-        return Pipeline(settings, record=record, consumers=consumers)
+        return Pipeline(settings, record=record, consumers=consumers, fit_mels=fit_mels)
     from monitor.sources.microphone import portaudio_problem
 
     reason = portaudio_problem()
     if reason is None:
         try:
-            pipeline = Pipeline(settings, record=record, consumers=consumers)
+            pipeline = Pipeline(settings, record=record, consumers=consumers, fit_mels=fit_mels)
             pipeline.start()
             return pipeline
         except ParameterError as exc:
             reason = f"no usable input ({exc})"
-    pipeline = Pipeline(settings, source=demo_source(settings), record=record, consumers=consumers)
+    pipeline = Pipeline(settings, source=demo_source(settings), record=record, consumers=consumers,
+                        fit_mels=fit_mels)
     pipeline.problem = f"{reason}; showing the demo signal"
     return pipeline

@@ -49,13 +49,13 @@ class RingBuffer:
             data = data[skip:]
             self.written += skip
             n = self.capacity
+        if n > self.max_block:  # before the copy: the reader must keep clear of it
+            self.max_block = n
         start = self.written % self.capacity
         first = min(n, self.capacity - start)
         np.copyto(self._buf[start:start + first], data[:first])
         if first < n:
             np.copyto(self._buf[: n - first], data[first:])
-        if n > self.max_block:
-            self.max_block = n
         self.written += n
 
     # -- consumer side ------------------------------------------------------------------------

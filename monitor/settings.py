@@ -190,6 +190,28 @@ class Settings:
                f"{self.fmin:g} and {self.fmax_for(samplerate):g} Hz: {empty} mel filter(s) "
                f"would be empty (use fewer mels or a larger n_fft)")
 
+    def usable_n_mels(self, samplerate: float) -> Optional[int]:
+        """The largest n_mels up to :attr:`n_mels` whose mel filters all catch an FFT bin at
+        ``samplerate`` (Hz), or None when the frequency limits are unusable anyway."""
+        from monitor.dsp.mel import empty_filters
+
+        fmax = self.fmax_for(samplerate)
+        if not (0 <= self.fmin < fmax <= samplerate / 2):
+            return None
+
+        def ok(n: int) -> bool:
+            return empty_filters(samplerate, self.n_fft, n, self.fmin, fmax, self.htk) == 0
+
+        if ok(self.n_mels):
+            return self.n_mels
+        if not ok(1):
+            return None
+        lo, hi = 1, self.n_mels  # ok(lo), not ok(hi): bisect the largest usable count
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            lo, hi = (mid, hi) if ok(mid) else (lo, mid)
+        return lo
+
     def fmax_for(self, samplerate: float) -> float:
         """The effective upper frequency, Hz."""
         return float(self.fmax) if self.fmax is not None else samplerate / 2

@@ -63,6 +63,7 @@ class AnalysisWorker:
         self.scope = np.zeros(0, dtype=np.float32)  # latest scope_ms of mono audio (atomic swap)
         self.gain_db = 0.0
         self._pending: Optional[Settings] = None
+        self._pending_lock = threading.Lock()
         self._settings = settings
         self._apply(settings)
         self._stop = threading.Event()
@@ -70,8 +71,9 @@ class AnalysisWorker:
 
     # -- control (any thread) -------------------------------------------------------------------
     def configure(self, settings: Settings) -> None:
-        """Use ``settings`` from the next pass on (reference swap: safe from any thread)."""
-        self._pending = settings
+        """Use ``settings`` from the next pass on (safe from any thread)."""
+        with self._pending_lock:
+            self._pending = settings
 
     @property
     def settings(self) -> Settings:
@@ -121,7 +123,8 @@ class AnalysisWorker:
     def process(self, block: np.ndarray) -> Optional[FeatureBatch]:
         """Analyse ``block`` (frames × channels float32) synchronously; also used offline."""
         if self._pending is not None:
-            settings, self._pending = self._pending, None
+            with self._pending_lock:  # held for a swap only; never taken by the audio callback
+                settings, self._pending = self._pending, None
             self._apply(settings)
         finite = np.isfinite(block)
         if not finite.all():

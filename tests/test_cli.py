@@ -188,3 +188,59 @@ def test_record_while_monitoring_generator(tmp_path):
     assert_usage_error(run("--headless", "--generator", "sine:1000", "--duration", "1", "--no-classifier",
                            "--record", str(out)), "overwrite")
     assert sf.info(out).frames == y.shape[0]
+
+
+def test_negative_db_range_without_equals_sign():
+    lines = json_lines(run("--headless", "--generator", "sine:1000", "--db-range", "-80:-10",
+                           "--duration", "0.6", "--no-classifier"))
+    assert lines
+
+
+def test_small_n_fft_lowers_default_mels_and_says_so():
+    proc = run("--headless", "--generator", "sine:1000", "--n-fft", "256", "--duration", "0.6",
+               "--no-classifier")
+    assert json_lines(proc)
+    assert "n_mels lowered from 128" in proc.stderr
+    # An n_mels the user chose is never changed behind their back.
+    assert_usage_error(run("--headless", "--generator", "sine:1000", "--n-fft", "256", "--n-mels", "128",
+                           "--duration", "0.6", "--no-classifier"), "empty")
+
+
+def test_output_paths_are_checked_before_running(tmp_path):
+    for opt in ("--save-features", "--events-csv", "--record"):
+        assert_usage_error(run("--headless", "--generator", "sine:1000", "--duration", "30", "--no-classifier",
+                               opt, str(tmp_path / "missing-folder" / "out")), "cannot write")
+
+
+def test_long_interval_loses_no_frames(tmp_path):
+    """Batches are drained continuously, not only when a line is printed."""
+    out = tmp_path / "f.npz"
+    proc = run("--headless", "--generator", "white", "--duration", "3", "--interval", "10",
+               "--no-classifier", "--n-fft", "256", "--hop", "64", "--n-mels", "32",
+               "--save-features", str(out))
+    assert proc.returncode == 0, proc.stderr
+    times = np.load(out)["frame_times"]
+    assert times.size > 3 * 48000 / 64 * 0.8  # more than the worker's queue holds (4096)
+    np.testing.assert_allclose(np.diff(times), 64 / 48000)  # contiguous: nothing lost
+    assert times[0] == 0.0
+
+
+def test_recording_survives_a_kill(tmp_path):
+    """The WAV header is rewritten every second: after kill -9 the file is readable and holds
+    all but the last second."""
+    out = tmp_path / "rec.wav"
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    proc = subprocess.Popen([sys.executable, os.path.join(ROOT, "main.py"), "--headless", "--generator",
+                             "sine:440", "--no-classifier", "--duration", "60", "--record", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+    try:
+        # Wait (condition, with a deadline) until three JSON lines say 1.5 s were captured.
+        for _ in range(3):
+            assert proc.stdout.readline().startswith("{")
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)
+    info = sf.info(out)
+    assert info.samplerate == 48000 and info.frames >= 48000 // 2
+    y, _ = sf.read(out, dtype="float32")
+    assert y.shape[0] == info.frames and abs(20 * np.log10(np.abs(y).max()) + 6) < 0.1

@@ -93,3 +93,11 @@ def test_spec_parsing():
     assert parse_spec("sine:1000", 48000) == {"kind": "sine", "db": -6.0, "freqs": [1000.0]}
     assert parse_spec("sweep:20-20000:10@-3", 48000) == {"kind": "sweep", "db": -3.0, "f0": 20.0,
                                                         "f1": 20000.0, "seconds": 10.0}
+
+
+def test_sweep_repeats_without_a_click():
+    gen = GeneratorSource("sweep:100-8000:1", 48000)
+    y = np.concatenate([gen.render(1000) for _ in range(100)])[:, 0]
+    steps = np.abs(np.diff(y.astype(np.float64)))
+    # The largest sample-to-sample step where the sweep restarts is no larger than within it.
+    assert steps[47900:48100].max() <= steps[40000:47900].max() + 1e-3

@@ -128,3 +128,17 @@ def test_stop_analyses_what_arrived_and_is_prompt():
     stopper.join(timeout=30)
     assert not stopper.is_alive(), "stop() hung"
     assert p.ring.available == 0
+
+
+def test_blocks_larger_than_the_ring_margin_are_analysed(tmp_path):
+    import soundfile as sf
+    path = tmp_path / "slow.wav"
+    sr = 8000
+    sf.write(path, (0.3 * np.sin(2 * np.pi * 1000 * np.arange(sr * 12) / sr)).astype(np.float32), sr)
+    p = Pipeline(Settings(input=str(path), blocksize=20000, classifier=False))
+    p.start()
+    try:
+        wait_for(lambda: p.worker.frames_in >= 40000, timeout=20)
+    finally:
+        p.stop()
+    assert p.ring.dropped == 0

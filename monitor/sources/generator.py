@@ -115,12 +115,16 @@ class GeneratorSource(PacedSource):
     def _sweep(self, t: np.ndarray) -> np.ndarray:
         f0, f1, seconds = self.spec["f0"], self.spec["f1"], self.spec["seconds"]
         period = int(round(seconds * self.samplerate))
-        local = np.mod(t, period) / self.samplerate  # seconds into the current sweep
+        repeat, local = np.divmod(t, period)
+        tau = local / self.samplerate  # seconds into the current sweep
         rate = np.log(f1 / f0) / seconds
-        # Instantaneous frequency f0·exp(rate·τ); phase is its integral. Each sweep restarts at
-        # phase 0, a deliberate reset where the frequency jumps back anyway.
-        phase = 2 * np.pi * f0 * (np.expm1(rate * local) / rate)
-        return self.amplitude * np.sin(phase)
+        # Instantaneous frequency f0·exp(rate·τ); phase is its integral. Each repeat starts
+        # where the previous one ended (phase carried over, modulo one cycle), so the return
+        # from f1 to f0 is a jump in frequency only, not a click across the whole spectrum.
+        cycles_per_sweep = f0 * np.expm1(rate * period / self.samplerate) / rate
+        carried = np.mod(repeat * np.mod(cycles_per_sweep, 1.0), 1.0)
+        cycles = f0 * (np.expm1(rate * tau) / rate) + carried
+        return self.amplitude * np.sin(2 * np.pi * np.mod(cycles, 1.0))
 
     def _white(self, t: np.ndarray) -> np.ndarray:
         return self.amplitude * self._rng.standard_normal(t.size)

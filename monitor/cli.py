@@ -220,7 +220,16 @@ def _main(argv: Optional[Sequence[str]] = None) -> int:
         _check_run_options(ns)
         if _opt(ns, "list_devices"):
             return _list_devices()
+        if not given.get("classifier", True):
+            ignored = [f"--{k}" for k in ("model", "labels", "watch", "threshold", "aggregate")
+                       if k in given] + (["--events-csv"] if _opt(ns, "events_csv") else [])
+            if ignored:
+                print(f"{PROG}: note: --no-classifier: ignoring {', '.join(ignored)}", file=sys.stderr)
         if _opt(ns, "headless"):
+            if _opt(ns, "reset_settings"):
+                from monitor.gui.settings_store import SettingsStore
+
+                SettingsStore().clear()  # the window's saved settings; headless never reads them
             settings = Settings(**given).validate()
             from monitor.headless import run_headless
 

@@ -50,7 +50,7 @@ class IntervalStats:
                "peak_dbfs": None if self.n == 0 else round(self.peak, 2),
                "peak_hz": None if self.peak_hz is None else round(self.peak_hz, 1),
                "frames": self.n, "dropped_frames": status.dropped_frames,
-               "overflows": status.overflows, "nonfinite": status.nonfinite,
+               "overflows": status.overflows, "underflows": status.underflows, "nonfinite": status.nonfinite,
                "clipped": status.clipped, "gain_db": round(status.gain_db, 2)}
         if status.problem:
             out["problem"] = status.problem
@@ -204,10 +204,6 @@ def _run_offline(pipeline, interval, duration, store, classifier, stop) -> None:
     next_line = interval
     limit = None if duration is None else int(round(duration * sr))
     done = 0
-    if source.frames < pipeline.settings.n_fft:
-        print(f"spectromon: {source.description} is shorter than one frame ({source.frames} < "
-              f"n_fft {pipeline.settings.n_fft} samples): no spectrogram columns",
-              file=sys.stderr)
     while not stop.is_set():
         n = block if limit is None else min(block, limit - done)
         data = source.render(n) if n > 0 else np.zeros((0, source.channels), np.float32)

@@ -38,6 +38,7 @@ class Status:
     latency_ms: float
     dropped_frames: int
     overflows: int
+    underflows: int
     nonfinite: int
     clipped: int
     gain_db: float
@@ -82,6 +83,10 @@ class Pipeline:
         except ParameterError:
             self.source.stop()
             raise
+        if isinstance(self.source, FileSource) and self.source.frames < settings.n_fft:
+            self.notice = (f"{self.source.description} is shorter than one frame "
+                           f"({self.source.frames} < n_fft {settings.n_fft} samples): "
+                           f"no spectrogram columns")
         self.settings = settings
         self.problem: Optional[str] = None  # why this is not the source the user asked for
         # Room for RING_SECONDS of backlog plus the largest blocks in flight (the reader keeps
@@ -184,7 +189,7 @@ class Pipeline:
             blocksize=self.source.blocksize, n_fft=params.n_fft, hop=params.hop,
             ms_per_column=1e3 * params.seconds_per_frame, hz_per_bin=params.hz_per_bin,
             latency_ms=1e3 * latency, dropped_frames=self.ring.dropped,
-            overflows=self.source.overflows, nonfinite=self.worker.nonfinite,
+            overflows=self.source.overflows, underflows=self.source.underflows, nonfinite=self.worker.nonfinite,
             clipped=self.worker.clipped, gain_db=self.worker.gain_db,
             problem=self.source.error or self.worker.record_error or self.problem)
 

@@ -9,8 +9,8 @@ import numpy as np
 __all__ = ["hz_to_mel", "mel_to_hz", "mel_frequencies", "mel_filterbank", "empty_filters",
            "MelProjection"]
 
-# Slaney's Auditory Toolbox: linear below 1 kHz (3 mels per 200/3 Hz... i.e. 15 mels at 1 kHz),
-# logarithmic above with 27 mels per factor 6.4.
+# Slaney's Auditory Toolbox: linear below 1 kHz (one mel per 200/3 Hz, so 15 mels at 1 kHz),
+# logarithmic above it (27 mels per factor 6.4 in frequency).
 _F_SP = 200.0 / 3
 _MIN_LOG_HZ = 1000.0
 _MIN_LOG_MEL = _MIN_LOG_HZ / _F_SP

@@ -76,7 +76,8 @@ class StreamingSTFT:
         return frames
 
     def power(self, frames: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-        """|rfft(window · frame)|² of each frame, shape (n, n_fft // 2 + 1), float64.
+        """|rfft(window · frame)|² of each frame, shape (n, n_fft // 2 + 1): float64, or the
+        dtype of ``out``.
 
         Computed in float64 so that bins 100 dB below the strongest one keep their precision.
         A float32 ``out`` receives the float64 result rounded (as ``.astype(np.float32)`` would)
@@ -88,7 +89,3 @@ class StreamingSTFT:
         np.multiply(flat, flat, out=flat)
         return np.add(flat[:, 0::2], flat[:, 1::2], out=out)
 
-    @property
-    def pending(self) -> int:
-        """Samples buffered towards the next frame."""
-        return int(self._pending.size)

@@ -60,9 +60,6 @@ class FileSource(PacedSource):
             return np.zeros((0, self.channels), dtype=np.float32)
         return block
 
-    def stop(self) -> None:
-        super().stop()
-
     def close(self) -> None:
         """Close the file."""
         self.stop()

@@ -84,9 +84,9 @@ class Pipeline:
             self.source.stop()
             raise
         if isinstance(self.source, FileSource) and self.source.frames < settings.n_fft:
-            self.notice = (f"{self.source.description} is shorter than one frame "
-                           f"({self.source.frames} < n_fft {settings.n_fft} samples): "
-                           f"no spectrogram columns")
+            short = (f"{self.source.description} is shorter than one frame "
+                     f"({self.source.frames} < n_fft {settings.n_fft} samples): no spectrogram columns")
+            self.notice = f"{self.notice}; {short}" if self.notice else short
         self.settings = settings
         self.problem: Optional[str] = None  # why this is not the source the user asked for
         # Room for RING_SECONDS of backlog plus the largest blocks in flight (the reader keeps

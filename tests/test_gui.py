@@ -249,6 +249,73 @@ def test_hop_changes_columns_per_second(make_window, qtbot):
     assert abs(w512 / window.waterfall.history.width - 2) < 0.05
 
 
+def test_history_is_kept_unless_its_rows_change(make_window, qtbot):
+    """Window, n_mels and htk do not move the rows of a log scale: the picture stays. On the
+    mel scale n_mels makes other rows: a new history."""
+    window = make_window(scale="log")
+    wait_columns(qtbot, window)
+    history = window.waterfall.history
+    head = history.head
+    window.controls.window_combo.setCurrentIndex(
+        window.controls.window_combo.findData("hamming"))
+    window.controls.n_mels_spin.setValue(64)
+    qtbot.waitUntil(lambda: history.params.window == "hamming" and history.params.n_mels == 64,
+                    timeout=WAIT_MS)
+    assert window.waterfall.history is history and history.head >= head
+    window.controls.scale_combo.setCurrentIndex(window.controls.scale_combo.findData("mel"))
+    mel = window.waterfall.history
+    assert mel is not history
+    window.controls.n_mels_spin.setValue(48)
+    qtbot.waitUntil(lambda: window.waterfall.history.params.n_mels == 48, timeout=WAIT_MS)
+    assert window.waterfall.history is not mel and window.waterfall.rows.n_rows == 48
+
+
+def test_kept_history_keeps_column_times_across_a_new_window(qtbot):
+    """The worker restarts its frames at the next hop boundary when the window changes; the
+    frames skipped become empty columns, so the newest column ends where its frame ends."""
+    settings = Settings(scale="linear")
+    params = AnalysisParams.from_settings(settings, 48000)
+    wf = Waterfall(settings, params)
+    qtbot.addWidget(wf)
+    gen = GeneratorSource("sine:1000", 48000)
+    ex = FeatureExtractor(params)
+    wf.push(ex.process(gen.render(48000)[:, 0]))
+    history, head = wf.history, wf.history.head
+    ex2 = FeatureExtractor(AnalysisParams.from_settings(settings.replace(window="hamming"), 48000))
+    ex2.stft.seek(48000)  # what the worker does on a change
+    batch = ex2.process(gen.render(24000)[:, 0])
+    assert batch.first_frame > history.first_frame + history.frames  # frames were skipped
+    new = wf.push(batch)
+    assert wf.history is history and new == batch.first_frame + len(batch) - head
+    end = ((batch.first_frame + len(batch) - 1) * params.hop + params.n_fft) / 48000
+    assert wf.latest_time == pytest.approx(end)
+    assert not np.isfinite(history.db[:, head % history.width]).any()  # a skipped frame
+
+
+def test_peak_hold_takes_every_frame_of_a_sweep(qtbot):
+    """Frames come faster than the spectrum is drawn: the held peak is the maximum of all of
+    them, so a sweep leaves an even line, not the frames that happened to be the newest."""
+    from monitor.gui.spectrum import SpectrumView
+
+    settings = Settings(scale="log")
+    params = AnalysisParams.from_settings(settings, 48000)
+    wf = Waterfall(settings, params)
+    spectrum = SpectrumView(settings, wf.rows)
+    qtbot.addWidget(wf)
+    qtbot.addWidget(spectrum)
+    ex = FeatureExtractor(params)
+    gen = GeneratorSource("sweep:500-4000:1", 48000)  # -6 dBFS
+    for i in range(40):  # 1.33 s of audio, drawn 30 times a second
+        wf.push(ex.process(gen.render(1600)[:, 0]))
+        if wf.history.latest is not None:
+            spectrum.update_frame(wf.history.latest, i / 30, wf.history.take_recent_max())
+    assert wf.history.take_recent_max() is None  # taken: a new maximum starts
+    rows = wf.rows
+    held = spectrum.peak_hold.values[rows.row_of(600):rows.row_of(3500)]
+    assert held.max() == pytest.approx(-6, abs=1.5)
+    assert held.min() > -14  # newest frames only: dips to -24 dB
+
+
 def test_window_function_changes_the_leakage(make_window, qtbot):
     window = make_window("sine:1030", scale="linear", db_floor=-140.0)
     wait_columns(qtbot, window)
@@ -446,6 +513,23 @@ def test_file_source_from_the_panel(make_window, qtbot, tmp_path):
     assert "tone.wav" in window.status_fields[0].toolTip() or window.status_fields[0].text()
 
 
+def test_a_lower_rate_file_resets_a_range_it_cannot_have(make_window, qtbot, tmp_path):
+    """fmax 20 kHz from a 48 kHz source does not refuse a 16 kHz file: the range goes back to
+    0 Hz … Nyquist, and the window says so."""
+    t = np.arange(16000) / 16000
+    path = tmp_path / "low.wav"
+    sf.write(str(path), 0.5 * np.sin(2 * np.pi * 1000 * t), 16000, subtype="PCM_16")
+    window = make_window(fmax=20000.0, fmin=50.0)
+    assert window.change_source({"input": str(path), "generator": None, "loop": True})
+    assert window.pipeline.samplerate == 16000
+    assert window.settings.fmax is None and window.settings.fmin == 0.0
+    assert window.controls.fmax_spin.value() != 20000.0
+    text = window.notice.label.text()
+    assert window.notice.isVisible() and "fmax 20000 Hz" in text and "fmin 50 Hz" in text
+    qtbot.waitUntil(lambda: window.waterfall.history.params.samplerate == 16000
+                    and window.waterfall.history.head > 5, timeout=WAIT_MS)
+
+
 def test_view_and_values_persist(make_window, qtbot, store):
     window = make_window()
     window.view_bar.buttons["linear"].click()
@@ -468,14 +552,58 @@ def test_bad_source_keeps_the_old_one(make_window, qtbot, tmp_path):
     qtbot.waitUntil(lambda: window.frames_seen > frames, timeout=WAIT_MS)
 
 
-def test_input_lost_shows_the_banner_and_stays_up(make_window, qtbot):
+def test_a_file_error_is_a_problem_not_a_lost_device(make_window, qtbot, tmp_path):
+    """A file that cannot be read further (how FileSource reports it) has no device to retry:
+    its error goes to the status bar and the notice, and the 'input lost' banner stays away."""
+    t = np.arange(48000) / 48000
+    path = tmp_path / "tone.wav"
+    sf.write(str(path), 0.5 * np.sin(2 * np.pi * 2500 * t), 48000, subtype="PCM_16")
     window = make_window()
-    wait_columns(qtbot, window)
-    window.pipeline.source.error = "input lost"  # how a source reports a dead device
-    qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=WAIT_MS)
-    assert "Input lost" in window.banner.label.text()
-    assert window.banner.devices.count() >= 1  # at least "default input"
-    assert window.isVisible()
+    assert window.change_source({"input": str(path), "generator": None, "loop": True})
+    wait_columns(qtbot, window, 5)
+    window.pipeline.source.error = f"cannot read {path} further: unexpected end of data"
+    qtbot.waitUntil(lambda: "cannot read" in window.problem_label.toolTip(), timeout=WAIT_MS)
+    assert window.notice.isVisible() and "cannot read" in window.notice.label.text()
+    assert not window.banner.isVisible()
+    window.update_status()
+    assert not window.banner.isVisible()
+
+
+@pytest.mark.pulse
+def test_input_lost_banner_rescans_and_retries(pulse_mic, qtbot):
+    """A real microphone (the PulseAudio virtual one) dies: the banner shows; Retry while the
+    server is away fails and the device list loses 'pulse'; once the server is back, Rescan
+    offers it again and Retry on it brings the audio back."""
+    settings = Settings(device="pulse", samplerate=48000, channels=1, classifier=False)
+    window = MainWindow(settings, Pipeline(settings))  # no store: nothing persisted
+    qtbot.addWidget(window)
+    window.show()
+    try:
+        qtbot.waitUntil(lambda: window.frames_seen > 0, timeout=WAIT_MS)
+        assert not window.rescan_devices()  # refused while audio flows (it stops streams)
+        pulse_mic.kill()
+        qtbot.waitUntil(window.banner.isVisible, timeout=WAIT_MS)
+        assert "Input lost" in window.banner.label.text()
+        combo = window.banner.devices
+
+        def pulse_index() -> int:
+            return next((i for i in range(combo.count()) if combo.itemText(i).endswith(": pulse")),
+                        -1)
+
+        combo.setCurrentIndex(pulse_index())
+        qtbot.mouseClick(window.banner.button, QtCore.Qt.MouseButton.LeftButton)
+        assert window.banner.isVisible(), "Retry succeeded while the server was down"
+        assert pulse_index() == -1  # re-read while the server was away
+        pulse_mic.start()
+        qtbot.mouseClick(window.banner.rescan_button, QtCore.Qt.MouseButton.LeftButton)
+        assert pulse_index() >= 0, [combo.itemText(i) for i in range(combo.count())]
+        combo.setCurrentIndex(pulse_index())
+        seen = window.frames_seen
+        qtbot.mouseClick(window.banner.button, QtCore.Qt.MouseButton.LeftButton)
+        assert not window.banner.isVisible()
+        qtbot.waitUntil(lambda: window.frames_seen > seen + 10, timeout=WAIT_MS)
+    finally:
+        window.close()
 
 
 def test_classifier_panel_and_activity_strip(qtbot, store):
@@ -580,6 +708,29 @@ def test_parameter_error_exits_2_with_one_line(tmp_path, args):
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("spectromon: error:"), proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_saved_range_never_blocks_a_valid_command_line(tmp_path):
+    """A saved fmax above the Nyquist frequency of the source asked for is reset (exit 0, the
+    notice on stderr and in the window); the same value typed on the command line is refused."""
+    config = tmp_path / "config"
+    saved = SettingsStore(path=str(config / "spectromon" / "spectromon.ini"))
+    saved.save(Settings(fmax=20000.0))
+    saved.qsettings.sync()
+    shot = tmp_path / "shot.png"
+    args = ["--generator", "sine:1000", "--samplerate", "16000", "--duration", "1.5",
+            "--no-classifier"]
+    proc = _run([*args, "--screenshot", str(shot)], tmp_path, QT_QPA_PLATFORM="offscreen")
+    assert proc.returncode == 0, proc.stderr
+    assert "saved fmax 20000 Hz does not fit 16000 Hz audio" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert SettingsStore(path=str(config / "spectromon" / "spectromon.ini")).load()["fmax"] is None
+    saved.save(Settings(fmax=20000.0))
+    saved.qsettings.sync()
+    proc = _run([*args, "--fmax", "20000"], tmp_path, QT_QPA_PLATFORM="offscreen")
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "fmax 20000 Hz is above the Nyquist" in lines[0], proc.stderr
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])

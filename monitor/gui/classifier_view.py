@@ -14,7 +14,7 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt6 import QtCore, QtGui, QtWidgets
 
-from monitor.settings import ParameterError, Settings
+from monitor.settings import AGGREGATIONS, ParameterError, Settings
 
 __all__ = ["ClassifierView", "ActivityStrip", "TopBars"]
 
@@ -188,10 +188,6 @@ class ActivityStrip(pg.PlotWidget):
         tr = QtGui.QTransform(PATCH_HOP, 0.0, 0.0, 1.0, self.grid_start - stream_time, 0.0)
         self.image_item.setTransform(tr)
 
-    def x_of(self, t: float, stream_time: float) -> float:
-        """Where stream time ``t`` is drawn (x, seconds relative to ``stream_time``)."""
-        return t - stream_time
-
 
 class ClassifierView(QtWidgets.QWidget):
     """The classifier panel.
@@ -274,7 +270,7 @@ class ClassifierView(QtWidgets.QWidget):
         self.threshold_spin.setDecimals(2)
         self.threshold_spin.setToolTip("labels scoring under this are hidden")
         self.aggregate_combo = QtWidgets.QComboBox()
-        self.aggregate_combo.addItems(["mean", "max"])
+        self.aggregate_combo.addItems(list(AGGREGATIONS))
         self.aggregate_combo.setToolTip("smoothing of the per-patch scores")
         self.smooth_spin = QtWidgets.QSpinBox()
         self.smooth_spin.setRange(1, 100)

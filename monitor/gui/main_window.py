@@ -51,6 +51,9 @@ class MainWindow(QtWidgets.QMainWindow):
     classifier_problem : str, optional
         Why there is no classifier, shown in its panel.
     parent : QWidget, optional
+    notice : str, optional
+        What the user should know from the start (saved settings that were reset), shown in
+        the notice banner with the pipeline's own problem.
 
     Attributes
     ----------
@@ -68,7 +71,8 @@ class MainWindow(QtWidgets.QMainWindow):
     def __init__(self, settings: Settings, pipeline: Pipeline, classifier: Any = None,
                  store: Optional[SettingsStore] = None, given: Optional[dict] = None,
                  classifier_problem: Optional[str] = None,
-                 parent: Optional[QtWidgets.QWidget] = None) -> None:
+                 parent: Optional[QtWidgets.QWidget] = None,
+                 notice: Optional[str] = None) -> None:
         super().__init__(parent)
         apply_theme(QtWidgets.QApplication.instance())
         self.settings = settings
@@ -88,6 +92,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._rms_acc = -math.inf
         self._ticks = 0
         self._problem_shown: Optional[str] = ""
+        self._source_error: Optional[str] = None  # the error of a file/generator last noticed
         self._spectrum_due = False
         self.setWindowTitle("spectromon — real-time spectrogram monitor")
 
@@ -104,6 +109,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.view_bar.view_chosen.connect(self.set_view)
         self.view_bar.pause_toggled.connect(self.set_paused)
         self.banner.retry.connect(self.retry_input)
+        self.banner.rescan.connect(self.rescan_devices)
 
         self.classifier_view = self._make_classifier_view(classifier, classifier_problem)
         self.activity_strip = None
@@ -221,7 +227,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.pipeline.start()
         self._update_title()
         self._show_problem(self.pipeline.problem)
-        self.notice.show_notice(self.pipeline.problem)
+        self.notice.show_notice("; ".join(t for t in (self.pipeline.problem, notice) if t))
         self.timer.start()
 
     # -- the display tick -----------------------------------------------------------------------
@@ -242,9 +248,10 @@ class MainWindow(QtWidgets.QMainWindow):
             # The waterfall scrolls at the full display rate; the spectrum, scope and meters
             # change at half of it, which the eye does not tell apart and halves their cost.
             if self._ticks % SECONDARY_DIVIDER == 0:
-                if self._spectrum_due and self.waterfall.history.latest is not None:
+                history = self.waterfall.history
+                if self._spectrum_due and history.latest is not None:
                     self.spectrum.set_rows(self.waterfall.rows)
-                    self.spectrum.update_frame(self.waterfall.history.latest, now)
+                    self.spectrum.update_frame(history.latest, now, history.take_recent_max())
                     self._spectrum_due = False
                 self.scope.update_scope(worker.scope, self.pipeline.samplerate)
                 gain = worker.gain_db if self.settings.normalize != "none" else None
@@ -256,6 +263,9 @@ class MainWindow(QtWidgets.QMainWindow):
                 self.classifier_view.refresh(worker.stream_time if t is None else t)
             self._fps.tick(now)
             self.run_stats.drawn(now, self.waterfall.history.head > 0)
+        else:
+            # What passed while paused is not held when the display resumes.
+            self.waterfall.history.take_recent_max()
         if now - self._last_status >= STATUS_INTERVAL:
             self._last_status = now
             self.update_status()
@@ -271,10 +281,19 @@ class MainWindow(QtWidgets.QMainWindow):
         for label, text in zip(self.status_fields, fields):
             if label.text() != text:  # an unchanged label costs no relayout
                 label.setText(text)
-        if self.pipeline.input_lost:
-            if not self.banner.isVisible():
-                self.banner.show_problem(status.problem or "input lost", _input_devices())
+        source = self.pipeline.source
         problem = self.message or status.problem
+        if self.pipeline.input_lost:
+            if source.kind == "microphone":
+                if not self.banner.isVisible():
+                    self.banner.show_problem(status.problem or "input lost", _input_devices())
+            else:
+                # A file that cannot be read further has no device to choose or retry: no
+                # 'input lost' banner, its error where problems are shown.
+                problem = source.error
+                if source.error != self._source_error:
+                    self._source_error = source.error
+                    self.notice.show_notice(source.error)
         if self.pipeline.source.finished and not problem:
             problem = "end of file"
         self._show_problem(problem)
@@ -288,8 +307,11 @@ class MainWindow(QtWidgets.QMainWindow):
         if "n_mels" not in changes and changes.keys() & {"n_fft", "fmin", "fmax"}:
             # Fewer bins can leave mel filters empty: lower n_mels rather than refuse the
             # n_fft the user asked for on, say, a linear-frequency view.
-            n_mels = _usable_n_mels(dataclasses.replace(self.settings, **changes),
-                                    self.pipeline.samplerate)
+            try:
+                n_mels = dataclasses.replace(self.settings, **changes).usable_n_mels(
+                    self.pipeline.samplerate)
+            except (TypeError, ValueError):  # unusable values: validation below says why
+                n_mels = None
             if n_mels is not None and n_mels != self.settings.n_mels:
                 changes = {**changes, "n_mels": n_mels}
                 lowered_mels = True
@@ -348,6 +370,27 @@ class MainWindow(QtWidgets.QMainWindow):
             self.banner.show_problem(self.message or "cannot open the input", _input_devices())
         return ok
 
+    def rescan_devices(self) -> bool:
+        """While the input is lost: read the device list again and offer it (a device that
+        came back after a failed Retry is listed again). Rescanning stops every stream, so it
+        is refused while audio flows. Returns True when the list was read."""
+        if not self.pipeline.input_lost:
+            return False
+        source = self.pipeline.source
+        if source.kind == "microphone":
+            source.stop()  # the lost stream; a rescan would end it anyway
+        try:
+            from monitor.sources.microphone import rescan_devices
+
+            rescan_devices()
+        except OSError as exc:
+            self._error(f"cannot rescan devices: {exc}")
+            return False
+        devices = _input_devices()
+        self.banner.set_devices(devices)
+        self.controls.set_devices(devices)
+        return True
+
     def set_paused(self, paused: bool) -> None:
         """Freeze the display; audio keeps being analysed and the history keeps filling."""
         self.paused = bool(paused)
@@ -402,12 +445,28 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _rebuild(self, new: Settings, old_running: bool = True) -> bool:
         consumers = [self.classifier] if self.classifier is not None else []
+        notes = []
         try:
-            pipeline = Pipeline(new, consumers=consumers)
+            pipeline = Pipeline(new, consumers=consumers, fit_mels=True)
         except ParameterError as exc:
-            self._error(str(exc))
-            self.controls.set_settings(self.settings)
-            return False
+            # The frequency range of a faster source (fmax 20 kHz) must not refuse a file or
+            # device at a lower rate: the range goes back to 0 Hz…Nyquist, and says so.
+            reset, was = _reset_frequencies(new)
+            pipeline = None
+            if was:
+                try:
+                    pipeline = Pipeline(reset, consumers=consumers, fit_mels=True)
+                except ParameterError:
+                    pipeline = None
+                else:
+                    notes.append(_reset_note(was, pipeline.samplerate))
+            if pipeline is None:
+                self._error(str(exc))
+                self.controls.set_settings(self.settings)
+                return False
+        if pipeline.notice:  # n_mels lowered to fit the new rate, a file shorter than a frame
+            notes.append(pipeline.notice)
+        new = pipeline.settings
         old = self.pipeline
         if old_running:
             old.stop()
@@ -424,13 +483,16 @@ class MainWindow(QtWidgets.QMainWindow):
                     pass
             return False
         self.pipeline = pipeline
+        self._source_error = None
         self.banner.hide()
         self._settings_applied(new)
         self._update_title()
         if getattr(old, "recorder", None) is not None:
             # A recording is of one source; it is complete and closed, not continued.
-            self.notice.show_notice(f"the recording {old.recorder.path} ended when the source "
-                                    f"changed ({old.recorder.frames} frames)")
+            notes.append(f"the recording {old.recorder.path} ended when the source "
+                         f"changed ({old.recorder.frames} frames)")
+        if notes:
+            self.notice.show_notice("; ".join(notes))
         return True
 
     def _update_title(self) -> None:
@@ -567,30 +629,21 @@ class RunStats:
             print(f"{PROG}: cannot write {path}: {exc}", file=sys.stderr)
 
 
-def _usable_n_mels(settings: Settings, samplerate: float) -> Optional[int]:
-    """The largest n_mels up to ``settings.n_mels`` whose mel filters all catch a bin, or None
-    when the frequency settings are unusable anyway (validation will say why)."""
-    from monitor.dsp.mel import empty_filters
+def _reset_frequencies(settings: Settings, keep=()) -> tuple[Settings, dict]:
+    """``settings`` with fmin and fmax back at 0 Hz and Nyquist, except the fields named in
+    ``keep`` (those the command line gave); and the old values of the fields reset."""
+    default = Settings()
+    old = {name: getattr(settings, name) for name in ("fmin", "fmax")
+           if name not in keep and getattr(settings, name) != getattr(default, name)}
+    return dataclasses.replace(settings, **{k: getattr(default, k) for k in old}), old
 
-    try:
-        fmax = settings.fmax_for(samplerate)
-        if not (0 <= settings.fmin < fmax <= samplerate / 2):
-            return None
 
-        def ok(n: int) -> bool:
-            return empty_filters(samplerate, settings.n_fft, n, settings.fmin, fmax,
-                                 settings.htk) == 0
-    except (TypeError, ValueError):
-        return None
-    if ok(settings.n_mels):
-        return settings.n_mels
-    lo, hi = 1, settings.n_mels  # ok(lo) is assumed; bisect the largest usable count
-    if not ok(lo):
-        return None
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        lo, hi = (mid, hi) if ok(mid) else (lo, mid)
-    return lo
+def _reset_note(old: dict, samplerate: float, origin: str = "") -> str:
+    """The notice for :func:`_reset_frequencies`: what did not fit, and the range now used."""
+    fields = " and ".join(f"{name} {value:g} Hz" for name, value in old.items())
+    verb = "does" if len(old) == 1 else "do"
+    return (f"{origin}{fields} {verb} not fit {samplerate:g} Hz audio: frequency range reset "
+            f"to 0 … {samplerate / 2:g} Hz")
 
 
 def _input_devices() -> list[dict]:
@@ -604,7 +657,8 @@ def _input_devices() -> list[dict]:
         return []
 
 
-_QT_NOISE = ("This plugin does not support propagateSizeHints()",)
+_QT_NOISE = ("This plugin does not support propagateSizeHints()",
+             "This plugin does not support raise()")
 
 
 def _qt_message(mode, context, message: str) -> None:
@@ -658,6 +712,62 @@ def run_gui(given: dict, ns: argparse.Namespace) -> int:
         QtCore.qInstallMessageHandler(None)
 
 
+def _open_pipeline(settings: Settings, given: dict, record: Optional[str],
+                   consumers: list) -> tuple[Pipeline, Settings, list[str]]:
+    """Open and start the pipeline of the merged settings.
+
+    Saved values must not lock the user out, only command-line values may refuse to start:
+    saved fmin/fmax that do not fit the source's rate go back to 0 Hz … Nyquist, saved n_mels is
+    lowered to leave no empty mel filter, and a saved source that is gone (a deleted file, an
+    unplugged device) gives way to the default input.
+
+    Returns
+    -------
+    pipeline : Pipeline
+        Started.
+    settings : Settings
+        What it runs with.
+    notes : list of str
+        What was changed from the saved settings, for the user.
+
+    Raises
+    ------
+    ParameterError
+        The first error, when no fallback helps (the command line's own values are wrong).
+    """
+    fit_mels = "n_mels" not in given
+    default = Settings()
+    reset, was = _reset_frequencies(settings, keep=given)
+    source_saved = not any(k in given for k in SOURCE_FIELDS) and any(
+        getattr(settings, k) != getattr(default, k) for k in SOURCE_FIELDS)
+    to_default_input = {k: getattr(default, k) for k in SOURCE_FIELDS}
+    attempts: list[tuple[Settings, list]] = [(settings, [])]
+    if was:
+        attempts.append((reset, ["range"]))
+    if source_saved:
+        attempts += [(dataclasses.replace(s, **to_default_input), notes + ["source"])
+                     for s, notes in list(attempts)]
+    first: Optional[ParameterError] = None
+    for attempt, changed in attempts:
+        try:
+            pipeline = open_with_fallback(attempt, record=record, consumers=consumers,
+                                          fit_mels=fit_mels)
+            pipeline.start()
+        except ParameterError as exc:
+            first = first or exc
+            continue
+        notes = []
+        if "source" in changed:
+            notes.append(f"saved source unavailable ({first}); using the default input")
+        if "range" in changed:
+            notes.append(_reset_note(was, pipeline.samplerate, origin="saved "))
+        if pipeline.notice:
+            notes.append(pipeline.notice)
+        return pipeline, pipeline.settings, notes
+    assert first is not None
+    raise first
+
+
 def _run_window(app: QtWidgets.QApplication, given: dict, ns: argparse.Namespace,
                 stop_requested: dict) -> int:
     store = SettingsStore()
@@ -678,31 +788,18 @@ def _run_window(app: QtWidgets.QApplication, given: dict, ns: argparse.Namespace
     consumers = [classifier] if classifier is not None else []
     record = getattr(ns, "record", None)
     try:
-        try:
-            pipeline = open_with_fallback(settings, record=record, consumers=consumers)
-            pipeline.start()
-        except ParameterError as exc:
-            # A saved source that is gone (a deleted file, an unplugged device) must not lock
-            # the user out: fall back to the default input unless the command line named it.
-            if not any(k in given for k in SOURCE_FIELDS) and any(
-                    getattr(settings, k) != getattr(Settings(), k) for k in SOURCE_FIELDS):
-                print(f"{PROG}: saved source unavailable ({exc}); using the default input",
-                      file=sys.stderr)
-                settings = dataclasses.replace(
-                    settings, **{k: getattr(Settings(), k) for k in SOURCE_FIELDS})
-                pipeline = open_with_fallback(settings, record=record, consumers=consumers)
-                pipeline.start()
-            else:
-                raise
+        pipeline, settings, notes = _open_pipeline(settings, given, record, consumers)
     except BaseException:
         if classifier is not None and hasattr(classifier, "close"):
             classifier.close()
         raise
+    for note in notes:
+        print(f"{PROG}: {note}", file=sys.stderr)
     if pipeline.problem:
         print(f"{PROG}: {pipeline.problem}", file=sys.stderr)
 
     window = MainWindow(settings, pipeline, classifier=classifier, store=store, given=given,
-                        classifier_problem=classifier_problem)
+                        classifier_problem=classifier_problem, notice="; ".join(notes))
     screenshot = getattr(ns, "screenshot", None)
     duration = getattr(ns, "duration", None)
     geometry = store.value("geometry", None)

@@ -92,12 +92,28 @@ class SpectrumView(QtWidgets.QWidget):
         self.hold_curve.setData(np.zeros(0), np.zeros(0))
         self.plot.setXRange(0, rows.n_rows, padding=0)
 
-    def update_frame(self, values: np.ndarray, now: float) -> None:
-        """Draw ``values`` (dBFS per row) and the peak hold at wall time ``now`` (s)."""
+    def update_frame(self, values: np.ndarray, now: float,
+                     recent_max: Optional[np.ndarray] = None) -> None:
+        """Draw ``values`` (dBFS per row) and the peak hold at wall time ``now`` (s).
+
+        Parameters
+        ----------
+        values : ndarray
+            The newest frame's rows, dBFS.
+        now : float
+            Wall time, s.
+        recent_max : ndarray, optional
+            Per-row maximum (dBFS) of every frame since the last update, which the peak hold
+            takes; default: ``values`` alone.
+        """
         if values.shape[0] != self._x.shape[0]:
             return
-        shown = np.maximum(values, self.settings.db_floor - 10)  # -inf never reaches Qt
-        held = self.peak_hold.update(shown, now)
+        floor = self.settings.db_floor - 10  # -inf never reaches Qt
+        shown = np.maximum(values, floor)
+        if recent_max is not None and recent_max.shape == values.shape:
+            held = self.peak_hold.update(np.maximum(recent_max, floor), now)
+        else:
+            held = self.peak_hold.update(shown, now)
         self.curve.setData(self._x, shown, skipFiniteCheck=True)
         self.hold_curve.setData(self._x, held, skipFiniteCheck=True)
 

@@ -7,7 +7,7 @@ from typing import Optional
 
 from PyQt6 import QtCore, QtWidgets
 
-__all__ = ["FpsMeter", "format_status", "InputLostBanner"]
+__all__ = ["FpsMeter", "format_status", "InputLostBanner", "NoticeBanner"]
 
 
 class FpsMeter:
@@ -38,23 +38,28 @@ def format_status(status, fps: float) -> list[str]:
         f"n_fft {status.n_fft} / hop {status.hop}: {status.ms_per_column:.1f} ms/col, "
         f"{status.hz_per_bin:.1f} Hz/bin",
         f"latency ≈ {status.latency_ms:.0f} ms",
-        f"dropped {status.dropped_frames} · overflows {status.overflows} · "
-        f"non-finite {status.nonfinite}",
+        f"dropped {status.dropped_frames} · overflows {status.overflows}"
+        + (f" · underflows {status.underflows}" if status.underflows else "")
+        + f" · non-finite {status.nonfinite}",
         f"{fps:.0f} fps",
     ]
     return fields
 
 
 class InputLostBanner(QtWidgets.QFrame):
-    """A red banner: 'input lost', the reason, a device chooser and a Retry button.
+    """A red banner: 'input lost', the reason, a device chooser, Rescan and Retry buttons.
 
     Signals
     -------
     retry(object)
         The device chosen: None for the default input, else a PortAudio device index.
+    rescan()
+        The user asks for the device list to be read again (an audio server came back, a
+        device was plugged in); the owner rescans and calls :meth:`set_devices`.
     """
 
     retry = QtCore.pyqtSignal(object)
+    rescan = QtCore.pyqtSignal()
 
     def __init__(self, parent: Optional[QtWidgets.QWidget] = None) -> None:
         super().__init__(parent)
@@ -65,17 +70,27 @@ class InputLostBanner(QtWidgets.QFrame):
         self.label.setWordWrap(True)
         self.devices = QtWidgets.QComboBox()
         self.devices.setMinimumWidth(200)
+        self.rescan_button = QtWidgets.QPushButton("Rescan")
+        self.rescan_button.setToolTip("read the list of input devices again (the audio system "
+                                      "restarted, a device was plugged in)")
+        self.rescan_button.clicked.connect(self.rescan.emit)
         self.button = QtWidgets.QPushButton("Retry")
         self.button.clicked.connect(lambda: self.retry.emit(self.devices.currentData()))
         layout.addWidget(self.label, 1)
         layout.addWidget(QtWidgets.QLabel("device:"))
         layout.addWidget(self.devices)
+        layout.addWidget(self.rescan_button)
         layout.addWidget(self.button)
         self.hide()
 
     def show_problem(self, message: str, devices: list[dict]) -> None:
         """Show the banner with ``message`` and the current input devices."""
         self.label.setText(f"<b>Input lost</b> — {message}")
+        self.set_devices(devices)
+        self.show()
+
+    def set_devices(self, devices: list[dict]) -> None:
+        """Offer ``devices`` (dicts with 'index' and 'name'), keeping the choice if listed."""
         current = self.devices.currentData()
         self.devices.clear()
         self.devices.addItem("default input", None)
@@ -83,7 +98,6 @@ class InputLostBanner(QtWidgets.QFrame):
             self.devices.addItem(f"{d['index']}: {d['name']}", d["index"])
         i = self.devices.findData(current)
         self.devices.setCurrentIndex(max(i, 0))
-        self.show()
 
 
 class NoticeBanner(QtWidgets.QFrame):

@@ -28,6 +28,7 @@ from PyQt6 import QtCore, QtGui, QtWidgets, sip
 
 from monitor.dsp.features import AnalysisParams, FeatureBatch
 from monitor.gui.axes import FrequencyAxis
+from monitor.gui.axes import _linear_ticks as round_ticks
 from monitor.gui.colormaps import lookup_table
 from monitor.gui.frequency_rows import FrequencyRows
 from monitor.gui.theme import cache_static_items
@@ -68,6 +69,7 @@ class WaterfallHistory:
     """
 
     MAX_COLUMNS = 2048
+    GAP_FRAMES_MAX = 4096  # skipped frames filled with empty columns; more: a new history
 
     def __init__(self, params: AnalysisParams, scale: str, history: float, db_floor: float,
                  db_ceil: float, value_mode: str = "db") -> None:
@@ -83,6 +85,7 @@ class WaterfallHistory:
         self.image = np.zeros((n, 2 * self.width), dtype=np.uint8)
         self.db = np.full((n, self.width), -np.inf, dtype=np.float32)
         self.latest: Optional[np.ndarray] = None  # rows of the newest frame, dBFS
+        self._recent_max: Optional[np.ndarray] = None  # per-row max since take_recent_max()
         self.head = 0
         self.frames = 0
         self.first_frame: Optional[int] = None
@@ -128,12 +131,6 @@ class WaterfallHistory:
         np.clip(x, 0.0, 255.0, out=x)
         return (x + 0.5).astype(np.uint8)
 
-    def dequantize(self, code: int) -> float:
-        """The dB a colour index stands for (for a colour bar)."""
-        if self.value_mode == "power":
-            return self.db_ceil + 10 * math.log10(max(code, 0.5) / 255.0)
-        return self.db_floor + code * (self.db_ceil - self.db_floor) / 255.0
-
     # -- data -----------------------------------------------------------------------------------
     def push(self, batch: FeatureBatch) -> int:
         """Add the frames of ``batch`` (same params); return the number of new columns."""
@@ -143,6 +140,19 @@ class WaterfallHistory:
             self.first_frame = batch.first_frame
         rows = self.rows.rows(batch)
         self.latest = rows[-1]
+        # The spectrum's peak hold must see every frame, not one per display frame: a sweep
+        # passes a row between two draws.
+        batch_max = rows.max(axis=0)
+        if self._recent_max is None:
+            self._recent_max = batch_max
+        else:
+            np.maximum(self._recent_max, batch_max, out=self._recent_max)
+        # A new analysis (another window) starts at the next frame boundary after the audio
+        # it had: the frames skipped stay empty, so that every column keeps its time.
+        gap = min(batch.first_frame - (self.first_frame + self.frames), self.GAP_FRAMES_MAX)
+        if gap > 0:
+            rows = np.concatenate((np.full((gap, rows.shape[1]), -np.inf, np.float32), rows))
+            self.frames += gap
         self.frames += len(batch)
         if self.merge > 1:
             rows = np.concatenate((self._pending, rows))
@@ -182,17 +192,37 @@ class WaterfallHistory:
         self.image[:, pos + self.width] = codes
         return k
 
+    def same_rows(self, params: AnalysisParams) -> bool:
+        """True when frames of ``params`` fill the same rows and columns as the current ones:
+        same rate, frame, hop and frequency range, and on the mel scale the same bands. The
+        window and the mel normalisation only change levels, which the rows calibrate."""
+        p = self.params
+        keys = ("samplerate", "n_fft", "hop", "fmin", "fmax")
+        if self.scale == "mel":
+            keys += ("n_mels", "htk")
+        return all(getattr(p, k) == getattr(params, k) for k in keys)
+
+    def retarget(self, params: AnalysisParams, next_frame: int) -> bool:
+        """Take frames of ``params`` from frame ``next_frame`` on into this history, keeping
+        its columns, when :meth:`same_rows` allows it and the frames skipped meanwhile are
+        few. Returns False (nothing changed) otherwise: then a new history is needed."""
+        gap = next_frame - ((self.first_frame or 0) + self.frames)
+        if not self.same_rows(params) or gap > self.GAP_FRAMES_MAX:
+            return False
+        self.params = params
+        self.rows = FrequencyRows(params, self.scale)
+        return True
+
+    def take_recent_max(self) -> Optional[np.ndarray]:
+        """The per-row maximum (dBFS) of every frame pushed since the last call, None if no
+        frame came; starts a new maximum."""
+        out, self._recent_max = self._recent_max, None
+        return out
+
     def visible(self) -> np.ndarray:
         """The last ``width`` columns, oldest first: a view, (n_rows, width) uint8."""
         start = self.head % self.width
         return self.image[:, start:start + self.width]
-
-    def db_at(self, column: int, row: int) -> Optional[float]:
-        """dBFS of visible column ``column`` (0 = oldest) and ``row``; None if never written."""
-        j = self.head - self.width + column
-        if not (0 <= column < self.width and 0 <= row < self.rows.n_rows) or j < 0:
-            return None
-        return float(self.db[row, j % self.width])
 
 
 class StreamClock:
@@ -289,7 +319,17 @@ class ColorBar(QtWidgets.QWidget):
     def __init__(self, waterfall: "Waterfall") -> None:
         super().__init__(waterfall)
         self._waterfall = waterfall
+        self._image: Optional[QtGui.QImage] = None
         self.setFixedWidth(52)
+
+    def set_table(self, lut32: np.ndarray) -> None:
+        """Use the colour map ``lut32`` (256 uint32 0xffRRGGBB, the waterfall's own table):
+        its 1 × 256 image, top = index 255, is made here once, not at every paint."""
+        column = np.ascontiguousarray(lut32[::-1], dtype=np.uint32).reshape(256, 1)
+        image = QtGui.QImage(sip.voidptr(column.ctypes.data), 1, 256, 4,
+                             QtGui.QImage.Format.Format_RGB32)
+        self._image = image.copy()  # its own pixels: ``column`` goes away
+        self.update()
 
     def paintEvent(self, event) -> None:  # noqa: N802 - Qt API
         wf = self._waterfall
@@ -297,16 +337,11 @@ class ColorBar(QtWidgets.QWidget):
         rect = wf.plot.mapFromScene(vb.sceneBoundingRect()).boundingRect()
         top = self.mapFrom(wf, wf.plot.mapTo(wf, rect.topLeft())).y()
         bottom = self.mapFrom(wf, wf.plot.mapTo(wf, rect.bottomLeft())).y()
-        if bottom - top < 20:
+        if bottom - top < 20 or self._image is None:
             return
         p = QtGui.QPainter(self)
-        lut = lookup_table(wf.settings.colormap)
         height = bottom - top
-        image = QtGui.QImage(1, 256, QtGui.QImage.Format.Format_RGB32)
-        for i in range(256):
-            r, g, b = (int(c) for c in lut[255 - i])
-            image.setPixel(0, i, QtGui.qRgb(r, g, b))
-        p.drawImage(QtCore.QRectF(4, top, 12, height), image)
+        p.drawImage(QtCore.QRectF(4, top, 12, height), self._image)
         p.setPen(QtGui.QColor("#8a919c"))
         font = p.font()
         font.setPointSizeF(7.5)
@@ -317,10 +352,8 @@ class ColorBar(QtWidgets.QWidget):
             marks = [(1.0, f"{ceil:.0f}"), (0.5, f"{ceil - 3:.0f}"), (0.1, f"{ceil - 10:.0f}"),
                      (0.0, "0 pw")]
         else:
-            step = _nice_step((ceil - floor) / 5)
-            first = math.ceil(floor / step) * step
             marks = [((v - floor) / (ceil - floor), f"{v:.0f}")
-                     for v in np.arange(first, ceil + step / 2, step)]
+                     for v in round_ticks(floor, ceil, 5)]
         for frac, text in marks:
             y = bottom - frac * height
             p.drawLine(QtCore.QPointF(16, y), QtCore.QPointF(19, y))
@@ -329,11 +362,6 @@ class ColorBar(QtWidgets.QWidget):
                        text)
         p.drawText(QtCore.QRectF(2, bottom + 6, 50, 14), QtCore.Qt.AlignmentFlag.AlignLeft, "dBFS")
         p.end()
-
-
-def _nice_step(raw: float) -> float:
-    mag = 10 ** math.floor(math.log10(max(raw, 1e-9)))
-    return next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
 
 
 def rgb32_table(name: str) -> np.ndarray:
@@ -400,6 +428,7 @@ class Waterfall(QtWidgets.QWidget):
         self.plot.addItem(self.image_item)
         self.plot.scene().sigMouseMoved.connect(self._mouse_moved)
         self.color_bar = ColorBar(self)
+        self.color_bar.set_table(self._lut32)
         layout = QtWidgets.QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
@@ -430,7 +459,10 @@ class Waterfall(QtWidgets.QWidget):
     def push(self, batch: FeatureBatch) -> int:
         """Add a batch's frames to the history (also while paused). Returns new columns."""
         if batch.params != self.history.params:
-            self._new_history(batch.params)
+            if self.history.retarget(batch.params, batch.first_frame):
+                self._layout_axes()  # the same geometry, new level calibration
+            else:
+                self._new_history(batch.params)
         h = self.history
         n = h.push(batch)
         if n:
@@ -502,6 +534,7 @@ class Waterfall(QtWidgets.QWidget):
         old, self.settings = self.settings, settings
         if settings.colormap != old.colormap:
             self._lut32 = rgb32_table(settings.colormap)
+            self.color_bar.set_table(self._lut32)
         if settings.scale != old.scale:
             self._new_history(self.history.params)
         elif settings.history != old.history:
@@ -595,7 +628,7 @@ class Waterfall(QtWidgets.QWidget):
                                 else (self._left, self._bottom))
         freq_axis.set_rows(h.rows)
         time_axis.set_rows(None)
-        freq_axis.setLabel("frequency", units="Hz" if h.rows.scale != "mel" else "Hz (mel scale)")
+        freq_axis.setLabel("frequency, mel scale" if h.rows.scale == "mel" else "frequency", units="Hz")
         time_axis.setLabel("time", units="s")
         if self.settings.orientation == "vertical":
             vb.setRange(xRange=(0, h.rows.n_rows), yRange=(-span, 0), padding=0)

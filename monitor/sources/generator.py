@@ -22,6 +22,7 @@ __all__ = ["GeneratorSource", "parse_spec"]
 _DEFAULT_DB = {"sine": -6.0, "sweep": -6.0, "tones": -12.0, "white": -20.0, "pink": -20.0,
                "silence": 0.0}
 _PINK_OCTAVES = 16
+_SWEEP_FADE = 0.02  # seconds of fade-in and fade-out of each sweep
 
 
 def parse_spec(spec: str, samplerate: float) -> dict:
@@ -124,7 +125,11 @@ class GeneratorSource(PacedSource):
         cycles_per_sweep = f0 * np.expm1(rate * period / self.samplerate) / rate
         carried = np.mod(repeat * np.mod(cycles_per_sweep, 1.0), 1.0)
         cycles = f0 * (np.expm1(rate * tau) / rate) + carried
-        return self.amplitude * np.sin(2 * np.pi * np.mod(cycles, 1.0))
+        # The jump from f1 back to f0 still splatters across the spectrum (a vertical line in
+        # the waterfall); a short raised-cosine fade at both ends of each sweep hides it.
+        fade = np.minimum(1.0, np.minimum(tau, seconds - tau) / min(_SWEEP_FADE, seconds / 4))
+        envelope = 0.5 - 0.5 * np.cos(np.pi * fade)
+        return self.amplitude * envelope * np.sin(2 * np.pi * np.mod(cycles, 1.0))
 
     def _white(self, t: np.ndarray) -> np.ndarray:
         return self.amplitude * self._rng.standard_normal(t.size)

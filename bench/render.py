@@ -110,6 +110,13 @@ def product_ms(columns: int, scale: str, batches) -> tuple[float, int, tuple]:
         wf.draw(wf.history.latest_time)
         app.processEvents()
 
+    ms, painted = _time_frames(frame, batches, counter, wf, app)
+    return ms, painted, shape
+
+
+def _time_frames(frame, batches, counter, widget, app) -> tuple[float, int]:
+    """CPU ms per frame over FRAMES frames after WARMUP, and the paint events they caused;
+    closes ``widget`` afterwards."""
     for b in batches[:WARMUP]:
         frame(b)
     painted0 = counter.count
@@ -118,10 +125,10 @@ def product_ms(columns: int, scale: str, batches) -> tuple[float, int, tuple]:
         frame(b)
     cpu = time.process_time() - t0
     painted = counter.count - painted0
-    wf.close()
-    wf.deleteLater()
+    widget.close()
+    widget.deleteLater()
     app.processEvents()
-    return 1e3 * cpu / FRAMES, painted, shape
+    return 1e3 * cpu / FRAMES, painted
 
 
 def naive_ms(columns: int, scale: str, batches) -> tuple[float, int]:
@@ -149,18 +156,7 @@ def naive_ms(columns: int, scale: str, batches) -> tuple[float, int]:
         item.setImage(img)  # autoLevels defaults to True
         app.processEvents()
 
-    for b in batches[:WARMUP]:
-        frame(b)
-    painted0 = counter.count
-    t0 = time.process_time()
-    for b in batches[WARMUP:WARMUP + FRAMES]:
-        frame(b)
-    cpu = time.process_time() - t0
-    painted = counter.count - painted0
-    plot.close()
-    plot.deleteLater()
-    app.processEvents()
-    return 1e3 * cpu / FRAMES, painted
+    return _time_frames(frame, batches, counter, plot, app)
 
 
 def run(quick: bool = False, log=print) -> list[Figure]:

@@ -64,6 +64,7 @@ class AnalysisWorker:
         self.gain_db = 0.0
         self._pending: Optional[Settings] = None
         self._pending_lock = threading.Lock()
+        self._requested = settings
         self._settings = settings
         self._apply(settings)
         self._stop = threading.Event()
@@ -74,10 +75,12 @@ class AnalysisWorker:
         """Use ``settings`` from the next pass on (safe from any thread)."""
         with self._pending_lock:
             self._pending = settings
+            self._requested = settings
 
     @property
     def settings(self) -> Settings:
-        return self._pending or self._settings
+        """The settings last asked for (applied at the next pass)."""
+        return self._requested
 
     @property
     def params(self) -> AnalysisParams:

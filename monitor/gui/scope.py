@@ -8,7 +8,7 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt6 import QtWidgets
 
-from monitor.gui.theme import COLORS, cache_static_items
+from monitor.gui.theme import COLORS, cache_static_items, fixed_plot
 from monitor.settings import Settings
 
 __all__ = ["ScopeView"]
@@ -23,14 +23,9 @@ class ScopeView(QtWidgets.QWidget):
         self._last: Optional[np.ndarray] = None
         self._x: Optional[np.ndarray] = None
         self._step: Optional[tuple] = None
-        self.plot = pg.PlotWidget()
-        self.plot.setMenuEnabled(False)
-        self.plot.hideButtons()
-        self.plot.setMouseEnabled(False, False)
-        self.plot.showGrid(x=True, y=True, alpha=0.15)
+        self.plot = fixed_plot("waveform")
         self.plot.setLabel("bottom", "time", units="ms")
         self.plot.getAxis("bottom").enableAutoSIPrefix(False)
-        self.plot.setTitle("waveform", color=COLORS["dim"], size="9pt")
         self.plot.setYRange(-1.0, 1.0, padding=0.02)
         self.curve = pg.PlotCurveItem(pen=pg.mkPen(COLORS["ok"], width=1))
         self.plot.addItem(self.curve)

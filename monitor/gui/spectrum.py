@@ -10,7 +10,7 @@ from PyQt6 import QtWidgets
 
 from monitor.gui.axes import FrequencyAxis
 from monitor.gui.frequency_rows import FrequencyRows
-from monitor.gui.theme import COLORS, cache_static_items
+from monitor.gui.theme import COLORS, cache_static_items, fixed_plot
 from monitor.settings import Settings
 
 __all__ = ["PeakHold", "SpectrumView"]
@@ -59,14 +59,9 @@ class SpectrumView(QtWidgets.QWidget):
         self.rows: Optional[FrequencyRows] = None
         self.peak_hold = PeakHold(settings.peak_hold)
         self._axis = FrequencyAxis("bottom")
-        self.plot = pg.PlotWidget(axisItems={"bottom": self._axis})
-        self.plot.setMenuEnabled(False)
-        self.plot.hideButtons()
-        self.plot.setMouseEnabled(False, False)
-        self.plot.showGrid(x=True, y=True, alpha=0.15)
+        self.plot = fixed_plot("spectrum", {"bottom": self._axis})
         self.plot.setLabel("left", "level", units="dBFS")
         self.plot.getAxis("left").enableAutoSIPrefix(False)
-        self.plot.setTitle("spectrum", color=COLORS["dim"], size="9pt")
         # No fill under the curve: filling the path costs more than drawing it, every frame.
         # Bare curve items: PlotDataItem's extra bookkeeping costs more than the drawing here.
         self.hold_curve = pg.PlotCurveItem(pen=pg.mkPen(COLORS["hold"], width=1))

@@ -67,6 +67,17 @@ def apply_theme(app: QtWidgets.QApplication) -> None:
     pg.setConfigOptions(background=COLORS["plot"], foreground=COLORS["dim"], antialias=False)
 
 
+def fixed_plot(title: str, axis_items: dict | None = None) -> pg.PlotWidget:
+    """A plot the user does not pan or zoom: no menu, no buttons, a faint grid, a small title."""
+    plot = pg.PlotWidget(axisItems=axis_items)
+    plot.setMenuEnabled(False)
+    plot.hideButtons()
+    plot.setMouseEnabled(False, False)
+    plot.showGrid(x=True, y=True, alpha=0.15)
+    plot.setTitle(title, color=COLORS["dim"], size="9pt")
+    return plot
+
+
 def cache_static_items(plot: pg.PlotWidget) -> None:
     """Render the axes (and title) of ``plot`` once into pixmaps.
 

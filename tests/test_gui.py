@@ -375,6 +375,121 @@ def test_normalisation_shows_gain_and_raises_the_level(make_window, qtbot):
                     timeout=WAIT_MS)
 
 
+def test_normalisation_target_is_shown_and_changes_the_gain(make_window, qtbot):
+    window = make_window("sine:1000@-40")
+    spin = window.controls.target_spin
+    assert not spin.isEnabled()  # no normalisation: no target to set
+    window.controls.normalize_combo.setCurrentIndex(
+        window.controls.normalize_combo.findData("peak"))
+    assert spin.isEnabled() and spin.value() == -1.0  # the effective default, peak
+    assert window.settings.normalize_target is None
+    qtbot.waitUntil(lambda: window.pipeline.worker.gain_db > 30, timeout=WAIT_MS)
+    spin.setValue(-20.0)
+    assert window.settings.normalize_target == -20.0
+    qtbot.waitUntil(lambda: 15 < window.pipeline.worker.gain_db < 25, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: window.meters.state.gain_db is not None
+                    and window.meters.state.gain_db < 25, timeout=WAIT_MS)
+
+
+def test_htk_checkbox_changes_the_mel_filterbank(make_window, qtbot):
+    window = make_window(scale="mel")
+    wait_columns(qtbot, window)
+    slaney_top = window.waterfall.rows.row_hz[-1]
+    assert not window.pipeline.worker.params.htk
+    window.controls.htk_check.setChecked(True)
+    assert window.settings.htk
+    qtbot.waitUntil(lambda: window.pipeline.worker.params.htk, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: window.waterfall.rows.row_hz[-1] != slaney_top, timeout=WAIT_MS)
+    window.controls.htk_check.setChecked(False)
+    assert not window.settings.htk
+    qtbot.waitUntil(lambda: not window.pipeline.worker.params.htk, timeout=WAIT_MS)
+
+
+def test_refresh_rate_changes_the_display_timer(make_window, qtbot):
+    window = make_window()
+    assert window.controls.fps_spin.value() == 60 and window.timer.interval() == 17
+    window.controls.fps_spin.setValue(20)
+    assert window.settings.fps == 20.0
+    assert window.timer.interval() == 50 and window.timer.isActive()
+    wait_columns(qtbot, window)  # still drawing at the new rate
+
+
+def test_sample_rate_reopens_the_source(make_window, qtbot):
+    window = make_window()
+    wait_columns(qtbot, window)
+    old = window.pipeline
+    box = window.controls.samplerate_combo
+    assert box.currentData() is None  # device default
+    box.setCurrentIndex(box.findData(22050.0))
+    assert window.pipeline is not old and not old.worker._thread
+    assert window.settings.samplerate == 22050.0 and window.pipeline.samplerate == 22050.0
+    qtbot.waitUntil(lambda: window.waterfall.history.params.samplerate == 22050.0
+                    and window.waterfall.history.head > 5, timeout=WAIT_MS)
+    box.setCurrentIndex(box.findData(None))  # back to the default: 48 kHz for a generator
+    assert window.settings.samplerate is None and window.pipeline.samplerate == 48000.0
+
+
+def test_channels_and_channel_reopen_the_source_or_are_refused(make_window, qtbot):
+    window = make_window()
+    wait_columns(qtbot, window)
+    controls = window.controls
+    old = window.pipeline
+    controls.channels_spin.setValue(2)
+    assert window.pipeline is not old and window.pipeline.settings.channels == 2
+    assert window.settings.channels == 2
+    controls.channels_spin.setValue(0)  # "default"
+    assert window.settings.channels is None and controls.channels_spin.text() == "default"
+    # The generator has one channel: channel 2 is refused, shown, and the control reverted.
+    kept = window.pipeline
+    controls.channel_spin.setValue(2)
+    assert window.pipeline is kept and window.settings.channel is None
+    assert "channel 2" in window.problem_label.toolTip()
+    assert controls.channel_spin.value() == 0 and controls.channel_spin.text() == "mono mix"
+    controls.channel_spin.setValue(1)
+    assert window.pipeline is not kept and window.pipeline.settings.channel == 1
+    assert not window.problem_label.text()
+    wait_columns(qtbot, window)
+
+
+def test_block_size_and_latency_reopen_the_source(make_window, qtbot):
+    window = make_window()
+    controls = window.controls
+    assert controls.blocksize_spin.text() == "auto"
+    old = window.pipeline
+    controls.blocksize_spin.setValue(1024)
+    assert window.pipeline is not old and window.settings.blocksize == 1024
+    assert window.pipeline.source.blocksize == 1024
+    old = window.pipeline
+    controls.latency_combo.setCurrentIndex(controls.latency_combo.findData("high"))
+    assert window.pipeline is not old and window.settings.latency == "high"
+    wait_columns(qtbot, window)
+
+
+def test_set_settings_shows_new_fields_without_emitting(make_window, qtbot):
+    window = make_window()
+    controls = window.controls
+    shown = window.settings.replace(htk=True, normalize="rms", normalize_target=-12.0, fps=30.0,
+                                    samplerate=32000.0, channels=2, channel=2, blocksize=2048,
+                                    latency=0.05)
+    with qtbot.assertNotEmitted(controls.changed), \
+            qtbot.assertNotEmitted(controls.source_changed):
+        controls.set_settings(shown)
+    assert controls.htk_check.isChecked() and controls.target_spin.value() == -12.0
+    assert controls.target_spin.isEnabled() and controls.fps_spin.value() == 30
+    assert controls.samplerate_combo.currentData() == 32000.0  # not offered: added
+    assert controls.channels_spin.value() == 2 and controls.channel_spin.value() == 2
+    assert controls.blocksize_spin.value() == 2048
+    assert controls.latency_combo.currentData() == 0.05
+    with qtbot.assertNotEmitted(controls.changed):
+        controls.set_settings(shown.replace(normalize_target=None, normalize="peak",
+                                          samplerate=None))
+    assert controls.target_spin.value() == -1.0  # the default of peak normalisation
+    assert controls.samplerate_combo.currentData() is None  # 32000 Hz is offered no more
+    assert controls.samplerate_combo.findData(32000.0) < 0
+    # The window's settings were never changed by showing others.
+    assert window.settings.fps == 60.0 and not window.settings.htk
+
+
 def test_pause_freezes_the_picture_while_frames_keep_coming(make_window, qtbot):
     window = make_window()
     wait_columns(qtbot, window)

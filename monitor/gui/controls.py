@@ -32,6 +32,11 @@ VIEWS: dict[str, dict[str, Any]] = {
             "tip": "mel spectrogram in dB (number of mel bands in the panel)"},
 }
 N_FFTS = [2 ** k for k in range(N_FFT_MIN.bit_length() - 1, N_FFT_MAX.bit_length())]
+# Input sample rates offered, Hz; None = the device's default (a file keeps its own rate).
+SAMPLERATES = [None, 16000.0, 22050.0, 44100.0, 48000.0, 96000.0]
+LATENCIES = ["low", "high"]
+CHANNELS_SHOWN = 8  # spin range of channels/channel; a larger command-line value widens it
+BLOCKSIZE_SHOWN = 8192  # frames; likewise
 VALUE_LABELS = {"db": "dB", "power": "linear power"}
 
 
@@ -102,6 +107,32 @@ class ControlPanel(QtWidgets.QWidget):
         form.addRow("generator", self.generator_edit)
         form.addRow(file_row)
         form.addRow(self.file_label)
+        # Options of the opened input: each change reopens the source (rebuilds the pipeline).
+        options_title = QtWidgets.QLabel("input options")
+        options_title.setObjectName("panelTitle")
+        options_title.setToolTip("how the input is opened; a change reopens it")
+        self.samplerate_combo = _combo(["device default"] + [f"{r:g} Hz" for r in SAMPLERATES[1:]],
+                                       SAMPLERATES)
+        self.samplerate_combo.setToolTip("input sample rate; device default = the device's own "
+                                         "(a file always plays at its own rate, a generator "
+                                         "at 48 kHz by default)")
+        self.channels_spin = _spin(0, CHANNELS_SHOWN, 1)
+        self.channels_spin.setSpecialValueText("default")
+        self.channels_spin.setToolTip("channels to open; default = up to 2 the device has")
+        self.channel_spin = _spin(0, CHANNELS_SHOWN, 1)
+        self.channel_spin.setSpecialValueText("mono mix")
+        self.channel_spin.setToolTip("the channel analysed (1-based), or the mix of all")
+        self.blocksize_spin = _spin(0, BLOCKSIZE_SHOWN, 64, suffix=" smp")
+        self.blocksize_spin.setSpecialValueText("auto")
+        self.blocksize_spin.setToolTip("frames per audio callback; auto = PortAudio chooses")
+        self.latency_combo = _combo(LATENCIES)
+        self.latency_combo.setToolTip("PortAudio's suggested input latency")
+        form.addRow(options_title)
+        form.addRow("sample rate", self.samplerate_combo)
+        form.addRow("channels", self.channels_spin)
+        form.addRow("analyse", self.channel_spin)
+        form.addRow("block size", self.blocksize_spin)
+        form.addRow("latency", self.latency_combo)
         outer.addWidget(src)
 
         # -- analysis -------------------------------------------------------------------------
@@ -120,13 +151,19 @@ class ControlPanel(QtWidgets.QWidget):
         self.normalize_combo = _combo(NORMALIZATIONS)
         self.normalize_combo.setToolTip("normalise the input (before analysis) to a peak or RMS "
                                         "target; the gain shows under the meters")
+        self.target_spin = _spin(-80, 0, 1, decimals=1, suffix=" dBFS")
+        self.target_spin.setToolTip("normalisation target (default -1 dBFS peak, -20 dBFS RMS)")
+        self.htk_check = QtWidgets.QCheckBox("HTK mel")
+        self.htk_check.setToolTip("mel scale by the HTK formula instead of Slaney's")
         form.addRow("n_fft", self.n_fft_combo)
         form.addRow("hop", self.hop_spin)
         form.addRow("window", self.window_combo)
         form.addRow("mel bands", self.n_mels_spin)
+        form.addRow("", self.htk_check)
         form.addRow("f min", self.fmin_spin)
         form.addRow("f max", self.fmax_spin)
         form.addRow("normalise", self.normalize_combo)
+        form.addRow("target", self.target_spin)
         outer.addWidget(an)
 
         # -- display --------------------------------------------------------------------------
@@ -141,6 +178,8 @@ class ControlPanel(QtWidgets.QWidget):
         self.orientation_combo = _combo(["horizontal", "vertical"])
         self.scope_spin = _spin(1, 2000, 10, decimals=0, suffix=" ms")
         self.scope_spin.setToolTip("span of the waveform view")
+        self.fps_spin = _spin(1, 240, 5, suffix=" fps")
+        self.fps_spin.setToolTip("display refresh rate (the analysis does not depend on it)")
         form.addRow("frequency", self.scale_combo)
         form.addRow("values", self.value_combo)
         form.addRow("dB floor", self.db_floor_spin)
@@ -149,6 +188,7 @@ class ControlPanel(QtWidgets.QWidget):
         form.addRow("history", self.history_spin)
         form.addRow("orientation", self.orientation_combo)
         form.addRow("waveform span", self.scope_spin)
+        form.addRow("refresh", self.fps_spin)
         outer.addWidget(disp)
         outer.addStretch(1)
 
@@ -177,6 +217,22 @@ class ControlPanel(QtWidgets.QWidget):
         on_spin(self.history_spin, "history", float)
         on_combo(self.orientation_combo, "orientation")
         on_spin(self.scope_spin, "scope_ms", float)
+        on_spin(self.fps_spin, "fps", float)
+        on_spin(self.target_spin, "normalize_target", float)
+        self.htk_check.toggled.connect(lambda on: self._emit({"htk": bool(on)}))
+
+        def on_source_combo(box: QtWidgets.QComboBox, field: str) -> None:
+            box.currentIndexChanged.connect(
+                lambda _i: self._emit_source({field: box.currentData()}))
+
+        def on_source_spin(box, field: str, convert) -> None:
+            box.valueChanged.connect(lambda v: self._emit_source({field: convert(v)}))
+
+        on_source_combo(self.samplerate_combo, "samplerate")
+        on_source_spin(self.channels_spin, "channels", lambda v: int(v) or None)
+        on_source_spin(self.channel_spin, "channel", lambda v: int(v) or None)
+        on_source_spin(self.blocksize_spin, "blocksize", int)
+        on_source_combo(self.latency_combo, "latency")
         self.value_combo.currentIndexChanged.connect(
             lambda _i: None if self._updating else self.value_mode_changed.emit(
                 self.value_combo.currentData()))
@@ -245,7 +301,11 @@ class ControlPanel(QtWidgets.QWidget):
             self.n_mels_spin.setValue(settings.n_mels)
             self.fmin_spin.setValue(settings.fmin)
             self.fmax_spin.setValue(settings.fmax or 0.0)
+            self.htk_check.setChecked(settings.htk)
             _select(self.normalize_combo, settings.normalize)
+            # None shows the effective default of the chosen normalisation.
+            self.target_spin.setValue(settings.target_dbfs())
+            self.target_spin.setEnabled(settings.normalize != "none")
             _select(self.scale_combo, settings.scale)
             self.db_floor_spin.setValue(settings.db_floor)
             self.db_ceil_spin.setValue(settings.db_ceil)
@@ -253,6 +313,17 @@ class ControlPanel(QtWidgets.QWidget):
             self.history_spin.setValue(settings.history)
             _select(self.orientation_combo, settings.orientation)
             self.scope_spin.setValue(int(round(settings.scope_ms)))
+            self.fps_spin.setValue(int(round(settings.fps)))
+            _select_or_add(self.samplerate_combo, settings.samplerate,
+                           f"{settings.samplerate or 0:g} Hz", len(SAMPLERATES))
+            for box, value, shown in ((self.channels_spin, settings.channels, CHANNELS_SHOWN),
+                                      (self.channel_spin, settings.channel, CHANNELS_SHOWN),
+                                      (self.blocksize_spin, settings.blocksize, BLOCKSIZE_SHOWN)):
+                box.setMaximum(max(shown, value or 0))  # a command-line value is shown as is
+                box.setValue(value or 0)
+            _select_or_add(self.latency_combo, settings.latency, f"{settings.latency:g} s"
+                           if not isinstance(settings.latency, str) else settings.latency,
+                           len(LATENCIES))
             self.loop_check.setChecked(settings.loop)
             if settings.generator:
                 self.generator_edit.setText(settings.generator)
@@ -287,6 +358,17 @@ def _select(box: QtWidgets.QComboBox, value: Any) -> None:
     i = box.findData(value)
     if i >= 0:
         box.setCurrentIndex(i)
+
+
+def _select_or_add(box: QtWidgets.QComboBox, value: Any, text: str, offered: int) -> None:
+    """Select ``value``, first adding it as ``text`` when it is not among the ``offered``
+    first items (a value the command line gave, such as 32000 Hz or a latency in seconds);
+    a value added for earlier settings goes."""
+    while box.count() > offered:
+        box.removeItem(box.count() - 1)
+    if box.findData(value) < 0:
+        box.addItem(text, value)
+    _select(box, value)
 
 
 class ViewBar(QtWidgets.QWidget):

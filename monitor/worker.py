@@ -10,7 +10,7 @@ from typing import Optional, Protocol
 import numpy as np
 
 from monitor.dsp.features import AnalysisParams, FeatureBatch, FeatureExtractor
-from monitor.dsp.levels import Normalizer
+from monitor.dsp.levels import Normalizer, limit_samples, mix_to_mono
 from monitor.ringbuffer import RingBuffer
 from monitor.settings import Settings
 
@@ -27,7 +27,8 @@ class AnalysisWorker:
     """Turns the ring buffer's audio into :class:`FeatureBatch` es on its own thread.
 
     Each pass takes everything new from the ring, replaces non-finite samples by 0 (counting
-    them), records it, mixes to mono or picks one channel, normalises, and computes every frame
+    them), records it, clamps finite samples beyond ±65536 (+96 dBFS; counted in
+    :attr:`clamped`) so that the analysis stays finite, mixes to mono or picks one channel, normalises, and computes every frame
     it completes at once. Batches go to a deque that one consumer (the GUI timer or the
     headless loop) drains with :meth:`drain`.
 
@@ -59,6 +60,7 @@ class AnalysisWorker:
         self.frames_in = 0  # frames taken from the ring
         self.nonfinite = 0  # NaN/Inf samples replaced by 0
         self.clipped = 0  # samples at or beyond full scale (before normalisation)
+        self.clamped = 0  # finite samples beyond ±SAMPLE_LIMIT (+96 dBFS), clamped for analysis
         self.record_error: Optional[str] = None
         self.scope = np.zeros(0, dtype=np.float32)  # latest scope_ms of mono audio (atomic swap)
         self.gain_db = 0.0
@@ -139,13 +141,13 @@ class AnalysisWorker:
             except Exception as exc:  # noqa: BLE001 - disk full etc.: say it, keep monitoring
                 self.record_error = f"recording stopped: {exc}"
         self.clipped += int(np.count_nonzero(np.abs(block) >= 1.0))
+        block, clamped = limit_samples(block)  # recorded as captured, analysed bounded
+        self.clamped += clamped
         channel = self._settings.channel
         if channel is not None and channel <= block.shape[1]:
             mono = np.ascontiguousarray(block[:, channel - 1])
-        elif block.shape[1] == 1:
-            mono = block[:, 0]
         else:
-            mono = block.mean(axis=1, dtype=np.float32)
+            mono = mix_to_mono(block)
         mono = self._normalizer.process(mono)
         self.gain_db = self._normalizer.gain_db
         self.frames_in += block.shape[0]

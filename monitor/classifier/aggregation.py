@@ -12,7 +12,10 @@ from typing import Iterable, Optional, Sequence
 
 import numpy as np
 
-__all__ = ["ScoreSmoother", "ranked", "Event", "EventLog", "Alert", "WatchList", "write_events_csv"]
+from monitor.outputs import csv_text_cell, write_atomically
+
+__all__ = ["ScoreSmoother", "ranked", "Event", "EventLog", "Alert", "WatchList", "write_events_csv",
+           "EVENTS_CSV_HEADER"]
 
 
 class ScoreSmoother:
@@ -134,13 +137,31 @@ class EventLog:
                             key=lambda e: (e.start, e.label)))
 
 
-def write_events_csv(path: str, events: Iterable[Event]) -> None:
-    """Write ``start_s,label,peak_score,duration_s`` rows (one per event) to ``path``."""
-    with open(path, "w", newline="", encoding="utf-8") as f:
+EVENTS_CSV_HEADER = ("start_s", "label", "peak_score", "duration_s")
+
+
+def write_events_csv(path: str, events: Iterable[Event], option: Optional[str] = None) -> None:
+    """Write ``start_s,label,peak_score,duration_s`` rows (one per event) to ``path``.
+
+    Written as every output is (:func:`monitor.outputs.write_atomically`): a new file, never
+    over an existing name or through a link, whole or not at all. A label starting with
+    ``= + - @`` (a labels file can name anything) is written with a leading apostrophe, so a
+    spreadsheet shows it instead of running it as a formula.
+
+    Raises
+    ------
+    ParameterError
+        One line: the name is taken, or the write failed (the disk is named).
+    """
+    rows = [ev.as_row() for ev in events]
+
+    def write(f) -> None:
         writer = csv.writer(f)
-        writer.writerow(["start_s", "label", "peak_score", "duration_s"])
-        for ev in events:
-            writer.writerow(ev.as_row())
+        writer.writerow(EVENTS_CSV_HEADER)
+        for row in rows:
+            writer.writerow([csv_text_cell(cell) for cell in row])
+
+    write_atomically(path, write, option, text=True)
 
 
 @dataclass(frozen=True)

@@ -270,12 +270,11 @@ class SoundEventClassifier:
         """Recent :class:`PatchResult` s, oldest first (about the last 10 minutes)."""
         return self.snapshot.results
 
-    def write_events_csv(self, path: str) -> None:
-        """Write the event log as CSV (``start_s,label,peak_score,duration_s``)."""
-        try:
-            write_events_csv(path, self.events)
-        except OSError as exc:
-            raise ParameterError(f"cannot write {path}: {exc.strerror or exc}") from None
+    def write_events_csv(self, path: str, option: Optional[str] = None) -> None:
+        """Write the event log as CSV (``start_s,label,peak_score,duration_s``) to a new file
+        (see :func:`~monitor.classifier.aggregation.write_events_csv`). Raises
+        :class:`ParameterError` (one line) if the name is taken or the write fails."""
+        write_events_csv(path, self.events, option)
 
     def activity(self, labels: Sequence[str], since: float = -np.inf) -> tuple:
         """When ``labels`` were active: for the activity strip under the waterfall.

@@ -39,7 +39,9 @@ from monitor.errors import ParameterError
 
 __all__ = ["check_output_path", "write_atomically", "atomic_output", "write_bytes",
            "StreamingOutput", "CsvStream", "open_exclusive", "os_error_message", "csv_text_cell",
-           "show_path"]
+           "show_path", "check_output_options", "SCREENSHOT_EXTENSIONS"]
+
+SCREENSHOT_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp")
 
 # Leading characters a spreadsheet reads as a formula (OWASP "CSV injection"), plus the tab and
 # carriage return that some importers strip before looking.
@@ -193,6 +195,40 @@ def check_output_path(path: str, option: Optional[str] = None,
                              f"{name_max} bytes this disk allows")
     _probe_folder(folder, path, option)
     return path
+
+
+def check_output_options(paths: dict) -> None:
+    """Pre-flight check of every output option given, before a run starts.
+
+    Parameters
+    ----------
+    paths : dict
+        ``{"--events-csv": path, "--save-features": path, "--screenshot": path,
+        "--record": path}``; None or missing values are skipped (an empty string is refused).
+
+    Raises
+    ------
+    ParameterError
+        The first bad name (see :func:`check_output_path`; ``--screenshot`` must end in one of
+        :data:`SCREENSHOT_EXTENSIONS`, ``--record`` in one of the recorder's formats), or two
+        options naming the same file.
+    """
+    seen: dict = {}
+    for option, path in paths.items():
+        if path is None:
+            continue
+        if option == "--record":
+            from monitor.recorder import check_record_path
+
+            check_record_path(path, option)
+        else:
+            check_output_path(path, option,
+                              SCREENSHOT_EXTENSIONS if option == "--screenshot" else None)
+        key = os.path.join(os.path.realpath(os.path.dirname(os.path.abspath(path))),
+                           os.path.basename(path))
+        if key in seen:
+            raise ParameterError(f"{seen[key]} and {option} name the same file {show_path(path)}")
+        seen[key] = option
 
 
 def _exists_reason(path: str, st: os.stat_result) -> str:

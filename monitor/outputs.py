@@ -197,33 +197,29 @@ def check_output_path(path: str, option: Optional[str] = None,
     return path
 
 
-def check_output_options(paths: dict) -> None:
+def check_output_options(paths: dict, extensions: Optional[dict] = None) -> None:
     """Pre-flight check of every output option given, before a run starts.
 
     Parameters
     ----------
     paths : dict
         ``{"--events-csv": path, "--save-features": path, "--screenshot": path,
-        "--record": path}``; None or missing values are skipped (an empty string is refused).
+        "--record": path}``; None values are skipped (an empty string is refused).
+    extensions : dict, optional
+        Option → accepted endings, laid over the default ``{"--screenshot":
+        SCREENSHOT_EXTENSIONS}`` (e.g. the recorder's formats for ``"--record"``).
 
     Raises
     ------
     ParameterError
-        The first bad name (see :func:`check_output_path`; ``--screenshot`` must end in one of
-        :data:`SCREENSHOT_EXTENSIONS`, ``--record`` in one of the recorder's formats), or two
-        options naming the same file.
+        The first bad name (see :func:`check_output_path`), or two options naming the same file.
     """
+    endings = {"--screenshot": SCREENSHOT_EXTENSIONS, **(extensions or {})}
     seen: dict = {}
     for option, path in paths.items():
         if path is None:
             continue
-        if option == "--record":
-            from monitor.recorder import check_record_path
-
-            check_record_path(path, option)
-        else:
-            check_output_path(path, option,
-                              SCREENSHOT_EXTENSIONS if option == "--screenshot" else None)
+        check_output_path(path, option, endings.get(option))
         key = os.path.join(os.path.realpath(os.path.dirname(os.path.abspath(path))),
                            os.path.basename(path))
         if key in seen:

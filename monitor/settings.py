@@ -29,7 +29,7 @@ __all__ = [
 ]
 
 
-from monitor.errors import ParameterError  # noqa: E402 - re-exported; it lives in monitor.errors
+from monitor.errors import ParameterError  # noqa: E402,F401 - re-exported, its old home
 
 
 WINDOWS = ("hann", "hamming", "blackmanharris", "rectangular")

@@ -27,8 +27,7 @@ class AnalysisWorker:
     """Turns the ring buffer's audio into :class:`FeatureBatch` es on its own thread.
 
     Each pass takes everything new from the ring, replaces non-finite samples by 0 (counting
-    them), records it, clamps finite samples beyond ±65536 (+96 dBFS; counted in
-    :attr:`clamped`) so that the analysis stays finite, mixes to mono or picks one channel, normalises, and computes every frame
+    them), records it, mixes to mono or picks one channel, normalises, and computes every frame
     it completes at once. Batches go to a deque that one consumer (the GUI timer or the
     headless loop) drains with :meth:`drain`.
 
@@ -60,10 +59,10 @@ class AnalysisWorker:
         self.frames_in = 0  # frames taken from the ring
         self.nonfinite = 0  # NaN/Inf samples replaced by 0
         self.clipped = 0  # samples at or beyond full scale (before normalisation)
-        self.clamped = 0  # finite samples beyond ±SAMPLE_LIMIT (+96 dBFS), clamped for analysis
         self.record_error: Optional[str] = None
         self.scope = np.zeros(0, dtype=np.float32)  # latest scope_ms of mono audio (atomic swap)
         self.gain_db = 0.0
+        self.clamped = 0  # mono samples beyond ±SAMPLE_LIMIT (+96 dBFS), clamped for analysis
         self._pending: Optional[Settings] = None
         self._pending_lock = threading.Lock()
         self._requested = settings
@@ -141,13 +140,14 @@ class AnalysisWorker:
             except Exception as exc:  # noqa: BLE001 - disk full etc.: say it, keep monitoring
                 self.record_error = f"recording stopped: {exc}"
         self.clipped += int(np.count_nonzero(np.abs(block) >= 1.0))
-        block, clamped = limit_samples(block)  # recorded as captured, analysed bounded
-        self.clamped += clamped
         channel = self._settings.channel
         if channel is not None and channel <= block.shape[1]:
             mono = np.ascontiguousarray(block[:, channel - 1])
         else:
-            mono = mix_to_mono(block)
+            mono = mix_to_mono(block)  # in float64: ±3e38 in two channels is not Inf
+        # Finite samples beyond +96 dBFS would overflow the power spectrum: clamped, counted.
+        mono, clamped = limit_samples(mono)
+        self.clamped += clamped
         mono = self._normalizer.process(mono)
         self.gain_db = self._normalizer.gain_db
         self.frames_in += block.shape[0]

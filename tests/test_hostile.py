@@ -42,8 +42,8 @@ from monitor.classifier.model import (MAX_CLASSES, MAX_LABEL_CHARS, YamnetModel,
 from monitor.dsp.levels import SAMPLE_LIMIT, limit_samples, mix_to_mono
 from monitor.errors import ParameterError
 from monitor.outputs import (CsvStream, StreamingOutput, atomic_output, check_output_options,
-                             check_output_path, csv_text_cell, write_atomically, write_bytes)
-from monitor.recorder import RECORD_FORMATS, Recorder
+                             check_output_path, csv_text_cell, open_exclusive, write_atomically,
+                             write_bytes)
 from monitor.ringbuffer import RingBuffer
 from monitor.settings import Settings
 from monitor.sources.base import MAX_CHANNELS, MAX_RATE, MAX_SAMPLES_PER_SECOND, MIN_RATE
@@ -184,16 +184,15 @@ def test_check_output_path_refuses_what_exists(hostile_folder, tmp_path, name):
 
 
 @pytest.mark.parametrize("name", sorted(HOSTILE_NAMES))
-@pytest.mark.parametrize("how", ["atomic", "stream", "csv", "recorder"])
+@pytest.mark.parametrize("how", ["atomic", "stream", "csv", "exclusive"])
 def test_every_writer_refuses_what_exists_and_never_blocks(hostile_folder, tmp_path, name, how):
-    path = str(hostile_folder / (name if how != "recorder" else name))
+    path = str(hostile_folder / name)
     before = snapshot(hostile_folder)
     writers = {
         "atomic": lambda: write_bytes(path, b"new", "--save-features"),
         "stream": lambda: StreamingOutput(path, "--x", header=b"h\n"),
         "csv": lambda: CsvStream(path, ["a"], "--events-csv"),
-        # The recorder refuses the extension or the name; either way nothing is touched.
-        "recorder": lambda: Recorder(path, 48000, 1),
+        "exclusive": lambda: open_exclusive(path, "--record"),
     }
     exc = in_thread(writers[how])
     assert isinstance(exc, ParameterError), exc
@@ -225,8 +224,8 @@ def test_special_files_outside_the_folder_are_refused():
 def test_screenshot_and_record_extensions_checked_before_the_run(tmp_path):
     with pytest.raises(ParameterError, match=r"must end in \.png"):
         check_output_options({"--screenshot": str(tmp_path / "x.xyz")})
-    with pytest.raises(ParameterError, match="FLAC"):
-        check_output_options({"--record": str(tmp_path / "x.flac")})
+    with pytest.raises(ParameterError, match=r"must end in \.wav"):
+        check_output_options({"--record": str(tmp_path / "x.flac")}, {"--record": (".wav",)})
     with pytest.raises(ParameterError, match="same file"):
         check_output_options({"--events-csv": str(tmp_path / "a.csv"),
                               "--save-features": str(tmp_path / "." / "a.csv")})
@@ -336,19 +335,6 @@ def test_disk_full_leaves_nothing_or_a_valid_file(tmp_path):
             s = StreamingOutput(str(disk / "s.csv"), "--events-csv", header=b"h" * 8192)
             s.close()
         assert not (disk / "s.csv").exists()
-
-
-def test_recording_on_a_full_disk_keeps_a_valid_file(tmp_path):
-    with tiny_disk(tmp_path, "256k") as disk:
-        rec = Recorder(str(disk / "r.wav"), 48000, 2)
-        block = sine(0.1, channels=2)
-        with pytest.raises(ParameterError, match="no space left on the disk holding"):
-            for _ in range(100):
-                rec.write(block)
-        rec.close()
-        audio, sr = sf.read(str(disk / "r.wav"), dtype="float32")
-        assert sr == 48000 and audio.shape[0] >= rec.frames > 0
-        assert np.array_equal(audio[:rec.frames], np.tile(block, (rec.frames // 4800, 1)))
 
 
 FSIZE_CHILD = textwrap.dedent("""
@@ -572,7 +558,7 @@ def test_samples_at_float32_max_give_finite_features(normalize):
     batch = w.process(x)
     for name in ("power_db", "mel_db", "peak_dbfs", "rms_dbfs", "peak_hz"):
         assert np.isfinite(getattr(batch, name)).all(), name
-    assert w.clamped == x.size and w.nonfinite == 0
+    assert w.clamped == x.shape[0] and w.nonfinite == 0  # mono samples clamped
     assert np.isfinite(w.scope).all()
     if normalize == "none":
         assert batch.peak_dbfs.max() == pytest.approx(20 * np.log10(SAMPLE_LIMIT), abs=0.01)
@@ -585,16 +571,6 @@ def test_the_mix_of_huge_channels_does_not_overflow():
     assert n == 6 and np.abs(limited).max() == SAMPLE_LIMIT
     quiet = np.full((4, 2), 0.5, np.float32)
     assert limit_samples(quiet)[0] is quiet and limit_samples(quiet)[1] == 0
-
-
-def test_huge_samples_are_recorded_exactly(tmp_path):
-    path = tmp_path / "r.wav"
-    rec = Recorder(str(path), 48000, 2)
-    w = AnalysisWorker(Settings(), RingBuffer(1 << 16, 2), 48000.0, recorder=rec)
-    x = np.random.default_rng(4).uniform(-3e38, 3e38, (9600, 2)).astype(np.float32)
-    w.process(x)
-    rec.close()
-    assert np.array_equal(sf.read(str(path), dtype="float32")[0], x)
 
 
 @hsettings(max_examples=60, deadline=None)
@@ -838,7 +814,7 @@ def test_e2e_clamped_samples_are_counted_in_the_output(e2e):
     rc, out, err, _ = run_main_rusage("--headless", "--no-classifier", "--no-realtime",
                                       "--input", "huge.wav", cwd=e2e)
     assert rc == 0, err
-    assert sum(json.loads(line).get("clamped", 0) for line in out.splitlines()) == x.size
+    assert sum(json.loads(line).get("clamped", 0) for line in out.splitlines()) == x.shape[0]
 
 
 @pytest.mark.parametrize("spec,rc", [("sweep:1000-1000:1", 0), ("white@0", 2),
@@ -895,7 +871,9 @@ _NEEDS_PREFLIGHT = pytest.mark.xfail(strict=False, reason="needs cli to run "
 @pytest.mark.parametrize("option,name", [
     pytest.param("--events-csv", "existing.csv", marks=_NEEDS_PREFLIGHT),
     pytest.param("--save-features", "link.npz", marks=_NEEDS_PREFLIGHT),
-    ("--record", "x.flac"), ("--record", "fifo.wav"), ("--record", "link.npz")])
+    pytest.param("--record", "x.flac", marks=pytest.mark.xfail(
+        strict=False, reason="needs the recorder branch, which refuses live FLAC")),
+    ("--record", "fifo.wav"), ("--record", "link.npz")])
 def test_e2e_outputs_are_refused_before_the_run(e2e, option, name):
     (e2e / "existing.csv").write_text("old\n")
     (e2e / "victim.npz").write_bytes(b"precious")

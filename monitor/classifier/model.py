@@ -26,7 +26,7 @@ from typing import Optional
 
 import numpy as np
 
-from monitor.settings import ParameterError
+from monitor.errors import ParameterError
 
 __all__ = [
     "ModelUnavailable", "PackagedModel", "YamnetModel", "find_packaged_model", "load_labels",

@@ -7,7 +7,7 @@ import os
 import numpy as np
 import soundfile as sf
 
-from monitor.settings import ParameterError
+from monitor.errors import ParameterError
 from monitor.sources.base import PacedSource
 
 __all__ = ["FileSource"]

@@ -14,7 +14,7 @@ from typing import Callable
 
 import numpy as np
 
-from monitor.settings import ParameterError
+from monitor.errors import ParameterError
 from monitor.sources.base import PacedSource
 
 __all__ = ["GeneratorSource", "parse_spec"]

@@ -83,7 +83,6 @@ def build_parser() -> argparse.ArgumentParser:
                     "and a sound-event classifier, from a microphone, a file or a generator.",
         epilog="Settings changed in the window persist between runs; options given here override "
                "them for this run. Exit code 2 means bad input (the message says which).")
-    p.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     groups = {name: p.add_argument_group(title) for name, title in _GROUPS.items()}
     groups["source"].add_argument("--list-devices", action="store_true",
                                   help="list input devices and exit")
@@ -98,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     groups["classifier"].add_argument("--events-csv", dest="events_csv", metavar="OUT.csv",
                                       help="write the event log (headless)")
     run = p.add_argument_group("run")
+    run.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     run.add_argument("--headless", action="store_true",
                      help="no window: print one JSON object per line (t, rms_dbfs, peak_dbfs, peak_hz, "
                           "dropped_frames, problems, ...)")

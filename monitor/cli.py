@@ -6,13 +6,13 @@ Every error the user can cause ends as one line on stderr and exit code 2.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from typing import Any, Optional, Sequence
 
-from monitor.settings import (COLORMAPS, NORMALIZATIONS, SCALES, WINDOWS, ParameterError, Settings,
-                              parse_db_range)
+from monitor import __version__
+from monitor.errors import ParameterError
+from monitor.settings import FIELDS, Field, Settings, parse_db_range
 
 __all__ = ["main", "build_parser", "parse"]
 
@@ -50,67 +50,57 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
 
 
+_GROUPS = {"source": "input", "analysis": "analysis", "display": "display",
+           "classifier": "classifier"}
+_KIND_TYPES = {"int": int, "float": float, "device": _device, "latency": _latency, "watch": _watch}
+
+
+def _add_field(group: argparse._ArgumentGroup, f: Field) -> None:
+    """One option from one row of the settings table."""
+    kw: dict[str, Any] = {"dest": f.name, "help": f.help.replace("%", "%%")}
+    if f.action:
+        kw["action"] = f.action
+        if f.action == "store_const":
+            kw["const"] = f.const
+    else:
+        if f.choices and f.kind == "str":
+            kw["choices"] = f.choices
+        else:
+            kw["type"] = _KIND_TYPES.get(f.kind, _text)
+        if f.metavar:
+            kw["metavar"] = f.metavar
+        if f.kind == "watch":
+            kw["action"] = "append"
+    group.add_argument(f.flag, **kw)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser; every option maps onto a :class:`Settings` field or a run option."""
+    """The argument parser: one option per row of :data:`monitor.settings.FIELDS` that has a
+    flag, plus the run options."""
     p = _Parser(
         prog=PROG, argument_default=argparse.SUPPRESS,
         description="Real-time spectrogram monitor: live waterfall, spectrum, scope, level meters "
                     "and a sound-event classifier, from a microphone, a file or a generator.",
         epilog="Settings changed in the window persist between runs; options given here override "
                "them for this run. Exit code 2 means bad input (the message says which).")
-    src = p.add_argument_group("input")
-    src.add_argument("--list-devices", action="store_true", help="list input devices and exit")
-    src.add_argument("--device", type=_device, metavar="NAME_OR_INDEX",
-                     help="input device (index, or part of its name; default: system default)")
-    src.add_argument("--samplerate", type=float, metavar="HZ", help="sample rate (default: device's)")
-    src.add_argument("--channels", type=int, metavar="N", help="channels to open (default: up to 2)")
-    src.add_argument("--channel", type=int, metavar="N", help="analyse channel N (1-based; default: mono mix)")
-    src.add_argument("--blocksize", type=int, metavar="FRAMES", help="frames per audio callback (0: automatic)")
-    src.add_argument("--latency", type=_latency, metavar="low|high|SECONDS", help="input latency (default: low)")
-    src.add_argument("--input", metavar="FILE", help="analyse an audio file (WAV, FLAC, OGG, MP3, ...)")
-    src.add_argument("--loop", action="store_true", help="with --input: loop the file")
-    src.add_argument("--generator", metavar="SPEC",
-                     help="synthetic input: sine:1000, sine:1000@-6, sweep:20-20000:10, "
-                          "tones:440,880@-12, white, pink, silence (levels in dBFS)")
-    src.add_argument("--no-realtime", dest="realtime", action="store_false",
-                     help="with --input: process as fast as possible and stop at the end "
-                          "(t and --interval are then seconds of audio)")
-    an = p.add_argument_group("analysis")
-    an.add_argument("--n-fft", dest="n_fft", type=int, metavar="N", help="FFT/window length, power of two 256..16384 (default 2048)")
-    an.add_argument("--hop", type=int, metavar="N", help="samples between columns (default n_fft/4: 75%% overlap)")
-    an.add_argument("--window", choices=WINDOWS, help="analysis window (default hann)")
-    an.add_argument("--n-mels", dest="n_mels", type=int, metavar="N", help="mel bands (default 128)")
-    an.add_argument("--fmin", type=float, metavar="HZ", help="lowest frequency (default 0)")
-    an.add_argument("--fmax", type=float, metavar="HZ", help="highest frequency (default Nyquist)")
-    an.add_argument("--htk", action="store_true", help="HTK mel formula instead of Slaney")
-    an.add_argument("--normalize", choices=NORMALIZATIONS, help="peak or RMS normalisation before analysis (default none)")
-    an.add_argument("--normalize-target", dest="normalize_target", type=float, metavar="DBFS",
-                    help="normalisation target (default -1 peak, -20 RMS)")
-    disp = p.add_argument_group("display")
-    disp.add_argument("--scale", choices=SCALES, help="frequency axis (default log)")
-    disp.add_argument("--db-range", dest="db_range", metavar="FLOOR:CEIL", help="colour range in dB (default -100:0)")
-    disp.add_argument("--colormap", choices=COLORMAPS, help="colour map (default inferno)")
-    disp.add_argument("--history", type=float, metavar="SECONDS", help="waterfall length (default 10)")
-    disp.add_argument("--vertical", dest="orientation", action="store_const", const="vertical",
-                      help="vertical waterfall (newest row at the top)")
-    disp.add_argument("--fps", type=float, help="display refresh rate (default 60)")
-    disp.add_argument("--reset-settings", action="store_true", help="forget the settings saved by the window")
-    cl = p.add_argument_group("classifier")
-    cl.add_argument("--no-classifier", dest="classifier", action="store_false", help="turn the classifier off")
-    cl.add_argument("--model", metavar="PATH.onnx", help="another YAMNet-compatible ONNX model")
-    cl.add_argument("--labels", metavar="PATH.csv", help="its class map (index,mid,display_name)")
-    cl.add_argument("--aggregate", choices=("mean", "max"), help="smoothing of patch scores (default mean)")
-    cl.add_argument("--smooth", dest="smooth_patches", type=int, metavar="N", help="patches smoothed over, 0.48 s each (default 3)")
-    cl.add_argument("--threshold", type=float, help="hide labels scoring under this (default 0.1)")
-    cl.add_argument("--specific-first", dest="specific_first", action="store_true",
-                    help="order nested AudioSet labels most specific first (Bark before Dog before Animal)")
-    cl.add_argument("--watch", type=_watch, action="append", metavar="LABEL[@THRESHOLD]",
-                    help="alert when LABEL scores over THRESHOLD (default 0.3); repeatable")
-    cl.add_argument("--events-csv", dest="events_csv", metavar="OUT.csv", help="write the event log (headless)")
+    groups = {name: p.add_argument_group(title) for name, title in _GROUPS.items()}
+    groups["source"].add_argument("--list-devices", action="store_true",
+                                  help="list input devices and exit")
+    for f in FIELDS:
+        if f.flag:
+            _add_field(groups[f.group], f)
+        if f.name == "scale":
+            groups["display"].add_argument("--db-range", dest="db_range", metavar="FLOOR:CEIL",
+                                           help="colour range in dB (default -100:0)")
+    groups["display"].add_argument("--reset-settings", action="store_true",
+                                   help="forget the settings saved by the window")
+    groups["classifier"].add_argument("--events-csv", dest="events_csv", metavar="OUT.csv",
+                                      help="write the event log (headless)")
     run = p.add_argument_group("run")
+    run.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     run.add_argument("--headless", action="store_true",
                      help="no window: print one JSON object per line (t, rms_dbfs, peak_dbfs, peak_hz, "
-                          "dropped_frames, ...)")
+                          "dropped_frames, problems, ...)")
     run.add_argument("--interval", type=float, metavar="SECONDS", help="headless output interval (default 0.5)")
     run.add_argument("--duration", type=float, metavar="SECONDS", help="stop after this long")
     run.add_argument("--save-features", dest="save_features", metavar="OUT.npz",
@@ -118,6 +108,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--screenshot", metavar="OUT.png", help="with --duration: save the window and exit")
     run.add_argument("--record", metavar="OUT.wav", help="record the incoming audio while monitoring")
     return p
+
+
+def _text(text: str) -> str:
+    if not text.strip() or "\n" in text or "\0" in text:
+        raise argparse.ArgumentTypeError(f"must be a non-empty single line, got {text!r}")
+    return text
 
 
 _SETTINGS_FIELDS = {f for f in Settings.__dataclass_fields__}
@@ -139,8 +135,6 @@ def parse(argv: Optional[Sequence[str]] = None) -> tuple[dict, argparse.Namespac
     given = {k: v for k, v in vars(ns).items() if k in _SETTINGS_FIELDS}
     if "db_range" in vars(ns):
         given["db_floor"], given["db_ceil"] = parse_db_range(ns.db_range)
-    if "n_fft" in given and "hop" not in given:
-        given["hop"] = max(1, given["n_fft"] // 4)  # keep the default 75% overlap
     if "watch" in given:
         given["watch"] = tuple(given["watch"])
     return given, ns
@@ -226,15 +220,10 @@ def _main(argv: Optional[Sequence[str]] = None) -> int:
             if ignored:
                 print(f"{PROG}: note: --no-classifier: ignoring {', '.join(ignored)}", file=sys.stderr)
         if _opt(ns, "headless"):
-            if _opt(ns, "reset_settings"):
-                from monitor.gui.settings_store import SettingsStore
-
-                SettingsStore().clear()  # the window's saved settings; headless never reads them
-            settings = Settings(**given).validate()
             from monitor.headless import run_headless
 
-            return run_headless(settings, ns)
-        from monitor.gui.main_window import run_gui
+            return run_headless(given, ns, saved=_saved_settings(ns))
+        from monitor.gui.app import run_gui
 
         return run_gui(given, ns)
     except ParameterError as exc:
@@ -243,6 +232,11 @@ def _main(argv: Optional[Sequence[str]] = None) -> int:
         return 130
 
 
-def dumps(obj: dict) -> str:
-    """One compact JSON line."""
-    return json.dumps(obj, separators=(",", ":"), allow_nan=False)
+def _saved_settings(ns: argparse.Namespace) -> dict:
+    """The window's saved choices (after ``--reset-settings``, none)."""
+    from monitor.settings_store import SettingsStore
+
+    store = SettingsStore()
+    if _opt(ns, "reset_settings"):
+        store.clear()
+    return store.load()

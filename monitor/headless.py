@@ -1,8 +1,14 @@
-"""Headless runner: no window, one JSON object per line every ``--interval`` seconds."""
+"""Headless runner: no window, one JSON object per line every ``--interval`` seconds.
+
+It drives a :class:`~monitor.session.Session` and prints what it says: problems on stderr as
+they appear (once each), measurements on stdout. An input that cannot be used ends the run
+with exit code 2: a scripted test must never pass on the demo signal.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
 import signal
 import sys
 import threading
@@ -11,12 +17,19 @@ from typing import Optional
 
 import numpy as np
 
-from monitor.cli import dumps
 from monitor.dsp.features import FeatureBatch
-from monitor.pipeline import Pipeline, open_with_fallback
-from monitor.settings import ParameterError, Settings
+from monitor.errors import ParameterError
+from monitor.session import Session
+from monitor.settings import Settings
 
-__all__ = ["run_headless", "IntervalStats"]
+__all__ = ["run_headless", "IntervalStats", "dumps"]
+
+PROG = "spectromon"
+
+
+def dumps(obj: dict) -> str:
+    """One compact JSON line."""
+    return json.dumps(obj, separators=(",", ":"), allow_nan=False)
 
 
 class IntervalStats:
@@ -52,8 +65,14 @@ class IntervalStats:
                "frames": self.n, "dropped_frames": status.dropped_frames,
                "overflows": status.overflows, "underflows": status.underflows, "nonfinite": status.nonfinite,
                "clipped": status.clipped, "gain_db": round(status.gain_db, 2)}
+        if status.dropped_batches:
+            out["dropped_batches"] = status.dropped_batches
+        if status.worker_restarts:
+            out["worker_restarts"] = status.worker_restarts
         if status.problem:
             out["problem"] = status.problem
+        if status.problems:
+            out["problems"] = status.problems
         out.update(extra)
         return out
 
@@ -86,117 +105,119 @@ class FeatureStore:
                  channel=0 if settings.channel is None else settings.channel)  # 0: mono mix
 
 
-def _classifier_consumers(settings: Settings, out_problem: list) -> list:
-    if not settings.classifier:
-        return []
-    from monitor.classifier import open_classifier
+def run_headless(given: dict, ns: argparse.Namespace, saved: Optional[dict] = None) -> int:
+    """Run without a window; returns the exit code.
 
-    clf, problem = open_classifier(settings)
-    if problem:
-        out_problem.append(problem)
-    return [clf] if clf is not None else []
-
-
-def run_headless(settings: Settings, ns: argparse.Namespace) -> int:
-    """Run without a window; returns the exit code."""
+    Parameters
+    ----------
+    given : dict
+        The command line's Settings fields.
+    ns : argparse.Namespace
+        The run options (interval, duration, outputs).
+    saved : dict, optional
+        The window's saved choices (the same session rules apply as in the window).
+    """
     interval = getattr(ns, "interval", 0.5)
     duration = getattr(ns, "duration", None)
-    problems: list = []
-    consumers = _classifier_consumers(settings, problems)
-    classifier = consumers[0] if consumers else None
-    pipeline = open_with_fallback(settings, record=getattr(ns, "record", None), consumers=consumers,
-                                  fit_mels=getattr(ns, "n_mels", None) is None)
-    for note in (pipeline.problem, pipeline.notice):
-        if note:
-            print(f"spectromon: {note}", file=sys.stderr)
-    for p in problems:
-        print(f"spectromon: {p}", file=sys.stderr)
-    store = FeatureStore() if getattr(ns, "save_features", None) else None
+    session = Session(given, saved, record=getattr(ns, "record", None), allow_demo=False)
+    reporter = ProblemPrinter(session)
     stop = threading.Event()
-    previous = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGINT, signal.SIGTERM)}
+    signals = [signal.SIGINT, signal.SIGTERM] + ([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])
+    previous = {s: signal.signal(s, lambda *_: stop.set()) for s in signals}
+    store = FeatureStore() if getattr(ns, "save_features", None) else None
     try:
-        if settings.realtime:
-            _run_realtime(pipeline, interval, duration, store, classifier, stop)
+        session.open_classifier()
+        session.start()
+        reporter.print_new()
+        if session.settings.realtime:
+            _run_realtime(session, interval, duration, store, stop, reporter)
         else:
-            _run_offline(pipeline, interval, duration, store, classifier, stop)
+            _run_offline(session, interval, duration, store, stop)
     finally:
-        pipeline.stop()
-        if classifier is not None:
-            classifier.close()
+        session.close()
+        reporter.print_new()
         for s, h in previous.items():
             signal.signal(s, h)
+    pipeline = session.pipeline
     if store is not None:
         try:
-            store.save(ns.save_features, pipeline.settings, pipeline.samplerate,
+            store.save(ns.save_features, session.settings, pipeline.samplerate,
                        pipeline.worker.params)
         except OSError as exc:
             raise ParameterError(f"cannot write {ns.save_features}: {exc.strerror or exc}") from None
     events_csv = getattr(ns, "events_csv", None)
-    if events_csv and classifier is not None:
-        classifier.write_events_csv(events_csv)
+    if events_csv and session.classifier is not None:
+        session.classifier.write_events_csv(events_csv)
     return 0
+
+
+class ProblemPrinter:
+    """Prints each of the session's problems on stderr once, when it appears or changes."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._shown: dict[str, str] = {}
+        self._version = -1
+
+    def print_new(self) -> None:
+        problems = self.session.problems
+        if problems.version == self._version:
+            return
+        self._version = problems.version
+        for p in reversed(problems.items()):
+            if self._shown.get(p.key) != p.text:
+                self._shown[p.key] = p.text
+                print(f"{PROG}: {p.text}", file=sys.stderr, flush=True)
 
 
 def _extra(classifier) -> dict:
     return {"top": classifier.top()} if classifier is not None else {}
 
 
-def _emit(stats: IntervalStats, t: float, pipeline: Pipeline, classifier) -> None:
-    print(dumps(stats.line(t, pipeline.status(), _extra(classifier))), flush=True)
+def _emit(stats: IntervalStats, t: float, session: Session) -> None:
+    print(dumps(stats.line(t, session.status(), _extra(session.classifier))), flush=True)
     stats.reset()
-
-
-RETRY_SECONDS = 2.0
 
 
 DRAIN_SECONDS = 0.1  # how often batches are taken from the worker (its queue is bounded)
 
 
-def _run_realtime(pipeline, interval, duration, store, classifier, stop) -> None:
-    pipeline.start()
+def _run_realtime(session: Session, interval, duration, store, stop, reporter) -> None:
     stats = IntervalStats()
 
     def take() -> None:
-        for batch in pipeline.worker.drain():
+        for batch in session.pipeline.worker.drain():
             stats.add(batch)
             if store is not None:
                 store.add(batch)
 
     t0 = time.monotonic()
     next_line = interval
-    next_retry = 0.0
     while not stop.is_set():
         now = time.monotonic() - t0
-        if pipeline.input_lost:
-            if pipeline.source.kind != "microphone":
-                print(f"spectromon: {pipeline.source.error}", file=sys.stderr)
-                break  # a damaged file does not heal: stop with what was read
-            if now >= next_retry:
-                # Someone watching a room for hours wants the input back when it returns.
-                next_retry = now + RETRY_SECONDS
-                try:
-                    pipeline.restart_source()
-                    print(f"spectromon: input back: {pipeline.source.description}", file=sys.stderr)
-                except ParameterError:
-                    pass
+        session.poll()
+        reporter.print_new()
+        source = session.pipeline.source
+        if source.error and source.kind != "microphone":
+            break  # a damaged file does not heal: stop with what was read
         take()
         end = duration is not None and now >= duration
         if now >= next_line or end:
-            _emit(stats, now, pipeline, classifier)
+            _emit(stats, now, session)
             next_line += interval
-        if end or pipeline.source.finished:
+        if end or source.finished:
             break
         until = min(next_line, duration if duration is not None else next_line)
         stop.wait(min(DRAIN_SECONDS, max(0.0, until - (time.monotonic() - t0))))
     # Whatever was captured before stopping is still analysed (by the worker's last pass) and
     # saved; the worker thread is the only reader of the ring.
-    pipeline.source.stop()
-    pipeline.worker.stop()
+    session.stop()
     take()
 
 
-def _run_offline(pipeline, interval, duration, store, classifier, stop) -> None:
+def _run_offline(session: Session, interval, duration, store, stop) -> None:
     """As fast as possible, in stream time, on this thread: deterministic and complete."""
+    pipeline, classifier = session.pipeline, session.classifier
     source, worker = pipeline.source, pipeline.worker
     sr = source.samplerate
     stats = IntervalStats()
@@ -220,13 +241,13 @@ def _run_offline(pipeline, interval, duration, store, classifier, stop) -> None:
                 store.add(batch)
         t = done / sr
         while t >= next_line:
-            _emit(stats, next_line, pipeline, classifier)
+            _emit(stats, next_line, session)
             next_line += interval
     if classifier is not None:
         # The file's tail after the last full patch is padded into one more, as YAMNet does.
         classifier.flush()
         classifier.wait_idle()
     if stats.n or done / sr > next_line - interval:
-        _emit(stats, done / sr, pipeline, classifier)
+        _emit(stats, done / sr, session)
     if source.error:
-        print(f"spectromon: {source.error}", file=sys.stderr)
+        session.problems.report("input", source.error, "error")

@@ -1,23 +1,25 @@
-"""Source → ring buffer → analysis worker (→ classifier, recorder), built from one Settings."""
+"""Source → ring buffer → analysis worker (→ classifier, recorder): the running audio path.
+
+A :class:`Pipeline` runs the settings it is given on the source it is given. Which source,
+which settings and what to do when they fail is the session's business (``monitor.session``).
+"""
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass, field
 from typing import Optional
 
+from monitor.errors import ParameterError
 from monitor.recorder import Recorder
 from monitor.ringbuffer import RingBuffer
-from monitor.settings import ParameterError, Settings
-from monitor.sources import GeneratorSource, Source, open_source
+from monitor.settings import Settings
+from monitor.sources import Source, open_source
 from monitor.sources.file import FileSource
 from monitor.worker import AnalysisWorker
 
-__all__ = ["Pipeline", "open_with_fallback", "DEMO_FILE"]
+__all__ = ["Pipeline", "Status"]
 
-RESOURCES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "resources")
-DEMO_FILE = os.path.join(RESOURCES, "demo.wav")
 RING_SECONDS = 4.0
 STALL_SECONDS = 2.0  # a live input silent (no callbacks) this long counts as lost
 FIRST_AUDIO_SECONDS = 6.0  # ... but a new stream may take ~2 s to deliver its first block
@@ -42,12 +44,15 @@ class Status:
     nonfinite: int
     clipped: int
     gain_db: float
+    dropped_batches: int = 0
+    worker_restarts: int = 0
     problem: Optional[str] = None
+    problems: list = field(default_factory=list)
     extra: dict = field(default_factory=dict)
 
 
 class Pipeline:
-    """The running audio path. Not a Qt object: the GUI and the headless runner both drive it.
+    """The running audio path, started and stopped by the session. No Qt.
 
     Parameters
     ----------
@@ -58,24 +63,12 @@ class Pipeline:
         Path to record the incoming audio to.
     consumers : list, optional
         Extra :class:`~monitor.worker.AudioConsumer` s (the classifier).
-    fit_mels : bool
-        Lower ``n_mels`` to what the source's rate allows instead of refusing (for a default
-        n_mels the user never chose). ``self.notice`` then says so.
     """
 
     def __init__(self, settings: Settings, source: Optional[Source] = None,
-                 record: Optional[str] = None, consumers: Optional[list] = None,
-                 fit_mels: bool = False) -> None:
+                 record: Optional[str] = None, consumers: Optional[list] = None) -> None:
         self.source = source if source is not None else open_source(settings)
-        self.notice: Optional[str] = None
         try:
-            if fit_mels:
-                usable = settings.usable_n_mels(self.source.samplerate)
-                if usable is not None and usable != settings.n_mels:
-                    self.notice = (f"n_mels lowered from {settings.n_mels} to {usable}: more would "
-                                   f"leave mel filters empty at n_fft {settings.n_fft}")
-                    settings = settings.replace(n_mels=usable)
-            settings.check_rate(self.source.samplerate)
             if settings.channel is not None and settings.channel > self.source.channels:
                 raise ParameterError(f"channel {settings.channel} is beyond the "
                                      f"{self.source.channels} channel(s) of {self.source.description}")
@@ -83,12 +76,7 @@ class Pipeline:
         except ParameterError:
             self.source.stop()
             raise
-        if isinstance(self.source, FileSource) and self.source.frames < settings.n_fft:
-            short = (f"{self.source.description} is shorter than one frame "
-                     f"({self.source.frames} < n_fft {settings.n_fft} samples): no spectrogram columns")
-            self.notice = f"{self.notice}; {short}" if self.notice else short
         self.settings = settings
-        self.problem: Optional[str] = None  # why this is not the source the user asked for
         # Room for RING_SECONDS of backlog plus the largest blocks in flight (the reader keeps
         # one block's distance from the writer).
         capacity = int(RING_SECONDS * self.source.samplerate) + 4 * max(self.source.blocksize, 1024)
@@ -118,7 +106,8 @@ class Pipeline:
         self._started = True
 
     def stop(self) -> None:
-        """Stop the source, let the worker finish what arrived, close the recording."""
+        """Stop the source, let the worker finish what arrived, close the recording.
+        Idempotent."""
         self.source.stop()
         self.worker.stop()
         if self.recorder is not None:
@@ -128,9 +117,7 @@ class Pipeline:
         self._started = False
 
     def reconfigure(self, settings: Settings) -> None:
-        """Apply new analysis/display settings live. Raises ParameterError if they don't fit
-        this source's sample rate; then nothing changes."""
-        settings.validate(self.source.samplerate)
+        """Apply new analysis/display settings live (already fitted to this source)."""
         self.settings = settings
         self.worker.configure(settings)
 
@@ -191,39 +178,5 @@ class Pipeline:
             latency_ms=1e3 * latency, dropped_frames=self.ring.dropped,
             overflows=self.source.overflows, underflows=self.source.underflows, nonfinite=self.worker.nonfinite,
             clipped=self.worker.clipped, gain_db=self.worker.gain_db,
-            problem=self.source.error or self.worker.record_error or self.problem)
-
-
-def demo_source(settings: Settings) -> Source:
-    """The demo signal used when there is no usable input: resources/demo.wav, looped, or a
-    generated sweep if that file is missing."""
-    if os.path.isfile(DEMO_FILE):
-        return FileSource(DEMO_FILE, loop=True, blocksize=settings.blocksize)
-    return GeneratorSource("sweep:100-8000:5", 48000.0, blocksize=settings.blocksize)
-
-
-def open_with_fallback(settings: Settings, record: Optional[str] = None,
-                       consumers: Optional[list] = None, fit_mels: bool = False) -> Pipeline:
-    """Open the pipeline; when the default microphone is unusable (no PortAudio, no input
-    device), fall back to the demo signal and put the reason in ``pipeline.problem``.
-
-    A device, file or generator the user named explicitly is never replaced: its error is
-    raised as :class:`ParameterError`.
-    """
-    explicit = settings.input or settings.generator or settings.device is not None
-    if explicit:
-        return Pipeline(settings, record=record, consumers=consumers, fit_mels=fit_mels)
-    from monitor.sources.microphone import portaudio_problem
-
-    reason = portaudio_problem()
-    if reason is None:
-        try:
-            pipeline = Pipeline(settings, record=record, consumers=consumers, fit_mels=fit_mels)
-            pipeline.start()
-            return pipeline
-        except ParameterError as exc:
-            reason = f"no usable input ({exc})"
-    pipeline = Pipeline(settings, source=demo_source(settings), record=record, consumers=consumers,
-                        fit_mels=fit_mels)
-    pipeline.problem = f"{reason}; showing the demo signal"
-    return pipeline
+            dropped_batches=self.worker.dropped_batches, worker_restarts=self.worker.restarts,
+            problem=self.source.error or self.worker.record_error)

@@ -8,7 +8,7 @@ import time
 import numpy as np
 import soundfile as sf
 
-from monitor.settings import ParameterError
+from monitor.errors import ParameterError
 
 __all__ = ["Recorder"]
 

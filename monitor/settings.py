@@ -1,12 +1,14 @@
-"""The one settings object of the monitor, validated in one place.
+"""The monitor's settings: one table, and the immutable :class:`Settings` made from it.
 
-Everything the user can set (command line, GUI controls, persisted QSettings) ends up in a
-:class:`Settings`. It is immutable; a change is a new object made with :meth:`Settings.replace`,
-which validates again, so no part of the program ever sees an inconsistent combination
-(for example ``hop > n_fft`` or ``fmax`` above Nyquist).
+Each setting is one :class:`Field` row in :data:`FIELDS`: its type, range, default,
+command-line flag, help text and widget label. The command line (``monitor.cli``), the
+window's widget ranges (``monitor.gui.controls``), the saved-settings check
+(``monitor.settings_store``) and :meth:`Settings.validate` all read this table, so adding a
+setting is one row plus its effect.
 
-Only :meth:`Settings.validate` raises :class:`ParameterError`; callers at the boundary (CLI,
-GUI) turn it into one clear line or a visible message.
+Rules that need the source's sample rate (Nyquist, empty mel filters) are not here: they live
+in ``monitor.session``, which knows the rate. This module needs nothing but the standard library
+and :mod:`monitor.errors`.
 """
 
 from __future__ import annotations
@@ -14,25 +16,17 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Any, Optional, Union
+from typing import Any, Optional
+
+from monitor.errors import ParameterError
 
 __all__ = [
-    "ParameterError",
-    "Settings",
-    "WINDOWS",
-    "SCALES",
-    "COLORMAPS",
-    "NORMALIZATIONS",
-    "N_FFT_MIN",
-    "N_FFT_MAX",
-    "parse_db_range",
+    "ParameterError", "Field", "FIELDS", "Settings", "field_spec", "WINDOWS", "SCALES",
+    "COLORMAPS", "NORMALIZATIONS", "AGGREGATIONS", "ORIENTATIONS", "N_FFT_MIN", "N_FFT_MAX",
+    "SOURCE_FIELDS", "parse_db_range", "hop_min",
 ]
 
-
-from monitor.errors import ParameterError  # noqa: E402,F401 - re-exported, its old home
-
-
-WINDOWS = ("hann", "hamming", "blackmanharris", "rectangular")
+WINDOWS = ("hann", "hamming", "blackmanharris", "rectangular")  # = monitor.dsp.windows.WINDOWS
 SCALES = ("linear", "log", "mel")
 COLORMAPS = ("viridis", "inferno", "magma", "plasma", "grayscale")
 NORMALIZATIONS = ("none", "peak", "rms")
@@ -40,198 +34,295 @@ AGGREGATIONS = ("mean", "max")
 ORIENTATIONS = ("horizontal", "vertical")
 N_FFT_MIN = 256
 N_FFT_MAX = 16384
+# The smallest hop is n_fft / HOP_MIN_DIVISOR (98.4 % overlap). Below it the work per second of
+# audio grows without bound: --n-fft 16384 --hop 4 needed 2.8 s of CPU per second of audio and
+# --hop 1 grew memory at 320 MB/s, both with values that used to pass validation.
+HOP_MIN_DIVISOR = 64
+DB_LIMIT = 300.0  # |dB| of the colour range's ends, and its largest span
+DB_MIN_SPAN = 1.0  # dB: a narrower colour range maps everything to two colours
+
+
+def hop_min(n_fft: int) -> int:
+    """The smallest hop allowed at ``n_fft`` (samples)."""
+    return max(1, n_fft // HOP_MIN_DIVISOR)
 
 
 @dataclass(frozen=True)
-class Settings:
-    """All user settings. Units are in the names or the comments.
+class Field:
+    """One setting.
 
-    Source fields (``device`` … ``realtime``) take effect when a source is (re)opened; analysis
-    and display fields take effect live.
+    Attributes
+    ----------
+    name : str
+        The :class:`Settings` attribute.
+    default : object
+    kind : {'int', 'float', 'str', 'bool', 'device', 'latency', 'watch', 'any'}
+    group : {'source', 'analysis', 'display', 'classifier'}
+        Source fields take effect when a source is (re)opened; the others live.
+    help : str
+        Command-line help; also the widget's tooltip.
+    label : str
+        Widget label.
+    lo, hi : float, optional
+        Inclusive bounds of a number.
+    choices : tuple, optional
+        The allowed values of a string.
+    optional : bool
+        None is allowed (and means what ``help`` says).
+    flag : str, optional
+        Command-line flag; None: not on the command line.
+    action : str, optional
+        'store_true', 'store_false' or 'store_const' (with ``const``) for flags without value.
+    metavar, unit : str
+    persist : bool
+        Saved by the window between runs.
     """
 
+    name: str
+    default: Any
+    kind: str
+    group: str
+    help: str
+    label: str = ""
+    lo: Optional[float] = None
+    hi: Optional[float] = None
+    choices: Optional[tuple] = None
+    optional: bool = False
+    flag: Optional[str] = None
+    action: Optional[str] = None
+    const: Any = None
+    metavar: Optional[str] = None
+    unit: str = ""
+    persist: bool = True
+    rule: Optional[str] = None  # what a valid value is, when the range does not say it all
+
+    def check(self, value: Any) -> None:
+        """Raise :class:`ParameterError` unless ``value`` fits this field (alone)."""
+        what = self.label or self.name.replace("_", " ")
+        if value is None:
+            _check(self.optional, f"{what} must be given")
+            return
+        if self.kind == "bool":
+            _check(isinstance(value, bool), f"{what} must be true or false, got {value!r}")
+        elif self.kind in ("int", "float"):
+            ok = _is_int(value) if self.kind == "int" else _finite(value)
+            unit = f" {self.unit}" if self.unit else ""
+            if self.rule:
+                bounds = self.rule
+            elif self.lo is not None and self.hi is not None:
+                bounds = f"from {self.lo:g} to {self.hi:g}{unit}"
+            else:
+                bounds = f"a number{unit}"
+            _check(ok, f"{what} must be {'a whole number ' if self.kind == 'int' else ''}"
+                       f"{bounds}, got {value!r}")
+            _check((self.lo is None or value >= self.lo) and (self.hi is None or value <= self.hi),
+                   f"{what} must be {bounds}, got {value:g}")
+        elif self.kind == "str":
+            _check(isinstance(value, str), f"{what} must be text, got {value!r}")
+            if self.choices:
+                _check(value in self.choices,
+                       f"{what} must be one of {', '.join(self.choices)}, got {value!r}")
+            else:
+                _check(value != "" and "\n" not in value and "\0" not in value,
+                       f"{what} must be a non-empty single line, got {value!r}")
+        elif self.kind == "device":
+            _check(_is_int(value) and value >= 0 or isinstance(value, str) and value.strip() != ""
+                   and "\n" not in value, f"device must be an index or a name, got {value!r}")
+        elif self.kind == "latency":
+            if isinstance(value, str):
+                _check(value in ("low", "high"),
+                       f"latency must be 'low', 'high' or seconds, got {value!r}")
+            else:
+                _check(_finite(value) and 0 < value <= 2,
+                       f"latency must be from 0 to 2 seconds, got {value!r}")
+        elif self.kind == "watch":
+            _check(isinstance(value, tuple) and all(
+                isinstance(w, tuple) and len(w) == 2 and isinstance(w[0], str) and w[0].strip()
+                and _finite(w[1]) and 0 < w[1] <= 1 for w in value),
+                f"watch list must be LABEL@THRESHOLD items with thresholds in (0, 1], got {value!r}")
+
+
+def _f(name: str, default: Any, kind: str, group: str, help: str, **kw: Any) -> Field:
+    return Field(name, default, kind, group, help, **kw)
+
+
+#: Every setting, in the order of ``--help`` and of the Controls panel.
+FIELDS: tuple[Field, ...] = (
     # --- source -------------------------------------------------------------------------------
-    device: Optional[Union[int, str]] = None  # PortAudio index or name substring; None = default
-    samplerate: Optional[float] = None  # Hz; None = the device's default (files: their own rate)
-    channels: Optional[int] = None  # channels to open; None = up to 2 the device has
-    channel: Optional[int] = None  # 1-based channel to analyse; None = mono mix
-    blocksize: int = 0  # frames per callback; 0 = let PortAudio choose
-    latency: Union[str, float] = "low"  # PortAudio suggested latency: 'low', 'high' or seconds
-    input: Optional[str] = None  # audio file path
-    loop: bool = False
-    generator: Optional[str] = None  # generator spec, see monitor.sources.generator
-    realtime: bool = True  # False: process a file as fast as possible
+    _f("device", None, "device", "source", "input device (index, or part of its name; default: "
+       "system default)", label="device", optional=True, flag="--device", metavar="NAME_OR_INDEX"),
+    _f("samplerate", None, "float", "source", "sample rate (default: the device's; files keep "
+       "their own)", label="sample rate", lo=1000, hi=768000, unit="Hz", optional=True,
+       flag="--samplerate", metavar="HZ"),
+    _f("channels", None, "int", "source", "channels to open (default: up to 2)", label="channels",
+       lo=1, hi=64, optional=True, flag="--channels", metavar="N"),
+    _f("channel", None, "int", "source", "analyse channel N (1-based; default: mono mix)",
+       label="channel", lo=1, hi=64, optional=True, flag="--channel", metavar="N"),
+    _f("blocksize", 0, "int", "source", "frames per audio callback (0: automatic)",
+       label="block size", lo=0, hi=65536, unit="frames", flag="--blocksize", metavar="FRAMES"),
+    _f("latency", "low", "latency", "source", "input latency (default: low)", label="latency",
+       flag="--latency", metavar="low|high|SECONDS"),
+    _f("input", None, "str", "source", "analyse an audio file (WAV, FLAC, OGG, MP3, ...)",
+       label="file", optional=True, flag="--input", metavar="FILE", persist=False),
+    _f("loop", False, "bool", "source", "with --input: loop the file", label="loop",
+       flag="--loop", action="store_true", persist=False),
+    _f("generator", None, "str", "source", "synthetic input: sine:1000, sine:1000@-6, "
+       "sweep:20-20000:10, tones:440,880@-12, white, pink, silence (levels in dBFS)",
+       label="generator", optional=True, flag="--generator", metavar="SPEC", persist=False),
+    _f("realtime", True, "bool", "source", "with --input: process as fast as possible and stop "
+       "at the end (t and --interval are then seconds of audio)", flag="--no-realtime",
+       action="store_false", persist=False),
+    # --- analysis -----------------------------------------------------------------------------
+    _f("n_fft", 2048, "int", "analysis", f"FFT/window length, power of two {N_FFT_MIN}.."
+       f"{N_FFT_MAX} (default 2048)", label="n_fft", lo=N_FFT_MIN, hi=N_FFT_MAX,
+       unit="samples", flag="--n-fft", metavar="N",
+       rule=f"a power of two from {N_FFT_MIN} to {N_FFT_MAX}"),
+    _f("hop", 512, "int", "analysis", f"samples between columns, n_fft/{HOP_MIN_DIVISOR} .. n_fft "
+       "(default n_fft/4: 75% overlap; follows n_fft unless set)", label="hop", lo=1,
+       hi=N_FFT_MAX, unit="samples", flag="--hop", metavar="N"),
+    _f("window", "hann", "str", "analysis", "analysis window (default hann)", label="window",
+       choices=WINDOWS, flag="--window"),
+    _f("n_mels", 128, "int", "analysis", "mel bands (default 128; lowered when a small n_fft "
+       "would leave bands empty, unless given)", label="n_mels", lo=1, hi=1024,
+       flag="--n-mels", metavar="N"),
+    _f("fmin", 0.0, "float", "analysis", "lowest frequency (default 0)", label="fmin", lo=0,
+       hi=384000, unit="Hz", flag="--fmin", metavar="HZ"),
+    _f("fmax", None, "float", "analysis", "highest frequency (default Nyquist)", label="fmax",
+       lo=1, hi=384000, unit="Hz", optional=True, flag="--fmax", metavar="HZ"),
+    _f("htk", False, "bool", "analysis", "HTK mel formula instead of Slaney", label="HTK mel",
+       flag="--htk", action="store_true"),
+    _f("mel_norm", "slaney", "str", "analysis", "mel filter normalisation: 'slaney' (area) or "
+       "None", label="mel norm", choices=("slaney",), optional=True),
+    _f("normalize", "none", "str", "analysis", "peak or RMS normalisation before analysis "
+       "(default none)", label="normalise", choices=NORMALIZATIONS, flag="--normalize"),
+    _f("normalize_target", None, "float", "analysis", "normalisation target (default -1 peak, "
+       "-20 RMS)", label="target", lo=-80, hi=0, unit="dBFS", optional=True,
+       flag="--normalize-target", metavar="DBFS"),
+    # --- display ------------------------------------------------------------------------------
+    _f("scale", "log", "str", "display", "frequency axis (default log)", label="frequency axis",
+       choices=SCALES, flag="--scale"),
+    _f("db_floor", -100.0, "float", "display", "dB at the bottom of the colour map",
+       label="dB floor", lo=-DB_LIMIT, hi=DB_LIMIT, unit="dB"),
+    _f("db_ceil", 0.0, "float", "display", "dB at the top of the colour map", label="dB ceiling",
+       lo=-DB_LIMIT, hi=DB_LIMIT, unit="dB"),
+    _f("colormap", "inferno", "str", "display", "colour map (default inferno)", label="colours",
+       choices=COLORMAPS, flag="--colormap"),
+    _f("history", 10.0, "float", "display", "waterfall length (default 10)", label="history",
+       lo=1, hi=600, unit="seconds", flag="--history", metavar="SECONDS"),
+    _f("orientation", "horizontal", "str", "display", "vertical waterfall (newest row at the "
+       "top)", label="orientation", choices=ORIENTATIONS, flag="--vertical",
+       action="store_const", const="vertical"),
+    _f("fps", 60.0, "float", "display", "display refresh rate (default 60)", label="refresh rate",
+       lo=1, hi=240, unit="fps", flag="--fps"),
+    _f("scope_ms", 50.0, "float", "display", "oscilloscope span", label="scope span", lo=1,
+       hi=2000, unit="ms"),
+    _f("peak_hold", 2.0, "float", "display", "seconds a held peak stays (spectrum and meters)",
+       label="peak hold", lo=0, hi=60, unit="seconds"),
+    # --- classifier ---------------------------------------------------------------------------
+    _f("classifier", True, "bool", "classifier", "turn the classifier off",
+       flag="--no-classifier", action="store_false"),
+    _f("model", None, "str", "classifier", "another YAMNet-compatible ONNX model",
+       optional=True, flag="--model", metavar="PATH.onnx"),
+    _f("labels", None, "str", "classifier", "its class map (index,mid,display_name)",
+       optional=True, flag="--labels", metavar="PATH.csv"),
+    _f("aggregate", "mean", "str", "classifier", "smoothing of patch scores (default mean)",
+       label="smoothing", choices=AGGREGATIONS, flag="--aggregate"),
+    _f("smooth_patches", 3, "int", "classifier", "patches smoothed over, 0.48 s each (default 3)",
+       label="patches", lo=1, hi=100, flag="--smooth", metavar="N"),
+    _f("threshold", 0.1, "float", "classifier", "hide labels scoring under this (default 0.1)",
+       label="threshold", lo=0, hi=1, flag="--threshold"),
+    _f("specific_first", False, "bool", "classifier", "order nested AudioSet labels most "
+       "specific first (Bark before Dog before Animal)", label="most specific first",
+       flag="--specific-first", action="store_true"),
+    _f("watch", (), "watch", "classifier", "alert when LABEL scores over THRESHOLD (default 0.3);"
+       " repeatable", label="watch list", flag="--watch", metavar="LABEL[@THRESHOLD]"),
+)
 
-    # --- analysis ------------------------------------------------------------------------------
-    n_fft: int = 2048  # samples per STFT frame (also the window length)
-    hop: int = 512  # samples between frames
-    window: str = "hann"
-    n_mels: int = 128
-    fmin: float = 0.0  # Hz, lower edge of the mel filterbank and of the displayed range
-    fmax: Optional[float] = None  # Hz; None = Nyquist
-    htk: bool = False  # mel scale: HTK formula instead of Slaney
-    mel_norm: Optional[str] = "slaney"  # 'slaney' (area) or None
-    normalize: str = "none"
-    normalize_target: Optional[float] = None  # dBFS; None = -1 (peak) or -20 (rms)
+_BY_NAME = {f.name: f for f in FIELDS}
+#: The fields that take effect when a source is (re)opened.
+SOURCE_FIELDS = tuple(f.name for f in FIELDS if f.group == "source")
 
-    # --- display -------------------------------------------------------------------------------
-    scale: str = "log"
-    db_floor: float = -100.0  # dB mapped to the bottom of the colour map
-    db_ceil: float = 0.0  # dB mapped to the top of the colour map
-    colormap: str = "inferno"
-    history: float = 10.0  # seconds shown in the waterfall
-    orientation: str = "horizontal"  # newest column at the right, or newest row at the top
-    fps: float = 60.0  # display refresh rate, Hz
-    scope_ms: float = 50.0  # oscilloscope span, milliseconds
-    peak_hold: float = 2.0  # seconds a held peak stays (spectrum and meters)
 
-    # --- classifier ----------------------------------------------------------------------------
-    classifier: bool = True
-    model: Optional[str] = None  # custom YAMNet-compatible ONNX model
-    labels: Optional[str] = None  # its class map CSV
-    aggregate: str = "mean"  # smoothing of per-patch scores: mean or max
-    smooth_patches: int = 3  # patches averaged (0.48 s each)
-    threshold: float = 0.1  # scores under this are hidden
-    specific_first: bool = False  # order nested AudioSet labels most specific first
-    watch: tuple = ()  # ((label, threshold), ...)
+def field_spec(name: str) -> Field:
+    """The :class:`Field` row of setting ``name``."""
+    return _BY_NAME[name]
 
-    def replace(self, **changes: Any) -> "Settings":
-        """Return a validated copy with ``changes`` applied."""
-        return dataclasses.replace(self, **changes).validate()
 
-    def validate(self, samplerate: Optional[float] = None) -> "Settings":
-        """Check every field; return ``self`` or raise :class:`ParameterError`.
+def _replace(self: "Settings", **changes: Any) -> "Settings":
+    """Return a validated copy with ``changes`` applied."""
+    return dataclasses.replace(self, **changes).validate()
 
-        Parameters
-        ----------
-        samplerate : float, optional
-            The real sample rate of the open source, Hz. When given, the frequency limits are
-            checked against its Nyquist frequency and the mel filterbank against empty filters.
-        """
-        _check(isinstance(self.n_fft, int) and N_FFT_MIN <= self.n_fft <= N_FFT_MAX
-               and self.n_fft & (self.n_fft - 1) == 0,
-               f"n_fft must be a power of two from {N_FFT_MIN} to {N_FFT_MAX}, got {self.n_fft}")
-        _check(isinstance(self.hop, int) and 1 <= self.hop <= self.n_fft,
-               f"hop must be from 1 to n_fft ({self.n_fft}) samples, got {self.hop}")
-        _check(self.window in WINDOWS, f"window must be one of {', '.join(WINDOWS)}, got {self.window!r}")
-        _check(isinstance(self.n_mels, int) and 1 <= self.n_mels <= 1024,
-               f"n_mels must be from 1 to 1024, got {self.n_mels}")
-        _check(_finite(self.fmin) and self.fmin >= 0, f"fmin must be >= 0 Hz, got {self.fmin}")
-        if self.fmax is not None:
-            _check(_finite(self.fmax) and self.fmax > self.fmin,
-                   f"fmin ({self.fmin:g} Hz) must be below fmax ({self.fmax:g} Hz)")
-        _check(self.mel_norm in ("slaney", None), f"mel_norm must be 'slaney' or None, got {self.mel_norm!r}")
-        _check(self.normalize in NORMALIZATIONS,
-               f"normalize must be one of {', '.join(NORMALIZATIONS)}, got {self.normalize!r}")
-        if self.normalize_target is not None:
-            _check(_finite(self.normalize_target) and -80 <= self.normalize_target <= 0,
-                   f"normalize target must be from -80 to 0 dBFS, got {self.normalize_target}")
-        _check(self.scale in SCALES, f"scale must be one of {', '.join(SCALES)}, got {self.scale!r}")
-        _check(_finite(self.db_floor) and _finite(self.db_ceil) and self.db_floor < self.db_ceil,
-               f"dB range floor must be below ceiling, got {self.db_floor:g}:{self.db_ceil:g}")
-        _check(self.colormap in COLORMAPS,
-               f"colormap must be one of {', '.join(COLORMAPS)}, got {self.colormap!r}")
-        _check(_finite(self.history) and 1 <= self.history <= 600,
-               f"history must be from 1 to 600 seconds, got {self.history}")
-        _check(self.orientation in ORIENTATIONS,
-               f"orientation must be one of {', '.join(ORIENTATIONS)}, got {self.orientation!r}")
-        _check(_finite(self.fps) and 1 <= self.fps <= 240, f"fps must be from 1 to 240, got {self.fps}")
-        _check(_finite(self.scope_ms) and 1 <= self.scope_ms <= 2000,
-               f"scope span must be from 1 to 2000 ms, got {self.scope_ms}")
-        _check(isinstance(self.blocksize, int) and 0 <= self.blocksize <= 65536,
-               f"blocksize must be from 0 (automatic) to 65536 frames, got {self.blocksize}")
-        if self.samplerate is not None:
-            _check(_finite(self.samplerate) and 1000 <= self.samplerate <= 768000,
-                   f"sample rate must be from 1000 to 768000 Hz, got {self.samplerate}")
-        if self.channels is not None:
-            _check(isinstance(self.channels, int) and 1 <= self.channels <= 64,
-                   f"channels must be from 1 to 64, got {self.channels}")
-        if self.channel is not None:
-            _check(isinstance(self.channel, int) and self.channel >= 1,
-                   f"channel is 1-based and must be >= 1, got {self.channel}")
-            if self.channels is not None:
-                _check(self.channel <= self.channels,
-                       f"channel {self.channel} is beyond the {self.channels} channel(s) opened")
-        if isinstance(self.latency, str):
-            _check(self.latency in ("low", "high"),
-                   f"latency must be 'low', 'high' or seconds, got {self.latency!r}")
-        else:
-            _check(_finite(self.latency) and 0 < self.latency <= 2,
-                   f"latency must be from 0 to 2 seconds, got {self.latency}")
-        _check(not (self.input and self.generator), "--input and --generator exclude each other")
-        _check(self.realtime or self.input is not None, "--no-realtime needs --input FILE")
-        _check(self.aggregate in AGGREGATIONS,
-               f"aggregate must be one of {', '.join(AGGREGATIONS)}, got {self.aggregate!r}")
-        _check(isinstance(self.smooth_patches, int) and 1 <= self.smooth_patches <= 100,
-               f"smoothing must be from 1 to 100 patches, got {self.smooth_patches}")
-        _check(_finite(self.threshold) and 0 <= self.threshold <= 1,
-               f"threshold must be from 0 to 1, got {self.threshold}")
-        if samplerate is not None:
-            self.check_rate(samplerate)
-        return self
 
-    def check_rate(self, samplerate: float) -> None:
-        """Check the frequency settings against a real sample rate (Hz)."""
-        nyquist = samplerate / 2
-        if self.fmax is not None:
-            _check(self.fmax <= nyquist + 1e-9,
-                   f"fmax {self.fmax:g} Hz is above the Nyquist frequency {nyquist:g} Hz "
-                   f"of {samplerate:g} Hz audio")
-        _check(self.fmin < self.fmax_for(samplerate),
-               f"fmin ({self.fmin:g} Hz) must be below fmax ({self.fmax_for(samplerate):g} Hz)")
-        # Imported here to keep the settings module free of numpy at import time.
-        from monitor.dsp.mel import empty_filters
+def _validate(self: "Settings") -> "Settings":
+    """Check every field against its row, then the rules between fields; return ``self`` or
+    raise :class:`ParameterError` (one line). Rules that need the source's sample rate are
+    checked by the session, which knows it."""
+    for f in FIELDS:
+        f.check(getattr(self, f.name))
+    _check(self.n_fft & (self.n_fft - 1) == 0,
+           f"n_fft must be a power of two from {N_FFT_MIN} to {N_FFT_MAX}, got {self.n_fft}")
+    _check(hop_min(self.n_fft) <= self.hop <= self.n_fft,
+           f"hop must be from {hop_min(self.n_fft)} (n_fft/{HOP_MIN_DIVISOR}) to n_fft "
+           f"({self.n_fft}) samples, got {self.hop}")
+    if self.fmax is not None:
+        _check(self.fmax > self.fmin,
+               f"fmin ({self.fmin:g} Hz) must be below fmax ({self.fmax:g} Hz)")
+    span = self.db_ceil - self.db_floor
+    _check(DB_MIN_SPAN <= span <= DB_LIMIT,
+           f"dB range must span from {DB_MIN_SPAN:g} to {DB_LIMIT:g} dB with floor below "
+           f"ceiling, got {self.db_floor:g}:{self.db_ceil:g}")
+    if self.channel is not None and self.channels is not None:
+        _check(self.channel <= self.channels,
+               f"channel {self.channel} is beyond the {self.channels} channel(s) opened")
+    _check(not (self.input and self.generator), "--input and --generator exclude each other")
+    _check(self.realtime or self.input is not None, "--no-realtime needs --input FILE")
+    _check(not self.loop or self.input is not None, "--loop needs --input FILE")
+    return self
 
-        empty = empty_filters(samplerate, self.n_fft, self.n_mels, self.fmin,
-                              self.fmax_for(samplerate), htk=self.htk)
-        _check(not empty,
-               f"n_mels {self.n_mels} is too many for n_fft {self.n_fft} between "
-               f"{self.fmin:g} and {self.fmax_for(samplerate):g} Hz: {empty} mel filter(s) "
-               f"would be empty (use fewer mels or a larger n_fft)")
 
-    def usable_n_mels(self, samplerate: float) -> Optional[int]:
-        """The largest n_mels up to :attr:`n_mels` whose mel filters all catch an FFT bin at
-        ``samplerate`` (Hz), or None when the frequency limits are unusable anyway."""
-        from monitor.dsp.mel import empty_filters
+def _fmax_for(self: "Settings", samplerate: float) -> float:
+    """The effective upper frequency at ``samplerate``, Hz."""
+    return float(self.fmax) if self.fmax is not None else samplerate / 2
 
-        fmax = self.fmax_for(samplerate)
-        if not (0 <= self.fmin < fmax <= samplerate / 2):
-            return None
 
-        def ok(n: int) -> bool:
-            return empty_filters(samplerate, self.n_fft, n, self.fmin, fmax, self.htk) == 0
+def _target_dbfs(self: "Settings") -> float:
+    """The normalisation target, dBFS."""
+    if self.normalize_target is not None:
+        return float(self.normalize_target)
+    return -1.0 if self.normalize == "peak" else -20.0
 
-        if ok(self.n_mels):
-            return self.n_mels
-        if not ok(1):
-            return None
-        lo, hi = 1, self.n_mels  # ok(lo), not ok(hi): bisect the largest usable count
-        while hi - lo > 1:
-            mid = (lo + hi) // 2
-            lo, hi = (mid, hi) if ok(mid) else (lo, mid)
-        return lo
 
-    def fmax_for(self, samplerate: float) -> float:
-        """The effective upper frequency, Hz."""
-        return float(self.fmax) if self.fmax is not None else samplerate / 2
+def _make_settings() -> type:
+    fields = [(f.name, Any, dataclasses.field(default=f.default)) for f in FIELDS]
+    doc = ("All user settings, one attribute per row of :data:`FIELDS` (units there). "
+           "Immutable; a change is a new object from :meth:`replace`, validated again.")
+    cls = dataclasses.make_dataclass(
+        "Settings", fields, frozen=True,
+        namespace={"__doc__": doc, "replace": _replace, "validate": _validate,
+                   "fmax_for": _fmax_for, "target_dbfs": _target_dbfs})
+    cls.__module__ = __name__
+    return cls
 
-    def target_dbfs(self) -> float:
-        """The normalisation target, dBFS."""
-        if self.normalize_target is not None:
-            return float(self.normalize_target)
-        return -1.0 if self.normalize == "peak" else -20.0
+
+Settings = _make_settings()
 
 
 def parse_db_range(text: str) -> tuple[float, float]:
-    """Parse ``"FLOOR:CEIL"`` (dB) into two floats."""
+    """Parse ``"FLOOR:CEIL"`` (dB) into two floats, bounded like the settings."""
     try:
         floor_s, ceil_s = text.split(":")
         floor, ceil = float(floor_s), float(ceil_s)
     except ValueError:
         raise ParameterError(f"dB range must be FLOOR:CEIL, for example -100:0, got {text!r}") from None
-    _check(_finite(floor) and _finite(ceil) and floor < ceil,
-           f"dB range floor must be below ceiling, got {text!r}")
+    ok = (_finite(floor) and _finite(ceil) and abs(floor) <= DB_LIMIT and abs(ceil) <= DB_LIMIT
+          and DB_MIN_SPAN <= ceil - floor <= DB_LIMIT)
+    _check(ok, f"dB range must be FLOOR:CEIL within ±{DB_LIMIT:g} dB, spanning {DB_MIN_SPAN:g} "
+               f"to {DB_LIMIT:g} dB, got {text!r}")
     return floor, ceil
+
+
+def _is_int(x: Any) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool)
 
 
 def _finite(x: Any) -> bool:
@@ -241,3 +332,4 @@ def _finite(x: Any) -> bool:
 def _check(ok: bool, message: str) -> None:
     if not ok:
         raise ParameterError(message)
+

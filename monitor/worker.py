@@ -60,6 +60,9 @@ class AnalysisWorker:
         self.nonfinite = 0  # NaN/Inf samples replaced by 0
         self.clipped = 0  # samples at or beyond full scale (before normalisation)
         self.record_error: Optional[str] = None
+        self.dropped_batches = 0  # batches lost because nobody drained them in time
+        self.restarts = 0  # times the thread died and was restarted
+        self.failure: Optional[str] = None  # why the thread last died
         self.scope = np.zeros(0, dtype=np.float32)  # latest scope_ms of mono audio (atomic swap)
         self.gain_db = 0.0
         self.clamped = 0  # mono samples beyond ±SAMPLE_LIMIT (+96 dBFS), clamped for analysis
@@ -97,6 +100,17 @@ class AnalysisWorker:
         self._thread = threading.Thread(target=self._run, name="analysis-worker", daemon=True)
         self._thread.start()
 
+    def restart_if_dead(self) -> Optional[str]:
+        """If the thread died of an exception, start it again and return why it died (once);
+        else None. The session calls this from its upkeep."""
+        thread = self._thread
+        if thread is None or thread.is_alive() or self._stop.is_set() or self.failure is None:
+            return None
+        failure, self.failure = self.failure, None
+        self.restarts += 1
+        self.start()
+        return failure
+
     def stop(self) -> None:
         self._stop.set()
         if self._thread is not None:
@@ -112,10 +126,13 @@ class AnalysisWorker:
 
     # -- worker thread --------------------------------------------------------------------------
     def _run(self) -> None:
-        while not self._stop.is_set():
-            if not self.poll():
-                self._stop.wait(self.POLL_SECONDS)
-        self.poll()  # what arrived before stop() is analysed and recorded too
+        try:
+            while not self._stop.is_set():
+                if not self.poll():
+                    self._stop.wait(self.POLL_SECONDS)
+            self.poll()  # what arrived before stop() is analysed and recorded too
+        except Exception as exc:  # noqa: BLE001 - reported and restarted by the session
+            self.failure = f"{type(exc).__name__}: {exc}"
 
     def poll(self) -> int:
         """One pass: process everything in the ring now. Returns frames processed."""
@@ -156,6 +173,8 @@ class AnalysisWorker:
             consumer.feed(mono, self.samplerate, self.stream_time)
         batch = self._extractor.process(mono)
         if len(batch):
+            if len(self.batches) == self.batches.maxlen:
+                self.dropped_batches += 1  # the deque drops its oldest: count it
             self.batches.append(batch)
             return batch
         return None

@@ -44,6 +44,12 @@ SINK = "vsink"
 RATE = 48000
 START_TIMEOUT = 15.0  # seconds a service gets to come up
 
+# Saved settings (QSettings) of every test run, in-process and in subprocesses, go to a private
+# folder: a test never reads or changes the user's own settings, and the user's never change a
+# test's outcome. Set at import, before Qt reads it.
+_CONFIG_HOME = Path(os.environ.get("TMPDIR", "/tmp")) / f"spectromon-test-config-{os.getpid()}"
+os.environ["XDG_CONFIG_HOME"] = str(_CONFIG_HOME)
+
 
 def unavailable(reason: str) -> None:
     """Skip for a missing service, or fail when the run requires every service."""

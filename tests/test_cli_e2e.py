@@ -56,7 +56,9 @@ def test_headless_sees_the_tone(pulse_mic, tone):
     for d in heard:
         assert d["peak_hz"] == pytest.approx(1000.0, abs=BIN_HZ), d
         assert d["rms_dbfs"] == pytest.approx(-15.0, abs=1.5), d
-    assert lines[-1]["t"] == pytest.approx(3.0, abs=0.5)
+    # The last line is the end of the run: not before --duration (how long after it depends
+    # on the scheduler of a loaded machine, so only "not before" is asserted).
+    assert lines[-1]["t"] >= 3.0
     assert all(d["dropped_frames"] == 0 for d in lines)
     assert all("top" not in d for d in lines)
 

@@ -175,9 +175,12 @@ def test_window_shows_input_lost_and_retries(pulse_mic, qtbot, tmp_path):
     from PyQt6 import QtCore
 
     from monitor.gui.main_window import MainWindow
+    from monitor.session import Session
 
-    pipeline = Pipeline(SETTINGS)
-    window = MainWindow(SETTINGS, pipeline)  # no settings store: nothing persisted
+    session = Session({f: getattr(SETTINGS, f) for f in ("device", "samplerate", "channels",
+                                                          "classifier")},
+                      auto_retry=False)  # the Retry button is what is tested here
+    window = MainWindow(session)  # no settings store: nothing persisted
     qtbot.addWidget(window)
     window.show()
     qtbot.waitUntil(lambda: window.frames_seen > 0, timeout=10_000)
@@ -197,7 +200,7 @@ def test_window_shows_input_lost_and_retries(pulse_mic, qtbot, tmp_path):
     combo.setCurrentIndex(pulse)  # listed from before the loss
     qtbot.mouseClick(window.banner.button, QtCore.Qt.MouseButton.LeftButton)
     assert window.banner.isVisible(), "Retry succeeded while the server was down"
-    assert window.pipeline.input_lost or window.message
+    assert window.pipeline.input_lost or window.session.problems.get("input").severity == "error"
 
     pulse_mic.start()
     # The failed Retry re-read the device list while the server was away, so 'pulse' is not

@@ -17,6 +17,11 @@ from monitor.settings import Settings  # noqa: E402
 
 TOL_DB = 1e-3
 FLOOR_DB = -100.0
+# Two summation orders of K positive float32 terms differ by at most 2·K·2⁻²⁴ relative. The
+# widest band of the streaming tests (n_fft 1024 at 16 kHz, 32 mels) has K = 87 weights:
+# 10·log10(1 + 2·87·2⁻²⁴) = 4.5e-5 dB, plus the float32 rounding of the dB value itself
+# (≤ 100 dB · 2⁻²⁴ = 6e-6 dB). Measured here (AVX2): under 1e-5 dB.
+MEL_REORDER_DB = 1e-4
 
 
 def signal(kind: str, sr: int, seconds: float = 1.0, seed: int = 0) -> np.ndarray:
@@ -94,7 +99,7 @@ def test_matches_librosa_default_params(sr, kind):
 def test_matches_librosa_parameter_sets(n_fft, hop, n_mels, fmin, fmax):
     sr = 44100
     y = signal("noise", sr, seconds=2.0, seed=3) + signal("tones", sr, seconds=2.0)
-    s = Settings(n_fft=n_fft, hop=hop, n_mels=n_mels, fmin=fmin, fmax=fmax).validate(sr)
+    s = Settings(n_fft=n_fft, hop=hop, n_mels=n_mels, fmin=fmin, fmax=fmax).validate()
     out = stream(FeatureExtractor(AnalysisParams.from_settings(s, sr)), y, [0, 3000, y.size])
     ref_db, ref_mel = librosa_mel_db(y, sr, n_fft, hop, n_mels, fmin, fmax)
     assert_db_close(out["mel_db"], ref_db, ref_mel)
@@ -116,9 +121,9 @@ def test_streaming_equals_offline_for_any_partition(data, n_fft, hop_div, window
     streamed = stream(FeatureExtractor(params), y, cuts)
     for key in ("power_db", "peak_dbfs", "rms_dbfs", "peak_hz"):
         np.testing.assert_array_equal(streamed[key], offline[key], err_msg=key)
-    # The mel product goes through BLAS, whose blocking depends on the number of rows: the
-    # same frame may differ in the last float32 bit (1e-7 relative, under 1e-5 dB).
-    np.testing.assert_allclose(streamed["mel_db"], offline["mel_db"], rtol=0, atol=1e-5)
+    # The mel product goes through BLAS, whose blocking depends on the number of rows and on
+    # the CPU's kernels (AVX2, AVX-512): the same frame may be summed in another order.
+    np.testing.assert_allclose(streamed["mel_db"], offline["mel_db"], rtol=0, atol=MEL_REORDER_DB)
     # Frame numbering is contiguous and complete.
     expected = (y.size - n_fft) // hop + 1
     assert sum(n for _, n in streamed["first"]) == expected
@@ -134,7 +139,7 @@ def test_single_sample_blocks():
     one = stream(FeatureExtractor(params), y, list(range(y.size + 1)))
     whole = stream(FeatureExtractor(params), y, [0, y.size])
     np.testing.assert_array_equal(one["power_db"], whole["power_db"])
-    np.testing.assert_allclose(one["mel_db"], whole["mel_db"], rtol=0, atol=1e-5)
+    np.testing.assert_allclose(one["mel_db"], whole["mel_db"], rtol=0, atol=MEL_REORDER_DB)
 
 
 @pytest.mark.parametrize("sr", [16000, 22050, 44100, 48000, 96000])

@@ -22,11 +22,11 @@ import soundfile as sf  # noqa: E402
 from PyQt6 import QtCore, QtGui  # noqa: E402
 
 from monitor.dsp.features import AnalysisParams, FeatureExtractor  # noqa: E402
-from monitor.gui.frequency_rows import FrequencyRows  # noqa: E402
+from monitor.dsp.frequency_rows import FrequencyRows  # noqa: E402
 from monitor.gui.main_window import MainWindow  # noqa: E402
-from monitor.gui.settings_store import SettingsStore, merge_settings  # noqa: E402
+from monitor.session import Session  # noqa: E402
+from monitor.settings_store import SettingsStore  # noqa: E402
 from monitor.gui.waterfall import Waterfall, WaterfallHistory  # noqa: E402
-from monitor.pipeline import Pipeline  # noqa: E402
 from monitor.settings import Settings  # noqa: E402
 from monitor.sources import GeneratorSource  # noqa: E402
 
@@ -45,9 +45,9 @@ def make_window(qtbot, store):
     windows = []
 
     def make(spec: str = "sine:1000", **fields) -> MainWindow:
-        settings = Settings(generator=spec, classifier=False, **fields).validate()
-        pipeline = Pipeline(settings, source=GeneratorSource(spec, 48000.0))
-        window = MainWindow(settings, pipeline, store=store)
+        session = Session({"generator": spec, "classifier": False, **fields})
+        session.start()
+        window = MainWindow(session, store=store)
         qtbot.addWidget(window)
         window.resize(1280, 800)
         window.show()
@@ -445,8 +445,8 @@ def test_channels_and_channel_reopen_the_source_or_are_refused(make_window, qtbo
     assert window.pipeline is kept and window.settings.channel is None
     assert "channel 2" in window.problem_label.toolTip()
     assert controls.channel_spin.value() == 0 and controls.channel_spin.text() == "mono mix"
-    controls.channel_spin.setValue(1)
-    assert window.pipeline is not kept and window.pipeline.settings.channel == 1
+    controls.channel_spin.setValue(1)  # the analysed channel changes live: no reopen
+    assert window.pipeline is kept and window.pipeline.settings.channel == 1
     assert not window.problem_label.text()
     wait_columns(qtbot, window)
 
@@ -689,8 +689,9 @@ def test_input_lost_banner_rescans_and_retries(pulse_mic, qtbot):
     """A real microphone (the PulseAudio virtual one) dies: the banner shows; Retry while the
     server is away fails and the device list loses 'pulse'; once the server is back, Rescan
     offers it again and Retry on it brings the audio back."""
-    settings = Settings(device="pulse", samplerate=48000, channels=1, classifier=False)
-    window = MainWindow(settings, Pipeline(settings))  # no store: nothing persisted
+    session = Session({"device": "pulse", "samplerate": 48000.0, "channels": 1,
+                       "classifier": False}, auto_retry=False)  # the buttons are tested here
+    window = MainWindow(session)  # no store: nothing persisted
     qtbot.addWidget(window)
     window.show()
     try:
@@ -722,14 +723,10 @@ def test_input_lost_banner_rescans_and_retries(pulse_mic, qtbot):
 
 
 def test_classifier_panel_and_activity_strip(qtbot, store):
-    from monitor.classifier import open_classifier
-
-    settings = Settings(generator="sine:1000").validate()
-    classifier, problem = open_classifier(settings)
-    if classifier is None:
-        pytest.skip(problem)
-    pipeline = Pipeline(settings, consumers=[classifier])
-    window = MainWindow(settings, pipeline, classifier=classifier, store=store)
+    session = Session({"generator": "sine:1000"})
+    classifier = session.open_classifier()
+    assert classifier is not None, session.problems.get("classifier")
+    window = MainWindow(session, store=store)
     qtbot.addWidget(window)
     window.resize(1280, 800)
     window.show()
@@ -745,7 +742,7 @@ def test_classifier_panel_and_activity_strip(qtbot, store):
         qtbot.waitUntil(lambda: getattr(view, "updates", 0) > 0, timeout=30_000)
     finally:
         window.close()
-        classifier.close()
+        session.close()
 
 
 def test_no_classifier_says_so(make_window):
@@ -763,26 +760,40 @@ def test_settings_persist_through_qsettings(make_window, qtbot, store):
     window.close()
     saved = store.load()
     assert saved["colormap"] == "magma" and saved["db_floor"] == -80.0
-    settings, problem = merge_settings(saved, {"db_floor": -90.0})
-    assert problem is None
-    assert settings.colormap == "magma" and settings.db_floor == -90.0  # command line wins
+    session = Session({"db_floor": -90.0, "generator": "sine:1000"}, saved)
+    assert session.settings.colormap == "magma" and session.settings.db_floor == -90.0
+    assert "generator" not in saved and "hop" not in saved  # neither chosen nor kept
     store.clear()
     assert store.load() == {}
 
 
-def test_command_line_values_are_not_saved_unless_changed(store):
-    store.save(Settings(colormap="viridis"))
-    store.save(Settings(colormap="plasma", scale="mel"), given={"colormap": "plasma"})
-    saved = store.load()
-    assert saved["colormap"] == "viridis" and saved["scale"] == "mel"
+def test_command_line_values_are_not_saved_unless_changed(make_window, store):
+    store.save({"colormap": "viridis"})
+    session = Session({"colormap": "plasma", "generator": "sine:1000"}, store.load())
+    assert session.settings.colormap == "plasma"
+    assert session.saved_choices() == {"colormap": "viridis"}
+    window = make_window(colormap="plasma")
+    window.controls.scale_combo.setCurrentIndex(window.controls.scale_combo.findData("mel"))
+    window.close()
+    assert store.load()["scale"] == "mel" and "colormap" not in store.load()
 
 
-def test_unusable_saved_settings_fall_back_to_defaults(store):
+def test_unusable_saved_values_are_dropped_alone(store):
+    store.save({"colormap": "magma", "history": 30.0})
     store.qsettings.setValue("settings/n_fft", "1000")  # not a power of two
-    store.qsettings.setValue("settings/colormap", "not json")
-    settings, problem = merge_settings(store.load(), {"scale": "mel"})
-    assert settings.n_fft == 2048 and settings.scale == "mel"
-    assert problem and "n_fft" in problem
+    store.qsettings.setValue("settings/fps", "not json")
+    session = Session({"scale": "mel", "generator": "sine:1000", "classifier": False},
+                      store.load())
+    s = session.settings
+    assert s.n_fft == 2048 and s.scale == "mel" and s.colormap == "magma" and s.history == 30.0
+    assert "n_fft" in session.problems.top().text
+
+
+def test_version_1_settings_keep_only_chosen_values(store):
+    for name, value in {"n_fft": 2048, "hop": 512, "colormap": "magma", "n_mels": 128}.items():
+        store.qsettings.setValue(f"settings/{name}", str(value) if name != "colormap"
+                                 else '"magma"')
+    assert store.load() == {"colormap": "magma"}
 
 
 def test_close_stops_the_pipeline(make_window, qtbot):
@@ -830,18 +841,16 @@ def test_saved_range_never_blocks_a_valid_command_line(tmp_path):
     notice on stderr and in the window); the same value typed on the command line is refused."""
     config = tmp_path / "config"
     saved = SettingsStore(path=str(config / "spectromon" / "spectromon.ini"))
-    saved.save(Settings(fmax=20000.0))
-    saved.qsettings.sync()
+    saved.save({"fmax": 20000.0})
     shot = tmp_path / "shot.png"
     args = ["--generator", "sine:1000", "--samplerate", "16000", "--duration", "1.5",
             "--no-classifier"]
     proc = _run([*args, "--screenshot", str(shot)], tmp_path, QT_QPA_PLATFORM="offscreen")
     assert proc.returncode == 0, proc.stderr
-    assert "saved fmax 20000 Hz does not fit 16000 Hz audio" in proc.stderr
+    assert "fmax 20000 Hz does not fit 16000 Hz audio" in proc.stderr
     assert "Traceback" not in proc.stderr
-    assert SettingsStore(path=str(config / "spectromon" / "spectromon.ini")).load()["fmax"] is None
-    saved.save(Settings(fmax=20000.0))
-    saved.qsettings.sync()
+    # The choice is kept for sources that can have it.
+    assert SettingsStore(path=str(config / "spectromon" / "spectromon.ini")).load()["fmax"] == 20000
     proc = _run([*args, "--fmax", "20000"], tmp_path, QT_QPA_PLATFORM="offscreen")
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()

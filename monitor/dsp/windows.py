@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from monitor.settings import WINDOWS, ParameterError
+__all__ = ["get_window", "WINDOWS"]
 
-__all__ = ["get_window"]
+WINDOWS = ("hann", "hamming", "blackmanharris", "rectangular")
 
 # Blackman-Harris 4-term, minimum 92 dB side lobes (Harris 1978).
 _BH4 = (0.35875, 0.48829, 0.14128, 0.01168)
@@ -25,7 +25,7 @@ def get_window(name: str, n: int) -> np.ndarray:
         Window length, samples.
     """
     if name not in WINDOWS:
-        raise ParameterError(f"window must be one of {', '.join(WINDOWS)}, got {name!r}")
+        raise ValueError(f"window must be one of {', '.join(WINDOWS)}, got {name!r}")
     phase = 2.0 * np.pi * np.arange(n) / n
     if name == "hann":
         return 0.5 - 0.5 * np.cos(phase)

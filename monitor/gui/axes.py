@@ -8,7 +8,7 @@ from typing import Optional
 import numpy as np
 import pyqtgraph as pg
 
-from monitor.gui.frequency_rows import FrequencyRows
+from monitor.dsp.frequency_rows import FrequencyRows
 
 __all__ = ["FrequencyAxis", "format_hz"]
 

@@ -1,9 +1,9 @@
 """Controls: the side panel (source, analysis, display) and the view bar (views, pause, cursor).
 
 The widgets only say what the user asked for (signals carrying Settings field changes); the
-main window applies them through ``Settings.replace`` and ``Pipeline.reconfigure`` and calls
-:meth:`ControlPanel.set_settings` to show the settings in force (which also reverts a
-rejected change).
+main window hands them to the session and calls :meth:`ControlPanel.set_settings` to show the
+settings in force (which also reverts a rejected change). Ranges come from the settings table
+(:data:`monitor.settings.FIELDS`).
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from typing import Any, Optional
 
 from PyQt6 import QtCore, QtWidgets
 
-from monitor.settings import COLORMAPS, N_FFT_MAX, N_FFT_MIN, NORMALIZATIONS, SCALES, WINDOWS, Settings
+from monitor.settings import (COLORMAPS, N_FFT_MAX, N_FFT_MIN, NORMALIZATIONS, SCALES, WINDOWS,
+                              Settings, field_spec, hop_min)
 
 __all__ = ["ControlPanel", "ViewBar", "VIEWS"]
 
@@ -57,6 +58,15 @@ def _spin(lo: float, hi: float, step: float, decimals: int = 0, suffix: str = ""
     box.setSuffix(suffix)
     box.setKeyboardTracking(False)  # apply on Enter / focus out / arrows, not per keystroke
     box.setAccelerated(True)
+    return box
+
+
+def _field_spin(name: str, step: float, decimals: int = 0, suffix: str = "") \
+        -> QtWidgets.QAbstractSpinBox:
+    """A spin box over the range of setting ``name`` in the settings table."""
+    f = field_spec(name)
+    box = _spin(f.lo, f.hi, step, decimals, suffix)
+    box.setToolTip(f.help)
     return box
 
 
@@ -140,18 +150,18 @@ class ControlPanel(QtWidgets.QWidget):
         form = QtWidgets.QFormLayout(an)
         self.n_fft_combo = _combo(N_FFTS)
         self.n_fft_combo.setToolTip("FFT/window length: longer = finer frequency, coarser time")
-        self.hop_spin = _spin(1, N_FFT_MAX, 64, suffix=" smp")
+        self.hop_spin = _field_spin("hop", 64, suffix=" smp")
         self.hop_spin.setToolTip("samples between columns")
         self.window_combo = _combo(WINDOWS)
-        self.n_mels_spin = _spin(1, 1024, 8)
+        self.n_mels_spin = _field_spin("n_mels", 8)
         self.n_mels_spin.setToolTip("mel bands (mel scale)")
-        self.fmin_spin = _spin(0, 96000, 10, decimals=1, suffix=" Hz")
-        self.fmax_spin = _spin(0, 384000, 100, decimals=1, suffix=" Hz")
+        self.fmin_spin = _field_spin("fmin", 10, decimals=1, suffix=" Hz")
+        self.fmax_spin = _spin(0, field_spec("fmax").hi, 100, decimals=1, suffix=" Hz")  # 0: Nyquist
         self.fmax_spin.setSpecialValueText("Nyquist")
         self.normalize_combo = _combo(NORMALIZATIONS)
         self.normalize_combo.setToolTip("normalise the input (before analysis) to a peak or RMS "
                                         "target; the gain shows under the meters")
-        self.target_spin = _spin(-80, 0, 1, decimals=1, suffix=" dBFS")
+        self.target_spin = _field_spin("normalize_target", 1, decimals=1, suffix=" dBFS")
         self.target_spin.setToolTip("normalisation target (default -1 dBFS peak, -20 dBFS RMS)")
         self.htk_check = QtWidgets.QCheckBox("HTK mel")
         self.htk_check.setToolTip("mel scale by the HTK formula instead of Slaney's")
@@ -171,14 +181,14 @@ class ControlPanel(QtWidgets.QWidget):
         form = QtWidgets.QFormLayout(disp)
         self.scale_combo = _combo(SCALES)
         self.value_combo = _combo(list(VALUE_LABELS.values()), list(VALUE_LABELS))
-        self.db_floor_spin = _spin(-200, 100, 5, decimals=1, suffix=" dB")
-        self.db_ceil_spin = _spin(-200, 100, 5, decimals=1, suffix=" dB")
+        self.db_floor_spin = _field_spin("db_floor", 5, decimals=1, suffix=" dB")
+        self.db_ceil_spin = _field_spin("db_ceil", 5, decimals=1, suffix=" dB")
         self.colormap_combo = _combo(COLORMAPS)
-        self.history_spin = _spin(1, 600, 1, decimals=1, suffix=" s")
+        self.history_spin = _field_spin("history", 1, decimals=1, suffix=" s")
         self.orientation_combo = _combo(["horizontal", "vertical"])
-        self.scope_spin = _spin(1, 2000, 10, decimals=0, suffix=" ms")
+        self.scope_spin = _field_spin("scope_ms", 10, suffix=" ms")
         self.scope_spin.setToolTip("span of the waveform view")
-        self.fps_spin = _spin(1, 240, 5, suffix=" fps")
+        self.fps_spin = _field_spin("fps", 5, suffix=" fps")
         self.fps_spin.setToolTip("display refresh rate (the analysis does not depend on it)")
         form.addRow("frequency", self.scale_combo)
         form.addRow("values", self.value_combo)
@@ -295,7 +305,7 @@ class ControlPanel(QtWidgets.QWidget):
         try:
             self._fill_sources(settings)
             _select(self.n_fft_combo, settings.n_fft)
-            self.hop_spin.setMaximum(settings.n_fft)
+            self.hop_spin.setRange(hop_min(settings.n_fft), settings.n_fft)
             self.hop_spin.setValue(settings.hop)
             _select(self.window_combo, settings.window)
             self.n_mels_spin.setValue(settings.n_mels)

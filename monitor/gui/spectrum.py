@@ -9,7 +9,7 @@ import pyqtgraph as pg
 from PyQt6 import QtWidgets
 
 from monitor.gui.axes import FrequencyAxis
-from monitor.gui.frequency_rows import FrequencyRows
+from monitor.dsp.frequency_rows import FrequencyRows
 from monitor.gui.theme import COLORS, cache_static_items, fixed_plot
 from monitor.settings import Settings
 

@@ -30,7 +30,7 @@ from monitor.dsp.features import AnalysisParams, FeatureBatch
 from monitor.gui.axes import FrequencyAxis
 from monitor.gui.axes import _linear_ticks as round_ticks
 from monitor.gui.colormaps import lookup_table
-from monitor.gui.frequency_rows import FrequencyRows
+from monitor.dsp.frequency_rows import FrequencyRows
 from monitor.gui.theme import cache_static_items
 from monitor.settings import Settings
 
@@ -158,7 +158,9 @@ class WaterfallHistory:
             rows = np.concatenate((self._pending, rows))
             k = rows.shape[0] // self.merge
             self._pending = rows[k * self.merge:]
-            rows = rows[:k * self.merge].reshape(k, self.merge, -1).max(axis=1)
+            # The row count, not -1: with fewer frames than one column (k == 0) numpy cannot
+            # infer it, which broke every tick at long histories and small hops.
+            rows = rows[:k * self.merge].reshape(k, self.merge, rows.shape[1]).max(axis=1)
         k = rows.shape[0]
         if k == 0:
             return 0

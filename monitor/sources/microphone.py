@@ -12,7 +12,7 @@ import threading
 from typing import Any, Optional, Union
 
 from monitor.ringbuffer import RingBuffer
-from monitor.settings import ParameterError
+from monitor.errors import ParameterError
 from monitor.sources.base import Source
 
 __all__ = ["MicrophoneSource", "portaudio_problem", "list_devices", "resolve_device",

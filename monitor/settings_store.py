@@ -1,25 +1,27 @@
-"""Settings persisted between runs with QSettings (one JSON value per Settings field)."""
+"""The user's choices saved between runs, with QSettings (one JSON value per Settings field).
+
+Only what the user chose is saved (see :meth:`monitor.session.Session.saved_choices`), so a
+value the user never set (a hop that follows n_fft) keeps following its rule on the next start.
+QtCore only: the headless runner reads the same saved settings as the window.
+"""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from typing import Any, Optional
 
 from PyQt6 import QtCore
 
-from monitor.settings import Settings
+from monitor.settings import FIELDS, field_spec
 
-__all__ = ["SettingsStore", "ORGANIZATION", "APPLICATION", "NOT_PERSISTED", "SOURCE_FIELDS"]
+__all__ = ["SettingsStore", "ORGANIZATION", "APPLICATION"]
 
 ORGANIZATION = "spectromon"
 APPLICATION = "spectromon"
-# Run options of the command line, not preferences.
-NOT_PERSISTED = frozenset({"realtime"})
-SOURCE_FIELDS = ("device", "samplerate", "channels", "channel", "blocksize", "latency", "input",
-                 "loop", "generator")
-_FIELDS = {f.name for f in dataclasses.fields(Settings)}
 _PREFIX = "settings/"
+_VERSION_KEY = "format/version"
+# Version 1 saved every field, chosen or not; version 2 saves only the user's choices.
+_VERSION = 2
 
 
 class SettingsStore:
@@ -48,13 +50,15 @@ class SettingsStore:
         self.qsettings.sync()
 
     def load(self) -> dict[str, Any]:
-        """The saved Settings fields (unvalidated; unreadable values are skipped)."""
+        """The saved choices (unvalidated: :func:`monitor.session.clean_saved` checks them;
+        unreadable values are skipped)."""
         out: dict[str, Any] = {}
+        names = {f.name for f in FIELDS if f.persist}
         for key in self.qsettings.allKeys():
             if not key.startswith(_PREFIX):
                 continue
             name = key[len(_PREFIX):]
-            if name not in _FIELDS or name in NOT_PERSISTED:
+            if name not in names:
                 continue
             try:
                 value = json.loads(str(self.qsettings.value(key)))
@@ -63,19 +67,19 @@ class SettingsStore:
             if name == "watch" and isinstance(value, list):
                 value = tuple(tuple(v) if isinstance(v, list) else v for v in value)
             out[name] = value
+        if self.qsettings.value(_VERSION_KEY) is None and out:
+            out = _from_version_1(out)
         return out
 
-    def save(self, settings: Settings, given: Optional[dict] = None) -> None:
-        """Save every field of ``settings``, except those still equal to what the command line
-        gave for this run only (``given``): those keep their saved value."""
-        given = given or {}
-        for f in dataclasses.fields(Settings):
-            if f.name in NOT_PERSISTED:
-                continue
-            value = getattr(settings, f.name)
-            if f.name in given and given[f.name] == value:
-                continue
-            self.qsettings.setValue(_PREFIX + f.name, json.dumps(value))
+    def save(self, choices: dict) -> None:
+        """Save exactly ``choices`` (field → value): fields not in it are forgotten."""
+        for key in self.qsettings.allKeys():
+            if key.startswith(_PREFIX) and key[len(_PREFIX):] not in choices:
+                self.qsettings.remove(key)
+        for name, value in choices.items():
+            if field_spec(name).persist:
+                self.qsettings.setValue(_PREFIX + name, json.dumps(value))
+        self.qsettings.setValue(_VERSION_KEY, _VERSION)
         self.qsettings.sync()
 
     def value(self, key: str, default: Any = None) -> Any:
@@ -86,16 +90,11 @@ class SettingsStore:
         self.qsettings.setValue("window/" + key, value)
 
 
-def merge_settings(saved: dict, given: dict) -> tuple[Settings, Optional[str]]:
-    """Lay the command line's fields over the saved ones and validate.
-
-    Returns the settings and, when the saved ones were unusable, why they were dropped.
-    Raises ParameterError only for a bad command line.
-    """
-    from monitor.settings import ParameterError
-
-    try:
-        return Settings(**{**saved, **given}).validate(), None
-    except (ParameterError, TypeError) as exc:
-        settings = Settings(**given).validate()
-        return settings, f"saved settings ignored ({exc})"
+def _from_version_1(saved: dict) -> dict:
+    """Version 1 saved every field: keep only those that differ from their default, and a hop
+    only if it is not n_fft/4 (then it was not chosen, it followed n_fft)."""
+    out = {k: v for k, v in saved.items() if v != field_spec(k).default or k == "hop"}
+    n_fft = out.get("n_fft", field_spec("n_fft").default)
+    if isinstance(n_fft, int) and out.get("hop") == max(1, n_fft // 4):
+        del out["hop"]
+    return out

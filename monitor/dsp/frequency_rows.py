@@ -13,8 +13,8 @@ covers ``[r, r + 1)``, its centre is ``r + 0.5``) to Hz:
 
 Levels are shown in dB relative to a full-scale sine (dBFS): the window's coherent gain
 (and, for mel bands, each filter's peak weight) is taken out, so a 0 dBFS sine reads 0 dB
-whatever n_fft, window or mel normalisation are. No Qt here: the benchmark and the tests use
-it directly.
+whatever n_fft, window or mel normalisation are. The mel weights are the worker's own
+(:meth:`AnalysisParams.mel_weights`, built once).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import math
 import numpy as np
 
 from monitor.dsp.features import AnalysisParams, FeatureBatch
-from monitor.dsp.mel import hz_to_mel, mel_filterbank, mel_to_hz
+from monitor.dsp.mel import hz_to_mel, mel_to_hz
 from monitor.dsp.windows import get_window
 
 __all__ = ["FrequencyRows", "window_gain_db"]
@@ -72,8 +72,7 @@ class FrequencyRows:
             self._dm = (float(hz_to_mel(self.fmax, params.htk)) - self._m0) / (params.n_mels + 1)
             # Each band's peak weight (area normalisation) is taken out so a sine at a band
             # centre reads its level, like on the linear and log scales.
-            fb = mel_filterbank(params.samplerate, params.n_fft, params.n_mels, params.fmin,
-                                params.fmax, params.htk, params.mel_norm)
+            fb = params.mel_weights()
             peak = np.maximum(fb.max(axis=1), 1e-30)
             self._offset = (-gain - 10.0 * np.log10(peak)).astype(np.float32)
         else:

@@ -1,0 +1,131 @@
+"""The window's way in: the Qt application, signals, the session and ``--screenshot``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+
+from PyQt6 import QtCore, QtWidgets
+
+from monitor.gui.main_window import MainWindow
+from monitor.session import Session
+from monitor.settings_store import SettingsStore
+
+__all__ = ["run_gui"]
+
+PROG = "spectromon"
+
+
+_QT_NOISE = ("This plugin does not support propagateSizeHints()",
+             "This plugin does not support raise()")
+
+
+def _qt_message(mode, context, message: str) -> None:
+    """Qt's messages on stderr as usual, minus the offscreen plugin's harmless notice that
+    would otherwise greet every --screenshot run."""
+    if message in _QT_NOISE:
+        return
+    print(message, file=sys.stderr)
+
+
+def _no_display() -> bool:
+    """True when Qt would abort for want of a display (Linux/BSD without X11 or Wayland)."""
+    if not sys.platform.startswith(("linux", "freebsd", "openbsd", "netbsd")):
+        return False
+    return not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+                or os.environ.get("QT_QPA_PLATFORM"))
+
+
+def run_gui(given: dict, ns: argparse.Namespace) -> int:
+    """Run the window; returns the exit code.
+
+    ``given`` holds the Settings fields of the command line; they are laid over the saved
+    settings. A :class:`ParameterError` from opening the source propagates before any window
+    is shown (the command line prints it and exits 2).
+    """
+    if _no_display():
+        print(f"{PROG}: error: no display (DISPLAY/WAYLAND_DISPLAY unset); use --headless, or "
+              f"QT_QPA_PLATFORM=offscreen for --screenshot", file=sys.stderr)
+        return 2
+    QtCore.qInstallMessageHandler(_qt_message)
+    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([sys.argv[0]])
+    app.setApplicationName(PROG)
+    app.setOrganizationName(PROG)
+    # SIGINT/SIGTERM close the window; one arriving while starting up ends the run as soon as
+    # the window exists (and never leaves the audio running).
+    stop_requested = {"window": None, "stop": False}
+
+    def on_signal(*_args) -> None:
+        stop_requested["stop"] = True
+        if stop_requested["window"] is not None:
+            stop_requested["window"].close()
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        return _run_window(app, given, ns, stop_requested)
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+        # Qt still talks while it unloads plugins at exit, when Python can no longer run a
+        # handler (a crash under QT_DEBUG_PLUGINS): give the messages back to Qt first.
+        QtCore.qInstallMessageHandler(None)
+
+
+def _run_window(app: QtWidgets.QApplication, given: dict, ns: argparse.Namespace,
+                stop_requested: dict) -> int:
+    store = SettingsStore()
+    if getattr(ns, "reset_settings", False):
+        store.clear()
+    record = getattr(ns, "record", None)
+    # The demo recording stands in for a missing input only when nothing is recorded: a
+    # recording of the demo would be a file of the wrong sound.
+    session = Session(given, store.load(), record=record, allow_demo=record is None)
+    try:
+        session.open_classifier()
+        session.start()
+    except BaseException:
+        session.close()
+        raise
+    for p in reversed(session.problems.items()):
+        print(f"{PROG}: {p.text}", file=sys.stderr)
+    window = MainWindow(session, store=store)
+    screenshot = getattr(ns, "screenshot", None)
+    duration = getattr(ns, "duration", None)
+    geometry = store.value("geometry", None)
+    if screenshot or not (isinstance(geometry, QtCore.QByteArray)
+                          and window.restoreGeometry(geometry)):
+        window.resize(1280, 800)
+    result = {"code": 0}
+
+    def finish() -> None:
+        if screenshot:
+            if not window.grab().save(screenshot):
+                print(f"{PROG}: error: cannot write the screenshot {screenshot!r}",
+                      file=sys.stderr)
+                result["code"] = 2
+        window.close()
+
+    if duration is not None:
+        QtCore.QTimer.singleShot(int(duration * 1000), finish)
+    # Python runs signal handlers only between bytecodes: a timer gives it the chance.
+    wake = QtCore.QTimer()
+    wake.timeout.connect(lambda: None)
+    wake.start(200)
+    stop_requested["window"] = window
+    try:
+        if not stop_requested["stop"]:
+            window.show()
+            # Without a window manager (a bare X server, a kiosk) nothing gives the new window
+            # the keyboard focus, and Space/F11 would do nothing.
+            window.raise_()
+            window.activateWindow()
+            app.exec()
+    finally:
+        wake.stop()
+        stop_requested["window"] = None
+        window.run_stats.write(window)
+        window.close()
+        session.close()
+    return result["code"]

@@ -268,7 +268,7 @@ class _TempFile:
     def __init__(self, folder: str, force_named: bool = False) -> None:
         self.folder = folder
         self.name: Optional[str] = None
-        flags = os.O_WRONLY | os.O_CLOEXEC
+        flags = os.O_RDWR | os.O_CLOEXEC  # readable too: the copy fallback reads it back
         tmpfile = getattr(os, "O_TMPFILE", 0)
         if tmpfile and not force_named:
             try:
@@ -315,15 +315,13 @@ class _TempFile:
         out = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
                       0o666)
         try:
-            src = os.open(self.name or f"/proc/self/fd/{self.fd}", os.O_RDONLY | os.O_CLOEXEC)
-            try:
-                while True:
-                    chunk = os.read(src, 1 << 20)
-                    if not chunk:
-                        break
-                    _write_all(out, chunk)
-            finally:
-                os.close(src)
+            offset = 0
+            while True:
+                chunk = os.pread(self.fd, 1 << 20, offset)
+                if not chunk:
+                    break
+                _write_all(out, chunk)
+                offset += len(chunk)
             os.fsync(out)
         except BaseException:
             os.close(out)

@@ -420,7 +420,7 @@ def test_a_lying_header_is_refused_before_allocating(tmp_path):
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert "sample rate of 1e+08 Hz" in one_line(exc) and "768000" in str(exc)
+    assert "sample rate of 100000000 Hz" in one_line(exc) and "768000" in str(exc)
     assert peak < 10_000_000
 
 
@@ -766,7 +766,7 @@ def e2e(tmp_path):
 
 
 INPUT_CASES = {
-    "lying.wav": "sample rate of 1e+08 Hz",
+    "lying.wav": "sample rate of 100000000 Hz",
     "lying64.wav": "samples/s",
     "empty.wav": "empty",
     "fifo.wav": "named pipe",
@@ -914,3 +914,20 @@ def test_e2e_damaged_input_is_reported(e2e, name):
     assert "Traceback" not in err
     assert "damaged or was cut short" in err, err
     assert "libmpg123" not in err and "Note:" not in err
+
+
+def test_a_file_system_without_hard_links_gets_an_exclusive_copy(tmp_path, monkeypatch):
+    """Where link(2) is refused (FAT, some network disks), the temporary file is copied into
+    a file created with O_EXCL: still exclusive, still whole."""
+    import monitor.outputs as outputs
+
+    def no_links(*args, **kwargs):
+        raise OSError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(outputs.os, "link", no_links)
+    data = np.random.default_rng(7).bytes(3_000_000)
+    write_bytes(str(tmp_path / "a.bin"), data)
+    assert (tmp_path / "a.bin").read_bytes() == data
+    assert [p.name for p in tmp_path.iterdir()] == ["a.bin"]
+    with pytest.raises(ParameterError, match="will not overwrite"):
+        write_bytes(str(tmp_path / "a.bin"), b"x")

@@ -42,8 +42,8 @@ def check_stream_format(samplerate: float, channels: int, blocksize: int = 0,
     ParameterError
     """
     if not (np.isfinite(samplerate) and MIN_RATE <= samplerate <= MAX_RATE):
-        raise ParameterError(f"{what} has a sample rate of {samplerate:g} Hz; it must be from "
-                             f"{MIN_RATE:g} to {MAX_RATE:g} Hz")
+        raise ParameterError(f"{what} has a sample rate of {samplerate:.10g} Hz; it must be "
+                             f"from {MIN_RATE:g} to {MAX_RATE:g} Hz")
     if not (1 <= channels <= MAX_CHANNELS):
         raise ParameterError(f"{what} has {channels} channels; at most {MAX_CHANNELS} are "
                              f"supported")
@@ -52,7 +52,7 @@ def check_stream_format(samplerate: float, channels: int, blocksize: int = 0,
                              f"{MAX_BLOCK} supported")
     rate = samplerate * channels
     if rate > MAX_SAMPLES_PER_SECOND:
-        raise ParameterError(f"{what} has {samplerate:g} Hz × {channels} channels = "
+        raise ParameterError(f"{what} has {samplerate:.10g} Hz × {channels} channels = "
                              f"{rate / 1e6:.1f} M samples/s; at most "
                              f"{MAX_SAMPLES_PER_SECOND / 1e6:.3g} M samples/s are supported "
                              f"(e.g. 96 kHz × 64 or 768 kHz × 8 channels)")

@@ -39,7 +39,7 @@ from monitor.errors import ParameterError
 
 __all__ = ["check_output_path", "write_atomically", "atomic_output", "write_bytes",
            "StreamingOutput", "CsvStream", "open_exclusive", "os_error_message", "csv_text_cell",
-           "show_path", "check_output_options", "SCREENSHOT_EXTENSIONS"]
+           "show_path", "check_output_options", "SCREENSHOT_EXTENSIONS", "NpyStream"]
 
 SCREENSHOT_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp")
 
@@ -619,3 +619,119 @@ class CsvStream:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+class NpyStream:
+    """A 2-D ``.npy`` file (rows × ``width``) appended to as it goes, loadable after every sync.
+
+    Created exclusively (:func:`open_exclusive`). :meth:`sync` writes the queued rows after the
+    ones on disk, ``fsync`` s them, and only then rewrites the shape in the fixed-size header
+    (one 128-byte write) and syncs again: at every moment the file on disk is a valid ``.npy``
+    holding every row synced so far (``np.load`` ignores rows written past the shape). A failed
+    sync cuts the file back to the last synced row and raises :class:`ParameterError`; a file
+    that never got a row synced is then removed.
+
+    Parameters
+    ----------
+    path : str
+    width : int
+        Values per row.
+    dtype : numpy dtype
+    option : str, optional
+    """
+
+    HEADER_BYTES = 128  # magic (6) + version (2) + length (2) + the dict, padded; 64-aligned
+
+    def __init__(self, path: str, width: int, dtype="float32", option: Optional[str] = None,
+                 extensions: Optional[Sequence[str]] = None) -> None:
+        import numpy as np
+
+        self._np = np
+        self.path, self.option, self.width = path, option, int(width)
+        self.dtype = np.dtype(dtype)
+        self.rows = 0  # rows synced
+        self.error: Optional[str] = None
+        self._pending: list = []
+        self.fd = open_exclusive(path, option, extensions)
+        try:
+            _write_all(self.fd, self._header(0))
+            os.fsync(self.fd)
+        except OSError as exc:
+            self.error = os_error_message(exc, path, option)
+            self._remove()
+            raise ParameterError(self.error) from None
+
+    def _header(self, rows: int) -> bytes:
+        from numpy.lib.format import dtype_to_descr
+
+        text = (f"{{'descr': {dtype_to_descr(self.dtype)!r}, 'fortran_order': False, "
+                f"'shape': ({rows}, {self.width}), }}")
+        body = text.ljust(self.HEADER_BYTES - 10 - 1) + "\n"
+        return b"\x93NUMPY\x01\x00" + _u16(len(body)) + body.encode("latin1")
+
+    def append(self, rows) -> None:
+        """Queue ``rows`` (n × width) for the next :meth:`sync`."""
+        if self.error:
+            raise ParameterError(self.error)
+        block = self._np.ascontiguousarray(rows, dtype=self.dtype)
+        if block.ndim != 2 or block.shape[1] != self.width:
+            raise ValueError(f"rows must be n × {self.width}, got {block.shape}")
+        self._pending.append(block)
+
+    def sync(self) -> None:
+        """Write the queued rows, then the header that counts them."""
+        if self.error:
+            raise ParameterError(self.error)
+        if not self._pending:
+            return
+        block = self._np.concatenate(self._pending)
+        self._pending.clear()
+        row_bytes = self.width * self.dtype.itemsize
+        end = self.HEADER_BYTES + self.rows * row_bytes
+        try:
+            os.lseek(self.fd, end, os.SEEK_SET)
+            _write_all(self.fd, block.tobytes())
+            os.fsync(self.fd)
+            os.pwrite(self.fd, self._header(self.rows + block.shape[0]), 0)
+            os.fsync(self.fd)
+        except OSError as exc:
+            self.error = os_error_message(exc, self.path, self.option)
+            try:
+                os.pwrite(self.fd, self._header(self.rows), 0)
+                os.ftruncate(self.fd, end)
+                os.fsync(self.fd)
+            except OSError:
+                pass
+            if self.rows == 0:
+                self._remove()
+            raise ParameterError(self.error) from None
+        self.rows += block.shape[0]
+
+    def _remove(self) -> None:
+        if self.fd >= 0:
+            remove_if_ours(self.path, self.fd)
+            os.close(self.fd)
+            self.fd = -1
+
+    def close(self) -> None:
+        """Sync what is queued and close. Raises :class:`ParameterError` if that fails."""
+        if self.fd < 0:
+            return
+        try:
+            if not self.error:
+                self.sync()
+        finally:
+            if self.fd >= 0:
+                os.close(self.fd)
+                self.fd = -1
+
+    def __enter__(self) -> "NpyStream":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _u16(n: int) -> bytes:
+    """``n`` as a little-endian unsigned 16-bit integer (the .npy v1 header length)."""
+    return bytes((n & 0xFF, n >> 8))

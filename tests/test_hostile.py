@@ -931,3 +931,38 @@ def test_a_file_system_without_hard_links_gets_an_exclusive_copy(tmp_path, monke
     assert [p.name for p in tmp_path.iterdir()] == ["a.bin"]
     with pytest.raises(ParameterError, match="will not overwrite"):
         write_bytes(str(tmp_path / "a.bin"), b"x")
+
+
+def test_npy_stream_is_loadable_after_every_sync(tmp_path):
+    from monitor.outputs import NpyStream
+
+    path = tmp_path / "mel.npy"
+    rng = np.random.default_rng(8)
+    rows = rng.standard_normal((50, 7)).astype(np.float32)
+    with NpyStream(str(path), 7, option="--save-features") as out:
+        assert np.load(path).shape == (0, 7)
+        for i in range(0, 50, 10):
+            out.append(rows[i:i + 10])
+            out.sync()
+            assert np.array_equal(np.load(path), rows[:i + 10])
+        # Rows on disk past the header's count (a kill between the two writes) are ignored.
+        with open(path, "ab") as f:
+            f.write(b"\0" * 28)
+        assert np.array_equal(np.load(path), rows)
+    with pytest.raises(ParameterError, match="will not overwrite"):
+        NpyStream(str(path), 7)
+
+
+def test_npy_stream_on_a_full_disk_keeps_what_was_synced(tmp_path):
+    from monitor.outputs import NpyStream
+
+    with tiny_disk(tmp_path, "128k") as disk:
+        out = NpyStream(str(disk / "p.npy"), 256, option="--save-features")
+        block = np.ones((8, 256), np.float32)
+        with pytest.raises(ParameterError, match="no space left"):
+            for _ in range(1000):
+                out.append(block)
+                out.sync()
+        out.close()
+        kept = np.load(disk / "p.npy")
+        assert kept.shape[0] == out.rows > 0 and (kept == 1).all()

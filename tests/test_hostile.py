@@ -17,11 +17,8 @@ import contextlib
 import csv
 import errno
 import hashlib
-import io
 import json
 import os
-import resource
-import shutil
 import struct
 import subprocess
 import sys
@@ -37,8 +34,7 @@ from hypothesis import HealthCheck, given, settings as hsettings, strategies as 
 
 from conftest import REPO
 from monitor.classifier.aggregation import Event, write_events_csv
-from monitor.classifier.model import (MAX_CLASSES, MAX_LABEL_CHARS, YamnetModel, find_packaged_model,
-                                      load_labels)
+from monitor.classifier.model import MAX_CLASSES, MAX_LABEL_CHARS, find_packaged_model, load_labels
 from monitor.dsp.levels import SAMPLE_LIMIT, limit_samples, mix_to_mono
 from monitor.errors import ParameterError
 from monitor.outputs import (CsvStream, StreamingOutput, atomic_output, check_output_options,
@@ -217,7 +213,7 @@ def test_check_output_path_bad_names(hostile_folder, path, words, monkeypatch):
 
 def test_special_files_outside_the_folder_are_refused():
     for dev in ("/dev/null", "/dev/full", "/dev/zero"):
-        exc = in_thread(lambda: write_bytes(dev, b"x", "--screenshot"))
+        exc = in_thread(lambda dev=dev: write_bytes(dev, b"x", "--screenshot"))
         assert isinstance(exc, ParameterError) and "device" in one_line(exc)
 
 

@@ -153,7 +153,7 @@ class FileSource(PacedSource):
         self.loop = loop
         self.frames = self._file.frames
         self.duration = self.frames / self.samplerate
-        self.description = f"file {os.path.basename(path)}" + (" (loop)" if loop else "")
+        self.description = f"file {show_path(os.path.basename(path))}" + (" (loop)" if loop else "")
         self._mpeg = self._file.format == "MP3" or self._file.subtype.startswith("MPEG")
         declared = None
         if self._file.format == "OGG":

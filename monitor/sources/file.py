@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import re
 import struct
@@ -45,12 +46,17 @@ class _StderrFilter:
             if self._tmp is None:
                 fd, name = tempfile.mkstemp(prefix="spectromon-stderr-")
                 os.unlink(name)
-                self._tmp = fd
+                self._tmp = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 3)  # never fd 0-2 itself
+                os.close(fd)
             try:
                 sys.stderr.flush()
             except (OSError, ValueError, AttributeError):
                 pass
-            saved = os.dup(2)
+            try:
+                saved = os.dup(2)
+            except OSError:  # no stderr at all (closed by a daemon): nothing to keep clean
+                yield
+                return
             os.dup2(self._tmp, 2)
             try:
                 yield

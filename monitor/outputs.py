@@ -39,13 +39,31 @@ from monitor.errors import ParameterError
 
 __all__ = ["check_output_path", "write_atomically", "atomic_output", "write_bytes",
            "StreamingOutput", "CsvStream", "open_exclusive", "os_error_message", "csv_text_cell",
-           "show_path", "check_output_options", "SCREENSHOT_EXTENSIONS", "NpyStream"]
+           "show_path", "check_output_options", "SCREENSHOT_EXTENSIONS", "NpyStream",
+           "ensure_standard_fds"]
 
 SCREENSHOT_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp")
 
 # Leading characters a spreadsheet reads as a formula (OWASP "CSV injection"), plus the tab and
 # carriage return that some importers strip before looking.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def ensure_standard_fds() -> None:
+    """Open ``/dev/null`` on any of file descriptors 0, 1, 2 that is closed.
+
+    Call once at start-up. A program started with stdout or stderr closed (by a daemon
+    manager, ``>&-``) would otherwise give those numbers to the next files it opens - an output
+    file among them - and every ``print`` would then write into that file.
+    """
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            new = os.open(os.devnull, os.O_RDWR)
+            if new != fd:
+                os.dup2(new, fd)
+                os.close(new)
 
 
 def show_path(path: str) -> str:

@@ -967,3 +967,31 @@ def test_npy_stream_on_a_full_disk_keeps_what_was_synced(tmp_path):
         out.close()
         kept = np.load(disk / "p.npy")
         assert kept.shape[0] == out.rows > 0 and (kept == 1).all()
+
+
+def test_closed_standard_fds_are_reopened_before_outputs(tmp_path):
+    """Started with stderr closed, the next file opened gets fd 2, and whatever a library
+    writes to "stderr" (libmpg123's notes) lands in it; ensure_standard_fds() puts /dev/null
+    there first."""
+    child = textwrap.dedent(f"""
+        import os, sys
+        sys.path.insert(0, {str(REPO)!r})
+        from monitor.outputs import CsvStream, ensure_standard_fds
+        if sys.argv[1] == "fix":
+            ensure_standard_fds()
+        out = CsvStream(sys.argv[2], ["a"], batch_rows=1)
+        os.write(2, b"Note: a C library writing to stderr\\n")
+        out.write_row([1])
+        out.close()
+    """)
+
+    def run(mode: str) -> bytes:
+        path = tmp_path / f"{mode}.csv"
+        proc = subprocess.run([PY, "-c", child, mode, str(path)], stdout=subprocess.PIPE,
+                              text=True, timeout=RUN_TIMEOUT, check=False,
+                              preexec_fn=lambda: os.close(2))  # started with stderr closed
+        assert proc.returncode == 0
+        return path.read_bytes()
+
+    assert run("fix") == b"a\r\n1\r\n"
+    assert run("nofix") != b"a\r\n1\r\n"  # the class is real: without it the file is damaged

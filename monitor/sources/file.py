@@ -53,8 +53,13 @@ class _StderrFilter:
             except (OSError, ValueError, AttributeError):
                 pass
             try:
-                saved = os.dup(2)
-            except OSError:  # no stderr at all (closed by a daemon): nothing to keep clean
+                writable = fcntl.fcntl(2, fcntl.F_GETFL) & os.O_ACCMODE != os.O_RDONLY
+                saved = os.dup(2) if writable else -1
+            except OSError:
+                saved = -1
+            if saved < 0:
+                # No stderr (closed by a daemon; fd 2 may even be reused by a file opened for
+                # reading, such as the audio file itself): leave fd 2 alone.
                 yield
                 return
             os.dup2(self._tmp, 2)

@@ -401,8 +401,9 @@ class Session:
             if not self.allow_demo or named:
                 raise ParameterError(str(first))
             self._launch(self.choices, strict=self._given, demo=True)
-            self.problems.report("input", f"no usable input ({first}); {DEMO_SOURCE_NOTE} ({resource_path('demo.wav').name})",
-                                 "warning")
+            demo = resource_path("demo.wav").name
+            self.problems.report("input", f"no usable input ({first}); {DEMO_SOURCE_NOTE} "
+                                 f"({demo})", "warning")
             return self.pipeline
 
     def _launch(self, choices: dict, strict: Iterable[str], demo: bool = False) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import collections
 import threading
-import time
 from typing import Optional, Protocol
 
 import numpy as np

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from monitor.pipeline import Pipeline
-from monitor.settings import ParameterError, Settings
+from monitor.settings import Settings
 from monitor.sources import GeneratorSource
 from monitor.worker import AnalysisWorker
 from monitor.ringbuffer import RingBuffer

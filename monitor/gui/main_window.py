@@ -10,12 +10,13 @@ from typing import Any, Optional
 
 from PyQt6 import QtCore, QtGui, QtWidgets
 
+from monitor.gui.classifier_view import classifier_panel
 from monitor.gui.controls import VIEWS, ControlPanel, ViewBar
 from monitor.gui.meters import LevelMeters
 from monitor.gui.run_stats import RunStats
 from monitor.gui.scope import ScopeView
 from monitor.gui.spectrum import SpectrumView
-from monitor.gui.status import FpsMeter, InputLostBanner, NoticeBanner, format_status
+from monitor.gui.status import FpsMeter, InputLostBanner, NoticeBanner, StatusLine
 from monitor.gui.theme import COLORS, apply_theme
 from monitor.gui.waterfall import Waterfall
 from monitor.session import Session
@@ -25,8 +26,6 @@ from monitor.settings_store import SettingsStore
 __all__ = ["MainWindow"]
 
 STATUS_INTERVAL = 0.25  # s: the status bar changes at 4 Hz, not at the display rate
-PROBLEM_WIDTH_PX = 300  # the status bar's problem text is elided to this (full text: tooltip)
-SOURCE_WIDTH_PX = 220
 SECONDARY_DIVIDER = 2  # spectrum, scope and meters are redrawn every this many display frames
 # Problems shown in the notice banner (the input-lost banner and the status bar show the rest).
 _QUIET = ("end of file",)
@@ -71,7 +70,6 @@ class MainWindow(QtWidgets.QMainWindow):
         self._rms_acc = -math.inf
         self._ticks = 0
         self._problems_version = -1
-        self._problem_shown: Optional[str] = ""
         self._spectrum_due = False
         self._pipeline = session.pipeline
         self._layout = "all"
@@ -92,13 +90,13 @@ class MainWindow(QtWidgets.QMainWindow):
         self.banner.retry.connect(self.retry_input)
         self.banner.rescan.connect(self.rescan_devices)
 
-        self.classifier_view = self._make_classifier_view(session.classifier)
+        problem = session.problems.get("classifier")
+        self.classifier_panel, self.classifier_view, self.classifier_label = classifier_panel(
+            session.classifier, settings, problem.text if problem is not None else None)
         self.activity_strip = None
-        if self.classifier_view is not None and hasattr(self.classifier_view, "activity_strip"):
-            try:
-                self.activity_strip = self.classifier_view.activity_strip()
-            except Exception:  # noqa: BLE001 - a missing strip must not take the window down
-                self.activity_strip = None
+        if self.classifier_view is not None:
+            self.classifier_view.settings_changed.connect(self.change_settings)
+            self.activity_strip = self.classifier_view.activity_strip()
 
         upper = QtWidgets.QWidget()
         ul = QtWidgets.QVBoxLayout(upper)
@@ -117,8 +115,7 @@ class MainWindow(QtWidgets.QMainWindow):
             ul.addLayout(row)
             # Same axis width on both plots, so that their time axes line up.
             for plot in (self.waterfall.plot, self.activity_strip):
-                if hasattr(plot, "getAxis"):
-                    plot.getAxis("left").setWidth(64)
+                plot.getAxis("left").setWidth(64)
         self._upper = upper
         lower = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
         lower.addWidget(self.spectrum)
@@ -180,14 +177,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.resizeDocks([dock], [300], QtCore.Qt.Orientation.Horizontal)
 
         # -- status bar -----------------------------------------------------------------------
-        self.status_fields = [QtWidgets.QLabel() for _ in range(6)]
-        for label in self.status_fields:
-            self.statusBar().addWidget(label)
-        self.problem_label = QtWidgets.QLabel()
-        self.problem_label.setStyleSheet(f"color: {COLORS['accent']};")
-        self.problem_label.setMaximumWidth(PROBLEM_WIDTH_PX)
-        self.statusBar().addPermanentWidget(self.problem_label)
-        self.status_fields[0].setMaximumWidth(SOURCE_WIDTH_PX)
+        self.status_line = StatusLine(self.statusBar(), COLORS["accent"])
+        self.status_fields = self.status_line.fields
+        self.problem_label = self.status_line.problem
 
         # -- shortcuts and timer --------------------------------------------------------------
         QtGui.QShortcut(QtGui.QKeySequence(QtCore.Qt.Key.Key_Space), self,
@@ -268,14 +260,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.session.poll()
         if self.pipeline is not self._pipeline:  # the session reopened the input
             self._pipeline_replaced()
-        fields = format_status(self.session.status(), self._fps.fps())
-        source = self.status_fields[0]
-        source.setToolTip(fields[0])
-        fields[0] = source.fontMetrics().elidedText(fields[0], QtCore.Qt.TextElideMode.ElideMiddle,
-                                                    SOURCE_WIDTH_PX - 12)
-        for label, text in zip(self.status_fields, fields):
-            if label.text() != text:  # an unchanged label costs no relayout
-                label.setText(text)
+        self.status_line.show_status(self.session.status(), self._fps.fps())
         self._present_problems()
 
     # -- user actions: each goes to the session -------------------------------------------------
@@ -371,8 +356,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self._problems_version = problems.version
         items = problems.items()
         top = problems.top("warning")
-        self._show_problem(top.text if top is not None else None)
-        self.problem_label.setToolTip("\n".join(f"{p.severity}: {p.text}" for p in items))
+        self.status_line.show_problems(top.text if top is not None else None,
+                                       "\n".join(f"{p.severity}: {p.text}" for p in items))
         lost = problems.get("input")
         on_mic = self.pipeline.source.kind == "microphone"
         if lost is not None and lost.severity == "error" and on_mic:
@@ -405,47 +390,6 @@ class MainWindow(QtWidgets.QMainWindow):
         else:
             key = None
         self.view_bar.set_view(key)
-
-    def _make_classifier_view(self, classifier: Any):
-        self.classifier_panel = QtWidgets.QWidget()
-        layout = QtWidgets.QVBoxLayout(self.classifier_panel)
-        layout.setContentsMargins(0, 0, 0, 0)
-        self.classifier_label = None
-        view, text = None, None
-        problem = self.session.problems.get("classifier")
-        problem = problem.text if problem is not None else None
-        if not self.settings.classifier and classifier is None:
-            text = "classifier off (--no-classifier)"
-        else:
-            try:
-                from monitor.gui.classifier_view import ClassifierView
-            except ImportError as exc:
-                text = problem or f"classifier panel not available ({exc})"
-            else:
-                view = ClassifierView(classifier, self.settings, parent=self.classifier_panel,
-                                      unavailable=problem)
-        if view is not None:
-            layout.addWidget(view)
-            view.settings_changed.connect(self.change_settings)
-            return view
-        label = QtWidgets.QLabel(text or problem or "classifier unavailable")
-        label.setWordWrap(True)
-        label.setObjectName("panelTitle")
-        label.setContentsMargins(6, 6, 6, 6)
-        layout.addWidget(label)
-        layout.addStretch(1)
-        self.classifier_label = label
-        return None
-
-    def _show_problem(self, problem: Optional[str]) -> None:
-        """The problem in the status bar, shortened to fit; the whole text in its tooltip."""
-        if problem == self._problem_shown:
-            return
-        self._problem_shown = problem
-        text = f"⚠ {problem}" if problem else ""
-        metrics = self.problem_label.fontMetrics()
-        self.problem_label.setText(metrics.elidedText(text, QtCore.Qt.TextElideMode.ElideRight,
-                                                      PROBLEM_WIDTH_PX - 8))
 
     def _save(self) -> None:
         if self.store is not None:

@@ -597,6 +597,18 @@ class Session:
             return True
 
     @staticmethod
+    def input_devices() -> list[dict]:
+        """The input devices PortAudio lists now (none without a working audio system)."""
+        from monitor.sources.microphone import list_devices, portaudio_problem
+
+        if portaudio_problem():
+            return []
+        try:
+            return list_devices()
+        except Exception:  # noqa: BLE001 - PortAudio failing to list: just no devices to offer
+            return []
+
+    @staticmethod
     def _rescan() -> None:
         from monitor.sources.microphone import rescan_devices
 

@@ -146,7 +146,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
         # -- controls dock (and the classifier under it) ---------------------------------------
         self.controls = ControlPanel(settings)
-        self.controls.set_devices(_input_devices())
+        self.controls.set_devices(self.session.input_devices())
         self.controls.changed.connect(self.change_settings)
         self.controls.source_changed.connect(self.change_source)
         self.controls.value_mode_changed.connect(self.set_value_mode)
@@ -155,21 +155,10 @@ class MainWindow(QtWidgets.QMainWindow):
         scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
         scroll.setWidget(self.controls)
         scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        dock = QtWidgets.QDockWidget("Controls")
-        dock.setObjectName("controlsDock")
-        dock.setWidget(scroll)
-        dock.setFeatures(QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetMovable
-                         | QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+        self.controls_dock = dock = self._dock("Controls", "controlsDock", scroll)
         dock.setMinimumWidth(250)
-        self.addDockWidget(QtCore.Qt.DockWidgetArea.RightDockWidgetArea, dock)
-        self.controls_dock = dock
-        cdock = QtWidgets.QDockWidget("Sound events")
-        cdock.setObjectName("classifierDock")
-        cdock.setWidget(self.classifier_panel)
-        cdock.setFeatures(QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetMovable
-                          | QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetFloatable)
-        self.addDockWidget(QtCore.Qt.DockWidgetArea.RightDockWidgetArea, cdock)
-        self.classifier_dock = cdock
+        self.classifier_dock = cdock = self._dock("Sound events", "classifierDock",
+                                                  self.classifier_panel)
         small = self.classifier_view is None
         self.resizeDocks([dock, cdock], [640, 90] if small else [430, 330],
                          QtCore.Qt.Orientation.Vertical)
@@ -280,7 +269,7 @@ class MainWindow(QtWidgets.QMainWindow):
         ok = self.session.retry_input(device)
         if self.pipeline is not self._pipeline:
             self._pipeline_replaced()
-        self.controls.set_devices(_input_devices())
+        self.controls.set_devices(self.session.input_devices())
         self._present_problems()
         return ok
 
@@ -288,7 +277,7 @@ class MainWindow(QtWidgets.QMainWindow):
         """While the input is lost: read the device list again and offer it."""
         ok = self.session.rescan_devices()
         if ok:
-            devices = _input_devices()
+            devices = self.session.input_devices()
             self.banner.set_devices(devices)
             self.controls.set_devices(devices)
         self._present_problems()
@@ -361,12 +350,21 @@ class MainWindow(QtWidgets.QMainWindow):
         lost = problems.get("input")
         on_mic = self.pipeline.source.kind == "microphone"
         if lost is not None and lost.severity == "error" and on_mic:
-            self.banner.show_problem(lost.text, _input_devices())
+            self.banner.show_problem(lost.text, self.session.input_devices())
         else:
             self.banner.hide()
         shown = [p.text for p in items if p.text not in _QUIET
                  and not (p.key == "input" and p.severity == "error" and on_mic)]
         self.notice.show_notice("; ".join(shown))
+
+    def _dock(self, title: str, name: str, widget: QtWidgets.QWidget) -> QtWidgets.QDockWidget:
+        dock = QtWidgets.QDockWidget(title)
+        dock.setObjectName(name)
+        dock.setWidget(widget)
+        dock.setFeatures(QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetMovable
+                         | QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+        self.addDockWidget(QtCore.Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        return dock
 
     def _update_title(self) -> None:
         self.setWindowTitle(f"{self.pipeline.source.description} — spectromon")
@@ -407,13 +405,3 @@ class MainWindow(QtWidgets.QMainWindow):
             self.session.stop()
         super().closeEvent(event)
 
-
-def _input_devices() -> list[dict]:
-    try:
-        from monitor.sources.microphone import list_devices, portaudio_problem
-
-        if portaudio_problem():
-            return []
-        return list_devices()
-    except Exception:  # noqa: BLE001 - no audio system: just no devices to offer
-        return []

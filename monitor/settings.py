@@ -29,8 +29,7 @@ __all__ = [
 ]
 
 
-class ParameterError(ValueError):
-    """A bad parameter: the message is one line, fit to show the user as it is."""
+from monitor.errors import ParameterError  # noqa: E402,F401 - re-exported, its old home
 
 
 WINDOWS = ("hann", "hamming", "blackmanharris", "rectangular")

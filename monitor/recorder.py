@@ -144,7 +144,8 @@ def mount_point(path: str) -> str:
 
 
 def describe_write_error(path: str, detail: str) -> str:
-    """One line for a failed write: disk full names the disk and the folder."""
+    """Why writing ``path`` failed, in a few words: a full disk is named by its mount point
+    (the caller names the file)."""
     folder = os.path.dirname(os.path.abspath(path))
     disk = mount_point(folder)
     try:
@@ -153,10 +154,10 @@ def describe_write_error(path: str, detail: str) -> str:
     except OSError:
         free = None
     if "No space left" in detail or (free is not None and free < 65536):
-        return f"the disk {disk} is full (writing {path})"
+        return f"the disk {disk} is full"
     if "File too large" in detail:
-        return f"{path} reached the largest file allowed on {disk} ({detail})"
-    return f"cannot write {path} on {disk}: {detail}"
+        return f"the file reached the largest size allowed on {disk} ({detail})"
+    return f"cannot write to {disk}: {detail}"
 
 
 class RecordingError(OSError):
@@ -393,6 +394,7 @@ class Recorder:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: Optional[threading.Thread] = None
+        self._last_sync = time.monotonic()
         if path:
             self._start_recording(path, start=0)
 
@@ -427,6 +429,22 @@ class Recorder:
             self._close_all()
             return True
         return self.join(timeout)
+
+    def feed(self, block: np.ndarray) -> None:
+        """Record ``block`` (frames × channels) on the caller's thread, for offline runs where
+        no source delivers (the file is read as fast as it is analysed). Only before
+        :meth:`start`; every output is written before this returns."""
+        if self._thread is not None:
+            raise RuntimeError("the recorder's thread is running: the source feeds it")
+        self._serve()
+        for i in range(0, block.shape[0], self._chunk):
+            self.ring.write(block[i:i + self._chunk])
+            while self._pump():
+                pass
+        now = time.monotonic()
+        if now - self._last_sync >= SYNC_SECONDS:
+            self._sync()
+            self._last_sync = now
 
     def join(self, timeout: Optional[float] = None) -> bool:
         """Wait for the writer to close its files after :meth:`stop`; True when it has."""
@@ -600,15 +618,14 @@ class Recorder:
     # -- writer thread ---------------------------------------------------------------------------
     def _run(self) -> None:
         try:
-            last_sync = time.monotonic()
             while True:
                 stopping = self._stop.is_set()  # read first: what came before stop() is written
                 self._serve()
                 moved = self._pump()
                 now = time.monotonic()
-                if now - last_sync >= SYNC_SECONDS:
+                if now - self._last_sync >= SYNC_SECONDS:
                     self._sync()
-                    last_sync = now
+                    self._last_sync = now
                 if moved:
                     continue
                 if stopping:

@@ -203,6 +203,17 @@ def test_requests_the_recorder_cannot_meet_are_one_line(tmp_path):
         Recorder(SR, 1, preroll_seconds=601)
 
 
+def test_offline_runs_record_on_the_callers_thread(tmp_path):
+    """--no-realtime reads the file as fast as it is analysed; no source thread delivers."""
+    played = write_counter(tmp_path / "in.wav", 3 * SR, SR, channels=2)
+    out = tmp_path / "rec.wav"
+    rec = Recorder(SR, 2, path=str(out))
+    for i in range(0, 3 * SR, 1000):
+        rec.feed(played[i:i + 1000])
+    assert rec.stop()
+    np.testing.assert_array_equal(read(out), played)
+
+
 # -- formats and exclusive creation ------------------------------------------------------------
 @pytest.mark.parametrize("name, match", [("x.ogg", "cannot record to .*use .wav"),
                                          ("x.mp3", "use .wav"), ("x", "no extension"),
@@ -349,6 +360,33 @@ def test_kill_9_loses_at_most_the_last_second(tmp_path):
     np.testing.assert_array_equal(y, played[:y.shape[0]])
 
 
+FLAC_CHILD = textwrap.dedent("""
+    import sys, numpy as np, soundfile as sf
+    f = sf.SoundFile(sys.argv[1], "w", 48000, 1, format="FLAC", subtype="PCM_24")
+    for _ in range(20):
+        f.write(np.random.default_rng(1).uniform(-0.5, 0.5, (4800, 1)).astype(np.float32))
+        f.flush()
+    print("written", flush=True)
+    sys.stdin.read()
+""")
+
+
+def test_why_flac_is_refused_for_recording(tmp_path):
+    """libsndfile writes the FLAC stream header at close: killed mid-write, the file does not
+    read (if this starts to pass, FLAC can be allowed for live recording)."""
+    out = tmp_path / "killed.flac"
+    proc = subprocess.Popen([sys.executable, "-c", FLAC_CHILD, str(out)], text=True,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        assert proc.stdout.readline().strip() == "written"
+    finally:
+        proc.kill()
+        proc.wait(30)
+    assert out.stat().st_size > 1000
+    with pytest.raises((ValueError, RuntimeError, MemoryError, sf.LibsndfileError)):
+        sf.read(str(out))
+
+
 @pytest.fixture
 def small_disk(tmp_path):
     """A 256 KiB tmpfs (as root), else a child-process file size limit of 256 KiB."""
@@ -387,7 +425,7 @@ def test_disk_full_says_which_disk_keeps_a_valid_file_and_monitoring_goes_on(tmp
     if limit is None:
         assert f"the disk {folder} is full" in error, error
     else:
-        assert "largest file allowed" in error, error
+        assert "largest size allowed" in error, error
     assert report["problem"] == error
     assert report["analysed_after"] >= 4800  # monitoring went on after the error
     y = read(out)  # closed and valid, what was written so far

@@ -605,6 +605,9 @@ class Recorder:
         return path
 
     def _add(self, sink: _Sink, recording: bool = False) -> None:
+        if len(self._all) >= 1000:  # a night of alerts: forget the oldest finished outputs
+            for path in [p for p, s in self._all.items() if s.done.is_set()][:100]:
+                del self._all[path]
         self._all[sink.file.path] = sink
         if recording:
             self._recording = sink

@@ -99,7 +99,8 @@ def reserve(path: str) -> int:
     try:
         return _create_exclusive(path)
     except FileExistsError:
-        raise ParameterError(f"will not overwrite {path}: it exists (choose another name)") from None
+        raise ParameterError(f"will not overwrite {path}: it exists (choose another name)") \
+            from None
     except OSError as exc:
         raise ParameterError(f"cannot write {path}: {exc.strerror or exc}") from None
 

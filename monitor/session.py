@@ -450,9 +450,13 @@ class Session:
             if self.pipeline is not None:
                 self.pipeline.stop()
 
-    def close(self) -> None:
-        """:meth:`stop`, then close the classifier this session opened."""
+    def close(self, recorder_timeout: float = 30.0) -> None:
+        """:meth:`stop`, wait for the recording's tail to reach the disk (at most
+        ``recorder_timeout`` seconds), then close the classifier this session opened."""
         self.stop()
+        if self.pipeline is not None and not self.pipeline.recorder.join(recorder_timeout):
+            self.problems.report("recording", f"the recording's writer did not finish within "
+                                 f"{recorder_timeout:g} s", "error")
         if self.classifier is not None:
             self.classifier.close()
 
@@ -548,7 +552,7 @@ class Session:
             raise
         self.problems.clear("input", "source")
         recorder = old.recorder if old is not None else None
-        if recorder is not None:
+        if recorder is not None and recorder.path is not None:
             self.problems.report("recording", f"the recording {recorder.path} ended when the "
                                  f"source changed ({recorder.frames} frames)", "info")
 
@@ -637,9 +641,8 @@ class Session:
                     self.problems.report("input", source.error, "error")
             elif source.finished:
                 self.problems.report("input", "end of file", "info")
-            recorder_error = pipeline.worker.record_error
-            if recorder_error:
-                self.problems.report("recording", recorder_error, "error")
+            if pipeline.recorder.error:
+                self.problems.report("recording", pipeline.recorder.error, "error")
             failure = pipeline.worker.restart_if_dead()
             if failure:
                 self.problems.report("worker", f"the analysis stopped ({failure}) and was "

@@ -8,6 +8,7 @@ from typing import Optional, Protocol
 
 import numpy as np
 
+from monitor.dsp.clipping import ClipCounter
 from monitor.dsp.features import AnalysisParams, FeatureBatch, FeatureExtractor
 from monitor.dsp.levels import Normalizer
 from monitor.ringbuffer import RingBuffer
@@ -26,8 +27,8 @@ class AnalysisWorker:
     """Turns the ring buffer's audio into :class:`FeatureBatch` es on its own thread.
 
     Each pass takes everything new from the ring, replaces non-finite samples by 0 (counting
-    them), records it, mixes to mono or picks one channel, normalises, and computes every frame
-    it completes at once. Batches go to a deque that one consumer (the GUI timer or the
+    them), counts clipped samples, mixes to mono or picks one channel, normalises, and computes
+    every frame it completes at once. Batches go to a deque that one consumer (the GUI timer or the
     headless loop) drains with :meth:`drain`.
 
     Settings change live through :meth:`configure`; the worker picks them up at its next pass
@@ -41,24 +42,23 @@ class AnalysisWorker:
         Hz, of the audio in the ring.
     consumers : list of AudioConsumer
         Also fed the mono audio (after normalisation).
-    recorder : Recorder, optional
-        Receives the raw multichannel audio.
+
+    Recording is not done here: the recorder taps the source itself
+    (:class:`monitor.recorder.Recorder`), so a slow analysis never costs a recorded sample.
     """
 
     POLL_SECONDS = 0.005
     MAX_BATCHES = 4096
 
     def __init__(self, settings: Settings, ring: RingBuffer, samplerate: float,
-                 consumers: Optional[list] = None, recorder=None) -> None:
+                 consumers: Optional[list] = None) -> None:
         self.ring = ring
         self.samplerate = float(samplerate)
         self.consumers = list(consumers or [])
-        self.recorder = recorder
         self.batches: collections.deque = collections.deque(maxlen=self.MAX_BATCHES)
         self.frames_in = 0  # frames taken from the ring
         self.nonfinite = 0  # NaN/Inf samples replaced by 0
-        self.clipped = 0  # samples at or beyond full scale (before normalisation)
-        self.record_error: Optional[str] = None
+        self._clips = ClipCounter()  # runs at the device's real rails (before normalisation)
         self.dropped_batches = 0  # batches lost because nobody drained them in time
         self.restarts = 0  # times the thread died and was restarted
         self.failure: Optional[str] = None  # why the thread last died
@@ -83,6 +83,11 @@ class AnalysisWorker:
     def settings(self) -> Settings:
         """The settings last asked for (applied at the next pass)."""
         return self._requested
+
+    @property
+    def clipped(self) -> int:
+        """Clipped samples so far (see :mod:`monitor.dsp.clipping`)."""
+        return self._clips.count
 
     @property
     def params(self) -> AnalysisParams:
@@ -128,7 +133,7 @@ class AnalysisWorker:
             while not self._stop.is_set():
                 if not self.poll():
                     self._stop.wait(self.POLL_SECONDS)
-            self.poll()  # what arrived before stop() is analysed and recorded too
+            self.poll()  # what arrived before stop() is analysed too
         except Exception as exc:  # noqa: BLE001 - reported and restarted by the session
             self.failure = f"{type(exc).__name__}: {exc}"
 
@@ -149,12 +154,7 @@ class AnalysisWorker:
         if not finite.all():
             self.nonfinite += int(block.size - np.count_nonzero(finite))
             block = np.where(finite, block, np.float32(0.0))
-        if self.recorder is not None and self.record_error is None:
-            try:
-                self.recorder.write(block)
-            except Exception as exc:  # noqa: BLE001 - disk full etc.: say it, keep monitoring
-                self.record_error = f"recording stopped: {exc}"
-        self.clipped += int(np.count_nonzero(np.abs(block) >= 1.0))
+        self._clips.process(block)
         channel = self._settings.channel
         if channel is not None and channel <= block.shape[1]:
             mono = np.ascontiguousarray(block[:, channel - 1])

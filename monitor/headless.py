@@ -230,7 +230,8 @@ def _run_offline(session: Session, interval, duration, store, stop) -> None:
         data = source.render(n) if n > 0 else np.zeros((0, source.channels), np.float32)
         if data.shape[0] == 0:
             break
-        pipeline.recorder.feed(data)
+        if pipeline.recorder.path is not None:  # offline, nothing delivers to its tap
+            pipeline.recorder.feed(data)
         batch = worker.process(data)
         done += data.shape[0]
         if classifier is not None:

@@ -46,6 +46,9 @@ class Status:
     gain_db: float
     dropped_batches: int = 0
     worker_restarts: int = 0
+    classifier_dropped_seconds: float = 0.0
+    classifier_restarts: int = 0
+    recording: dict = field(default_factory=dict)
     problem: Optional[str] = None
     problems: list = field(default_factory=list)
     extra: dict = field(default_factory=dict)
@@ -181,4 +184,5 @@ class Pipeline:
             overflows=self.source.overflows, underflows=self.source.underflows, nonfinite=self.worker.nonfinite,
             clipped=self.worker.clipped, gain_db=self.worker.gain_db,
             dropped_batches=self.worker.dropped_batches, worker_restarts=self.worker.restarts,
+            recording=self.recorder.status(),
             problem=self.source.error or self.recorder.error)

@@ -647,6 +647,11 @@ class Session:
             if failure:
                 self.problems.report("worker", f"the analysis stopped ({failure}) and was "
                                      f"restarted", "error")
+            if self.classifier is not None:
+                failure = self.classifier.restart_if_dead()
+                if failure:
+                    self.problems.report("classifier", f"the classifier stopped ({failure}) "
+                                         f"and was restarted", "error")
 
     @property
     def input_lost(self) -> bool:
@@ -655,6 +660,9 @@ class Session:
     def status(self) -> Status:
         """The pipeline's status, with the session's most important problem."""
         status = self.pipeline.status()
+        if self.classifier is not None:
+            status.classifier_dropped_seconds = self.classifier.dropped_seconds
+            status.classifier_restarts = self.classifier.restarts
         top = self.problems.top()
         status.problem = top.text if top is not None else None
         status.problems = [p.as_dict() for p in self.problems.items()]

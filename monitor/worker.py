@@ -18,7 +18,8 @@ __all__ = ["AnalysisWorker", "AudioConsumer"]
 
 
 class AudioConsumer(Protocol):
-    """Something else fed the analysed mono audio, e.g. the classifier. ``feed`` must be cheap."""
+    """Something else fed the mono mix as captured (before normalisation), e.g. the classifier.
+    ``feed`` must be cheap."""
 
     def feed(self, mono: np.ndarray, samplerate: float, stream_time: float) -> None: ...
 
@@ -41,7 +42,7 @@ class AnalysisWorker:
     samplerate : float
         Hz, of the audio in the ring.
     consumers : list of AudioConsumer
-        Also fed the mono audio (after normalisation).
+        Also fed the mono mix as captured (before normalisation).
 
     Recording is not done here: the recorder taps the source itself
     (:class:`monitor.recorder.Recorder`), so a slow analysis never costs a recorded sample.
@@ -162,12 +163,15 @@ class AnalysisWorker:
             mono = block[:, 0]
         else:
             mono = block.mean(axis=1, dtype=np.float32)
+        # The classifier hears the mono mix as captured: normalisation is for what the user
+        # sees, and YAMNet's scores depend on level (noise boosted +40 dB reads as something).
+        heard = mono if channel is None or block.shape[1] == 1 else block.mean(axis=1, dtype=np.float32)
         mono = self._normalizer.process(mono)
         self.gain_db = self._normalizer.gain_db
         self.frames_in += block.shape[0]
         self._update_scope(mono)
         for consumer in self.consumers:
-            consumer.feed(mono, self.samplerate, self.stream_time)
+            consumer.feed(heard, self.samplerate, self.stream_time)
         batch = self._extractor.process(mono)
         if len(batch):
             if len(self.batches) == self.batches.maxlen:

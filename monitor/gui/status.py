@@ -106,6 +106,10 @@ def drop_counters(status) -> str:
         f"samples at full scale: {status.clipped}",
         f"analysis batches dropped (not drawn in time): {status.dropped_batches}",
         f"analysis restarts: {status.worker_restarts}",
+        f"audio the classifier skipped (it fell behind): {status.classifier_dropped_seconds:.1f} s",
+        f"classifier restarts: {status.classifier_restarts}",
+        f"recording gaps filled with silence: {status.recording.get('record_gaps', 0)} "
+        f"({status.recording.get('record_gap_seconds', 0):.1f} s)",
     ])
 
 

@@ -16,6 +16,8 @@ import math
 from dataclasses import dataclass
 from typing import Any, Optional, Union
 
+from monitor.errors import ParameterError
+
 __all__ = [
     "ParameterError",
     "Settings",
@@ -27,10 +29,6 @@ __all__ = [
     "N_FFT_MAX",
     "parse_db_range",
 ]
-
-
-class ParameterError(ValueError):
-    """A bad parameter: the message is one line, fit to show the user as it is."""
 
 
 WINDOWS = ("hann", "hamming", "blackmanharris", "rectangular")

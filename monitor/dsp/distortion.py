@@ -15,7 +15,8 @@ Method (stated once, used for every figure):
   window's noise bandwidth is built into the bin scaling.
 - THD = sqrt(sum P_h / P_1), h = 2..N with h*f0 inside the band. THD+N = sqrt((N + D) / P_1)
   and SINAD = (P_1 + N + D) / (N + D), where N + D is everything in the band except the
-  fundamental's lobe, whose noise is put back as the local density. SNR = P_1 / N with the
+  fundamental's lobe, whose noise is put back as the local density (as it is for the DC lobe,
+  bins 1-6, emptied by removing each frame's DC). SNR = P_1 / N with the
   harmonic lobes also replaced by the density.
 - ENOB (IEEE 1241) = (10 log10(0.5 / NAD) - 1.76) / 6.02 with NAD the full-band (0 to fs/2)
   noise-and-distortion power: referred to full scale, so it describes the converter, not the
@@ -213,6 +214,10 @@ def measure_distortion(x: np.ndarray, samplerate: float, n_fft: int = 8192,
     if f0 is not None:
         tone = _tone_lines(ps, lines, residual, f0, n_harmonics, hi)
     hum = _hum(ps, lines, hum_harmonics, tone.get("harmonic_hz", ()))
+    # Removing each frame's DC also took noise out of the window's DC lobe (bins 1-6): raise
+    # them to the noise density next to it (never lower: they may hold hum).
+    near_dc = (lines.bins > 0) & lines.lobe(0.0)
+    residual[near_dc] = np.maximum(residual[near_dc], lines.density(0.0))
     a_gain = weighting_power_gain("A", ps.frequencies)
     noise = float(residual[in_band].sum())
     noise_a = float((residual * a_gain)[in_band].sum())

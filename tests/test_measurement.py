@@ -176,3 +176,15 @@ def test_spl_offset_and_calibration_apply():
     assert out["thd_percent"] == pytest.approx(1.0, abs=0.02)
     assert out["calibration"] == "mic.txt"
     assert out["levels"]["lzeq_db_spl"] == pytest.approx(114.0 - 6.02, abs=0.05)
+
+
+def test_digital_silence_measures_nothing_and_says_so_in_none():
+    fs = 48000
+    consumer = MeasurementConsumer(fs)
+    _feed(consumer, np.zeros(fs), fs)
+    consumer.poll()
+    out = consumer.latest()
+    json.dumps(out, allow_nan=False)
+    assert out["level_dbfs"] is None and out["noise_dbfs"] is None and out["dc_dbfs"] is None
+    assert out["levels"]["laeq_db"] is None and out["dropouts"]["events"] == 0
+    assert set(out["bands"]["level_dbfs"]) == {None}

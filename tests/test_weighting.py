@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from monitor.dsp.weighting import (LevelIntegrator, SOSFilter, leq_db, peak_db, sos_response, weighting_db,
+from monitor.dsp.weighting import (LevelIntegrator, bin_gains, SOSFilter, leq_db, peak_db, sos_response, weighting_db,
                                    weighting_power_gain, weighting_sos)
 
 TABLE = np.loadtxt(Path(__file__).parent / "data" / "iec61672_weighting.tsv", comments="#", skiprows=5)
@@ -43,6 +43,10 @@ def test_z_is_flat_and_dc_is_removed():
         gain = weighting_power_gain(kind, f)
         assert gain[0] == 0.0 and np.all(np.diff(gain[:10]) > 0)
     assert weighting_db("a", [1000.0])[0] == pytest.approx(0.0)
+    gains = bin_gains("A", 8192, 48000)
+    assert gains.shape == (4097,)
+    assert 20 * np.log10(gains[np.argmin(np.abs(f - 1000.0))]) == pytest.approx(0.0, abs=0.01)
+    assert 20 * np.log10(gains[np.argmin(np.abs(f - 100.0))]) == pytest.approx(-19.1, abs=0.3)
     with pytest.raises(ValueError, match="weighting"):
         weighting_db("B", [1000.0])
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["WEIGHTINGS", "weighting_db", "weighting_power_gain", "weighting_sos", "sos_response",
+__all__ = ["WEIGHTINGS", "weighting_db", "weighting_power_gain", "bin_gains", "weighting_sos", "sos_response",
            "SOSFilter", "leq_db", "peak_db", "LevelIntegrator"]
 
 WEIGHTINGS = ("A", "C", "Z")
@@ -52,6 +52,11 @@ def weighting_db(kind: str, frequencies) -> np.ndarray:
     """Weighting ``kind`` ('A', 'C' or 'Z') at ``frequencies`` (Hz), dB; -inf at 0 Hz for A, C."""
     with np.errstate(divide="ignore"):
         return 10.0 * np.log10(weighting_power_gain(kind, frequencies))
+
+
+def bin_gains(kind: str, n_fft: int, samplerate: float) -> np.ndarray:
+    """Amplitude gain of weighting ``kind`` at each rfft bin (``n_fft // 2 + 1``); square it for power."""
+    return np.sqrt(weighting_power_gain(kind, np.fft.rfftfreq(int(n_fft), 1.0 / samplerate)))
 
 
 def _bilinear(p: float, samplerate: float) -> float:

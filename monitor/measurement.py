@@ -80,7 +80,6 @@ class MeasurementConsumer:
         self.span = self.n_fft * (self.averages + 1) // 2
         self.interval_samples = max(1, int(round(interval * self.samplerate)))
         self.n_harmonics, self.band, self.band_fraction = int(n_harmonics), band, int(band_fraction)
-        self.calibration, self.spl_offset_db = calibration, spl_offset_db
         self.dc_warn = 10.0 ** (dc_warn_dbfs / 20.0)
         # Room for the analysis span plus 4 intervals: the thread may lag 2 s at 0.5 s before
         # samples go unchecked (then counted in samples_missed).
@@ -106,8 +105,7 @@ class MeasurementConsumer:
         self._updated = threading.Condition()
         self._stop = threading.Event()
         self._thread: Optional[threading.Thread] = None
-        self._gain = (None if calibration is None else
-                      calibration.power_gain(np.fft.rfftfreq(self.n_fft, 1.0 / self.samplerate)))
+        self.set_calibration(calibration, spl_offset_db)
 
     # -- the worker's thread --------------------------------------------------------------------
     def feed(self, mono: np.ndarray, samplerate: float, stream_time: float) -> None:
@@ -159,10 +157,28 @@ class MeasurementConsumer:
             problems.append(f"measurement fell behind: {self.samples_missed} samples not checked")
         return "; ".join(problems) or None
 
+    def set_calibration(self, calibration=None, spl_offset_db: Optional[float] = None) -> None:
+        """Use microphone ``calibration`` (MicCalibration or None) and ``spl_offset_db`` (dB or
+        None) from the next measurement on (safe from any thread)."""
+        gain = (None if calibration is None else
+                calibration.power_gain(np.fft.rfftfreq(self.n_fft, 1.0 / self.samplerate)))
+        self._calibration = (calibration, gain, spl_offset_db)  # one swap: read whole by the thread
+
+    @property
+    def calibration(self):
+        return self._calibration[0]
+
+    @property
+    def spl_offset_db(self) -> Optional[float]:
+        return self._calibration[2]
+
     def latest(self) -> dict:
-        """The last measurement and the detector counts: finite numbers or None, JSON-ready."""
+        """The last measurement and the detector counts: finite numbers or None, JSON-ready.
+
+        Before the first measurement only the counts (and ``levels``) are there.
+        """
         with self._updated:
-            return copy.deepcopy(self._latest)
+            return copy.deepcopy(self._latest) if self._latest else self._counts()
 
     def wait_for_update(self, after: int, timeout: float) -> bool:
         """Block until more than ``after`` measurements were made (or ``timeout`` s pass)."""
@@ -208,11 +224,12 @@ class MeasurementConsumer:
         return due
 
     def _measure(self, x: np.ndarray, stream_time: float) -> dict:
+        calibration, gain, spl_offset = self._calibration
         try:
             r = measure_distortion(x, self.samplerate, self.n_fft, self.averages, self.n_harmonics,
-                                   self.band, power_gain=self._gain)
+                                   self.band, power_gain=gain)
             ps = power_spectrum(x, self.samplerate, self.n_fft, self.averages, coefficients=HANN)
-            power = ps.power if self._gain is None else ps.power * self._gain
+            power = ps.power if gain is None else ps.power * gain
             bands = band_levels(power, self.samplerate, self.n_fft, self.band_fraction)
         except Exception as exc:  # noqa: BLE001 - say it in the result, keep measuring
             self._failure = f"measurement failed: {exc}"
@@ -235,16 +252,22 @@ class MeasurementConsumer:
             "hum_harmonics_dbfs": [_num(h) for h in r.hum_harmonics_dbfs],
             "bands": {"fraction": bands.fraction, "nominal_hz": [_sig(f, 3) for f in bands.nominal_hz],
                       "level_dbfs": [_num(v) for v in bands.level_dbfs]},
-            "calibration": None if self.calibration is None else self.calibration.source,
+            "calibration": None if calibration is None else calibration.source,
         }
+        if spl_offset is not None:
+            out["spl_offset_db"] = _num(spl_offset)
+            for key in ("level_dbfs", "noise_dbfs", "noise_dbfs_a"):
+                value = out[key]
+                out[key.replace("dbfs", "db_spl")] = None if value is None else _num(value + spl_offset)
         return out
 
     def _levels_dict(self) -> dict:
         lv = self._levels
         out = {"period_s": _num(lv.duration_s, 3), "laeq_db": _num(lv.leq_db("A")),
                "lceq_db": _num(lv.leq_db("C")), "lzeq_db": _num(lv.leq_db("Z")), "lcpeak_db": _num(lv.lcpeak_db())}
-        if self.spl_offset_db is not None:
-            out.update({f"{k}_spl": _num(v + self.spl_offset_db) if v is not None else None
+        offset = self.spl_offset_db
+        if offset is not None:
+            out.update({f"{k}_spl": None if v is None else _num(v + offset)
                         for k, v in list(out.items()) if k != "period_s"})
         return out
 
@@ -255,10 +278,6 @@ class MeasurementConsumer:
                 "samples_missed": self.samples_missed, "levels": self._levels_dict(), "problem": self.problem}
 
     def _publish(self, measurement: dict) -> None:
-        if self.spl_offset_db is not None and measurement:
-            for key in ("level_dbfs", "noise_dbfs", "noise_dbfs_a"):
-                value = measurement.get(key)
-                measurement[key.replace("dbfs", "db_spl")] = _num(value + self.spl_offset_db) if value is not None else None
         with self._updated:
             self._latest = {**measurement, **self._counts()}
             self.updates += 1

@@ -141,3 +141,11 @@ def test_tone_with_hum_measures_both():
 def test_short_input_is_refused():
     with pytest.raises(ValueError, match="n_fft"):
         measure_distortion(np.zeros(100), 48000)
+
+
+def test_thd_is_none_when_no_harmonic_is_in_the_band():
+    fs = 48000
+    r = measure_distortion(0.5 * np.sin(2 * np.pi * 15000 * _t(fs)), fs)
+    assert r.fundamental_hz == pytest.approx(15000.0, abs=0.01)
+    assert r.thd_percent is None and r.harmonics_dbfs == ()
+    assert r.sinad_db is not None

@@ -134,6 +134,20 @@ def test_dropouts_inside_signal_only():
         assert (det.events, det.samples) == (3, 457)
 
 
+def test_zeros_of_a_near_silent_16_bit_input_are_no_dropouts():
+    quiet = np.round(0.4 * np.random.default_rng(4).standard_normal(48000)) / 32768  # ~1 LSB noise
+    det = DropoutDetector(8)
+    for block in _blocks(quiet):
+        det.process(block)
+    assert det.events == 0
+    quiet[1000:1100] = 0.0
+    quiet[999] = 0.25  # a gap in real signal
+    det = DropoutDetector(8)
+    for block in _blocks(quiet):
+        det.process(block)
+    assert det.events == 1
+
+
 def test_consumer_counts_clipping_dropouts_and_dc():
     fs = 48000
     t = np.arange(fs) / fs
@@ -167,7 +181,10 @@ def test_refused_feeds_and_missed_samples_are_counted_and_said():
 def test_spl_offset_and_calibration_apply():
     fs = 48000
     flat_plus_3 = MicCalibration(np.array([20.0, 20000.0]), np.array([3.0, 3.0]), source="mic.txt")
-    consumer = MeasurementConsumer(fs, calibration=flat_plus_3, spl_offset_db=114.0)
+    consumer = MeasurementConsumer(fs)
+    before = consumer.latest()
+    assert before["feeds"] == 0 and before["levels"]["laeq_db"] is None and "thd_percent" not in before
+    consumer.set_calibration(flat_plus_3, 114.0)  # as the Calibrate action would, live
     _feed(consumer, _test_tone(fs), fs)
     consumer.poll()
     out = consumer.latest()

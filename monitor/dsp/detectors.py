@@ -60,42 +60,54 @@ class ClipDetector:
 
 
 class DropoutDetector:
-    """Counts dropouts: runs of at least ``min_run`` exact zeros with signal before and after.
+    """Counts dropouts: runs of at least ``min_run`` exact zeros inside signal.
 
-    Digital silence before the first non-zero sample (a muted input, a stream starting) is no
-    dropout; a run is counted when the signal comes back.
+    Inside signal means: after the first non-zero sample (digital silence of a muted input or
+    a starting stream is no dropout), ended by a non-zero sample (a run is counted when the
+    signal comes back), and with the sample just before or just after the run at least
+    ``min_level`` in magnitude: the zeros of a near-silent 16-bit input (noise of about 1 LSB,
+    where runs of zeros are normal) are not dropouts.
 
     Parameters
     ----------
     min_run : int
-        Zeros in a row that make a dropout. 32 at 16 bits: a quiet signal with 1 LSB of noise
-        has P(0) of about 0.4 per sample, and 0.4^32 is 2e-13.
+        Zeros in a row that make a dropout (a lost buffer is 64 samples or more).
+    min_level : float
+        Full scale = 1; default 2^-10 (-60 dB, 32 LSB at 16 bits).
     """
 
-    def __init__(self, min_run: int = 32) -> None:
+    def __init__(self, min_run: int = 32, min_level: float = 2.0 ** -10) -> None:
         self.min_run = int(min_run)
+        self.min_level = float(min_level)
         self.events = 0
         self.samples = 0
         self._seen_signal = False
         self._zeros = 0  # zeros at the end of the stream so far (after signal)
+        self._before = 0.0  # |sample| before those zeros (or the last |sample|)
 
     def process(self, x: np.ndarray) -> None:
         """Look at the next block ``x`` (1-D)."""
         if not x.size:
             return
         zero = x == 0
-        run_zero, _, lengths = _runs(zero)
+        magnitude = np.abs(x)
+        run_zero, starts, lengths = _runs(zero)
         totals = lengths.copy()
+        before = np.where(starts > 0, magnitude[np.maximum(starts - 1, 0)], self._before)
+        after = magnitude[np.minimum(starts + lengths, x.size - 1)]
         if run_zero[0]:
             totals[0] += self._zeros
-        elif self._zeros >= self.min_run:  # the last block ended in a gap that ends here
-            self.events += 1
+        elif self._zeros >= self.min_run and max(self._before, magnitude[0]) >= self.min_level:
+            self.events += 1  # the last block ended in a gap that ends here
             self.samples += self._zeros
         inside = run_zero & (np.arange(run_zero.size) < run_zero.size - 1)  # the signal came back
         if not self._seen_signal and run_zero[0]:
             inside[0] = False
-        dropout = inside & (totals >= self.min_run)
+        dropout = inside & (totals >= self.min_run) & (np.maximum(before, after) >= self.min_level)
         self.events += int(np.count_nonzero(dropout))
         self.samples += int(totals[dropout].sum())
         self._seen_signal = self._seen_signal or not zero.all()
-        self._zeros = int(totals[-1]) if run_zero[-1] and self._seen_signal else 0
+        if run_zero[-1] and self._seen_signal:
+            self._zeros, self._before = int(totals[-1]), float(before[-1])
+        else:
+            self._zeros, self._before = 0, float(magnitude[-1])

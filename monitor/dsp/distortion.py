@@ -69,7 +69,8 @@ class DistortionResult:
     harmonics_dbfs : tuple
         Levels of harmonics 2..N (dBFS; None where below the noise or outside the band).
     thd_percent, thd_db : float or None
-        Total harmonic distortion over harmonics 2..N, % and dB (20 log10 of the ratio).
+        Total harmonic distortion over harmonics 2..N, % and dB (20 log10 of the ratio); None
+        when no harmonic falls inside the band (a 15 kHz tone in a 20 kHz band).
     thdn_percent, thdn_db : float or None
         THD+N in the band, % and dB re the fundamental.
     sinad_db, snr_db : float or None
@@ -246,12 +247,13 @@ def measure_distortion(x: np.ndarray, samplerate: float, n_fft: int = 8192,
     in_band_h = [p for p, f in zip(harmonics, tone["harmonic_hz"]) if lo <= f <= hi]
     nd = noise + sum(in_band_h)
     nd_full = float(residual[full].sum()) + sum(harmonics)
-    thd = np.sqrt(sum(harmonics) / p1)
+    thd = np.sqrt(sum(harmonics) / p1) if harmonics else None  # None: no harmonic in the band
     thdn = np.sqrt(nd / p1)
     return DistortionResult(
         fundamental_hz=f0, level_dbfs=_dbfs(p1),
         harmonics_dbfs=tuple(_dbfs(p) for p in harmonics),
-        thd_percent=100.0 * thd, thd_db=_ratio_db(thd), thdn_percent=100.0 * thdn, thdn_db=_ratio_db(thdn),
+        thd_percent=None if thd is None else 100.0 * thd, thd_db=None if thd is None else _ratio_db(thd),
+        thdn_percent=100.0 * thdn, thdn_db=_ratio_db(thdn),
         sinad_db=_ratio_db(np.sqrt((p1 + nd) / nd)) if nd > 0 else None,
         snr_db=_ratio_db(np.sqrt(p1 / noise)) if noise > 0 else None,
         enob_bits=(10 * np.log10(FULL_SCALE_SINE_POWER / nd_full) - 1.76) / 6.02 if nd_full > 0 else None,

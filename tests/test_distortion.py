@@ -149,3 +149,12 @@ def test_thd_is_none_when_no_harmonic_is_in_the_band():
     assert r.fundamental_hz == pytest.approx(15000.0, abs=0.01)
     assert r.thd_percent is None and r.harmonics_dbfs == ()
     assert r.sinad_db is not None
+
+
+def test_a_tone_on_a_mains_harmonic_is_not_read_as_hum():
+    fs = 48000
+    t = _t(fs)
+    r = measure_distortion(0.5 * np.sin(2 * np.pi * 250 * t) + 0.001 * np.sin(2 * np.pi * 50 * t), fs)
+    assert r.fundamental_hz == pytest.approx(250.0, abs=0.01)
+    assert r.hum_harmonics_dbfs[4] is None  # 5 x 50 Hz is the tone
+    assert r.hum_dbfs == pytest.approx(-60.0, abs=0.1)

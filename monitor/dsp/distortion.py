@@ -228,7 +228,8 @@ def measure_distortion(x: np.ndarray, samplerate: float, n_fft: int = 8192,
     tone = {}
     if f0 is not None:
         tone = _tone_lines(ps, lines, residual, f0, n_harmonics, hi)
-    hum = _hum(ps, lines, hum_harmonics, tone.get("harmonic_hz", ()))
+    tone_hz = (f0,) + tone["harmonic_hz"] if f0 is not None else ()
+    hum = _hum(ps, lines, hum_harmonics, tone_hz, power_gain)
     # Removing each frame's DC also took noise out of the window's DC lobe (bins 1-6): raise
     # them to the noise density next to it (never lower: they may hold hum).
     near_dc = (lines.bins > 0) & lines.lobe(0.0)
@@ -300,8 +301,8 @@ def _tone_lines(ps, lines, residual, f0, n_harmonics, hi) -> dict:
     return {"p1": powers[0], "harmonics": powers[1:], "harmonic_hz": tuple(used[1:])}
 
 
-def _hum(ps: PowerSpectrum, lines: _Lines, count: int, tone_harmonics) -> dict:
-    """Mains frequency, total hum and per-line hum levels (dBFS)."""
+def _hum(ps: PowerSpectrum, lines: _Lines, count: int, tone_lines, power_gain) -> dict:
+    """Mains frequency, total hum and per-line hum levels (dBFS); lines on the tone's are None."""
     none = {"hum_hz": None, "hum_dbfs": None, "hum_harmonics_dbfs": ()}
     best = None
     for mains in MAINS_HZ:
@@ -316,11 +317,12 @@ def _hum(ps: PowerSpectrum, lines: _Lines, count: int, tone_harmonics) -> dict:
         lines.taken |= lines.lobe(f)
     levels, total = [], 0.0
     for f in candidates:
-        if any(abs(f - t) < LOBE * ps.bin_hz for t in tone_harmonics):
+        if any(abs(f - t) < LOBE * ps.bin_hz for t in tone_lines):
             levels.append(None)
             continue
         noise = lines.density(f) * ps.enbw
-        p = float(_line_power(ps, [f])[0])
+        p = float(_line_power(ps, [f])[0])  # from the frames: apply the calibration here
+        p *= 1.0 if power_gain is None else float(power_gain[int(round(f / ps.bin_hz))])
         found = p > HUM_MIN_SNR * noise
         levels.append(_dbfs(p - noise) if found else None)
         total += p - noise if found else 0.0

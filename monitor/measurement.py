@@ -116,12 +116,12 @@ class MeasurementConsumer:
             return
         n, size = mono.shape[0], self._ring.size
         with self._lock:
-            start = self._written % size
             if n >= size:  # only the newest ring-full fits; poll() counts the rest as missed
                 start = (self._written + n - size) % size
                 self._ring[start:] = mono[n - size:n - start]
                 self._ring[:start] = mono[n - start:]
             else:
+                start = self._written % size
                 first = min(n, size - start)
                 self._ring[start:start + first] = mono[:first]
                 self._ring[:n - first] = mono[first:]
@@ -191,9 +191,14 @@ class MeasurementConsumer:
 
     # -- the measure thread ---------------------------------------------------------------------
     def _run(self) -> None:
-        while not self._stop.wait(0.05):
-            self.poll()
-        self.poll()
+        while True:
+            stopping = self._stop.wait(0.05)
+            try:
+                self.poll()
+            except Exception as exc:  # noqa: BLE001 - say it in latest()/problem, keep going
+                self._failure = f"measurement thread error: {exc!r}"
+            if stopping:
+                return
 
     def poll(self) -> bool:
         """One pass: check the new samples, measure when an interval is due. True if measured."""

@@ -18,14 +18,19 @@ import math
 import os
 import re
 from dataclasses import dataclass
-from typing import Optional
 
 import numpy as np
 
 from monitor.errors import ParameterError
 
-__all__ = ["MAX_BYTES", "MicCalibration", "parse_calibration", "load_calibration", "format_calibration",
-           "spl_offset_db"]
+__all__ = [
+    "MAX_BYTES",
+    "MicCalibration",
+    "format_calibration",
+    "load_calibration",
+    "parse_calibration",
+    "spl_offset_db",
+]
 
 MAX_BYTES = 1 << 20  # 1 MiB: a UMIK file is ~10 kB; anything far larger is not a calibration file
 _COMMENT = ("*", ";", "#", "//")
@@ -53,8 +58,8 @@ class MicCalibration:
 
     frequencies_hz: np.ndarray
     response_db: np.ndarray
-    phase_deg: Optional[np.ndarray] = None
-    sens_factor_db: Optional[float] = None
+    phase_deg: np.ndarray | None = None
+    sens_factor_db: float | None = None
     source: str = "<text>"
 
     def response_at(self, frequencies) -> np.ndarray:
@@ -151,7 +156,7 @@ def format_calibration(cal: MicCalibration) -> str:
     return "\n".join(lines) + "\n"
 
 
-def spl_offset_db(measured_dbfs: float, calibrator_db: float = 94.0, frequency_hz: Optional[float] = None,
+def spl_offset_db(measured_dbfs: float, calibrator_db: float = 94.0, frequency_hz: float | None = None,
                   calibrator_hz: float = 1000.0) -> float:
     """The offset (dB) that turns dBFS into dB SPL, from a sound calibrator's reading.
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import copy
 import math
 import threading
-from typing import Optional
 
 import numpy as np
 
@@ -72,8 +71,8 @@ class MeasurementConsumer:
     """
 
     def __init__(self, samplerate: float, n_fft: int = 8192, averages: int = 4, interval: float = 0.5,
-                 n_harmonics: int = 10, band: Optional[tuple] = (20.0, 20000.0), band_fraction: int = 3,
-                 calibration=None, spl_offset_db: Optional[float] = None, dropout_min_samples: int = 32,
+                 n_harmonics: int = 10, band: tuple | None = (20.0, 20000.0), band_fraction: int = 3,
+                 calibration=None, spl_offset_db: float | None = None, dropout_min_samples: int = 32,
                  dc_warn_dbfs: float = -40.0) -> None:
         self.samplerate = float(samplerate)
         self.n_fft, self.averages = int(n_fft), int(averages)
@@ -88,14 +87,14 @@ class MeasurementConsumer:
         self._written = 0  # samples ever fed
         self._stream_time = 0.0
         self._seen = 0  # samples the detectors have looked at
-        self._measured_at: Optional[int] = None
+        self._measured_at: int | None = None
         self.feeds = 0
         self.dropped_feeds = 0  # feeds refused (wrong sample rate or shape)
         self.samples_missed = 0  # samples overwritten before the detectors saw them
         self.updates = 0
         self.dc_warnings = 0
-        self._failure: Optional[str] = None
-        self._refused: Optional[tuple] = None
+        self._failure: str | None = None
+        self._refused: tuple | None = None
         self._reset_levels = False
         self._clips = ClipDetector(2)
         self._dropouts = DropoutDetector(dropout_min_samples)
@@ -104,7 +103,7 @@ class MeasurementConsumer:
         self._latest: dict = {}
         self._updated = threading.Condition()
         self._stop = threading.Event()
-        self._thread: Optional[threading.Thread] = None
+        self._thread: threading.Thread | None = None
         self.set_calibration(calibration, spl_offset_db)
 
     # -- the worker's thread --------------------------------------------------------------------
@@ -144,7 +143,7 @@ class MeasurementConsumer:
             self._thread = None
 
     @property
-    def problem(self) -> Optional[str]:
+    def problem(self) -> str | None:
         """What is wrong, one line for the user, or None."""
         problems = []
         if self._failure:
@@ -157,7 +156,7 @@ class MeasurementConsumer:
             problems.append(f"measurement fell behind: {self.samples_missed} samples not checked")
         return "; ".join(problems) or None
 
-    def set_calibration(self, calibration=None, spl_offset_db: Optional[float] = None) -> None:
+    def set_calibration(self, calibration=None, spl_offset_db: float | None = None) -> None:
         """Use microphone ``calibration`` (MicCalibration or None) and ``spl_offset_db`` (dB or
         None) from the next measurement on (safe from any thread)."""
         gain = (None if calibration is None else
@@ -169,7 +168,7 @@ class MeasurementConsumer:
         return self._calibration[0]
 
     @property
-    def spl_offset_db(self) -> Optional[float]:
+    def spl_offset_db(self) -> float | None:
         return self._calibration[2]
 
     def latest(self) -> dict:

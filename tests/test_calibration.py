@@ -3,8 +3,14 @@
 import numpy as np
 import pytest
 
-from monitor.calibration import (MAX_BYTES, MicCalibration, format_calibration, load_calibration,
-                                 parse_calibration, spl_offset_db)
+from monitor.calibration import (
+    MAX_BYTES,
+    MicCalibration,
+    format_calibration,
+    load_calibration,
+    parse_calibration,
+    spl_offset_db,
+)
 from monitor.dsp.distortion import measure_distortion
 from monitor.errors import ParameterError
 

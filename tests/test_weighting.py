@@ -1,12 +1,22 @@
 """A, C, Z weighting against the IEC 61672-1 table; the IIR against a sample loop and the curve."""
 
+import itertools
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from monitor.dsp.weighting import (LevelIntegrator, bin_gains, SOSFilter, leq_db, peak_db, sos_response, weighting_db,
-                                   weighting_power_gain, weighting_sos)
+from monitor.dsp.weighting import (
+    LevelIntegrator,
+    SOSFilter,
+    bin_gains,
+    leq_db,
+    peak_db,
+    sos_response,
+    weighting_db,
+    weighting_power_gain,
+    weighting_sos,
+)
 
 TABLE = np.loadtxt(Path(__file__).parent / "data" / "iec61672_weighting.tsv", comments="#", skiprows=5)
 NOMINAL, A_DB, C_DB = TABLE.T
@@ -70,7 +80,7 @@ def test_block_filter_equals_the_sample_loop_across_odd_blocks(kind):
     x = np.random.default_rng(7).standard_normal(4000)
     filt = SOSFilter(sos)
     cuts = [0, 1, 7, 300, 301, 2000, 4000]
-    y = np.concatenate([filt.process(x[a:b]) for a, b in zip(cuts, cuts[1:])])
+    y = np.concatenate([filt.process(x[a:b]) for a, b in itertools.pairwise(cuts)])
     assert np.max(np.abs(y - _sample_loop(sos, x))) < 1e-10
 
 

@@ -35,14 +35,13 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Optional
 
 import numpy as np
 
 from monitor.dsp.power_spectrum import BH7, PowerSpectrum, power_spectrum
 from monitor.dsp.weighting import weighting_power_gain
 
-__all__ = ["DistortionResult", "measure_distortion", "WINDOW_NAME"]
+__all__ = ["WINDOW_NAME", "DistortionResult", "measure_distortion"]
 
 WINDOW_NAME = "7-term Blackman-Harris"
 LOBE = len(BH7)  # main-lobe half-width, bins
@@ -98,26 +97,26 @@ class DistortionResult:
     window: str
     enbw_bins: float
     band_hz: tuple
-    fundamental_hz: Optional[float]
-    level_dbfs: Optional[float]
+    fundamental_hz: float | None
+    level_dbfs: float | None
     harmonics_dbfs: tuple
-    thd_percent: Optional[float]
-    thd_db: Optional[float]
-    thdn_percent: Optional[float]
-    thdn_db: Optional[float]
-    sinad_db: Optional[float]
-    snr_db: Optional[float]
-    enob_bits: Optional[float]
+    thd_percent: float | None
+    thd_db: float | None
+    thdn_percent: float | None
+    thdn_db: float | None
+    sinad_db: float | None
+    snr_db: float | None
+    enob_bits: float | None
     noise_dbfs: float
     noise_dbfs_a: float
     dc_offset: float
-    dc_dbfs: Optional[float]
-    hum_hz: Optional[float]
-    hum_dbfs: Optional[float]
+    dc_dbfs: float | None
+    hum_hz: float | None
+    hum_dbfs: float | None
     hum_harmonics_dbfs: tuple
 
 
-def _dbfs(power: float) -> Optional[float]:
+def _dbfs(power: float) -> float | None:
     return float(10.0 * np.log10(power / FULL_SCALE_SINE_POWER)) if power > 0 else None
 
 
@@ -189,9 +188,9 @@ class _Lines:
 
 
 def measure_distortion(x: np.ndarray, samplerate: float, n_fft: int = 8192,
-                       frames: Optional[int] = None, n_harmonics: int = 10,
-                       band: Optional[tuple] = (20.0, 20000.0), hum_harmonics: int = 6,
-                       power_gain: Optional[np.ndarray] = None) -> DistortionResult:
+                       frames: int | None = None, n_harmonics: int = 10,
+                       band: tuple | None = (20.0, 20000.0), hum_harmonics: int = 6,
+                       power_gain: np.ndarray | None = None) -> DistortionResult:
     """Measure the tone, distortion and noise in ``x``.
 
     Parameters
@@ -261,11 +260,11 @@ def measure_distortion(x: np.ndarray, samplerate: float, n_fft: int = 8192,
         **common)
 
 
-def _ratio_db(amplitude_ratio: float) -> Optional[float]:
+def _ratio_db(amplitude_ratio: float) -> float | None:
     return float(20.0 * np.log10(amplitude_ratio)) if amplitude_ratio > 0 else None
 
 
-def _find_tone(ps: PowerSpectrum, lines: _Lines, lo: float, hi: float) -> Optional[float]:
+def _find_tone(ps: PowerSpectrum, lines: _Lines, lo: float, hi: float) -> float | None:
     """Frequency (Hz) of the test tone: the strongest line that is no mains line, or None."""
     searchable = ((ps.frequencies >= lo) & (ps.frequencies <= hi) & (lines.bins >= LOBE)
                   & (lines.bins <= ps.power.size - 1 - LOBE))

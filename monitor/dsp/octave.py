@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["FRACTIONS", "OctaveBands", "band_centres", "band_edges", "nominal_frequency", "band_levels"]
+__all__ = ["FRACTIONS", "OctaveBands", "band_centres", "band_edges", "band_levels", "nominal_frequency"]
 
 FRACTIONS = (1, 3, 6, 12, 24)
 G = 10.0 ** 0.3  # base-10 octave ratio

@@ -10,8 +10,18 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["WEIGHTINGS", "weighting_db", "weighting_power_gain", "bin_gains", "weighting_sos", "sos_response",
-           "SOSFilter", "leq_db", "peak_db", "LevelIntegrator"]
+__all__ = [
+    "WEIGHTINGS",
+    "LevelIntegrator",
+    "SOSFilter",
+    "bin_gains",
+    "leq_db",
+    "peak_db",
+    "sos_response",
+    "weighting_db",
+    "weighting_power_gain",
+    "weighting_sos",
+]
 
 WEIGHTINGS = ("A", "C", "Z")
 # IEC 61672-1 Annex E pole frequencies, Hz: fr = 1 kHz, fL = 10^1.5 Hz, fH = 10^3.9 Hz, fA = 10^2.45 Hz.
@@ -77,7 +87,7 @@ def weighting_sos(kind: str, samplerate: float) -> np.ndarray:
     kind = _check(kind)
     if kind == "Z":
         return np.array([[1.0, 0.0, 0.0, 1.0, 0.0, 0.0]])
-    w = lambda f: _bilinear(-2.0 * np.pi * f, samplerate)  # noqa: E731 - pole of s = -2 pi f
+    w = lambda f: _bilinear(-2.0 * np.pi * f, samplerate)
     pairs = [((1.0, 1.0), (w(F1), w(F1))), ((-1.0, -1.0), (w(F4), w(F4)))]
     if kind == "A":
         pairs.insert(1, ((1.0, 1.0), (w(F2), w(F3))))

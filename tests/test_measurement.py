@@ -205,3 +205,26 @@ def test_digital_silence_measures_nothing_and_says_so_in_none():
     assert out["level_dbfs"] is None and out["noise_dbfs"] is None and out["dc_dbfs"] is None
     assert out["levels"]["laeq_db"] is None and out["dropouts"]["events"] == 0
     assert set(out["bands"]["level_dbfs"]) == {None}
+
+
+def test_16_bit_wav_through_soundfile_reads_its_sinad_and_its_clipping(tmp_path):
+    import soundfile as sf
+
+    fs = 48000
+    t = np.arange(2 * fs) / fs
+    path = tmp_path / "tone.wav"
+    sf.write(path, np.sin(2 * np.pi * 997 * t) * 32767 / 32768, fs, subtype="PCM_16")
+    data, rate = sf.read(path, dtype="float32")
+    consumer = MeasurementConsumer(rate, band=None)
+    _feed(consumer, data, rate)
+    consumer.poll()
+    out = consumer.latest()
+    assert out["sinad_db"] == pytest.approx(6.02 * 16 + 1.76, abs=0.5)
+    assert out["clipping"]["events"] == 0  # single samples at the rail are peaks, not clips
+    sf.write(path, np.clip(1.5 * np.sin(2 * np.pi * 100 * t), -1, 1), fs, subtype="PCM_16")
+    data, _ = sf.read(path, dtype="float32")
+    assert data.max() == np.float32(32767 / 32768)  # int16's positive rail
+    consumer = MeasurementConsumer(rate)
+    _feed(consumer, data, rate)
+    consumer.poll()
+    assert consumer.latest()["clipping"]["events"] == 2 * 200  # both rails, every cycle, 2 s

@@ -12,6 +12,7 @@ from typing import Any, Optional, Sequence
 
 from monitor import __version__
 from monitor.errors import ParameterError
+from monitor.session import fit_settings
 from monitor.settings import FIELDS, Field, Settings, parse_db_range
 
 __all__ = ["main", "build_parser", "parse"]
@@ -157,10 +158,6 @@ def _check_run_options(ns: argparse.Namespace) -> None:
         raise ParameterError(f"--interval must be from 0.01 to 3600 seconds, got {interval:g}")
     if _opt(ns, "screenshot") and (duration is None or _opt(ns, "headless")):
         raise ParameterError("--screenshot needs --duration SECONDS and the window (not --headless)")
-    if _opt(ns, "loop") and not _opt(ns, "input"):
-        raise ParameterError("--loop needs --input FILE")
-    if _opt(ns, "loop") and _opt(ns, "realtime", True) is False:
-        raise ParameterError("--loop and --no-realtime exclude each other (the file would never end)")
     for name in ("save_features", "events_csv"):
         if _opt(ns, name) and not _opt(ns, "headless"):
             raise ParameterError(f"--{name.replace('_', '-')} needs --headless")
@@ -211,6 +208,7 @@ def _exit_now_if_audio_stuck(code: int) -> None:
 def _main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         given, ns = parse(argv)
+        fit_settings(given, strict=given)  # the command line's own values, before anything runs
         _check_run_options(ns)
         if _opt(ns, "list_devices"):
             return _list_devices()

@@ -69,6 +69,12 @@ class IntervalStats:
             out["dropped_batches"] = status.dropped_batches
         if status.worker_restarts:
             out["worker_restarts"] = status.worker_restarts
+        if status.classifier_dropped_seconds:
+            out["classifier_dropped_s"] = round(status.classifier_dropped_seconds, 3)
+        if status.classifier_restarts:
+            out["classifier_restarts"] = status.classifier_restarts
+        if status.recording.get("recording") or status.recording.get("record_error"):
+            out["recording"] = status.recording
         if status.problem:
             out["problem"] = status.problem
         if status.problems:
@@ -230,6 +236,8 @@ def _run_offline(session: Session, interval, duration, store, stop) -> None:
         data = source.render(n) if n > 0 else np.zeros((0, source.channels), np.float32)
         if data.shape[0] == 0:
             break
+        if pipeline.recorder.path is not None:  # offline, nothing delivers to its tap
+            pipeline.recorder.feed(data)
         batch = worker.process(data)
         done += data.shape[0]
         if classifier is not None:

@@ -46,6 +46,9 @@ class Status:
     gain_db: float
     dropped_batches: int = 0
     worker_restarts: int = 0
+    classifier_dropped_seconds: float = 0.0
+    classifier_restarts: int = 0
+    recording: dict = field(default_factory=dict)
     problem: Optional[str] = None
     problems: list = field(default_factory=list)
     extra: dict = field(default_factory=dict)
@@ -72,7 +75,8 @@ class Pipeline:
             if settings.channel is not None and settings.channel > self.source.channels:
                 raise ParameterError(f"channel {settings.channel} is beyond the "
                                      f"{self.source.channels} channel(s) of {self.source.description}")
-            self.recorder = Recorder(record, self.source.samplerate, self.source.channels) if record else None
+            # Always there: it keeps the pre-roll; it records to a file only when `record` is given.
+            self.recorder = Recorder(self.source.samplerate, self.source.channels, path=record)
         except ParameterError:
             self.source.stop()
             raise
@@ -81,8 +85,7 @@ class Pipeline:
         # one block's distance from the writer).
         capacity = int(RING_SECONDS * self.source.samplerate) + 4 * max(self.source.blocksize, 1024)
         self.ring = RingBuffer(capacity, self.source.channels)
-        self.worker = AnalysisWorker(settings, self.ring, self.source.samplerate, consumers,
-                                     self.recorder)
+        self.worker = AnalysisWorker(settings, self.ring, self.source.samplerate, consumers)
         self._started = False
         self._last_written = -1
         self._last_progress = 0.0
@@ -96,12 +99,13 @@ class Pipeline:
         if self._started:
             return
         self.worker.start()
+        self.recorder.attach(self.source)
+        self.recorder.start()
         try:
             self.source.start(self.ring)
         except ParameterError:
             self.worker.stop()
-            if self.recorder is not None:
-                self.recorder.discard()  # nothing recorded: leave no empty file behind
+            self.recorder.discard()  # nothing recorded: leave no empty file behind
             raise
         self._started = True
 
@@ -109,9 +113,8 @@ class Pipeline:
         """Stop the source, let the worker finish what arrived, close the recording.
         Idempotent."""
         self.source.stop()
+        self.recorder.stop()  # ≤ 0.5 s; the file closes when its writer ends (recorder.join)
         self.worker.stop()
-        if self.recorder is not None:
-            self.recorder.close()
         if isinstance(self.source, FileSource):
             self.source.close()
         self._started = False
@@ -142,6 +145,8 @@ class Pipeline:
             new.stop()
             raise ParameterError(f"{new.description} came back at {new.samplerate:g} Hz × "
                                  f"{new.channels} ch instead of {old.samplerate:g} Hz × {old.channels} ch")
+        for tap in old.taps:  # the recorder goes on with the new source
+            new.add_tap(tap)
         new.start(self.ring)
         self.source = new
         self._last_written = -1
@@ -179,4 +184,5 @@ class Pipeline:
             overflows=self.source.overflows, underflows=self.source.underflows, nonfinite=self.worker.nonfinite,
             clipped=self.worker.clipped, gain_db=self.worker.gain_db,
             dropped_batches=self.worker.dropped_batches, worker_restarts=self.worker.restarts,
-            problem=self.source.error or self.worker.record_error)
+            recording=self.recorder.status(),
+            problem=self.source.error or self.recorder.error)

@@ -1,32 +1,172 @@
-"""Write the incoming audio to a file while monitoring, losing nothing on exit or crash."""
+"""Capture to disk, independent of the analysis: recording, pre-roll ("save the last 30 s") and
+clips.
+
+The source copies every block it captures into the recorder's own ring (a *tap*, see
+:meth:`monitor.sources.base.Source.add_tap`) before the analysis ring, so however far behind the
+analysis falls, the recorder sees every sample. The recorder's writer thread (named
+``recorder``) drains that ring into
+
+- the pre-roll memory: the last ``preroll_seconds`` of captured audio, always kept;
+- the recording, if any (``--record``);
+- saved pre-rolls and clips, which start in the pre-roll memory and may go on into live audio.
+
+Every output is at the *stream position* of its frames: frames counted since the recorder
+started, silence included. When the writer itself falls behind its ring by more than the ring
+holds (a disk that stalls for more than :data:`RING_SECONDS`), the lost stretch is written as
+silence, so that time in the file stays aligned with the wall clock, and it is counted
+(:attr:`Recorder.gaps`, :attr:`Recorder.gap_frames`), logged, and listed in a sidecar
+``FILE.gaps.csv`` next to each file it falls in.
+
+Formats, and what survives a crash
+----------------------------------
+``.wav`` is written as 32-bit float, the samples exactly as captured (NaN and Inf included),
+every channel, in RF64, which libsndfile writes as a plain WAV under 4 GB and switches to RF64
+beyond. The header is rewritten and the file synced every :data:`SYNC_SECONDS`, so a kill -9
+loses at most the last second and leaves a file soundfile reads.
+
+``.flac`` is refused for anything written live (a recording, a pre-roll that continues, a
+clip): libsndfile writes a FLAC file's stream header only when it closes the file, so after a
+kill -9 ``soundfile.read`` fails on it ("array is too big": the header says the length is
+unknown). A pre-roll saved in one go may be ``.flac`` (24-bit, clipped at full scale; NaN and
+Inf cannot be stored in integer samples). Every other extension is refused: libsndfile's Ogg
+writer, for one, leaves an unreadable file when it is not closed.
+
+Files are created exclusively (:func:`reserve`): an existing file, or a symbolic link in its
+place, is never written through.
+"""
 
 from __future__ import annotations
 
+import atexit
+import csv
+import logging
 import os
+import queue
+import re
+import threading
 import time
+import weakref
+from typing import Callable, Optional
 
 import numpy as np
 import soundfile as sf
 
 from monitor.errors import ParameterError
+from monitor.ringbuffer import RingBuffer
 
-__all__ = ["Recorder"]
+__all__ = ["Recorder", "AudioFile", "reserve", "RING_SECONDS", "PREROLL_SECONDS",
+           "MAX_PREROLL_SECONDS"]
 
+logger = logging.getLogger(__name__)
+
+RING_SECONDS = 40.0  # the writer (the disk) may stall this long without a sample lost
+PREROLL_SECONDS = 30.0  # default pre-roll kept in memory
+MAX_PREROLL_SECONDS = 600.0  # 10 min: 230 MB at 48 kHz stereo float32
+SYNC_SECONDS = 0.5  # header rewritten and file synced this often: a kill -9 loses less
+CHUNK_SECONDS = 0.1  # most audio moved per pass of the writer (bounds every copy)
+POLL_SECONDS = 0.02  # writer's wait when its ring is empty
+STOP_SECONDS = 0.5  # longest stop() blocks its caller
+EXIT_SECONDS = 30.0  # at interpreter exit, wait this long for writers to close their files
 
 # libsndfile commands (sndfile.h) that soundfile does not name.
+_SFC_SET_CLIPPING = 0x10C0
 _SFC_UPDATE_HEADER_NOW = 0x1060
 _SFC_RF64_AUTO_DOWNGRADE = 0x1210
 _SF_TRUE = 1
 
+_LIVE_FORMAT = {"format": "RF64", "subtype": "FLOAT"}
+_FORMATS = {".wav": _LIVE_FORMAT, ".flac": {"format": "FLAC", "subtype": "PCM_24"}}
 
-class Recorder:
-    """Append blocks to an audio file; the header is rewritten every second.
 
-    ``.wav`` is written as 32-bit float (the samples exactly as captured) in RF64, which
-    libsndfile writes as a plain WAV while the file is under 4 GB and switches to RF64 beyond
-    (a day of 48 kHz mono is 16 GB). Other extensions use libsndfile's default for the format
-    (FLAC: 24-bit). Since the header is rewritten every second, a crash or a kill loses at
-    most the last second. An existing file is never overwritten.
+# -- files ---------------------------------------------------------------------------------------
+def _create_exclusive(path: str) -> int:
+    flags = (os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+             | getattr(os, "O_CLOEXEC", 0))
+    return os.open(path, flags, 0o644)
+
+
+def reserve(path: str) -> int:
+    """Create ``path`` exclusively and return its file descriptor (open for writing).
+
+    Never overwrites and never follows a symbolic link: an existing name is refused.
+    (One small function, so the app's common exclusive-output helper can replace it.)
+
+    Raises
+    ------
+    ParameterError
+        The path exists, or cannot be created (the message says why).
+    """
+    try:
+        return _create_exclusive(path)
+    except FileExistsError:
+        raise ParameterError(f"will not overwrite {path}: it exists (choose another name)") \
+            from None
+    except OSError as exc:
+        raise ParameterError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def _reserve_unique(folder: str, stem: str, ext: str) -> tuple[str, int]:
+    """Reserve ``folder/stem.ext``, or ``stem-2.ext``, ``stem-3.ext``... if taken."""
+    for i in range(1, 1000):
+        path = os.path.join(folder, f"{stem}{'' if i == 1 else f'-{i}'}{ext}")
+        try:
+            return path, _create_exclusive(path)
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise ParameterError(f"cannot write {path}: {exc.strerror or exc}") from None
+    raise ParameterError(f"cannot write {os.path.join(folder, stem + ext)}: 999 names taken")
+
+
+def file_format(path: str, live: bool = True) -> dict:
+    """soundfile's ``format`` and ``subtype`` for ``path``; ParameterError if it cannot be
+    kept safe (see the module docstring)."""
+    ext = os.path.splitext(path)[1].lower()
+    if ext == ".flac" and live:
+        raise ParameterError(
+            f"cannot record live to {path}: libsndfile writes a FLAC header only when the file "
+            "is closed, so a crash would leave it unreadable; record to .wav (32-bit float) "
+            "and convert it afterwards")
+    if ext not in _FORMATS:
+        allowed = ".wav (32-bit float)" + ("" if live else " or .flac (24-bit)")
+        raise ParameterError(f"cannot record to {path}: use {allowed}; "
+                             f"{ext or 'no extension'} cannot be kept readable after a crash")
+    return _FORMATS[ext]
+
+
+def mount_point(path: str) -> str:
+    """The mount point of the file system holding ``path`` (a file or a folder)."""
+    p = os.path.realpath(path)
+    while not os.path.isdir(p):
+        p = os.path.dirname(p)
+    while not os.path.ismount(p):
+        p = os.path.dirname(p)
+    return p
+
+
+def describe_write_error(path: str, detail: str) -> str:
+    """Why writing ``path`` failed, in a few words: a full disk is named by its mount point
+    (the caller names the file)."""
+    folder = os.path.dirname(os.path.abspath(path))
+    disk = mount_point(folder)
+    try:
+        st = os.statvfs(folder)
+        free = st.f_bavail * st.f_frsize
+    except OSError:
+        free = None
+    if "No space left" in detail or (free is not None and free < 65536):
+        return f"the disk {disk} is full"
+    if "File too large" in detail:
+        return f"the file reached the largest size allowed on {disk} ({detail})"
+    return f"cannot write to {disk}: {detail}"
+
+
+class RecordingError(OSError):
+    """A write failed; the message says what happened, in one line."""
+
+
+class AudioFile:
+    """One output file, created exclusively, written frame block by frame block.
 
     Parameters
     ----------
@@ -34,52 +174,588 @@ class Recorder:
     samplerate : float
         Hz.
     channels : int
+    live : bool
+        Written over time (so it must survive a crash): only ``.wav``.
+    fd : int, optional
+        A descriptor already reserved for ``path``.
     """
 
-    FLUSH_SECONDS = 1.0
-
-    def __init__(self, path: str, samplerate: float, channels: int) -> None:
-        if os.path.exists(path):
-            raise ParameterError(f"will not overwrite {path}: it exists (choose another name)")
-        ext = os.path.splitext(path)[1].lower()
-        kwargs = {"subtype": "FLOAT", "format": "RF64"} if ext == ".wav" else {}
+    def __init__(self, path: str, samplerate: float, channels: int, live: bool = True,
+                 fd: Optional[int] = None) -> None:
+        fmt = file_format(path, live)
+        if fd is None:
+            fd = reserve(path)
         try:
-            self._file = sf.SoundFile(path, "w", samplerate=int(round(samplerate)),
-                                      channels=channels, **kwargs)
+            self._file = sf.SoundFile(fd, "w", samplerate=int(round(samplerate)),
+                                      channels=channels, closefd=True, **fmt)
         except (sf.LibsndfileError, RuntimeError, TypeError, ValueError, OSError) as exc:
+            os.close(fd)
+            os.remove(path)
             raise ParameterError(f"cannot record to {path}: {exc}") from None
-        if ext == ".wav":
+        self.live = fmt is _LIVE_FORMAT
+        if self.live:
             self._command(_SFC_RF64_AUTO_DOWNGRADE, _SF_TRUE)
+        else:
+            self._command(_SFC_SET_CLIPPING, _SF_TRUE)  # else libsndfile wraps beyond ±1
         self.path = path
+        self.samplerate = float(samplerate)
         self.frames = 0
-        self._last_flush = time.monotonic()
 
     def write(self, block: np.ndarray) -> None:
-        """Append frames × channels float32."""
-        self._file.write(block)
+        """Append frames × channels float32; RecordingError (the file stays valid) on failure."""
+        try:
+            self._file.write(block)
+        except Exception as exc:  # noqa: BLE001 - libsndfile's "System error" and asserts
+            raise RecordingError(describe_write_error(self.path, self._detail(exc))) from None
         self.frames += block.shape[0]
-        now = time.monotonic()
-        if now - self._last_flush >= self.FLUSH_SECONDS:
-            self.sync()
-            self._last_flush = now
 
     def sync(self) -> None:
-        """Rewrite the header for the frames written so far and push them to the disk."""
-        self._file.flush()
+        """Rewrite the header for the frames written so far, then push them to the disk."""
+        if not self.live:
+            return
         self._command(_SFC_UPDATE_HEADER_NOW, 0)
-
-    def _command(self, command: int, value: int) -> None:
-        sf._snd.sf_command(self._file._file, command, sf._ffi.NULL, value)
-
-    def discard(self) -> None:
-        """Close, and delete the file if nothing was recorded into it."""
-        self.close()
-        if self.frames == 0:
-            try:
-                os.remove(self.path)
-            except OSError:
-                pass
+        try:
+            self._file.flush()  # fsync
+        except Exception as exc:  # noqa: BLE001
+            raise RecordingError(describe_write_error(self.path, self._detail(exc))) from None
 
     def close(self) -> None:
         if not self._file.closed:
             self._file.close()
+
+    @property
+    def closed(self) -> bool:
+        return self._file.closed
+
+    def _detail(self, exc: Exception) -> str:
+        # soundfile names the error class only ("System error."); libsndfile keeps errno's text.
+        try:
+            text = sf._ffi.string(sf._snd.sf_strerror(self._file._file)).decode(errors="replace")
+        except Exception:  # noqa: BLE001
+            text = ""
+        text = text.replace("System error : ", "").rstrip(".")
+        return text or str(exc) or type(exc).__name__
+
+    def _command(self, command: int, value: int) -> None:
+        sf._snd.sf_command(self._file._file, command, sf._ffi.NULL, value)
+
+
+# -- the writer's pieces -------------------------------------------------------------------------
+class _History:
+    """The last ``capacity`` frames of the stream, owned by the writer thread."""
+
+    def __init__(self, capacity: int, channels: int) -> None:
+        self.capacity = capacity
+        self._buf = np.zeros((capacity, channels), dtype=np.float32)
+        self.end = 0  # stream position after the newest frame
+
+    @property
+    def oldest(self) -> int:
+        return max(0, self.end - self.capacity)
+
+    def append(self, block: np.ndarray) -> None:
+        n = block.shape[0]  # at most one chunk, far below capacity
+        i = self.end % self.capacity
+        first = min(n, self.capacity - i)
+        self._buf[i:i + first] = block[:first]
+        self._buf[: n - first] = block[first:]
+        self.end += n
+
+    def get(self, lo: int, hi: int) -> np.ndarray:
+        """Frames at stream positions [lo, hi), which must still be held."""
+        assert self.oldest <= lo <= hi <= self.end
+        i, n = lo % self.capacity, hi - lo
+        first = min(n, self.capacity - i)
+        return np.concatenate((self._buf[i:i + first], self._buf[: n - first]))
+
+
+class _Sink:
+    """One output at stream positions [start, stop) (stop None: until stopped)."""
+
+    def __init__(self, kind: str, file: AudioFile, start: int, stop: Optional[int]) -> None:
+        self.kind = kind  # 'recording', 'preroll' or 'clip'
+        self.file = file
+        self.start = max(0, start)
+        self.stop = stop
+        self.error: Optional[str] = None
+        self.gaps: list[tuple[int, int]] = []  # (file frame, frames) of silence filled in
+        self.done = threading.Event()
+        self._gaps_csv = None
+
+    def note_gap(self, file_frame: int, frames: int) -> None:
+        """List a stretch of silence (writer fell behind) in the sidecar FILE.gaps.csv."""
+        self.gaps.append((file_frame, frames))
+        sr = self.file.samplerate
+        try:
+            if self._gaps_csv is None:
+                path = self.file.path + ".gaps.csv"
+                self._gaps_csv = os.fdopen(reserve(path), "w", newline="")
+                csv.writer(self._gaps_csv).writerow(
+                    ["file_frame", "frames", "file_seconds", "seconds", "noted_utc"])
+            csv.writer(self._gaps_csv).writerow(
+                [file_frame, frames, f"{file_frame / sr:.6f}", f"{frames / sr:.6f}",
+                 time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())])
+            self._gaps_csv.flush()
+        except (OSError, ParameterError) as exc:
+            logger.error("cannot list the gap in %s.gaps.csv: %s", self.file.path, exc)
+
+    def close(self) -> None:
+        if self._gaps_csv is not None:
+            try:
+                self._gaps_csv.close()
+            except OSError:
+                pass
+        self.file.close()
+
+
+def _label(text: str) -> str:
+    """A label fit for a file name: letters, digits, '-', '_' and '.' only."""
+    return re.sub(r"[^\w.-]+", "_", text).strip("._")[:60] or "clip"
+
+
+_live: "weakref.WeakSet[Recorder]" = weakref.WeakSet()
+
+
+@atexit.register
+def _finish_at_exit() -> None:
+    # The writer is a daemon thread (a disk that hangs must not hang the exit forever), so
+    # give it a while to write the tail and close its files before the interpreter ends.
+    deadline = time.monotonic() + EXIT_SECONDS
+    for rec in list(_live):
+        rec.stop(timeout=0)
+        rec.join(max(0.0, deadline - time.monotonic()))
+
+
+# -- the recorder ----------------------------------------------------------------------------------
+class Recorder:
+    """Records what a source captures, on its own thread, and keeps a pre-roll in memory.
+
+    Use: construct (a bad path is a :class:`ParameterError` here), :meth:`attach` to the
+    source, :meth:`start`, then start the source; at the end stop the source, then
+    :meth:`stop` (which never blocks more than ~0.5 s) and, before the process exits,
+    :meth:`join`.
+
+    Parameters
+    ----------
+    samplerate : float
+        Hz.
+    channels : int
+        Channels per frame, as the source captures them (all are recorded).
+    path : str, optional
+        Record to this file (``.wav``) from the start.
+    preroll_seconds : float
+        Seconds of audio always kept in memory for :meth:`save_preroll` and :meth:`save_clip`
+        (0 < s ≤ 600).
+    ring_seconds : float
+        Seconds the writer may fall behind (a slow or stalled disk) before audio is replaced
+        by silence (counted as a gap).
+    on_saved : callable, optional
+        ``on_saved(path, error)`` called on the writer thread whenever an output file is closed
+        (error None when complete).
+
+    Attributes
+    ----------
+    ring : RingBuffer
+        The tap the source writes into.
+    error : str or None
+        The last write failure, e.g. 'recording stopped: the disk /media/card is full (...)'.
+        Monitoring goes on; the file written so far is closed and valid.
+    gaps, gap_frames : int
+        Stretches (and frames) of silence written because the writer fell behind its ring.
+    position : int
+        Frames through the writer so far (silence included): the stream position.
+    """
+
+    def __init__(self, samplerate: float, channels: int, path: Optional[str] = None,
+                 preroll_seconds: float = PREROLL_SECONDS, ring_seconds: float = RING_SECONDS,
+                 on_saved: Optional[Callable[[str, Optional[str]], None]] = None) -> None:
+        if not 0 < preroll_seconds <= MAX_PREROLL_SECONDS:
+            raise ParameterError(f"pre-roll must be more than 0 and at most "
+                                 f"{MAX_PREROLL_SECONDS:g} s, not {preroll_seconds:g}")
+        self.samplerate = float(samplerate)
+        self.channels = int(channels)
+        self.preroll_seconds = float(preroll_seconds)
+        self.on_saved = on_saved
+        self._chunk = max(1, int(CHUNK_SECONDS * self.samplerate))
+        self.ring = RingBuffer(max(int(ring_seconds * self.samplerate), 2 * self._chunk), channels)
+        self._history = _History(int(round(preroll_seconds * self.samplerate)) + 4 * self._chunk,
+                                 channels)
+        self._zeros = np.zeros((self._chunk, channels), dtype=np.float32)
+        self.error: Optional[str] = None
+        self.gaps = 0
+        self.gap_frames = 0
+        self._gap_log: list[tuple[int, int]] = []  # (stream position, frames), recent ones
+        self.position = 0
+        self._sinks: list[_Sink] = []  # writer-thread owned
+        self._requests: queue.SimpleQueue = queue.SimpleQueue()
+        self._all: dict[str, _Sink] = {}  # path -> sink, every output asked for
+        self._recording: Optional[_Sink] = None
+        self.path: Optional[str] = None  # the current (or last) recording
+        self._source = None
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: Optional[threading.Thread] = None
+        self._last_sync = time.monotonic()
+        if path:
+            self._start_recording(path, start=0)
+
+    # -- life cycle (any thread) ---------------------------------------------------------------
+    def attach(self, source) -> None:
+        """Have ``source`` copy every block it captures into :attr:`ring`."""
+        source.add_tap(self.ring)
+        self._source = source
+
+    def start(self) -> None:
+        """Start the writer thread (once)."""
+        if self._thread is not None:
+            return
+        self._thread = threading.Thread(target=self._run, name="recorder", daemon=True)
+        _live.add(self)
+        self._thread.start()
+
+    def stop(self, timeout: float = STOP_SECONDS) -> bool:
+        """Write what the source delivered so far, close every file and end the writer.
+
+        Stop the source first: what it delivers after this call may not be written. Waits at
+        most ``timeout`` seconds; when the disk is slow the writer finishes in the background
+        (see :meth:`join`). Returns True when everything is closed.
+        """
+        self._stop.set()
+        self._wake.set()
+        if self._source is not None:
+            self._source.remove_tap(self.ring)
+        if self._thread is None:  # never started: close what was opened
+            while not self._requests.empty():
+                self._requests.get()()
+            self._close_all()
+            return True
+        return self.join(timeout)
+
+    def feed(self, block: np.ndarray) -> None:
+        """Record ``block`` (frames × channels) on the caller's thread, for offline runs where
+        no source delivers (the file is read as fast as it is analysed). Only before
+        :meth:`start`; every output is written before this returns."""
+        if self._thread is not None:
+            raise RuntimeError("the recorder's thread is running: the source feeds it")
+        self._serve()
+        for i in range(0, block.shape[0], self._chunk):
+            self.ring.write(block[i:i + self._chunk])
+            while self._pump():
+                pass
+        now = time.monotonic()
+        if now - self._last_sync >= SYNC_SECONDS:
+            self._sync()
+            self._last_sync = now
+
+    def join(self, timeout: Optional[float] = None) -> bool:
+        """Wait for the writer to close its files after :meth:`stop`; True when it has."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+            return not self._thread.is_alive()
+        return True
+
+    def discard(self) -> None:
+        """Stop; delete the recording if nothing was recorded into it (a start that failed)."""
+        self.stop(timeout=5.0)
+        sink = self._all.get(self.path) if self.path else None
+        if sink is not None and sink.file.frames == 0:
+            try:
+                os.remove(sink.file.path)
+            except OSError:
+                pass
+
+    # -- outputs (any thread) ------------------------------------------------------------------
+    @property
+    def recording(self) -> bool:
+        """True while a recording is open."""
+        return self._recording is not None
+
+    @property
+    def frames(self) -> int:
+        """Frames written to the current (or last) recording."""
+        sink = self._all.get(self.path) if self.path else None
+        return sink.file.frames if sink is not None else 0
+
+    def start_recording(self, path: str) -> str:
+        """Record to ``path`` (``.wav``) from now on. Raises ParameterError for a bad path or
+        when already recording."""
+        return self._start_recording(path, start=self.ring.written)
+
+    def stop_recording(self) -> Optional[str]:
+        """Close the recording after what was captured until now; returns its path."""
+        sink = self._recording
+        if sink is None:
+            return None
+        end = self.ring.written
+        self._request(lambda: self._end_at(sink, end))
+        return sink.file.path
+
+    def save_preroll(self, path_or_dir: str, seconds: Optional[float] = None,
+                     continue_recording: bool = False) -> str:
+        """Save the last ``seconds`` (default: all of the pre-roll) captured before this call.
+
+        Parameters
+        ----------
+        path_or_dir : str
+            A file (``.wav``; ``.flac`` unless continuing) or a folder, where a file named
+            ``preroll-YYYYmmdd-HHMMSS.wav`` (local time of the call) is made.
+        seconds : float, optional
+            At most :attr:`preroll_seconds`. Less is saved when less has been captured yet.
+        continue_recording : bool
+            Keep recording into the same file after the pre-roll (it becomes the recording).
+
+        Returns
+        -------
+        str
+            The file's path (reserved now; complete once :meth:`wait_saved` says so).
+        """
+        seconds = self.preroll_seconds if seconds is None else float(seconds)
+        if not 0 < seconds <= self.preroll_seconds:
+            raise ParameterError(f"can save at most the {self.preroll_seconds:g} s of pre-roll "
+                                 f"kept, not {seconds:g} s")
+        if continue_recording and self._recording is not None:
+            raise ParameterError(f"already recording to {self._recording.file.path}")
+        self._check_running()
+        end = self.ring.written  # the call's moment, in stream frames
+        path, fd = self._reserve(path_or_dir, "preroll", ".wav")
+        file = AudioFile(path, self.samplerate, self.channels, live=continue_recording, fd=fd)
+        sink = _Sink("preroll", file, end - int(round(seconds * self.samplerate)),
+                     None if continue_recording else end)
+        self._add(sink, recording=continue_recording)
+        return path
+
+    def save_clip(self, before_s: float, after_s: float, label: str,
+                  directory: str) -> str:
+        """Save ``before_s`` of pre-roll plus ``after_s`` after this call as one WAV file.
+
+        The file ``DIRECTORY/YYYYmmdd-HHMMSS-LABEL.wav`` (local time of the call; '-2'... added
+        if taken) is reserved now and written as the audio arrives; it is complete
+        ``after_s`` seconds later (:meth:`wait_saved`, ``on_saved``), or at :meth:`stop`.
+
+        Returns
+        -------
+        str
+            The clip's path.
+        """
+        if not 0 <= before_s <= self.preroll_seconds:
+            raise ParameterError(f"a clip can start at most {self.preroll_seconds:g} s before "
+                                 f"the alert (the pre-roll kept), not {before_s:g} s")
+        if not 0 <= after_s <= 3600:
+            raise ParameterError(f"a clip can go on 0 to 3600 s after the alert, not {after_s:g}")
+        if before_s + after_s <= 0:
+            raise ParameterError("a clip must be longer than 0 s")
+        self._check_running()
+        end = self.ring.written
+        stem = f"{time.strftime('%Y%m%d-%H%M%S')}-{_label(label)}"
+        path, fd = self._reserve_in(directory, stem, ".wav")
+        file = AudioFile(path, self.samplerate, self.channels, live=True, fd=fd)
+        sink = _Sink("clip", file, end - int(round(before_s * self.samplerate)),
+                     end + int(round(after_s * self.samplerate)))
+        self._add(sink)
+        return path
+
+    def wait_saved(self, path: str, timeout: Optional[float] = None) -> bool:
+        """Wait until the output at ``path`` is complete and closed; True if it is."""
+        sink = self._all.get(path)
+        return sink is not None and sink.done.wait(timeout)
+
+    def saved_error(self, path: str) -> Optional[str]:
+        """Why the output at ``path`` stopped early, or None."""
+        sink = self._all.get(path)
+        return sink.error if sink is not None else None
+
+    def gaps_in(self, path: str) -> list[tuple[int, int]]:
+        """The (file frame, frames) stretches of silence filled into the output at ``path``."""
+        sink = self._all.get(path)
+        return list(sink.gaps) if sink is not None else []
+
+    def status(self) -> dict:
+        """Counters for the status bar and the headless JSON."""
+        sr = self.samplerate
+        return {"recording": self._recording.file.path if self._recording else None,
+                "recorded_seconds": round(self.frames / sr, 3),
+                "record_error": self.error,
+                "record_gaps": self.gaps,
+                "record_gap_seconds": round(self.gap_frames / sr, 3),
+                "record_backlog_seconds": round(self.ring.available / sr, 3),
+                "preroll_seconds": round(min(self.position / sr, self.preroll_seconds), 3),
+                "clips_pending": sum(1 for s in self._all.values()
+                                     if s.kind == "clip" and not s.done.is_set())}
+
+    # -- requests --------------------------------------------------------------------------------
+    def _check_running(self) -> None:
+        if self._thread is None or self._stop.is_set() or not self._thread.is_alive():
+            raise ParameterError("nothing is being captured: start monitoring first")
+
+    def _reserve(self, path_or_dir: str, prefix: str, ext: str) -> tuple[str, Optional[int]]:
+        if os.path.isdir(path_or_dir):
+            return self._reserve_in(path_or_dir, f"{prefix}-{time.strftime('%Y%m%d-%H%M%S')}", ext)
+        return path_or_dir, None  # AudioFile checks the format, then reserves it
+
+    @staticmethod
+    def _reserve_in(directory: str, stem: str, ext: str) -> tuple[str, int]:
+        if not os.path.isdir(directory):
+            raise ParameterError(f"cannot save to {directory}: no such folder")
+        return _reserve_unique(directory, stem, ext)
+
+    def _start_recording(self, path: str, start: int) -> str:
+        if self._recording is not None:
+            raise ParameterError(f"already recording to {self._recording.file.path}")
+        file = AudioFile(path, self.samplerate, self.channels, live=True)
+        self._add(_Sink("recording", file, start, None), recording=True)
+        return path
+
+    def _add(self, sink: _Sink, recording: bool = False) -> None:
+        if len(self._all) >= 1000:  # a night of alerts: forget the oldest finished outputs
+            for path in [p for p, s in self._all.items() if s.done.is_set()][:100]:
+                del self._all[path]
+        self._all[sink.file.path] = sink
+        if recording:
+            self._recording = sink
+            self.path = sink.file.path
+        self._request(lambda: self._open(sink))
+
+    def _request(self, fn: Callable[[], None]) -> None:
+        self._requests.put(fn)
+        self._wake.set()
+
+    # -- writer thread ---------------------------------------------------------------------------
+    def _run(self) -> None:
+        try:
+            while True:
+                stopping = self._stop.is_set()  # read first: what came before stop() is written
+                self._serve()
+                moved = self._pump()
+                now = time.monotonic()
+                if now - self._last_sync >= SYNC_SECONDS:
+                    self._sync()
+                    self._last_sync = now
+                if moved:
+                    continue
+                if stopping:
+                    break
+                self._wake.wait(POLL_SECONDS)
+                self._wake.clear()
+            self._serve()
+        except Exception as exc:  # noqa: BLE001 - never die silently
+            logger.exception("recorder failed")
+            self.error = f"recording stopped: recorder failed ({exc!r})"
+        finally:
+            self._close_all()
+
+    def _serve(self) -> None:
+        while not self._requests.empty():
+            self._requests.get()()
+
+    def _pump(self) -> int:
+        dropped = self.ring.dropped
+        block = self.ring.read(self._chunk)
+        gap = self.ring.dropped - dropped  # lost just before `block`: fill with silence
+        if gap:
+            self._fill_gap(gap)
+        if block.shape[0]:
+            self._feed(block)
+        return gap + block.shape[0]
+
+    def _fill_gap(self, frames: int) -> None:
+        pos = self.position
+        self.gaps += 1
+        self.gap_frames += frames
+        self._gap_log = [g for g in self._gap_log if g[0] + g[1] > self._history.oldest]
+        self._gap_log.append((pos, frames))
+        logger.warning("recorder fell behind: %d frames (%.3f s) of silence at %.3f s",
+                       frames, frames / self.samplerate, pos / self.samplerate)
+        for sink in self._sinks:
+            self._note_gap(sink, pos, frames)
+        while frames:
+            n = min(frames, self._chunk)
+            self._feed(self._zeros[:n])
+            frames -= n
+
+    def _note_gap(self, sink: _Sink, pos: int, frames: int) -> None:
+        hi = pos + frames if sink.stop is None else min(pos + frames, sink.stop)
+        lo = max(pos, sink.start)
+        if hi > lo:
+            sink.note_gap(lo - sink.start, hi - lo)
+
+    def _feed(self, block: np.ndarray) -> None:
+        p = self.position
+        n = block.shape[0]
+        self._history.append(block)
+        self.position = p + n
+        for sink in list(self._sinks):
+            lo = max(p, sink.start)
+            hi = p + n if sink.stop is None else min(p + n, sink.stop)
+            if hi > lo:
+                self._write(sink, block[lo - p:hi - p])
+            if sink.stop is not None and self.position >= sink.stop:
+                self._finish(sink)
+
+    def _open(self, sink: _Sink) -> None:
+        """Start an output: what it wants from the past comes from the pre-roll memory."""
+        if sink.done.is_set():
+            return
+        sink.start = max(sink.start, self._history.oldest)
+        hi = self.position if sink.stop is None else min(sink.stop, self.position)
+        self._sinks.append(sink)
+        for pos, frames in self._gap_log:
+            if pos < hi:
+                self._note_gap(sink, pos, min(frames, hi - pos))
+        for lo in range(sink.start, hi, self._chunk):
+            if sink not in self._sinks:
+                return  # a write failed
+            self._write(sink, self._history.get(lo, min(lo + self._chunk, hi)))
+        if sink.stop is not None and self.position >= sink.stop:
+            self._finish(sink)
+
+    def _end_at(self, sink: _Sink, end: int) -> None:
+        sink.stop = max(sink.start, end)
+        if self.position >= sink.stop:
+            self._finish(sink)
+
+    def _write(self, sink: _Sink, data: np.ndarray) -> None:
+        try:
+            sink.file.write(data)
+        except RecordingError as exc:
+            self._fail(sink, str(exc))
+
+    def _fail(self, sink: _Sink, reason: str) -> None:
+        kept = sink.file.frames / self.samplerate
+        what = "recording stopped" if sink.kind == "recording" or sink is self._recording \
+            else f"saving the {sink.kind} stopped"
+        sink.error = f"{what}: {reason}; {kept:.1f} s kept in {sink.file.path}"
+        self.error = sink.error
+        logger.error("%s", sink.error)
+        self._finish(sink)
+
+    def _sync(self) -> None:
+        for sink in list(self._sinks):
+            try:
+                sink.file.sync()
+            except RecordingError as exc:
+                self._fail(sink, str(exc))
+
+    def _finish(self, sink: _Sink) -> None:
+        if sink in self._sinks:
+            self._sinks.remove(sink)
+        try:
+            sink.close()
+        except Exception as exc:  # noqa: BLE001 - the header rewrite at close failed
+            if sink.error is None:
+                sink.error = f"closing {sink.file.path} failed: {exc}"
+                self.error = sink.error
+        if sink is self._recording:
+            self._recording = None
+        sink.done.set()
+        if self.on_saved is not None:
+            try:
+                self.on_saved(sink.file.path, sink.error)
+            except Exception:  # noqa: BLE001 - a caller's bug must not stop the recording
+                logger.exception("on_saved failed")
+
+    def _close_all(self) -> None:
+        for sink in list(self._sinks):
+            self._finish(sink)
+        for sink in list(self._all.values()):  # asked for, never opened (writer not started)
+            if not sink.done.is_set():
+                self._finish(sink)

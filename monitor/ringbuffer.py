@@ -16,9 +16,13 @@ class RingBuffer:
     still intact and counts the skipped frames in :attr:`dropped`.
 
     Correctness without a lock rests on two facts: the counters are Python ints, replaced
-    atomically under the GIL, and the consumer checks the write counter again after its copy
-    (a sequence lock): frames the producer may have overwritten during the copy are discarded
-    and counted as dropped, never returned.
+    atomically under the GIL, and the consumer checks again after its copy (a sequence lock).
+    Before copying a block the producer *claims* its frames (:attr:`claimed`, the write counter
+    plus the block); a slot is safe to read only while it is more than ``capacity`` frames
+    behind the claim. Frames the producer may have overwritten during the consumer's copy are
+    discarded and counted as dropped, never returned. Only the block actually in flight is kept
+    clear, so one large block does not shrink the backlog afterwards, and a block larger than
+    the ring keeps its newest ``capacity`` frames readable.
 
     Parameters
     ----------
@@ -37,25 +41,25 @@ class RingBuffer:
         self.written = 0  # frames ever written (producer-owned)
         self.read_pos = 0  # frames ever consumed or skipped (consumer-owned)
         self.dropped = 0  # frames the consumer lost to overwriting (consumer-owned)
-        self.max_block = 0  # largest block written: the margin kept clear of the writer
+        self.claimed = 0  # frames the producer is writing or has written (producer-owned)
 
     # -- producer side ------------------------------------------------------------------------
     def write(self, data: np.ndarray) -> None:
         """Copy ``data`` (frames × channels) in. Real-time safe: no allocation of buffers,
-        no lock, no waiting. A block larger than the ring keeps only its newest frames."""
+        no lock, no waiting. A block larger than the ring keeps only its newest frames (the
+        older ones count as dropped for the consumer)."""
         n = data.shape[0]
+        base = self.written
+        self.claimed = base + n  # before the copy: the consumer must keep clear of it
         if n > self.capacity:
-            skip = n - self.capacity
-            data = data[skip:]
-            self.written += skip
-            n = self.capacity
-        if n > self.max_block:  # before the copy: the reader must keep clear of it
-            self.max_block = n
-        start = self.written % self.capacity
-        first = min(n, self.capacity - start)
+            data = data[n - self.capacity:]
+            base += n - self.capacity
+        m = data.shape[0]
+        start = base % self.capacity
+        first = min(m, self.capacity - start)
         np.copyto(self._buf[start:start + first], data[:first])
-        if first < n:
-            np.copyto(self._buf[: n - first], data[first:])
+        if first < m:
+            np.copyto(self._buf[: m - first], data[first:])
         self.written += n
 
     # -- consumer side ------------------------------------------------------------------------
@@ -65,12 +69,17 @@ class RingBuffer:
         return self.written - self.read_pos
 
     def read(self, max_frames: int | None = None) -> np.ndarray:
-        """Return a copy of up to ``max_frames`` of the oldest unread intact frames."""
+        """Return a copy of up to ``max_frames`` of the oldest unread intact frames.
+
+        Frames lost to overwriting are skipped and counted in :attr:`dropped`; they lie
+        immediately before the frames returned, so ``read_pos`` before the call plus the
+        increase of ``dropped`` is the stream position of the first frame returned.
+        """
         end = self.written
-        start = max(self.read_pos, end + self.max_block - self.capacity)
+        start = min(end, max(self.read_pos, self.claimed - self.capacity))
         if max_frames is not None:
             end = min(end, start + max_frames)
-        n = max(0, end - start)
+        n = end - start
         out = np.empty((n, self.channels), dtype=np.float32)
         if n > 0:
             i = start % self.capacity
@@ -78,11 +87,9 @@ class RingBuffer:
             out[:first] = self._buf[i:i + first]
             if first < n:
                 out[first:] = self._buf[: n - first]
-        # The producer may have lapped us while we copied. Frames older than the write counter
-        # minus capacity hold newer audio, and the producer's block in flight (at most
-        # max_block frames, not yet counted in `written`) is being overwritten: drop those.
-        oldest_safe = self.written + self.max_block - self.capacity
-        torn = max(0, min(n, oldest_safe - start))
+        # The producer may have lapped us while we copied: slots within `capacity` of its
+        # claim now (written or being written) may hold newer audio. Drop those.
+        torn = max(0, min(n, self.claimed - self.capacity - start))
         self.dropped += (start - self.read_pos) + torn
         self.read_pos = max(self.read_pos, end)
         return out[torn:] if torn else out

@@ -401,8 +401,9 @@ class Session:
             if not self.allow_demo or named:
                 raise ParameterError(str(first))
             self._launch(self.choices, strict=self._given, demo=True)
-            self.problems.report("input", f"no usable input ({first}); {DEMO_SOURCE_NOTE} ({resource_path('demo.wav').name})",
-                                 "warning")
+            demo = resource_path("demo.wav").name
+            self.problems.report("input", f"no usable input ({first}); {DEMO_SOURCE_NOTE} "
+                                 f"({demo})", "warning")
             return self.pipeline
 
     def _launch(self, choices: dict, strict: Iterable[str], demo: bool = False) -> None:
@@ -449,9 +450,13 @@ class Session:
             if self.pipeline is not None:
                 self.pipeline.stop()
 
-    def close(self) -> None:
-        """:meth:`stop`, then close the classifier this session opened."""
+    def close(self, recorder_timeout: float = 30.0) -> None:
+        """:meth:`stop`, wait for the recording's tail to reach the disk (at most
+        ``recorder_timeout`` seconds), then close the classifier this session opened."""
         self.stop()
+        if self.pipeline is not None and not self.pipeline.recorder.join(recorder_timeout):
+            self.problems.report("recording", f"the recording's writer did not finish within "
+                                 f"{recorder_timeout:g} s", "error")
         if self.classifier is not None:
             self.classifier.close()
 
@@ -547,7 +552,7 @@ class Session:
             raise
         self.problems.clear("input", "source")
         recorder = old.recorder if old is not None else None
-        if recorder is not None:
+        if recorder is not None and recorder.path is not None:
             self.problems.report("recording", f"the recording {recorder.path} ended when the "
                                  f"source changed ({recorder.frames} frames)", "info")
 
@@ -596,6 +601,18 @@ class Session:
             return True
 
     @staticmethod
+    def input_devices() -> list[dict]:
+        """The input devices PortAudio lists now (none without a working audio system)."""
+        from monitor.sources.microphone import list_devices, portaudio_problem
+
+        if portaudio_problem():
+            return []
+        try:
+            return list_devices()
+        except Exception:  # noqa: BLE001 - PortAudio failing to list: just no devices to offer
+            return []
+
+    @staticmethod
     def _rescan() -> None:
         from monitor.sources.microphone import rescan_devices
 
@@ -624,13 +641,17 @@ class Session:
                     self.problems.report("input", source.error, "error")
             elif source.finished:
                 self.problems.report("input", "end of file", "info")
-            recorder_error = pipeline.worker.record_error
-            if recorder_error:
-                self.problems.report("recording", recorder_error, "error")
+            if pipeline.recorder.error:
+                self.problems.report("recording", pipeline.recorder.error, "error")
             failure = pipeline.worker.restart_if_dead()
             if failure:
                 self.problems.report("worker", f"the analysis stopped ({failure}) and was "
                                      f"restarted", "error")
+            if self.classifier is not None:
+                failure = self.classifier.restart_if_dead()
+                if failure:
+                    self.problems.report("classifier", f"the classifier stopped ({failure}) "
+                                         f"and was restarted", "error")
 
     @property
     def input_lost(self) -> bool:
@@ -639,6 +660,9 @@ class Session:
     def status(self) -> Status:
         """The pipeline's status, with the session's most important problem."""
         status = self.pipeline.status()
+        if self.classifier is not None:
+            status.classifier_dropped_seconds = self.classifier.dropped_seconds
+            status.classifier_restarts = self.classifier.restarts
         top = self.problems.top()
         status.problem = top.text if top is not None else None
         status.problems = [p.as_dict() for p in self.problems.items()]

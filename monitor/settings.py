@@ -277,6 +277,8 @@ def _validate(self: "Settings") -> "Settings":
     _check(not (self.input and self.generator), "--input and --generator exclude each other")
     _check(self.realtime or self.input is not None, "--no-realtime needs --input FILE")
     _check(not self.loop or self.input is not None, "--loop needs --input FILE")
+    _check(not (self.loop and not self.realtime),
+           "--loop and --no-realtime exclude each other (the file would never end)")
     return self
 
 

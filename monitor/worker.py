@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import collections
 import threading
-import time
 from typing import Optional, Protocol
 
 import numpy as np
 
+from monitor.dsp.clipping import ClipCounter
 from monitor.dsp.features import AnalysisParams, FeatureBatch, FeatureExtractor
 from monitor.dsp.levels import Normalizer, limit_samples, mix_to_mono
 from monitor.ringbuffer import RingBuffer
@@ -18,7 +18,8 @@ __all__ = ["AnalysisWorker", "AudioConsumer"]
 
 
 class AudioConsumer(Protocol):
-    """Something else fed the analysed mono audio, e.g. the classifier. ``feed`` must be cheap."""
+    """Something else fed the mono mix as captured (before normalisation), e.g. the classifier.
+    ``feed`` must be cheap."""
 
     def feed(self, mono: np.ndarray, samplerate: float, stream_time: float) -> None: ...
 
@@ -27,8 +28,8 @@ class AnalysisWorker:
     """Turns the ring buffer's audio into :class:`FeatureBatch` es on its own thread.
 
     Each pass takes everything new from the ring, replaces non-finite samples by 0 (counting
-    them), records it, mixes to mono or picks one channel, normalises, and computes every frame
-    it completes at once. Batches go to a deque that one consumer (the GUI timer or the
+    them), counts clipped samples, mixes to mono or picks one channel, normalises, and computes
+    every frame it completes at once. Batches go to a deque that one consumer (the GUI timer or the
     headless loop) drains with :meth:`drain`.
 
     Settings change live through :meth:`configure`; the worker picks them up at its next pass
@@ -41,25 +42,24 @@ class AnalysisWorker:
     samplerate : float
         Hz, of the audio in the ring.
     consumers : list of AudioConsumer
-        Also fed the mono audio (after normalisation).
-    recorder : Recorder, optional
-        Receives the raw multichannel audio.
+        Also fed the mono mix as captured (before normalisation).
+
+    Recording is not done here: the recorder taps the source itself
+    (:class:`monitor.recorder.Recorder`), so a slow analysis never costs a recorded sample.
     """
 
     POLL_SECONDS = 0.005
     MAX_BATCHES = 4096
 
     def __init__(self, settings: Settings, ring: RingBuffer, samplerate: float,
-                 consumers: Optional[list] = None, recorder=None) -> None:
+                 consumers: Optional[list] = None) -> None:
         self.ring = ring
         self.samplerate = float(samplerate)
         self.consumers = list(consumers or [])
-        self.recorder = recorder
         self.batches: collections.deque = collections.deque(maxlen=self.MAX_BATCHES)
         self.frames_in = 0  # frames taken from the ring
         self.nonfinite = 0  # NaN/Inf samples replaced by 0
-        self.clipped = 0  # samples at or beyond full scale (before normalisation)
-        self.record_error: Optional[str] = None
+        self._clips = ClipCounter()  # runs at the device's real rails (before normalisation)
         self.dropped_batches = 0  # batches lost because nobody drained them in time
         self.restarts = 0  # times the thread died and was restarted
         self.failure: Optional[str] = None  # why the thread last died
@@ -85,6 +85,11 @@ class AnalysisWorker:
     def settings(self) -> Settings:
         """The settings last asked for (applied at the next pass)."""
         return self._requested
+
+    @property
+    def clipped(self) -> int:
+        """Clipped samples so far (see :mod:`monitor.dsp.clipping`)."""
+        return self._clips.count
 
     @property
     def params(self) -> AnalysisParams:
@@ -130,7 +135,7 @@ class AnalysisWorker:
             while not self._stop.is_set():
                 if not self.poll():
                     self._stop.wait(self.POLL_SECONDS)
-            self.poll()  # what arrived before stop() is analysed and recorded too
+            self.poll()  # what arrived before stop() is analysed too
         except Exception as exc:  # noqa: BLE001 - reported and restarted by the session
             self.failure = f"{type(exc).__name__}: {exc}"
 
@@ -151,12 +156,7 @@ class AnalysisWorker:
         if not finite.all():
             self.nonfinite += int(block.size - np.count_nonzero(finite))
             block = np.where(finite, block, np.float32(0.0))
-        if self.recorder is not None and self.record_error is None:
-            try:
-                self.recorder.write(block)
-            except Exception as exc:  # noqa: BLE001 - disk full etc.: say it, keep monitoring
-                self.record_error = f"recording stopped: {exc}"
-        self.clipped += int(np.count_nonzero(np.abs(block) >= 1.0))
+        self._clips.process(block)
         channel = self._settings.channel
         if channel is not None and channel <= block.shape[1]:
             mono = np.ascontiguousarray(block[:, channel - 1])
@@ -165,12 +165,16 @@ class AnalysisWorker:
         # Finite samples beyond +96 dBFS would overflow the power spectrum: clamped, counted.
         mono, clamped = limit_samples(mono)
         self.clamped += clamped
+        # The classifier hears the mono mix as captured: normalisation is for what the user
+        # sees, and YAMNet's scores depend on level (noise boosted +40 dB reads as something).
+        heard = (mono if channel is None or block.shape[1] == 1
+                 else limit_samples(mix_to_mono(block))[0])
         mono = self._normalizer.process(mono)
         self.gain_db = self._normalizer.gain_db
         self.frames_in += block.shape[0]
         self._update_scope(mono)
         for consumer in self.consumers:
-            consumer.feed(mono, self.samplerate, self.stream_time)
+            consumer.feed(heard, self.samplerate, self.stream_time)
         batch = self._extractor.process(mono)
         if len(batch):
             if len(self.batches) == self.batches.maxlen:

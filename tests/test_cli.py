@@ -190,6 +190,13 @@ def test_record_while_monitoring_generator(tmp_path):
     assert sf.info(out).frames == y.shape[0]
 
 
+def test_record_formats_that_a_crash_would_spoil_are_one_line(tmp_path):
+    for name, words in (("rec.ogg", "use .wav"), ("rec.flac", "unreadable")):
+        assert_usage_error(run("--headless", "--generator", "sine:1000", "--duration", "0.5",
+                               "--no-classifier", "--record", str(tmp_path / name)), words)
+        assert not (tmp_path / name).exists()
+
+
 def test_negative_db_range_without_equals_sign():
     lines = json_lines(run("--headless", "--generator", "sine:1000", "--db-range", "-80:-10",
                            "--duration", "0.6", "--no-classifier"))

@@ -569,9 +569,21 @@ def test_spectrum_scope_and_meters_follow_the_signal(make_window, qtbot):
     assert not window.meters.state.clipping
 
 
-def test_clip_indicator_lights_on_full_scale(make_window, qtbot):
-    window = make_window("sine:1000@0")
-    qtbot.waitUntil(lambda: window.meters.state.clipping, timeout=WAIT_MS)
+def test_clip_indicator_lights_on_clipping(qtbot, store, tmp_path):
+    """A tone hard-clipped at an int16 device's rails (+32767 is 0.99997 as a float) lights
+    it; clipping is runs at a rail (monitor.dsp.clipping), so a 0 dBFS sine touching full
+    scale once a cycle does not."""
+    t = np.arange(48000) / 48000
+    tone = np.clip(np.round(2 * 32768 * np.sin(2 * np.pi * 1000 * t)), -32768, 32767)
+    sf.write(str(tmp_path / "clipped.wav"), tone.astype(np.int16), 48000, subtype="PCM_16")
+    settings = Settings(input=str(tmp_path / "clipped.wav"), classifier=False).validate()
+    window = MainWindow(settings, Pipeline(settings), store=store)
+    qtbot.addWidget(window)
+    window.show()
+    try:
+        qtbot.waitUntil(lambda: window.meters.state.clipping, timeout=WAIT_MS)
+    finally:
+        window.close()
 
 
 def test_cursor_readout_gives_time_frequency_and_db(make_window, qtbot):

@@ -32,10 +32,10 @@ def test_overflow_drops_oldest_and_counts():
     for i in range(5):
         ring.write(ramp(i * 40, 40, 1))  # 200 frames into 100
     out = ring.read()
-    # Keep the newest frames, minus a margin of one block kept clear of the writer.
-    assert out.shape[0] == 100 - 40
-    np.testing.assert_array_equal(out[:, 0], np.arange(140, 200, dtype=np.float32))
-    assert ring.dropped == 140
+    # No block is in flight: the newest `capacity` frames are all intact.
+    assert out.shape[0] == 100
+    np.testing.assert_array_equal(out[:, 0], np.arange(100, 200, dtype=np.float32))
+    assert ring.dropped == 100
     assert ring.available == 0
 
 
@@ -53,8 +53,34 @@ def test_block_larger_than_ring_keeps_newest():
     ring = RingBuffer(16, 1)
     ring.write(ramp(0, 40, 1))
     assert ring.written == 40
+    np.testing.assert_array_equal(ring.read()[:, 0], np.arange(24, 40, dtype=np.float32))
+    assert ring.dropped == 24
+
+
+def test_reads_go_on_after_a_block_larger_than_the_ring():
+    """Once, every later read returned nothing: the margin kept clear of the writer had grown
+    to the whole ring."""
+    ring = RingBuffer(16, 1)
+    ring.write(ramp(0, 40, 1))
+    ring.read()
+    for start in (40, 45, 50):
+        ring.write(ramp(start, 5, 1))
+        np.testing.assert_array_equal(ring.read()[:, 0], np.arange(start, start + 5))
+    assert ring.dropped == 24
+
+
+def test_backlog_is_whole_again_after_one_large_block():
+    """One large block used to shrink the usable backlog for good (the margin only grew)."""
+    ring = RingBuffer(1000, 1)
+    ring.write(ramp(0, 900, 1))
+    assert ring.read().shape[0] == 900
+    pos = 900
+    for _ in range(99):  # 990 frames of backlog in small blocks: all of it must be readable
+        ring.write(ramp(pos, 10, 1))
+        pos += 10
     out = ring.read()
-    assert out.shape[0] == 0 or out[-1, 0] == 39
+    np.testing.assert_array_equal(out[:, 0], np.arange(900, pos, dtype=np.float32))
+    assert ring.dropped == 0
 
 
 def test_concurrent_producer_never_returns_torn_data():
@@ -84,3 +110,37 @@ def test_concurrent_producer_never_returns_torn_data():
             seen += out.shape[0]
     thread.join(timeout=10)
     assert seen + ring.dropped == total
+
+
+def test_concurrent_blocks_of_every_size_including_larger_than_the_ring():
+    """Block sizes from 1 frame to twice the capacity, raced by a reader that reads in small
+    pieces: what is read is always the right frames, in order, and nothing is unaccounted."""
+    ring = RingBuffer(1024, 2)
+    rng = np.random.default_rng(7)
+    sizes = rng.integers(1, 2048, size=600)
+    sizes[::50] = 2048  # larger than the ring
+    total = int(sizes.sum())
+    done = threading.Event()
+
+    def produce():
+        pos = 0
+        for n in sizes:
+            ring.write(ramp(pos, int(n)))
+            pos += int(n)
+        done.set()
+
+    thread = threading.Thread(target=produce)
+    thread.start()
+    seen = 0
+    while not (done.is_set() and ring.available == 0):
+        first = ring.read_pos
+        dropped = ring.dropped
+        out = ring.read(300)
+        if out.shape[0]:
+            # The first frame returned sits right after the frames counted as dropped.
+            assert out[0, 0] == first + (ring.dropped - dropped)
+            np.testing.assert_array_equal(out, ramp(int(out[0, 0]), out.shape[0]))
+            seen += out.shape[0]
+    thread.join(timeout=10)
+    assert seen + ring.dropped == total
+    assert ring.read_pos == total

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from monitor.pipeline import Pipeline
-from monitor.settings import ParameterError, Settings
+from monitor.settings import Settings
 from monitor.sources import GeneratorSource
 from monitor.worker import AnalysisWorker
 from monitor.ringbuffer import RingBuffer
@@ -93,9 +93,11 @@ def test_nonfinite_and_clipping_are_counted():
     block = np.zeros((4096, 2), np.float32)
     block[10, 0] = np.nan
     block[20, 1] = -np.inf
-    block[30, 0] = 1.0
+    block[30, 0] = 1.0  # touches full scale once: not clipped
+    block[40:43, 0] = 32767 / 32768  # a run at an int16 device's positive rail
+    block[50, 1] = 1.5  # beyond full scale (a float device)
     batch = worker.process(block)
-    assert worker.nonfinite == 2 and worker.clipped == 1
+    assert worker.nonfinite == 2 and worker.clipped == 3 + 1
     assert np.all(np.isfinite(batch.power_db)) and np.all(np.isfinite(batch.mel_db))
 
 

@@ -149,6 +149,8 @@ class SoundEventClassifier:
         self.snapshot = Snapshot()
         self.dropped_seconds = 0.0  # audio dropped because the classifier fell behind
         self.error: Optional[str] = None  # set if the model failed while running
+        self.failure: Optional[str] = None  # why the thread last died (until restarted)
+        self.restarts = 0  # times the thread died and was restarted
         self._queue: collections.deque = collections.deque()
         # Each counter has one writer (feeder, classifier thread), so no lock is needed.
         self._fed_seconds = 0.0
@@ -185,6 +187,18 @@ class SoundEventClassifier:
             self._stop.clear()
             self._thread = threading.Thread(target=self._run, name="classifier", daemon=True)
             self._thread.start()
+
+    def restart_if_dead(self) -> Optional[str]:
+        """If the thread died of an exception, start it again and return why it died (once);
+        else None. The session calls this from its upkeep."""
+        thread = self._thread
+        if thread is None or thread.is_alive() or self._stop.is_set() or self.failure is None:
+            return None
+        failure, self.failure = self.failure, None
+        self.restarts += 1
+        self._thread = threading.Thread(target=self._run, name="classifier", daemon=True)
+        self._thread.start()
+        return failure
 
     def feed(self, mono: np.ndarray, samplerate: float, stream_time: float) -> None:
         """Queue a block of mono audio; cheap and non-blocking (called from the worker thread).
@@ -315,12 +329,14 @@ class SoundEventClassifier:
                             self._expected = None  # a gap: the next block starts a new stream
                         else:
                             self._process(*item)
-                except Exception as exc:  # noqa: BLE001 - say it in the window, keep the app up
-                    self.error = f"classifier stopped: {exc}"
-                    self._stop.set()
-                with self._idle:
-                    self._done += 1
-                    self._idle.notify_all()
+                except Exception as exc:  # noqa: BLE001 - reported; the session restarts us
+                    self.failure = f"{type(exc).__name__}: {exc}"
+                    self._expected = None  # the restarted thread begins a new stream
+                    return
+                finally:
+                    with self._idle:
+                        self._done += 1
+                        self._idle.notify_all()
         with self._idle:
             self._idle.notify_all()
 

@@ -14,9 +14,10 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt6 import QtCore, QtGui, QtWidgets
 
-from monitor.settings import AGGREGATIONS, ParameterError, Settings
+from monitor.errors import ParameterError
+from monitor.settings import AGGREGATIONS, Settings
 
-__all__ = ["ClassifierView", "ActivityStrip", "TopBars"]
+__all__ = ["ClassifierView", "ActivityStrip", "TopBars", "classifier_panel"]
 
 N_BARS = 5
 MAX_LOG_ROWS = 200  # newest events shown; the CSV export has them all
@@ -500,3 +501,27 @@ class ClassifierView(QtWidgets.QWidget):
         watched = np.array([l.lower() in watch for l in labels], bool)
         self._strip.set_data(labels, starts, scores, thresholds, watched)
         self._strip.place(self._stream_time)
+
+
+def classifier_panel(classifier, settings: Settings, problem: Optional[str] = None
+                     ) -> tuple[QtWidgets.QWidget, Optional[ClassifierView],
+                                Optional[QtWidgets.QLabel]]:
+    """The "Sound events" dock's content: the :class:`ClassifierView` when the classifier is on
+    (with ``problem`` shown in it when the model is unavailable), else a label saying why not.
+
+    Returns (panel, view or None, label or None).
+    """
+    panel = QtWidgets.QWidget()
+    layout = QtWidgets.QVBoxLayout(panel)
+    layout.setContentsMargins(0, 0, 0, 0)
+    if settings.classifier or classifier is not None:
+        view = ClassifierView(classifier, settings, parent=panel, unavailable=problem)
+        layout.addWidget(view)
+        return panel, view, None
+    label = QtWidgets.QLabel("classifier off (--no-classifier)")
+    label.setWordWrap(True)
+    label.setObjectName("panelTitle")
+    label.setContentsMargins(6, 6, 6, 6)
+    layout.addWidget(label)
+    layout.addStretch(1)
+    return panel, None, label

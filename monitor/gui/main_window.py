@@ -10,12 +10,13 @@ from typing import Any, Optional
 
 from PyQt6 import QtCore, QtGui, QtWidgets
 
+from monitor.gui.classifier_view import classifier_panel
 from monitor.gui.controls import VIEWS, ControlPanel, ViewBar
 from monitor.gui.meters import LevelMeters
 from monitor.gui.run_stats import RunStats
 from monitor.gui.scope import ScopeView
 from monitor.gui.spectrum import SpectrumView
-from monitor.gui.status import FpsMeter, InputLostBanner, NoticeBanner, format_status
+from monitor.gui.status import FpsMeter, InputLostBanner, NoticeBanner, StatusLine
 from monitor.gui.theme import COLORS, apply_theme
 from monitor.gui.waterfall import Waterfall
 from monitor.session import Session
@@ -25,8 +26,6 @@ from monitor.settings_store import SettingsStore
 __all__ = ["MainWindow"]
 
 STATUS_INTERVAL = 0.25  # s: the status bar changes at 4 Hz, not at the display rate
-PROBLEM_WIDTH_PX = 300  # the status bar's problem text is elided to this (full text: tooltip)
-SOURCE_WIDTH_PX = 220
 SECONDARY_DIVIDER = 2  # spectrum, scope and meters are redrawn every this many display frames
 # Problems shown in the notice banner (the input-lost banner and the status bar show the rest).
 _QUIET = ("end of file",)
@@ -71,7 +70,6 @@ class MainWindow(QtWidgets.QMainWindow):
         self._rms_acc = -math.inf
         self._ticks = 0
         self._problems_version = -1
-        self._problem_shown: Optional[str] = ""
         self._spectrum_due = False
         self._pipeline = session.pipeline
         self._layout = "all"
@@ -92,13 +90,13 @@ class MainWindow(QtWidgets.QMainWindow):
         self.banner.retry.connect(self.retry_input)
         self.banner.rescan.connect(self.rescan_devices)
 
-        self.classifier_view = self._make_classifier_view(session.classifier)
+        problem = session.problems.get("classifier")
+        self.classifier_panel, self.classifier_view, self.classifier_label = classifier_panel(
+            session.classifier, settings, problem.text if problem is not None else None)
         self.activity_strip = None
-        if self.classifier_view is not None and hasattr(self.classifier_view, "activity_strip"):
-            try:
-                self.activity_strip = self.classifier_view.activity_strip()
-            except Exception:  # noqa: BLE001 - a missing strip must not take the window down
-                self.activity_strip = None
+        if self.classifier_view is not None:
+            self.classifier_view.settings_changed.connect(self.change_settings)
+            self.activity_strip = self.classifier_view.activity_strip()
 
         upper = QtWidgets.QWidget()
         ul = QtWidgets.QVBoxLayout(upper)
@@ -117,8 +115,7 @@ class MainWindow(QtWidgets.QMainWindow):
             ul.addLayout(row)
             # Same axis width on both plots, so that their time axes line up.
             for plot in (self.waterfall.plot, self.activity_strip):
-                if hasattr(plot, "getAxis"):
-                    plot.getAxis("left").setWidth(64)
+                plot.getAxis("left").setWidth(64)
         self._upper = upper
         lower = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
         lower.addWidget(self.spectrum)
@@ -149,7 +146,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
         # -- controls dock (and the classifier under it) ---------------------------------------
         self.controls = ControlPanel(settings)
-        self.controls.set_devices(_input_devices())
+        self.controls.set_devices(self.session.input_devices())
         self.controls.changed.connect(self.change_settings)
         self.controls.source_changed.connect(self.change_source)
         self.controls.value_mode_changed.connect(self.set_value_mode)
@@ -158,21 +155,10 @@ class MainWindow(QtWidgets.QMainWindow):
         scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
         scroll.setWidget(self.controls)
         scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        dock = QtWidgets.QDockWidget("Controls")
-        dock.setObjectName("controlsDock")
-        dock.setWidget(scroll)
-        dock.setFeatures(QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetMovable
-                         | QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+        self.controls_dock = dock = self._dock("Controls", "controlsDock", scroll)
         dock.setMinimumWidth(250)
-        self.addDockWidget(QtCore.Qt.DockWidgetArea.RightDockWidgetArea, dock)
-        self.controls_dock = dock
-        cdock = QtWidgets.QDockWidget("Sound events")
-        cdock.setObjectName("classifierDock")
-        cdock.setWidget(self.classifier_panel)
-        cdock.setFeatures(QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetMovable
-                          | QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetFloatable)
-        self.addDockWidget(QtCore.Qt.DockWidgetArea.RightDockWidgetArea, cdock)
-        self.classifier_dock = cdock
+        self.classifier_dock = cdock = self._dock("Sound events", "classifierDock",
+                                                  self.classifier_panel)
         small = self.classifier_view is None
         self.resizeDocks([dock, cdock], [640, 90] if small else [430, 330],
                          QtCore.Qt.Orientation.Vertical)
@@ -180,14 +166,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.resizeDocks([dock], [300], QtCore.Qt.Orientation.Horizontal)
 
         # -- status bar -----------------------------------------------------------------------
-        self.status_fields = [QtWidgets.QLabel() for _ in range(6)]
-        for label in self.status_fields:
-            self.statusBar().addWidget(label)
-        self.problem_label = QtWidgets.QLabel()
-        self.problem_label.setStyleSheet(f"color: {COLORS['accent']};")
-        self.problem_label.setMaximumWidth(PROBLEM_WIDTH_PX)
-        self.statusBar().addPermanentWidget(self.problem_label)
-        self.status_fields[0].setMaximumWidth(SOURCE_WIDTH_PX)
+        self.status_line = StatusLine(self.statusBar(), COLORS["accent"])
+        self.status_fields = self.status_line.fields
+        self.problem_label = self.status_line.problem
 
         # -- shortcuts and timer --------------------------------------------------------------
         QtGui.QShortcut(QtGui.QKeySequence(QtCore.Qt.Key.Key_Space), self,
@@ -268,14 +249,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.session.poll()
         if self.pipeline is not self._pipeline:  # the session reopened the input
             self._pipeline_replaced()
-        fields = format_status(self.session.status(), self._fps.fps())
-        source = self.status_fields[0]
-        source.setToolTip(fields[0])
-        fields[0] = source.fontMetrics().elidedText(fields[0], QtCore.Qt.TextElideMode.ElideMiddle,
-                                                    SOURCE_WIDTH_PX - 12)
-        for label, text in zip(self.status_fields, fields):
-            if label.text() != text:  # an unchanged label costs no relayout
-                label.setText(text)
+        self.status_line.show_status(self.session.status(), self._fps.fps())
         self._present_problems()
 
     # -- user actions: each goes to the session -------------------------------------------------
@@ -295,7 +269,7 @@ class MainWindow(QtWidgets.QMainWindow):
         ok = self.session.retry_input(device)
         if self.pipeline is not self._pipeline:
             self._pipeline_replaced()
-        self.controls.set_devices(_input_devices())
+        self.controls.set_devices(self.session.input_devices())
         self._present_problems()
         return ok
 
@@ -303,7 +277,7 @@ class MainWindow(QtWidgets.QMainWindow):
         """While the input is lost: read the device list again and offer it."""
         ok = self.session.rescan_devices()
         if ok:
-            devices = _input_devices()
+            devices = self.session.input_devices()
             self.banner.set_devices(devices)
             self.controls.set_devices(devices)
         self._present_problems()
@@ -371,17 +345,26 @@ class MainWindow(QtWidgets.QMainWindow):
         self._problems_version = problems.version
         items = problems.items()
         top = problems.top("warning")
-        self._show_problem(top.text if top is not None else None)
-        self.problem_label.setToolTip("\n".join(f"{p.severity}: {p.text}" for p in items))
+        self.status_line.show_problems(top.text if top is not None else None,
+                                       "\n".join(f"{p.severity}: {p.text}" for p in items))
         lost = problems.get("input")
         on_mic = self.pipeline.source.kind == "microphone"
         if lost is not None and lost.severity == "error" and on_mic:
-            self.banner.show_problem(lost.text, _input_devices())
+            self.banner.show_problem(lost.text, self.session.input_devices())
         else:
             self.banner.hide()
         shown = [p.text for p in items if p.text not in _QUIET
                  and not (p.key == "input" and p.severity == "error" and on_mic)]
         self.notice.show_notice("; ".join(shown))
+
+    def _dock(self, title: str, name: str, widget: QtWidgets.QWidget) -> QtWidgets.QDockWidget:
+        dock = QtWidgets.QDockWidget(title)
+        dock.setObjectName(name)
+        dock.setWidget(widget)
+        dock.setFeatures(QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetMovable
+                         | QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+        self.addDockWidget(QtCore.Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        return dock
 
     def _update_title(self) -> None:
         self.setWindowTitle(f"{self.pipeline.source.description} — spectromon")
@@ -406,47 +389,6 @@ class MainWindow(QtWidgets.QMainWindow):
             key = None
         self.view_bar.set_view(key)
 
-    def _make_classifier_view(self, classifier: Any):
-        self.classifier_panel = QtWidgets.QWidget()
-        layout = QtWidgets.QVBoxLayout(self.classifier_panel)
-        layout.setContentsMargins(0, 0, 0, 0)
-        self.classifier_label = None
-        view, text = None, None
-        problem = self.session.problems.get("classifier")
-        problem = problem.text if problem is not None else None
-        if not self.settings.classifier and classifier is None:
-            text = "classifier off (--no-classifier)"
-        else:
-            try:
-                from monitor.gui.classifier_view import ClassifierView
-            except ImportError as exc:
-                text = problem or f"classifier panel not available ({exc})"
-            else:
-                view = ClassifierView(classifier, self.settings, parent=self.classifier_panel,
-                                      unavailable=problem)
-        if view is not None:
-            layout.addWidget(view)
-            view.settings_changed.connect(self.change_settings)
-            return view
-        label = QtWidgets.QLabel(text or problem or "classifier unavailable")
-        label.setWordWrap(True)
-        label.setObjectName("panelTitle")
-        label.setContentsMargins(6, 6, 6, 6)
-        layout.addWidget(label)
-        layout.addStretch(1)
-        self.classifier_label = label
-        return None
-
-    def _show_problem(self, problem: Optional[str]) -> None:
-        """The problem in the status bar, shortened to fit; the whole text in its tooltip."""
-        if problem == self._problem_shown:
-            return
-        self._problem_shown = problem
-        text = f"⚠ {problem}" if problem else ""
-        metrics = self.problem_label.fontMetrics()
-        self.problem_label.setText(metrics.elidedText(text, QtCore.Qt.TextElideMode.ElideRight,
-                                                      PROBLEM_WIDTH_PX - 8))
-
     def _save(self) -> None:
         if self.store is not None:
             self.store.save(self.session.saved_choices())
@@ -463,13 +405,3 @@ class MainWindow(QtWidgets.QMainWindow):
             self.session.stop()
         super().closeEvent(event)
 
-
-def _input_devices() -> list[dict]:
-    try:
-        from monitor.sources.microphone import list_devices, portaudio_problem
-
-        if portaudio_problem():
-            return []
-        return list_devices()
-    except Exception:  # noqa: BLE001 - no audio system: just no devices to offer
-        return []

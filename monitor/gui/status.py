@@ -7,7 +7,10 @@ from typing import Optional
 
 from PyQt6 import QtCore, QtWidgets
 
-__all__ = ["FpsMeter", "format_status", "InputLostBanner", "NoticeBanner"]
+__all__ = ["FpsMeter", "format_status", "StatusLine", "InputLostBanner", "NoticeBanner"]
+
+PROBLEM_WIDTH_PX = 300  # the status bar's problem text is elided to this (full text: tooltip)
+SOURCE_WIDTH_PX = 220
 
 
 class FpsMeter:
@@ -40,10 +43,74 @@ def format_status(status, fps: float) -> list[str]:
         f"latency ≈ {status.latency_ms:.0f} ms",
         f"dropped {status.dropped_frames} · overflows {status.overflows}"
         + (f" · underflows {status.underflows}" if status.underflows else "")
-        + f" · non-finite {status.nonfinite}",
+        + f" · non-finite {status.nonfinite}"
+        + (f" · batches lost {status.dropped_batches}" if status.dropped_batches else "")
+        + (f" · restarts {status.worker_restarts}" if status.worker_restarts else ""),
         f"{fps:.0f} fps",
     ]
     return fields
+
+
+class StatusLine:
+    """The status bar's fields and, at its right, the most important problem, each elided to
+    its width (never widening the window) with the whole text in its tooltip.
+
+    Parameters
+    ----------
+    bar : QStatusBar
+    accent : str
+        Colour of the problem text.
+    """
+
+    def __init__(self, bar: QtWidgets.QStatusBar, accent: str) -> None:
+        self.fields = [QtWidgets.QLabel() for _ in range(6)]
+        for label in self.fields:
+            bar.addWidget(label)
+        self.fields[0].setMaximumWidth(SOURCE_WIDTH_PX)
+        self.problem = QtWidgets.QLabel()
+        self.problem.setStyleSheet(f"color: {accent};")
+        self.problem.setMaximumWidth(PROBLEM_WIDTH_PX)
+        bar.addPermanentWidget(self.problem)
+        self._problem_text: Optional[str] = ""
+
+    def show_status(self, status, fps: float) -> None:
+        """Show a :class:`monitor.pipeline.Status`; unchanged labels are not touched."""
+        texts = format_status(status, fps)
+        source = self.fields[0]
+        source.setToolTip(texts[0])
+        texts[0] = source.fontMetrics().elidedText(texts[0], QtCore.Qt.TextElideMode.ElideMiddle,
+                                                   SOURCE_WIDTH_PX - 12)
+        for label, text in zip(self.fields, texts):
+            if label.text() != text:  # an unchanged label costs no relayout
+                label.setText(text)
+        self.fields[4].setToolTip(drop_counters(status))
+
+    def show_problems(self, top: Optional[str], everything: str) -> None:
+        """``top`` in the bar, elided; ``everything`` (one problem a line) in its tooltip."""
+        self.problem.setToolTip(everything)
+        if top == self._problem_text:
+            return
+        self._problem_text = top
+        text = f"⚠ {top}" if top else ""
+        metrics = self.problem.fontMetrics()
+        self.problem.setText(metrics.elidedText(text, QtCore.Qt.TextElideMode.ElideRight,
+                                                PROBLEM_WIDTH_PX - 8))
+
+
+def drop_counters(status) -> str:
+    """Every counter of lost or repaired data, one a line (the drop field's tooltip)."""
+    return "\n".join([
+        f"audio frames dropped by the ring buffer: {status.dropped_frames}",
+        f"input overflows / underflows reported: {status.overflows} / {status.underflows}",
+        f"non-finite samples replaced by 0: {status.nonfinite}",
+        f"samples at full scale: {status.clipped}",
+        f"analysis batches dropped (not drawn in time): {status.dropped_batches}",
+        f"analysis restarts: {status.worker_restarts}",
+        f"audio the classifier skipped (it fell behind): {status.classifier_dropped_seconds:.1f} s",
+        f"classifier restarts: {status.classifier_restarts}",
+        f"recording gaps filled with silence: {status.recording.get('record_gaps', 0)} "
+        f"({status.recording.get('record_gap_seconds', 0):.1f} s)",
+    ])
 
 
 class InputLostBanner(QtWidgets.QFrame):
@@ -85,7 +152,10 @@ class InputLostBanner(QtWidgets.QFrame):
 
     def show_problem(self, message: str, devices: list[dict]) -> None:
         """Show the banner with ``message`` and the current input devices."""
-        self.label.setText(f"<b>Input lost</b> — {message}")
+        detail = message
+        if detail.lower().startswith("input lost"):  # not "Input lost — input lost"
+            detail = detail[len("input lost"):].strip(" :()")
+        self.label.setText(f"<b>Input lost</b> — {detail}" if detail else "<b>Input lost</b>")
         self.set_devices(devices)
         self.show()
 

@@ -90,10 +90,42 @@ class Source:
     def __init__(self) -> None:
         self.error: Optional[str] = None
         self.finished = False
+        self._ring: Optional[RingBuffer] = None
+        self._taps: tuple = ()  # replaced whole (atomic under the GIL), never mutated
 
     def start(self, ring: RingBuffer) -> None:
         """Start writing into ``ring`` (frames × :attr:`channels`)."""
         raise NotImplementedError
+
+    # -- taps: more rings fed the same blocks (the recorder's) --------------------------------
+    def add_tap(self, ring: RingBuffer) -> None:
+        """Also copy every block into ``ring``, before the analysis ring; safe while running.
+
+        A tap sees exactly what the source captured (raw samples, all channels), however far
+        behind the analysis is.
+        """
+        if ring.channels != self.channels:
+            raise ValueError(f"tap has {ring.channels} channel(s), the source {self.channels}")
+        self._taps = self._taps + (ring,)
+
+    def remove_tap(self, ring: RingBuffer) -> None:
+        """Stop copying into ``ring`` (from the next block on)."""
+        self._taps = tuple(t for t in self._taps if t is not ring)
+
+    @property
+    def taps(self) -> tuple:
+        """The rings fed besides the analysis ring (give them to a replacement source)."""
+        return self._taps
+
+    def _deliver(self, block: np.ndarray) -> None:
+        """The one delivery path of every source: copy ``block`` into each tap and the ring.
+
+        Real-time safe (called from the audio callback): only copies, no allocation of
+        buffers, no lock, no logging.
+        """
+        for tap in self._taps:
+            tap.write(block)
+        self._ring.write(block)
 
     def stop(self) -> None:
         """Stop writing; returns promptly and may be called more than once."""
@@ -132,8 +164,9 @@ class PacedSource(Source):
         raise NotImplementedError
 
     def start(self, ring: RingBuffer) -> None:
+        self._ring = ring
         self._stop.clear()
-        self._thread = threading.Thread(target=self._run, args=(ring,), name=f"{self.kind}-source",
+        self._thread = threading.Thread(target=self._run, name=f"{self.kind}-source",
                                         daemon=True)
         self._thread.start()
 
@@ -147,7 +180,7 @@ class PacedSource(Source):
     def active(self) -> bool:
         return self._thread is not None and self._thread.is_alive() and not self.finished
 
-    def _run(self, ring: RingBuffer) -> None:
+    def _run(self) -> None:
         start = time.monotonic()
         sent = 0
         while not self._stop.is_set():
@@ -160,4 +193,4 @@ class PacedSource(Source):
             delay = start + sent / self.samplerate - time.monotonic()
             if delay > 0 and self._stop.wait(delay):
                 return
-            ring.write(block)
+            self._deliver(block)

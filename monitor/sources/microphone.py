@@ -1,7 +1,8 @@
 """Microphone / line input through PortAudio (python-sounddevice).
 
 Callback rules, in one place: the audio callback runs on PortAudio's thread with hard
-deadlines. It only copies the block into the preallocated ring buffer and counts status flags:
+deadlines. It only copies the block into the preallocated ring buffers (the analysis ring and
+any taps, e.g. the recorder's: :meth:`Source._deliver`) and counts status flags:
 no buffer allocation, no locks, no logging, no Qt, no numpy work beyond the copy. Everything
 else happens in the analysis worker.
 """
@@ -134,7 +135,6 @@ class MicrophoneSource(Source):
         self.latency_setting = latency
         self.description = f"input {self.device_name}"
         self._stream = None
-        self._ring: Optional[RingBuffer] = None
         self._stopping = False
 
     def _rate_ok(self, rate: float) -> bool:
@@ -168,7 +168,7 @@ class MicrophoneSource(Source):
                 self.overflows += 1
             if status.input_underflow:
                 self.underflows += 1
-        self._ring.write(indata)
+        self._deliver(indata)
 
     def _finished(self) -> None:  # PortAudio thread, once the stream ends for any reason
         if not self._stopping:

@@ -1,0 +1,248 @@
+"""IEC 61672-1 frequency weightings A, C and Z; a time-domain IIR of A and C; Leq and Lpeak.
+
+Levels here are in dB relative to the mean square of a full-scale sine (0.5), the AES17 dBFS
+convention: a full-scale sine has Leq 0 dB and Lpeak +3.01 dB. Adding a calibration offset
+(see ``monitor.calibration.spl_offset_db``) turns both into dB SPL re 20 uPa, so that a 94 dB
+calibrator reads Leq 94 dB and LCpeak 97.0 dB, as a sound level meter does.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = [
+    "WEIGHTINGS",
+    "LevelIntegrator",
+    "SOSFilter",
+    "bin_gains",
+    "leq_db",
+    "peak_db",
+    "sos_response",
+    "weighting_db",
+    "weighting_power_gain",
+    "weighting_sos",
+]
+
+WEIGHTINGS = ("A", "C", "Z")
+# IEC 61672-1 Annex E pole frequencies, Hz: fr = 1 kHz, fL = 10^1.5 Hz, fH = 10^3.9 Hz, fA = 10^2.45 Hz.
+F1, F2, F3, F4 = 20.598997, 107.65265, 737.86223, 12194.217
+FULL_SCALE_SINE_POWER = 0.5  # mean square of a sine of amplitude 1
+
+
+def _check(kind: str) -> str:
+    kind = str(kind).upper()
+    if kind not in WEIGHTINGS:
+        raise ValueError(f"weighting must be one of A, C, Z, got {kind!r}")
+    return kind
+
+
+def _unnormalised_power(kind: str, f: np.ndarray) -> np.ndarray:
+    f2 = np.square(f)
+    c = (F4 ** 2 * f2) ** 2 / ((f2 + F1 ** 2) ** 2 * (f2 + F4 ** 2) ** 2)
+    if kind == "C":
+        return c
+    return c * f2 ** 2 / ((f2 + F2 ** 2) * (f2 + F3 ** 2))
+
+
+def weighting_power_gain(kind: str, frequencies) -> np.ndarray:
+    """Power gain (linear, 1 at 1 kHz) of weighting ``kind`` at ``frequencies`` (Hz).
+
+    The analytic functions of IEC 61672-1 Annex E, normalised to exactly 0 dB at 1 kHz
+    (the standard's rounded constants A1000 = -2.000 dB and C1000 = -0.062 dB differ from
+    that by < 0.001 dB). DC (0 Hz) gets gain 0 for A and C.
+    """
+    kind = _check(kind)
+    f = np.abs(np.asarray(frequencies, dtype=np.float64))
+    if kind == "Z":
+        return np.ones_like(f)
+    return _unnormalised_power(kind, f) / _unnormalised_power(kind, np.array(1000.0))
+
+
+def weighting_db(kind: str, frequencies) -> np.ndarray:
+    """Weighting ``kind`` ('A', 'C' or 'Z') at ``frequencies`` (Hz), dB; -inf at 0 Hz for A, C."""
+    with np.errstate(divide="ignore"):
+        return 10.0 * np.log10(weighting_power_gain(kind, frequencies))
+
+
+def bin_gains(kind: str, n_fft: int, samplerate: float) -> np.ndarray:
+    """Amplitude gain of weighting ``kind`` at each rfft bin (``n_fft // 2 + 1``); square it for power."""
+    return np.sqrt(weighting_power_gain(kind, np.fft.rfftfreq(int(n_fft), 1.0 / samplerate)))
+
+
+def _bilinear(p: float, samplerate: float) -> float:
+    return (1.0 + p / (2.0 * samplerate)) / (1.0 - p / (2.0 * samplerate))
+
+
+def weighting_sos(kind: str, samplerate: float) -> np.ndarray:
+    """Second-order sections (rows ``b0 b1 b2 1 a1 a2``) of an IIR for weighting ``kind``.
+
+    The analog prototype's poles (double at F1 and F4, single at F2 and F3 for A) are mapped by
+    the bilinear transform; its zeros at s = 0 go to z = 1 and the two zeros of the degree
+    difference to z = -1 (Nyquist). Gain is set to 0 dB at 1 kHz. The bilinear transform
+    compresses the top octave: at 48 kHz both filters are within 0.1 dB of the analytic curve
+    up to 5 kHz, -0.5 dB at 8 kHz, -1.2 dB at 10 kHz and -6.4 dB at 16 kHz; at 44.1 kHz -1.5 dB
+    at 10 kHz and -8.5 dB at 16 kHz. That is inside the IEC 61672-1 class 1 limits (-3.6 dB at
+    10 kHz, -17 dB at 16 kHz) at 44.1, 48 and 96 kHz (tests/test_weighting.py).
+    """
+    kind = _check(kind)
+    if kind == "Z":
+        return np.array([[1.0, 0.0, 0.0, 1.0, 0.0, 0.0]])
+    w = lambda f: _bilinear(-2.0 * np.pi * f, samplerate)
+    pairs = [((1.0, 1.0), (w(F1), w(F1))), ((-1.0, -1.0), (w(F4), w(F4)))]
+    if kind == "A":
+        pairs.insert(1, ((1.0, 1.0), (w(F2), w(F3))))
+    sos = np.array([[1.0, -(z1 + z2), z1 * z2, 1.0, -(p1 + p2), p1 * p2] for (z1, z2), (p1, p2) in pairs])
+    sos[0, :3] /= np.abs(sos_response(sos, np.array([1000.0]), samplerate))[0]
+    return sos
+
+
+def sos_response(sos: np.ndarray, frequencies, samplerate: float) -> np.ndarray:
+    """Complex frequency response of ``sos`` at ``frequencies`` (Hz)."""
+    z1 = np.exp(-2j * np.pi * np.asarray(frequencies, dtype=np.float64) / samplerate)
+    h = np.ones_like(z1)
+    for b0, b1, b2, _, a1, a2 in sos:
+        h *= (b0 + b1 * z1 + b2 * z1 ** 2) / (1.0 + a1 * z1 + a2 * z1 ** 2)
+    return h
+
+
+class SOSFilter:
+    """Streaming IIR of second-order sections, exact and vectorised block by block.
+
+    Each section is the state-space form of a transposed direct form II biquad. Over a block
+    of ``L`` samples its output is the zero-state response (a lower-triangular Toeplitz matrix
+    of the impulse response times the block) plus the zero-input response of the state
+    carried in; the state carried out is ``A^L s + G u``. That is the same arithmetic as the
+    sample loop (matches it to 1e-12 in the tests) at numpy speed: ~2 ms per second of 48 kHz
+    audio per section instead of ~100 ms in a Python loop.
+
+    Parameters
+    ----------
+    sos : ndarray
+        Sections, rows ``b0 b1 b2 1 a1 a2``.
+    block : int
+        Samples per matrix block.
+    """
+
+    def __init__(self, sos: np.ndarray, block: int = 256) -> None:
+        self.block = int(block)
+        self._sections = [self._matrices(row, self.block) for row in np.asarray(sos, dtype=np.float64)]
+        self.state = np.zeros((len(self._sections), 2))
+
+    @staticmethod
+    def _matrices(row, n: int):
+        b0, b1, b2, _, a1, a2 = row
+        a = np.array([[-a1, 1.0], [-a2, 0.0]])
+        b = np.array([b1 - a1 * b0, b2 - a2 * b0])
+        powers = np.empty((n + 1, 2, 2))
+        powers[0] = np.eye(2)
+        for k in range(n):
+            powers[k + 1] = a @ powers[k]
+        free = powers[:n, 0, :]  # C A^n with C = [1, 0]: zero-input response rows
+        h = np.concatenate(([b0], free[:-1] @ b))  # impulse response
+        toeplitz = np.zeros((n, n))
+        for k in range(n):
+            toeplitz[k:, k] = h[:n - k]
+        gather = (powers[:n][::-1] @ b).T  # column k is A^(n-1-k) B
+        return powers, free, toeplitz, gather
+
+    def reset(self) -> None:
+        self.state[:] = 0.0
+
+    def process(self, x: np.ndarray) -> np.ndarray:
+        """Filter ``x`` (1-D), continuing from the previous call; returns float64."""
+        y = np.asarray(x, dtype=np.float64).copy()
+        for i, (powers, free, toeplitz, gather) in enumerate(self._sections):
+            y = self._section(y, i, powers, free, toeplitz, gather)
+        return y
+
+    def _section(self, u, i, powers, free, toeplitz, gather):
+        n, s = self.block, self.state[i]
+        m = u.size // n
+        out = np.empty_like(u)
+        if m:
+            blocks = u[:m * n].reshape(m, n)
+            forced = blocks @ toeplitz.T
+            pushed = blocks @ gather.T
+            starts = np.empty((m, 2))
+            for j in range(m):
+                starts[j] = s
+                s = powers[n] @ s + pushed[j]
+            out[:m * n] = (forced + starts @ free.T).ravel()
+        r = u.size - m * n
+        if r:
+            tail = u[m * n:]
+            out[m * n:] = toeplitz[:r, :r] @ tail + free[:r] @ s
+            s = powers[r] @ s + gather[:, n - r:] @ tail
+        self.state[i] = s
+        return out
+
+
+def leq_db(x: np.ndarray) -> float:
+    """Equivalent continuous level of ``x``, dB re a full-scale sine's mean square (AES17)."""
+    x = np.asarray(x, dtype=np.float64)
+    with np.errstate(divide="ignore"):
+        return float(10.0 * np.log10(np.dot(x, x) / max(x.size, 1) / FULL_SCALE_SINE_POWER))
+
+
+def peak_db(x: np.ndarray) -> float:
+    """Peak level of ``x``, dB on the same scale as :func:`leq_db` (a sine reads Leq + 3.01)."""
+    peak = float(np.max(np.abs(x))) if np.size(x) else 0.0
+    with np.errstate(divide="ignore"):
+        return float(10.0 * np.log10(peak * peak / FULL_SCALE_SINE_POWER))
+
+
+class LevelIntegrator:
+    """LAeq, LCeq, LZeq and LCpeak of a stream since the last :meth:`reset`.
+
+    Parameters
+    ----------
+    samplerate : float
+        Hz.
+
+    Attributes
+    ----------
+    samples : int
+        Samples integrated since the reset.
+    """
+
+    def __init__(self, samplerate: float) -> None:
+        self.samplerate = float(samplerate)
+        self._filters = {k: SOSFilter(weighting_sos(k, samplerate)) for k in ("A", "C")}
+        self.reset()
+
+    def reset(self) -> None:
+        """Start a new integration period (the filters keep their state: no start transient)."""
+        self.samples = 0
+        self._energy = {"A": 0.0, "C": 0.0, "Z": 0.0}
+        self._c_peak = 0.0
+
+    def process(self, x: np.ndarray) -> None:
+        """Integrate the block ``x`` (1-D, full scale +-1)."""
+        x = np.asarray(x, dtype=np.float64)
+        if not x.size:
+            return
+        self._energy["Z"] += float(np.dot(x, x))
+        for kind, filt in self._filters.items():
+            y = filt.process(x)
+            self._energy[kind] += float(np.dot(y, y))
+            if kind == "C":
+                self._c_peak = max(self._c_peak, float(np.max(np.abs(y))))
+        self.samples += x.size
+
+    @property
+    def duration_s(self) -> float:
+        """Seconds integrated since the reset."""
+        return self.samples / self.samplerate
+
+    def leq_db(self, kind: str = "A") -> float | None:
+        """Leq with weighting ``kind`` since the reset, dB (AES17 scale); None before any audio."""
+        kind = _check(kind)
+        if not self.samples or self._energy[kind] <= 0.0:
+            return None
+        return float(10.0 * np.log10(self._energy[kind] / self.samples / FULL_SCALE_SINE_POWER))
+
+    def lcpeak_db(self) -> float | None:
+        """Largest C-weighted |sample| since the reset, dB (AES17 scale); None before any audio."""
+        if not self.samples or self._c_peak <= 0.0:
+            return None
+        return float(10.0 * np.log10(self._c_peak ** 2 / FULL_SCALE_SINE_POWER))

@@ -1,0 +1,292 @@
+"""Live measurements of the analysed audio on their own thread: an AudioConsumer of the worker.
+
+``feed`` (called by the analysis worker) only copies into a preallocated ring. The thread
+``measure`` checks every new sample for clipping and dropouts, integrates LAeq/LCeq/LZeq and
+LCpeak, and every ``interval`` seconds of audio measures the tone, distortion, noise, DC, hum
+and fractional-octave bands of the most recent audio (see ``monitor.dsp.distortion`` for the
+method). :meth:`MeasurementConsumer.latest` gives the result as a dict ready for JSON.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import threading
+
+import numpy as np
+
+from monitor.dsp.detectors import ClipDetector, DropoutDetector
+from monitor.dsp.distortion import WINDOW_NAME, measure_distortion
+from monitor.dsp.octave import band_levels
+from monitor.dsp.power_spectrum import HANN, power_spectrum
+from monitor.dsp.weighting import LevelIntegrator
+
+__all__ = ["MeasurementConsumer"]
+
+
+def _num(x, digits: int = 2):
+    """``x`` rounded to ``digits`` decimals, or None when missing or not finite."""
+    if x is None or not math.isfinite(x):
+        return None
+    return round(float(x), digits)
+
+
+def _sig(x, figures: int = 4):
+    """``x`` to ``figures`` significant figures (for % and ratios spanning decades), or None."""
+    if x is None or not math.isfinite(x):
+        return None
+    return float(f"{float(x):.{figures}g}")
+
+
+class MeasurementConsumer:
+    """Measures what the worker feeds it; fits ``monitor.worker.AudioConsumer``.
+
+    Feed it the analysed channel before normalisation: levels, clipping and DC are about the
+    signal as it arrived.
+
+    Parameters
+    ----------
+    samplerate : float
+        Hz of the audio that will be fed.
+    n_fft : int
+        Samples per analysis frame.
+    averages : int
+        Frames averaged per measurement (50 % overlap): each measurement covers the last
+        ``n_fft * (averages + 1) / 2`` samples (20480 by default: 0.43 s at 48 kHz).
+    interval : float
+        Seconds of audio between measurements.
+    n_harmonics, band
+        As in ``measure_distortion``; band in Hz.
+    band_fraction : int
+        1/b-octave bands reported (1, 3, 6, 12 or 24).
+    calibration : MicCalibration or None
+        Microphone response corrected in the spectrum (levels, THD, bands; not the time-domain
+        Leq, which the file's frequency response cannot be applied to without a filter).
+    spl_offset_db : float or None
+        dB added to dBFS figures for dB SPL (``monitor.calibration.spl_offset_db``).
+    dropout_min_samples : int
+        Exact zeros in a row inside signal that count as a dropout.
+    dc_warn_dbfs : float
+        |DC| at or above this (dB re full scale) raises the DC warning.
+    """
+
+    def __init__(self, samplerate: float, n_fft: int = 8192, averages: int = 4, interval: float = 0.5,
+                 n_harmonics: int = 10, band: tuple | None = (20.0, 20000.0), band_fraction: int = 3,
+                 calibration=None, spl_offset_db: float | None = None, dropout_min_samples: int = 32,
+                 dc_warn_dbfs: float = -40.0) -> None:
+        self.samplerate = float(samplerate)
+        self.n_fft, self.averages = int(n_fft), int(averages)
+        self.span = self.n_fft * (self.averages + 1) // 2
+        self.interval_samples = max(1, int(round(interval * self.samplerate)))
+        self.n_harmonics, self.band, self.band_fraction = int(n_harmonics), band, int(band_fraction)
+        self.dc_warn = 10.0 ** (dc_warn_dbfs / 20.0)
+        # Room for the analysis span plus 4 intervals: the thread may lag 2 s at 0.5 s before
+        # samples go unchecked (then counted in samples_missed).
+        self._ring = np.zeros(self.span + 4 * self.interval_samples, dtype=np.float32)
+        self._lock = threading.Lock()  # held only to copy in (feed) and out (the thread)
+        self._written = 0  # samples ever fed
+        self._stream_time = 0.0
+        self._seen = 0  # samples the detectors have looked at
+        self._measured_at: int | None = None
+        self.feeds = 0
+        self.dropped_feeds = 0  # feeds refused (wrong sample rate or shape)
+        self.samples_missed = 0  # samples overwritten before the detectors saw them
+        self.updates = 0
+        self.dc_warnings = 0
+        self._failure: str | None = None
+        self._refused: tuple | None = None
+        self._reset_levels = False
+        self._clips = ClipDetector(2)
+        self._dropouts = DropoutDetector(dropout_min_samples)
+        self._levels = LevelIntegrator(self.samplerate)
+        self._dc_warning = False
+        self._latest: dict = {}
+        self._updated = threading.Condition()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.set_calibration(calibration, spl_offset_db)
+
+    # -- the worker's thread --------------------------------------------------------------------
+    def feed(self, mono: np.ndarray, samplerate: float, stream_time: float) -> None:
+        """Copy ``mono`` (1-D float, full scale +-1) into the ring; nothing else."""
+        if samplerate != self.samplerate or mono.ndim != 1:
+            self.dropped_feeds += 1
+            self._refused = (samplerate, mono.shape)
+            return
+        n, size = mono.shape[0], self._ring.size
+        with self._lock:
+            if n >= size:  # only the newest ring-full fits; poll() counts the rest as missed
+                start = (self._written + n - size) % size
+                self._ring[start:] = mono[n - size:n - start]
+                self._ring[:start] = mono[n - start:]
+            else:
+                start = self._written % size
+                first = min(n, size - start)
+                self._ring[start:start + first] = mono[:first]
+                self._ring[:n - first] = mono[first:]
+            self._written += n
+            self._stream_time = stream_time
+        self.feeds += 1
+
+    # -- control --------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Start the ``measure`` thread."""
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="measure", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the thread after a last pass over what was fed."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5.0)
+            self._thread = None
+
+    @property
+    def problem(self) -> str | None:
+        """What is wrong, one line for the user, or None."""
+        problems = []
+        if self._failure:
+            problems.append(self._failure)
+        if self._refused is not None:
+            rate, shape = self._refused
+            problems.append(f"{self.dropped_feeds} blocks not measured: fed {rate:g} Hz audio of shape {shape}, "
+                            f"measuring {self.samplerate:g} Hz mono")
+        if self.samples_missed:
+            problems.append(f"measurement fell behind: {self.samples_missed} samples not checked")
+        return "; ".join(problems) or None
+
+    def set_calibration(self, calibration=None, spl_offset_db: float | None = None) -> None:
+        """Use microphone ``calibration`` (MicCalibration or None) and ``spl_offset_db`` (dB or
+        None) from the next measurement on (safe from any thread)."""
+        gain = (None if calibration is None else
+                calibration.power_gain(np.fft.rfftfreq(self.n_fft, 1.0 / self.samplerate)))
+        self._calibration = (calibration, gain, spl_offset_db)  # one swap: read whole by the thread
+
+    @property
+    def calibration(self):
+        return self._calibration[0]
+
+    @property
+    def spl_offset_db(self) -> float | None:
+        return self._calibration[2]
+
+    def latest(self) -> dict:
+        """The last measurement and the detector counts: finite numbers or None, JSON-ready.
+
+        Before the first measurement only the counts (and ``levels``) are there.
+        """
+        with self._updated:
+            return copy.deepcopy(self._latest) if self._latest else self._counts()
+
+    def wait_for_update(self, after: int, timeout: float) -> bool:
+        """Block until more than ``after`` measurements were made (or ``timeout`` s pass)."""
+        with self._updated:
+            return self._updated.wait_for(lambda: self.updates > after, timeout)
+
+    def reset_levels(self) -> None:
+        """Start a new Leq / LCpeak period (from the thread's next pass)."""
+        self._reset_levels = True
+
+    # -- the measure thread ---------------------------------------------------------------------
+    def _run(self) -> None:
+        while True:
+            stopping = self._stop.wait(0.05)
+            try:
+                self.poll()
+            except Exception as exc:  # noqa: BLE001 - say it in latest()/problem, keep going
+                self._failure = f"measurement thread error: {exc!r}"
+            if stopping:
+                return
+
+    def poll(self) -> bool:
+        """One pass: check the new samples, measure when an interval is due. True if measured."""
+        with self._lock:
+            written, stream_time = self._written, self._stream_time
+            size = self._ring.size
+            missed = max(0, written - self._seen - size)
+            first = max(self._seen, written - size, 0)
+            take = max(written - first, min(written, self.span))
+            index = np.arange(written - take, written) % size
+            block = self._ring[index]  # fancy indexing copies
+        self.samples_missed += missed
+        new = block[take - (written - first):].astype(np.float64)
+        self._seen = written
+        if self._reset_levels:
+            self._reset_levels = False
+            self._levels.reset()
+        self._clips.process(new)
+        self._dropouts.process(new)
+        self._levels.process(new)
+        due = written >= self.n_fft and (self._measured_at is None
+                                          or written - self._measured_at >= self.interval_samples)
+        if due:
+            self._measured_at = written
+            self._publish(self._measure(block[-min(take, self.span):], stream_time))
+        elif missed or new.size:
+            self._publish_counts()
+        return due
+
+    def _measure(self, x: np.ndarray, stream_time: float) -> dict:
+        calibration, gain, spl_offset = self._calibration
+        try:
+            r = measure_distortion(x, self.samplerate, self.n_fft, self.averages, self.n_harmonics,
+                                   self.band, power_gain=gain)
+            ps = power_spectrum(x, self.samplerate, self.n_fft, self.averages, coefficients=HANN)
+            power = ps.power if gain is None else ps.power * gain
+            bands = band_levels(power, self.samplerate, self.n_fft, self.band_fraction)
+        except Exception as exc:  # noqa: BLE001 - say it in the result, keep measuring
+            self._failure = f"measurement failed: {exc}"
+            return {}
+        self._failure = None
+        warning = r.dc_offset is not None and abs(r.dc_offset) >= self.dc_warn
+        self.dc_warnings += int(warning and not self._dc_warning)
+        self._dc_warning = warning
+        out = {
+            "time_s": _num(stream_time, 3), "samplerate_hz": self.samplerate, "n_fft": self.n_fft,
+            "frames_averaged": r.frames, "window": WINDOW_NAME, "band_hz": [_num(b, 1) for b in r.band_hz],
+            "fundamental_hz": _num(r.fundamental_hz, 3), "level_dbfs": _num(r.level_dbfs),
+            "thd_percent": _sig(r.thd_percent), "thd_db": _num(r.thd_db),
+            "thdn_percent": _sig(r.thdn_percent), "thdn_db": _num(r.thdn_db),
+            "sinad_db": _num(r.sinad_db), "snr_db": _num(r.snr_db), "enob_bits": _num(r.enob_bits),
+            "harmonics_dbfs": [_num(h) for h in r.harmonics_dbfs],
+            "noise_dbfs": _num(r.noise_dbfs), "noise_dbfs_a": _num(r.noise_dbfs_a),
+            "dc_offset": _sig(r.dc_offset), "dc_dbfs": _num(r.dc_dbfs), "dc_warning": warning,
+            "hum_hz": _num(r.hum_hz, 2), "hum_dbfs": _num(r.hum_dbfs),
+            "hum_harmonics_dbfs": [_num(h) for h in r.hum_harmonics_dbfs],
+            "bands": {"fraction": bands.fraction, "nominal_hz": [_sig(f, 3) for f in bands.nominal_hz],
+                      "level_dbfs": [_num(v) for v in bands.level_dbfs]},
+            "calibration": None if calibration is None else calibration.source,
+        }
+        if spl_offset is not None:
+            out["spl_offset_db"] = _num(spl_offset)
+            for key in ("level_dbfs", "noise_dbfs", "noise_dbfs_a"):
+                value = out[key]
+                out[key.replace("dbfs", "db_spl")] = None if value is None else _num(value + spl_offset)
+        return out
+
+    def _levels_dict(self) -> dict:
+        lv = self._levels
+        out = {"period_s": _num(lv.duration_s, 3), "laeq_db": _num(lv.leq_db("A")),
+               "lceq_db": _num(lv.leq_db("C")), "lzeq_db": _num(lv.leq_db("Z")), "lcpeak_db": _num(lv.lcpeak_db())}
+        offset = self.spl_offset_db
+        if offset is not None:
+            out.update({f"{k}_spl": None if v is None else _num(v + offset)
+                        for k, v in list(out.items()) if k != "period_s"})
+        return out
+
+    def _counts(self) -> dict:
+        return {"clipping": {"events": self._clips.events, "samples": self._clips.samples},
+                "dropouts": {"events": self._dropouts.events, "samples": self._dropouts.samples},
+                "dc_warnings": self.dc_warnings, "feeds": self.feeds, "dropped_feeds": self.dropped_feeds,
+                "samples_missed": self.samples_missed, "levels": self._levels_dict(), "problem": self.problem}
+
+    def _publish(self, measurement: dict) -> None:
+        with self._updated:
+            self._latest = {**measurement, **self._counts()}
+            self.updates += 1
+            self._updated.notify_all()
+
+    def _publish_counts(self) -> None:
+        with self._updated:
+            self._latest = {**self._latest, **self._counts()}

@@ -867,12 +867,8 @@ _NEEDS_PREFLIGHT = pytest.mark.xfail(strict=False, reason="needs cli to run "
 @pytest.mark.parametrize("option,name", [
     pytest.param("--events-csv", "existing.csv", marks=_NEEDS_PREFLIGHT),
     pytest.param("--save-features", "link.npz", marks=_NEEDS_PREFLIGHT),
-    pytest.param("--record", "x.flac", marks=pytest.mark.xfail(
-        strict=False, reason="needs the recorder branch, which refuses live FLAC")),
-    pytest.param("--record", "dangling.wav", marks=pytest.mark.xfail(
-        strict=False, reason="needs the recorder branch (O_EXCL | O_NOFOLLOW); today's recorder "
-                             "checks os.path.exists and libsndfile follows the link")),
-    ("--record", "fifo.wav"), ("--record", "link.npz")])
+    ("--record", "x.flac"), ("--record", "dangling.wav"), ("--record", "fifo.wav"),
+    ("--record", "link.npz")])
 def test_e2e_outputs_are_refused_before_the_run(e2e, option, name):
     (e2e / "existing.csv").write_text("old\n")
     (e2e / "victim.npz").write_bytes(b"precious")

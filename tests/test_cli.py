@@ -315,3 +315,18 @@ def test_sighup_ends_headless_like_sigterm(tmp_path):
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     assert np.load(out)["mel_db"].shape[0] > 0
+
+
+def test_headless_without_an_input_exits_2_instead_of_playing_the_demo(tmp_path):
+    """No usable input and none named: the window would show the demo; headless (and any run
+    that records) must not pass a scripted test on it."""
+    env = dict(os.environ, PULSE_SERVER=f"unix:{tmp_path / 'no-pulse-here'}")
+    for extra in ([], ["--record", str(tmp_path / "r.wav")]):
+        proc = subprocess.run([sys.executable, os.path.join(ROOT, "main.py"), "--headless",
+                               "--duration", "1", "--no-classifier", *extra], env=env,
+                              capture_output=True, text=True, timeout=60, cwd=ROOT)
+        if proc.returncode == 0 and "demo" not in proc.stderr:
+            pytest.skip("this machine has a real input device")
+        assert proc.returncode == 2, proc.stderr
+        assert "demo" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "r.wav").exists()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 import threading
@@ -135,10 +136,13 @@ def run_headless(given: dict, ns: argparse.Namespace, saved: Optional[dict] = No
         session.open_classifier()
         session.start()
         reporter.print_new()
-        if session.settings.realtime:
-            _run_realtime(session, interval, duration, store, stop, reporter)
-        else:
-            _run_offline(session, interval, duration, store, stop)
+        try:
+            if session.settings.realtime:
+                _run_realtime(session, interval, duration, store, stop, reporter)
+            else:
+                _run_offline(session, interval, duration, store, stop)
+        except OutputClosed:
+            pass
     finally:
         session.close()
         reporter.print_new()
@@ -180,8 +184,17 @@ def _extra(classifier) -> dict:
     return {"top": classifier.top()} if classifier is not None else {}
 
 
+class OutputClosed(Exception):
+    """Whoever read our stdout is gone (``... | head -1``): end the run, keep the files."""
+
+
 def _emit(stats: IntervalStats, t: float, session: Session) -> None:
-    print(dumps(stats.line(t, session.status(), _extra(session.classifier))), flush=True)
+    try:
+        print(dumps(stats.line(t, session.status(), _extra(session.classifier))), flush=True)
+    except BrokenPipeError:
+        # Point stdout at /dev/null so that the interpreter's last flush does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise OutputClosed from None
     stats.reset()
 
 
@@ -216,9 +229,12 @@ def _run_realtime(session: Session, interval, duration, store, stop, reporter) -
         until = min(next_line, duration if duration is not None else next_line)
         stop.wait(min(DRAIN_SECONDS, max(0.0, until - (time.monotonic() - t0))))
     # Whatever was captured before stopping is still analysed (by the worker's last pass) and
-    # saved; the worker thread is the only reader of the ring.
+    # saved; the worker thread is the only reader of the ring. A file's last stretch after the
+    # previous line gets a line of its own (a 0.3 s file prints one line, not none).
     session.stop()
     take()
+    if stats.n:
+        _emit(stats, time.monotonic() - t0, session)
 
 
 def _run_offline(session: Session, interval, duration, store, stop) -> None:

@@ -70,6 +70,8 @@ class AnalysisWorker:
         self._pending_lock = threading.Lock()
         self._requested = settings
         self._settings = settings
+        self._extractor: Optional[FeatureExtractor] = None
+        self._normalizer: Optional[Normalizer] = None
         self._apply(settings)
         self._stop = threading.Event()
         self._thread: Optional[threading.Thread] = None
@@ -193,12 +195,12 @@ class AnalysisWorker:
     def _apply(self, settings: Settings) -> None:
         params = AnalysisParams.from_settings(settings, self.samplerate)
         old = self._settings
-        if not hasattr(self, "_extractor") or self._extractor.params != params:
+        if self._extractor is None or self._extractor.params != params:
             extractor = FeatureExtractor(params)
-            if hasattr(self, "_extractor"):
+            if self._extractor is not None:
                 extractor.stft.seek(self.frames_in)  # frame k stays at sample k * hop
             self._extractor = extractor
-        if (not hasattr(self, "_normalizer") or old.normalize != settings.normalize
+        if (self._normalizer is None or old.normalize != settings.normalize
                 or old.target_dbfs() != settings.target_dbfs()):
             self._normalizer = Normalizer(settings.normalize, settings.target_dbfs(), self.samplerate)
         self._settings = settings

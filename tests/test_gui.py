@@ -576,8 +576,8 @@ def test_clip_indicator_lights_on_clipping(qtbot, store, tmp_path):
     t = np.arange(48000) / 48000
     tone = np.clip(np.round(2 * 32768 * np.sin(2 * np.pi * 1000 * t)), -32768, 32767)
     sf.write(str(tmp_path / "clipped.wav"), tone.astype(np.int16), 48000, subtype="PCM_16")
-    settings = Settings(input=str(tmp_path / "clipped.wav"), classifier=False).validate()
-    window = MainWindow(settings, Pipeline(settings), store=store)
+    session = Session({"input": str(tmp_path / "clipped.wav"), "loop": True, "classifier": False})
+    window = MainWindow(session, store=store)
     qtbot.addWidget(window)
     window.show()
     try:

@@ -53,7 +53,7 @@ def run_gui(given: dict, ns: argparse.Namespace) -> int:
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([sys.argv[0]])
     app.setApplicationName(PROG)
     app.setOrganizationName(PROG)
-    # SIGINT/SIGTERM close the window; one arriving while starting up ends the run as soon as
+    # SIGINT/SIGTERM/SIGHUP close the window; one arriving while starting up ends the run as soon as
     # the window exists (and never leaves the audio running).
     stop_requested = {"window": None, "stop": False}
 
@@ -62,7 +62,9 @@ def run_gui(given: dict, ns: argparse.Namespace) -> int:
         if stop_requested["window"] is not None:
             stop_requested["window"].close()
 
-    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    # SIGHUP (the terminal closed) is a request to stop like the others, not a crash.
+    previous = {s: signal.signal(s, on_signal)
+                for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     try:
         return _run_window(app, given, ns, stop_requested)
     finally:

@@ -12,6 +12,8 @@ from typing import Any, Optional, Sequence
 
 from monitor import __version__
 from monitor.errors import ParameterError
+from monitor.outputs import check_output_options, ensure_standard_fds
+from monitor.recorder import file_format
 from monitor.session import fit_settings
 from monitor.settings import FIELDS, Field, Settings, parse_db_range
 
@@ -180,14 +182,12 @@ def _check_run_options(ns: argparse.Namespace) -> None:
     for name in ("save_features", "events_csv"):
         if _opt(ns, name) and not _opt(ns, "headless"):
             raise ParameterError(f"--{name.replace('_', '-')} needs --headless")
-    # Output paths are checked now, not after an hour of monitoring.
-    for name in ("save_features", "events_csv", "screenshot", "record"):
-        path = _opt(ns, name)
-        if path:
-            folder = os.path.dirname(os.path.abspath(path))
-            if os.path.isdir(path) or not os.path.isdir(folder) or not os.access(folder, os.W_OK):
-                raise ParameterError(f"--{name.replace('_', '-')}: cannot write {path} "
-                                     f"(no such folder, or not writable)")
+    # Output paths are checked now, not after an hour of monitoring: every one is created
+    # exclusively later, so an existing name (file, link, FIFO) is refused here already.
+    check_output_options({f"--{n.replace('_', '-')}": _opt(ns, n)
+                          for n in ("save_features", "events_csv", "screenshot", "record")})
+    if _opt(ns, "record"):
+        file_format(_opt(ns, "record"))
 
 
 def _list_devices() -> int:
@@ -207,6 +207,7 @@ def _list_devices() -> int:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of ``python main.py`` and ``spectromon``; returns the exit code."""
+    ensure_standard_fds()
     code = _main(argv)
     _exit_now_if_audio_stuck(code)
     return code

@@ -20,6 +20,7 @@ import numpy as np
 
 from monitor.dsp.features import FeatureBatch
 from monitor.errors import ParameterError
+from monitor.outputs import write_atomically
 from monitor.session import Session
 from monitor.settings import Settings
 
@@ -66,6 +67,8 @@ class IntervalStats:
                "frames": self.n, "dropped_frames": status.dropped_frames,
                "overflows": status.overflows, "underflows": status.underflows, "nonfinite": status.nonfinite,
                "clipped": status.clipped, "gain_db": round(status.gain_db, 2)}
+        if status.clamped:
+            out["clamped"] = status.clamped
         if status.dropped_batches:
             out["dropped_batches"] = status.dropped_batches
         if status.worker_restarts:
@@ -102,14 +105,16 @@ class FeatureStore:
 
         times = (np.concatenate([b.frame_times for b in self.batches]) if self.batches
                  else np.zeros(0))
-        np.savez(path, mel_db=cat("mel_db", params.n_mels).astype(np.float32),
-                 power_db=cat("power_db", params.n_fft // 2 + 1).astype(np.float32),
-                 frame_times=times, mel_freqs=params.mel_freqs, fft_freqs=params.fft_freqs,
-                 sample_rate=samplerate, n_fft=params.n_fft, hop=params.hop, window=params.window,
-                 n_mels=params.n_mels, fmin=params.fmin, fmax=params.fmax, htk=params.htk,
-                 mel_norm=str(params.mel_norm), normalize=settings.normalize,
-                 normalize_target=settings.target_dbfs(),
-                 channel=0 if settings.channel is None else settings.channel)  # 0: mono mix
+        arrays = dict(
+            mel_db=cat("mel_db", params.n_mels).astype(np.float32),
+            power_db=cat("power_db", params.n_fft // 2 + 1).astype(np.float32),
+            frame_times=times, mel_freqs=params.mel_freqs, fft_freqs=params.fft_freqs,
+            sample_rate=samplerate, n_fft=params.n_fft, hop=params.hop, window=params.window,
+            n_mels=params.n_mels, fmin=params.fmin, fmax=params.fmax, htk=params.htk,
+            mel_norm=str(params.mel_norm), normalize=settings.normalize,
+            normalize_target=settings.target_dbfs(),
+            channel=0 if settings.channel is None else settings.channel)  # 0: mono mix
+        write_atomically(path, lambda f: np.savez(f, **arrays), "--save-features")
 
 
 def run_headless(given: dict, ns: argparse.Namespace, saved: Optional[dict] = None) -> int:

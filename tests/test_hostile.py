@@ -802,8 +802,6 @@ def test_e2e_huge_finite_stereo_gives_finite_output(e2e):
     assert rss < MAX_RSS_MB
 
 
-@pytest.mark.xfail(strict=False, reason="needs the lead's headless line to report "
-                                        "worker.clamped (Status.clamped)")
 def test_e2e_clamped_samples_are_counted_in_the_output(e2e):
     x = np.full((48000, 2), 3e38, np.float32)
     sf.write(str(e2e / "huge.wav"), x, 48000, subtype="FLOAT")
@@ -860,14 +858,11 @@ def test_e2e_events_csv_never_touches_what_exists(e2e, name):
     assert not (e2e / "elsewhere.csv").exists()
 
 
-_NEEDS_PREFLIGHT = pytest.mark.xfail(strict=False, reason="needs cli to run "
-                                     "outputs.check_output_options before the run (today only "
-                                     "the folder is checked first)")
 
 
 @pytest.mark.parametrize("option,name", [
-    pytest.param("--events-csv", "existing.csv", marks=_NEEDS_PREFLIGHT),
-    pytest.param("--save-features", "link.npz", marks=_NEEDS_PREFLIGHT),
+    pytest.param("--events-csv", "existing.csv", marks=()),
+    pytest.param("--save-features", "link.npz", marks=()),
     ("--record", "x.flac"), ("--record", "dangling.wav"), ("--record", "fifo.wav"),
     ("--record", "link.npz")])
 def test_e2e_outputs_are_refused_before_the_run(e2e, option, name):
@@ -886,8 +881,6 @@ def test_e2e_outputs_are_refused_before_the_run(e2e, option, name):
     assert not (e2e / "elsewhere.wav").exists()
 
 
-@pytest.mark.xfail(strict=False, reason="needs headless FeatureStore.save to write through "
-                                        "outputs.write_atomically (np.savez(path) adds .npz)")
 def test_e2e_save_features_writes_the_exact_name(e2e):
     sf.write(str(e2e / "in.wav"), sine(1.0), 48000)
     rc, out, err, _ = run_main_rusage("--headless", "--no-realtime", "--no-classifier",

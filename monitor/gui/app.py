@@ -9,7 +9,9 @@ import sys
 
 from PyQt6 import QtCore, QtWidgets
 
+from monitor.errors import ParameterError
 from monitor.gui.main_window import MainWindow
+from monitor.gui.screenshot import save_screenshot
 from monitor.session import Session
 from monitor.settings_store import SettingsStore
 
@@ -103,9 +105,10 @@ def _run_window(app: QtWidgets.QApplication, given: dict, ns: argparse.Namespace
 
     def finish() -> None:
         if screenshot:
-            if not window.grab().save(screenshot):
-                print(f"{PROG}: error: cannot write the screenshot {screenshot!r}",
-                      file=sys.stderr)
+            try:
+                save_screenshot(window, screenshot)
+            except ParameterError as exc:
+                print(f"{PROG}: error: {exc}", file=sys.stderr)
                 result["code"] = 2
         window.close()
 

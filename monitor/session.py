@@ -225,6 +225,14 @@ def fit_settings(choices: dict, samplerate: Optional[float] = None,
                           f"audio: frequency range reset to 0 … {nyquist:g} Hz")
 
     usable = usable_n_mels(settings, samplerate)
+    chosen = {k for k in ("fmin", "fmax") if k in choices and choices[k] != field_spec(k).default}
+    if usable is None and chosen and not strict & chosen:
+        # A range too narrow for even one band (a saved fmax of 1 Hz): the range gives way.
+        what = " and ".join(f"{k} {getattr(settings, k):g} Hz" for k in sorted(chosen))
+        settings = dataclasses.replace(settings, fmin=0.0, fmax=None)
+        notes["range"] = (f"{what}: too narrow for one mel band at n_fft {settings.n_fft}; "
+                          f"frequency range reset to 0 … {nyquist:g} Hz")
+        usable = usable_n_mels(settings, samplerate)
     if usable != settings.n_mels:
         if "n_mels" in strict or usable is None:
             fmax = settings.fmax_for(samplerate)
@@ -246,12 +254,14 @@ def fit_settings(choices: dict, samplerate: Optional[float] = None,
     return settings, notes
 
 
-def clean_saved(saved: dict) -> tuple[dict, list[str]]:
-    """The saved fields that are valid, and one line for each one dropped.
+def clean_saved(saved: dict, given: Optional[dict] = None) -> tuple[dict, list[str]]:
+    """The saved fields that are valid (alone, and beside the command line's ``given``), and
+    one line for each one dropped.
 
-    A bad saved value (a threshold of 5, an fps of 1e308, a field that no longer exists) is
-    dropped alone: every other saved preference is kept.
+    A bad saved value (a threshold of 5, an fps of 1e308, a field that no longer exists, a
+    saved fmin above the fmax given now) is dropped alone: every other saved preference is kept.
     """
+    given = given or {}
     kept: dict = {}
     dropped: list[str] = []
     names = {f.name for f in FIELDS if f.persist}
@@ -267,13 +277,13 @@ def clean_saved(saved: dict) -> tuple[dict, list[str]]:
     # Rules between fields (fmin < fmax, floor < ceiling, ...): drop one saved value at a time.
     while kept:
         try:
-            fit_settings(kept)
+            fit_settings(merge_choices(kept, given))
             break
         except ParameterError as exc:
             for name in list(kept):
                 trial = {k: v for k, v in kept.items() if k != name}
                 try:
-                    fit_settings(trial)
+                    fit_settings(merge_choices(trial, given))
                 except ParameterError:
                     continue
                 dropped.append(f"saved {name} dropped ({exc})")
@@ -336,7 +346,7 @@ class Session:
                  source_factory: Optional[Callable[[Settings], Source]] = None) -> None:
         self.problems = Problems()
         self._given = dict(given or {})
-        saved, dropped = clean_saved(dict(saved or {}))
+        saved, dropped = clean_saved(dict(saved or {}), self._given)
         for line in dropped:
             self.problems.report(f"saved:{line.split()[1]}", f"{line}; --reset-settings "
                                  f"forgets the saved settings", "warning")

@@ -96,7 +96,12 @@ def build_parser() -> argparse.ArgumentParser:
     groups["display"].add_argument("--reset-settings", action="store_true",
                                    help="forget the settings saved by the window")
     groups["classifier"].add_argument("--events-csv", dest="events_csv", metavar="OUT.csv",
-                                      help="write the event log (headless)")
+                                      help="append each event to this new file as it ends "
+                                           "(headless)")
+    groups["classifier"].add_argument("--save-clips", dest="save_clips", metavar="DIR",
+                                      help="save a clip (pre-roll + until --clip-after s after "
+                                           "the event) for each watch-list alert; SIGUSR1 and "
+                                           "Ctrl+Shift+S save the pre-roll here too")
     run = p.add_argument_group("run")
     run.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     run.add_argument("--headless", action="store_true",
@@ -161,6 +166,15 @@ def _check_run_options(ns: argparse.Namespace) -> None:
     for name in ("save_features", "events_csv"):
         if _opt(ns, name) and not _opt(ns, "headless"):
             raise ParameterError(f"--{name.replace('_', '-')} needs --headless")
+    clips = _opt(ns, "save_clips")
+    if clips and not (os.path.isdir(clips) and os.access(clips, os.W_OK)):
+        raise ParameterError(f"--save-clips: {clips} is not a writable folder")
+    if clips and _opt(ns, "realtime", True) is False:
+        raise ParameterError("--save-clips needs real time (not --no-realtime)")
+    events_csv = _opt(ns, "events_csv")
+    if events_csv and os.path.lexists(events_csv):
+        raise ParameterError(f"--events-csv: will not overwrite {events_csv}: it exists "
+                             f"(choose another name)")
     # Output paths are checked now, not after an hour of monitoring.
     for name in ("save_features", "events_csv", "screenshot", "record"):
         path = _opt(ns, name)

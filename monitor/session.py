@@ -349,6 +349,7 @@ class Session:
         self.settings, _ = fit_settings(self.choices, strict=self._given)
         self.pipeline: Optional[Pipeline] = None
         self.classifier = None
+        self.clips = None  # a monitor.clips.AlertClips: clips saved on alerts (poll drives it)
         self.on_demo = False
         self._next_retry = 0.0
         self._lock = threading.RLock()  # one driver at a time (GUI thread or headless loop)
@@ -652,6 +653,34 @@ class Session:
                 if failure:
                     self.problems.report("classifier", f"the classifier stopped ({failure}) "
                                          f"and was restarted", "error")
+            if self.clips is not None:
+                self.clips.poll(self)
+
+    def save_preroll(self, directory: Optional[str] = None) -> Optional[str]:
+        """Save the pre-roll (the last ``settings.preroll`` seconds captured before this call)
+        to a new file ``preroll-YYYYmmdd-HHMMSS.wav`` in ``directory`` (default: the clips'
+        folder, else the current one). Returns its path, or None with the problem
+        ``'preroll'`` saying why not; the file is complete within moments (the recorder's
+        thread writes it)."""
+        import os
+
+        with self._lock:
+            if directory is None:
+                directory = self.clips.directory if self.clips is not None else os.getcwd()
+            if self.pipeline is None:
+                self.problems.report("preroll", "cannot save the last seconds: nothing runs",
+                                     "error")
+                return None
+            recorder = self.pipeline.recorder
+            try:
+                path = recorder.save_preroll(directory)
+            except ParameterError as exc:
+                self.problems.report("preroll", f"cannot save the last seconds: {exc}", "error")
+                return None
+            held = min(recorder.ring.written / recorder.samplerate, recorder.preroll_seconds)
+            self.problems.report("preroll", f"saved the last {round(held, 1):g} s to {path}",
+                                 "info")
+            return path
 
     @property
     def input_lost(self) -> bool:

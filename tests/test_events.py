@@ -61,12 +61,16 @@ def sound_bounds(y: np.ndarray, rate: float, span_db: float = 30.0) -> tuple[flo
     return loud[0] * 0.01, (loud[-1] + 1) * 0.01
 
 
-def timeline(path: Path, seed: int = 1) -> list:
-    """Write every test clip, mono, at 48 kHz, placed after 2 s and 4 s apart in low noise
-    (-70 dBFS); returns ``[(name, labels, true start s, true end s)]``."""
+def timeline(path: Path, seed: int = 1, names=None, lead: float = 2.0, tail: float = 2.0
+             ) -> list:
+    """Write the test clips (all, or ``names``), mono, at 48 kHz, placed after ``lead`` s and
+    4 s apart in low noise (-70 dBFS), as 32-bit float; returns
+    ``[(name, labels, true start s, true end s)]``."""
     rng = np.random.default_rng(seed)
-    t, placed, parts = 2.0, [], []
+    t, placed, parts = lead, [], []
     for name, labels in _clips():
+        if names is not None and name not in names:
+            continue
         y, rate = sf.read(DATA / f"{name}.wav", dtype="float32", always_2d=True)
         y = soxr.resample(y.mean(axis=1), rate, RATE)
         a, b = sound_bounds(y, RATE)
@@ -74,7 +78,8 @@ def timeline(path: Path, seed: int = 1) -> list:
         parts.append((i, y))
         placed.append((name, labels, i / RATE + a, i / RATE + b))
         t = i / RATE + len(y) / RATE + GAP_SECONDS
-    x = (10 ** (NOISE_DBFS / 20) * rng.standard_normal(int((t + 2) * RATE))).astype(np.float32)
+    x = (10 ** (NOISE_DBFS / 20) * rng.standard_normal(int((t - GAP_SECONDS + tail) * RATE))
+         ).astype(np.float32)
     for i, y in parts:
         x[i:i + len(y)] += y
     sf.write(str(path), x, RATE, subtype="FLOAT")
@@ -158,3 +163,90 @@ def test_events_csv_exclusive_and_neutralised(tmp_path):
     with pytest.raises(ParameterError):
         EventsCsv(str(link))
     assert not (tmp_path / "target.csv").exists()
+
+
+# -- the events CSV of a run that is killed -----------------------------------------------------
+def _rows(path: Path) -> list:
+    with path.open(newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    assert rows and rows[0] == CSV_HEADER
+    return rows[1:]
+
+
+def test_kill_9_keeps_the_events_closed_so_far(model, tmp_path):
+    placed = timeline(tmp_path / "room.wav", names={"ms_bark1", "tp_vacuum_cleaner"}, lead=1.0,
+                      tail=20.0)
+    reference = tmp_path / "all.csv"
+    done = subprocess.run(main_cmd("--headless", "--input", str(tmp_path / "room.wav"),
+                                   "--no-realtime", "--events-csv", str(reference)),
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    expected = _rows(reference)
+    out = tmp_path / "killed.csv"
+    proc = subprocess.Popen(main_cmd("--headless", "--input", str(tmp_path / "room.wav"),
+                                     "--interval", "0.2", "--events-csv", str(out)),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        bark_end = placed[0][3]
+        # Killed mid-way: once the bark's events are in the file, long before the file ends.
+        wait_until(lambda: out.exists() and any(r[3] == "Dog" for r in _rows(out)), 60,
+                   "the bark's event in the CSV")
+        assert proc.poll() is None, proc.stderr.read()
+    finally:
+        proc.kill()  # SIGKILL
+        proc.wait(30)
+    text = out.read_text(encoding="utf-8")
+    assert text.endswith("\n"), "a row was cut in the middle"
+    got = _rows(out)
+    assert got and all(len(r) == len(CSV_HEADER) for r in got)
+    for row in got:  # each one is an event of the complete run, at the same times
+        same = [r for r in expected if r[3] == row[3]
+                and abs(float(r[1]) - float(row[1])) < 0.02
+                and abs(float(r[2]) - float(row[2])) < 0.02]
+        assert same, f"{row} is not in the complete run's {expected}"
+        assert float(row[1]) < bark_end + 15  # closed before the kill, not invented after
+    dog = next(r for r in got if r[3] == "Dog")
+    assert abs(float(dog[1]) - placed[0][2]) <= START_TOLERANCE
+    assert time.mktime(time.strptime(dog[0][:19], "%Y-%m-%dT%H:%M:%S")) > time.time() - 300
+
+
+def test_events_csv_is_never_overwritten(tmp_path):
+    out = tmp_path / "ev.csv"
+    out.write_text("precious\n")
+    done = subprocess.run(main_cmd("--headless", "--generator", "sine:1000", "--duration", "1",
+                                   "--events-csv", str(out)),
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "will not overwrite" in done.stderr
+    assert "Traceback" not in done.stderr and out.read_text() == "precious\n"
+
+
+# -- a clip for each alert ---------------------------------------------------------------------
+def test_alert_saves_a_clip_that_contains_the_event(model, tmp_path):
+    placed = timeline(tmp_path / "room.wav", names={"ms_bark1"}, lead=10.0, tail=7.0)
+    _, _, start, end = placed[0]
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    events = tmp_path / "ev.csv"
+    done = subprocess.run(main_cmd("--headless", "--input", str(tmp_path / "room.wav"),
+                                   "--watch", "Dog@0.3", "--save-clips", str(clips),
+                                   "--preroll", "8", "--clip-after", "2",
+                                   "--events-csv", str(events)),
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    files = sorted(clips.iterdir())
+    assert len(files) == 1, files
+    clip = files[0]
+    assert clip.name.endswith("-Dog.wav") and clip.name[:8].isdigit(), clip.name
+    assert f"saving a clip to {clip}" in done.stderr
+    x = sf.read(str(tmp_path / "room.wav"), dtype="float32")[0]
+    y = sf.read(str(clip), dtype="float32", always_2d=True)[0][:, 0]
+    # Exactly the captured samples, from before the bark until after its event ended.
+    first = np.flatnonzero(x == y[0])
+    assert first.size == 1
+    a = int(first[0])
+    np.testing.assert_array_equal(y, x[a:a + len(y)])
+    assert a / RATE < start and (a + len(y)) / RATE > end + 2.0
+    assert (a + len(y)) / RATE <= end + 2.0 + 3.0  # ... and not much longer
+    assert len(y) / RATE <= 8.0 + (end - start) + 2.0 + 3.0
+    dog = [r for r in _rows(events) if r[3] == "Dog"]
+    assert [r[6] for r in dog] == [clip.name]

@@ -4,8 +4,6 @@ files (and real processes killed with SIGKILL)."""
 from __future__ import annotations
 
 import csv
-import os
-import signal
 import subprocess
 import time
 from pathlib import Path

@@ -171,3 +171,23 @@ def test_closing_never_waits_on_the_gui_thread_and_keeps_the_tail(qtbot, tmp_pat
     y = sf.read(str(out), dtype="float32", always_2d=True)[0]
     assert y.shape[0] == captured > 48000  # every frame captured, the tail included
     assert np.abs(y[-4800:]).max() > 0.5  # the tone up to the end, not silence
+
+
+def test_watch_list_switch_turns_clips_on_and_off(qtbot, tmp_path):
+    session = Session({"generator": "sine:1000"})
+    if session.open_classifier() is None:
+        pytest.skip(session.problems.get("classifier").text)
+    session.start()
+    window = MainWindow(session, store=SettingsStore(path=str(tmp_path / "s.ini")))
+    qtbot.addWidget(window)
+    try:
+        check = window.classifier_view.clips_check
+        assert not check.isChecked() and not session.clips.enabled  # no --save-clips
+        check.setChecked(True)
+        assert session.clips.enabled
+        check.setChecked(False)
+        assert not session.clips.enabled
+        assert window.classifier_view.table.horizontalHeaderItem(4).text() == "clip"
+    finally:
+        window.close()
+        session.close()

@@ -41,7 +41,7 @@ LEAD_SECONDS = 0.25  # search this much before the first patch that heard the la
 TAIL_SECONDS = 0.25  # ... and after the last one
 FRAME_SECONDS = FRAME_HOP / SAMPLE_RATE  # 10 ms between frames
 FRAME_CENTRE = 0.5 * FRAME_LENGTH / SAMPLE_RATE  # 12.5 ms from a frame's start to its centre
-KEEP_SECONDS = 120.0  # envelope kept; longer than any smoothing window (100 patches = 48 s)
+KEEP_SECONDS = 60.0  # envelope kept; longer than any smoothing window (100 patches = 48 s)
 KEEP_PATCHES = 128
 
 

@@ -653,6 +653,9 @@ class Session:
                 if failure:
                     self.problems.report("classifier", f"the classifier stopped ({failure}) "
                                          f"and was restarted", "error")
+                events_csv = self.classifier.events_csv
+                if events_csv is not None and events_csv.error:
+                    self.problems.report("events_csv", events_csv.error, "error")
             if self.clips is not None:
                 self.clips.poll(self)
 

@@ -3,7 +3,9 @@ files (and real processes killed with SIGKILL)."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import os
 import subprocess
 import time
 from pathlib import Path
@@ -248,3 +250,19 @@ def test_alert_saves_a_clip_that_contains_the_event(model, tmp_path):
     assert len(y) / RATE <= 8.0 + (end - start) + 2.0 + 3.0
     dog = [r for r in _rows(events) if r[3] == "Dog"]
     assert [r[6] for r in dog] == [clip.name]
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full")
+def test_events_csv_write_error_is_kept_not_raised(tmp_path):
+    out = EventsCsv(str(tmp_path / "ev.csv"))
+    out._file.close()
+    out._file = open("/dev/full", "w", newline="", encoding="utf-8")  # the kernel's full disk
+    out._writer = csv.writer(out._file)
+    out.add(Event(1.0, "Dog", 0.5, 1.0))  # the classifier thread goes on
+    assert out.error and "No space left" in out.error and str(tmp_path) in out.error
+    out.add(Event(2.0, "Dog", 0.5, 1.0))
+    assert out.rows == 0
+    full, out._file = out._file, open(os.devnull, "w")  # noqa: SIM115 - closed by close()
+    out.close()
+    with contextlib.suppress(OSError):
+        full.close()  # its buffer still cannot be written

@@ -455,8 +455,10 @@ class ClassifierView(QtWidgets.QWidget):
             self.watch_list.addItem(f"{label}  ≥ {float(threshold):.2f}")
 
     def _export_clicked(self) -> None:
-        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Export event log", "events.csv",
-                                                        "CSV files (*.csv)")
+        # Never overwritten (the CSV is created exclusively): no question whose answer is ignored.
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(
+            self, "Export event log", "events.csv", "CSV files (*.csv)",
+            options=QtWidgets.QFileDialog.Option.DontConfirmOverwrite)
         if path:
             self.export_csv(path)
 

@@ -266,3 +266,19 @@ def test_events_csv_write_error_is_kept_not_raised(tmp_path):
     out.close()
     with contextlib.suppress(OSError):
         full.close()  # its buffer still cannot be written
+
+
+@pytest.mark.parametrize("extra, message", [
+    (("--save-clips", "/nonexistent/clips"), "--save-clips: /nonexistent/clips is not a writable"),
+    (("--save-clips", ".", "--input", str(DATA / "ms_bark1.wav"), "--no-realtime"),
+     "--save-clips needs real time"),
+    (("--preroll", "601"), "pre-roll must be from 1 to 600 seconds"),
+    (("--clip-after", "-1"), "clip after must be from 0 to 600 seconds"),
+])
+def test_clip_options_are_checked_first(extra, message):
+    args = ["--headless", "--duration", "1", *extra]
+    if "--input" not in extra:
+        args += ["--generator", "sine:1000"]
+    done = subprocess.run(main_cmd(*args), capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and message in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr

@@ -25,6 +25,7 @@ fits again (mel bands lowered at n_fft 256 come back at 2048).
 from __future__ import annotations
 
 import dataclasses
+import os
 import threading
 import time
 from dataclasses import dataclass
@@ -665,8 +666,6 @@ class Session:
         folder, else the current one). Returns its path, or None with the problem
         ``'preroll'`` saying why not; the file is complete within moments (the recorder's
         thread writes it)."""
-        import os
-
         with self._lock:
             if directory is None:
                 directory = self.clips.directory if self.clips is not None else os.getcwd()

@@ -11,12 +11,12 @@ from typing import Any, Optional
 from PyQt6 import QtCore, QtGui, QtWidgets
 
 from monitor.gui.classifier_view import classifier_panel
-from monitor.gui.save_last import add_save_last
-from monitor.gui.shutdown import stop_in_background
 from monitor.gui.controls import VIEWS, ControlPanel, ViewBar
 from monitor.gui.meters import LevelMeters
 from monitor.gui.run_stats import RunStats
+from monitor.gui.save_last import add_save_last
 from monitor.gui.scope import ScopeView
+from monitor.gui.shutdown import stop_in_background
 from monitor.gui.spectrum import SpectrumView
 from monitor.gui.status import FpsMeter, InputLostBanner, NoticeBanner, StatusLine
 from monitor.gui.theme import COLORS, apply_theme

@@ -282,3 +282,27 @@ def test_clip_options_are_checked_first(extra, message):
     done = subprocess.run(main_cmd(*args), capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and message in done.stderr, done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_end_clip_ends_a_clip_exactly_after_s_later(tmp_path):
+    from monitor.recorder import Recorder
+    from test_recorder import SR, Unpaced, read, write_counter
+
+    played = write_counter(tmp_path / "in.wav", 20 * SR, SR)
+    rec = Recorder(SR, 1, preroll_seconds=5)
+    rec.start()
+    src = Unpaced(tmp_path / "in.wav", rec)
+    try:
+        src.play(6 * SR)
+        wait_until(lambda: rec.position == 6 * SR, 10, "the writer to catch up")
+        path = rec.save_clip(2.0, 3600, "Dog", str(tmp_path))  # until told
+        src.play(3 * SR)
+        wait_until(lambda: rec.position == 9 * SR, 10, "the writer to catch up")
+        rec.end_clip(path, 1.5)
+        src.play(4 * SR)
+        assert rec.wait_saved(path, 10)
+        rec.end_clip(path, 1.0)  # already ended: nothing happens
+    finally:
+        assert rec.stop(timeout=10)
+        src.close()
+    np.testing.assert_array_equal(read(path)[:, 0], played[4 * SR:int(10.5 * SR), 0])

@@ -660,12 +660,13 @@ class Session:
             if self.clips is not None:
                 self.clips.poll(self)
 
-    def save_preroll(self, directory: Optional[str] = None) -> Optional[str]:
+    def save_preroll(self, directory: Optional[str] = None,
+                     continue_recording: bool = False) -> Optional[str]:
         """Save the pre-roll (the last ``settings.preroll`` seconds captured before this call)
         to a new file ``preroll-YYYYmmdd-HHMMSS.wav`` in ``directory`` (default: the clips'
-        folder, else the current one). Returns its path, or None with the problem
-        ``'preroll'`` saying why not; the file is complete within moments (the recorder's
-        thread writes it)."""
+        folder, else the current one), and with ``continue_recording`` go on recording into
+        it. Returns its path, or None with the problem ``'preroll'`` saying why not; the file
+        is complete within moments (the recorder's thread writes it)."""
         with self._lock:
             if directory is None:
                 directory = self.clips.directory if self.clips is not None else os.getcwd()
@@ -675,13 +676,14 @@ class Session:
                 return None
             recorder = self.pipeline.recorder
             try:
-                path = recorder.save_preroll(directory)
+                path = recorder.save_preroll(directory, continue_recording=continue_recording)
             except ParameterError as exc:
                 self.problems.report("preroll", f"cannot save the last seconds: {exc}", "error")
                 return None
             held = min(recorder.ring.written / recorder.samplerate, recorder.preroll_seconds)
-            self.problems.report("preroll", f"saved the last {round(held, 1):g} s to {path}",
-                                 "info")
+            then = "; recording on into it" if continue_recording else ""
+            self.problems.report("preroll", f"saved the last {round(held, 1):g} s to {path}"
+                                 f"{then}", "info")
             return path
 
     @property

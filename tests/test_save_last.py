@@ -191,3 +191,20 @@ def test_watch_list_switch_turns_clips_on_and_off(qtbot, tmp_path):
     finally:
         window.close()
         session.close()
+
+
+def test_session_preroll_can_go_on_as_the_recording(tmp_path):
+    session = Session({"generator": "sine:1000", "classifier": False, "preroll": 1.0})
+    session.start()
+    try:
+        recorder = session.pipeline.recorder
+        wait_until(lambda: recorder.position > 48000, 10, "a second of audio")
+        path = session.save_preroll(str(tmp_path), continue_recording=True)
+        assert path and recorder.recording and recorder.path == path
+        assert session.problems.get("preroll").text.endswith("recording on into it")
+        assert session.save_preroll(str(tmp_path), continue_recording=True) is None
+        assert "already recording" in session.problems.get("preroll").text
+        wait_until(lambda: recorder.frames > 2 * 48000, 10, "the recording to go on")
+    finally:
+        session.close()
+    assert sf.info(path).frames > 2 * 48000  # a second of pre-roll, then the live audio

@@ -97,8 +97,14 @@ def build_parser() -> argparse.ArgumentParser:
                                            help="colour range in dB (default -100:0)")
     groups["display"].add_argument("--reset-settings", action="store_true",
                                    help="forget the settings saved by the window")
-    groups["classifier"].add_argument("--events-csv", dest="events_csv", metavar="OUT.csv", type=_text,
-                                      help="write the event log (headless)")
+    groups["classifier"].add_argument("--events-csv", dest="events_csv", metavar="OUT.csv",
+                                      type=_text, help="append each event to this new file as "
+                                                       "it ends (headless)")
+    groups["classifier"].add_argument("--save-clips", dest="save_clips", metavar="DIR",
+                                      type=_text,
+                                      help="save a clip (pre-roll + until --clip-after s after "
+                                           "the event) for each watch-list alert; SIGUSR1 and "
+                                           "Ctrl+Shift+S save the pre-roll here too")
     run = p.add_argument_group("run")
     run.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     run.add_argument("--headless", action="store_true",
@@ -182,6 +188,11 @@ def _check_run_options(ns: argparse.Namespace) -> None:
     for name in ("save_features", "events_csv"):
         if _opt(ns, name) and not _opt(ns, "headless"):
             raise ParameterError(f"--{name.replace('_', '-')} needs --headless")
+    clips = _opt(ns, "save_clips")
+    if clips and not (os.path.isdir(clips) and os.access(clips, os.W_OK)):
+        raise ParameterError(f"--save-clips: {clips} is not a writable folder")
+    if clips and _opt(ns, "realtime", True) is False:
+        raise ParameterError("--save-clips needs real time (not --no-realtime)")
     # Output paths are checked now, not after an hour of monitoring: every one is created
     # exclusively later, so an existing name (file, link, FIFO) is refused here already.
     check_output_options({f"--{n.replace('_', '-')}": _opt(ns, n)

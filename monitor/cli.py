@@ -108,6 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="save mel_db, power_db, frame_times, ... at the end (headless)")
     run.add_argument("--screenshot", metavar="OUT.png", help="with --duration: save the window and exit")
     run.add_argument("--record", metavar="OUT.wav", help="record the incoming audio while monitoring")
+    from monitor.network.options import add_network_options
+
+    add_network_options(p)
     return p
 
 
@@ -169,6 +172,9 @@ def _check_run_options(ns: argparse.Namespace) -> None:
             if os.path.isdir(path) or not os.path.isdir(folder) or not os.access(folder, os.W_OK):
                 raise ParameterError(f"--{name.replace('_', '-')}: cannot write {path} "
                                      f"(no such folder, or not writable)")
+    from monitor.network.options import check_network_options
+
+    check_network_options(ns)
 
 
 def _list_devices() -> int:
@@ -217,6 +223,10 @@ def _main(argv: Optional[Sequence[str]] = None) -> int:
                        if k in given] + (["--events-csv"] if _opt(ns, "events_csv") else [])
             if ignored:
                 print(f"{PROG}: note: --no-classifier: ignoring {', '.join(ignored)}", file=sys.stderr)
+        if _opt(ns, "subscribe"):
+            from monitor.network.subscriber import run_subscriber
+
+            return run_subscriber(ns)
         if _opt(ns, "headless"):
             from monitor.headless import run_headless
 

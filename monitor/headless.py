@@ -131,16 +131,21 @@ def run_headless(given: dict, ns: argparse.Namespace, saved: Optional[dict] = No
     signals = [signal.SIGINT, signal.SIGTERM] + ([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])
     previous = {s: signal.signal(s, lambda *_: stop.set()) for s in signals}
     store = FeatureStore() if getattr(ns, "save_features", None) else None
+    publisher = None
     try:
         session.open_classifier()
         session.start()
+        publisher = _start_publisher(ns, session)
         reporter.print_new()
         if session.settings.realtime:
-            _run_realtime(session, interval, duration, store, stop, reporter)
+            _run_realtime(session, interval, duration, store, stop, reporter, publisher)
         else:
-            _run_offline(session, interval, duration, store, stop)
+            _run_offline(session, interval, duration, store, stop, publisher)
     finally:
         session.close()
+        if publisher is not None:
+            publisher.update(session)  # the last labels, events and status
+            publisher.close()
         reporter.print_new()
         for s, h in previous.items():
             signal.signal(s, h)
@@ -155,6 +160,23 @@ def run_headless(given: dict, ns: argparse.Namespace, saved: Optional[dict] = No
     if events_csv and session.classifier is not None:
         session.classifier.write_events_csv(events_csv)
     return 0
+
+
+def _start_publisher(ns: argparse.Namespace, session: Session):
+    """The MQTT publisher of ``--publish`` (started once the input works), or None."""
+    if not getattr(ns, "publish", None):
+        return None
+    from monitor.network.options import broker_of
+    from monitor.network.publisher import Publisher
+
+    s = session.settings
+    publisher = Publisher(broker_of(ns, ns.publish), ns.node, (s.db_floor, s.db_ceil),
+                          publish_audio=getattr(ns, "publish_audio", False))
+    if publisher.publish_audio:
+        session.pipeline.worker.consumers.append(publisher)
+    publisher.update(session)
+    publisher.start()
+    return publisher
 
 
 class ProblemPrinter:
@@ -176,19 +198,24 @@ class ProblemPrinter:
                 print(f"{PROG}: {p.text}", file=sys.stderr, flush=True)
 
 
-def _extra(classifier) -> dict:
-    return {"top": classifier.top()} if classifier is not None else {}
+def _extra(classifier, publisher=None) -> dict:
+    out = {"top": classifier.top()} if classifier is not None else {}
+    if publisher is not None:
+        out["publish"] = publisher.counters()
+    return out
 
 
-def _emit(stats: IntervalStats, t: float, session: Session) -> None:
-    print(dumps(stats.line(t, session.status(), _extra(session.classifier))), flush=True)
+def _emit(stats: IntervalStats, t: float, session: Session, publisher=None) -> None:
+    print(dumps(stats.line(t, session.status(), _extra(session.classifier, publisher))),
+          flush=True)
     stats.reset()
 
 
 DRAIN_SECONDS = 0.1  # how often batches are taken from the worker (its queue is bounded)
 
 
-def _run_realtime(session: Session, interval, duration, store, stop, reporter) -> None:
+def _run_realtime(session: Session, interval, duration, store, stop, reporter,
+                  publisher=None) -> None:
     stats = IntervalStats()
 
     def take() -> None:
@@ -196,6 +223,10 @@ def _run_realtime(session: Session, interval, duration, store, stop, reporter) -
             stats.add(batch)
             if store is not None:
                 store.add(batch)
+            if publisher is not None:
+                publisher.offer(batch)
+        if publisher is not None:
+            publisher.update(session)
 
     t0 = time.monotonic()
     next_line = interval
@@ -209,7 +240,7 @@ def _run_realtime(session: Session, interval, duration, store, stop, reporter) -
         take()
         end = duration is not None and now >= duration
         if now >= next_line or end:
-            _emit(stats, now, session)
+            _emit(stats, now, session, publisher)
             next_line += interval
         if end or source.finished:
             break
@@ -221,7 +252,7 @@ def _run_realtime(session: Session, interval, duration, store, stop, reporter) -
     take()
 
 
-def _run_offline(session: Session, interval, duration, store, stop) -> None:
+def _run_offline(session: Session, interval, duration, store, stop, publisher=None) -> None:
     """As fast as possible, in stream time, on this thread: deterministic and complete."""
     pipeline, classifier = session.pipeline, session.classifier
     source, worker = pipeline.source, pipeline.worker
@@ -247,15 +278,18 @@ def _run_offline(session: Session, interval, duration, store, stop) -> None:
             stats.add(batch)
             if store is not None:
                 store.add(batch)
+            if publisher is not None:
+                publisher.offer(batch)
+                publisher.update(session)
         t = done / sr
         while t >= next_line:
-            _emit(stats, next_line, session)
+            _emit(stats, next_line, session, publisher)
             next_line += interval
     if classifier is not None:
         # The file's tail after the last full patch is padded into one more, as YAMNet does.
         classifier.flush()
         classifier.wait_idle()
     if stats.n or done / sr > next_line - interval:
-        _emit(stats, done / sr, session)
+        _emit(stats, done / sr, session, publisher)
     if source.error:
         session.problems.report("input", source.error, "error")

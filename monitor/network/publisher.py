@@ -69,7 +69,7 @@ class Publisher:
         self._unsent = 0
         self._connected = threading.Event()
         self._down_since: Optional[float] = time.monotonic()
-        self._grace_until = 0.0  # no "unreachable" before the first attempt had its chance
+        self._grace_until = time.monotonic() + CONNECT_GRACE  # none "unreachable" before a try
         self._gap_seconds = 0.0
         self._last_error: Optional[str] = None
         self._status: Optional[dict] = None

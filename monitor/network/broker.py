@@ -63,21 +63,23 @@ def parse_url(url: str) -> tuple[str, int, str, bool]:
     Raises :class:`ParameterError` (one line) for anything else.
     """
     bad = f"MQTT URL must be mqtt://HOST[:PORT]/PREFIX, got {url!r}"
+    no_prefix = (f"MQTT URL needs a topic prefix without empty levels, + or # "
+                 f"(mqtt://HOST/PREFIX), got {url!r}")
+    if "#" in url or "+" in url:  # wildcards; urlsplit would take "#..." for a fragment
+        raise ParameterError(no_prefix)
     try:
         parts = urllib.parse.urlsplit(url)
         port = parts.port
     except ValueError:
         raise ParameterError(bad) from None
-    if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname or parts.query or parts.fragment:
+    if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname or parts.query:
         raise ParameterError(bad)
     if parts.username or parts.password:
         raise ParameterError("MQTT URL: give the user with --mqtt-user and the password in "
                              f"${PASSWORD_ENV} or --mqtt-password-file, not in the URL")
     prefix = parts.path.strip("/")
-    if not prefix or any(not seg or seg in ("+", "#") or "+" in seg or "#" in seg
-                         for seg in prefix.split("/")):
-        raise ParameterError(f"MQTT URL needs a topic prefix without empty levels, + or # "
-                             f"(mqtt://HOST/PREFIX), got {url!r}")
+    if not prefix or any(not seg for seg in prefix.split("/")):
+        raise ParameterError(no_prefix)
     tls = parts.scheme == "mqtts"
     return parts.hostname, port or (TLS_PORT if tls else DEFAULT_PORT), prefix, tls
 

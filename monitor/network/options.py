@@ -27,8 +27,17 @@ def add_network_options(parser: argparse.ArgumentParser) -> None:
                         f"--mqtt-password-file, never the command line")
     g.add_argument("--mqtt-password-file", dest="mqtt_password_file", metavar="FILE",
                    help="file whose first line is the broker password")
+    # Named so that argparse never takes "--mqtt-password SECRET" for an abbreviation of
+    # --mqtt-password-file (and then prints the secret in "cannot read SECRET").
+    g.add_argument("--mqtt-password", action=_RefusePassword, help=argparse.SUPPRESS)
     g.add_argument("--mqtt-tls", dest="mqtt_tls", metavar="CA_FILE",
                    help="TLS to the broker, its certificate checked against CA_FILE")
+
+
+class _RefusePassword(argparse.Action):
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        parser.error(f"the MQTT password is never given on the command line (other users see "
+                     f"it): set ${PASSWORD_ENV} or use --mqtt-password-file FILE")
 
 
 def broker_of(ns: argparse.Namespace, url: str) -> Broker:

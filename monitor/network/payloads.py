@@ -179,6 +179,8 @@ def decode_columns(payload: bytes) -> Columns:
             body = d.decompress(body, size + 1)
             if not d.eof:
                 raise Malformed("columns: truncated compressed body")
+            if d.unused_data:
+                raise Malformed("columns: bytes after the compressed body")
         except zlib.error as exc:
             raise Malformed(f"columns: bad compressed body ({exc})") from None
     if len(body) != size:

@@ -11,6 +11,7 @@ Import the fixtures into a test module: ``from mqtt_broker import mqtt_broker``.
 
 from __future__ import annotations
 
+import getpass
 import shutil
 import socket
 import subprocess
@@ -48,7 +49,10 @@ class Mosquitto:
         root.mkdir(parents=True, exist_ok=True)
         self.port = _free_port()
         self.proc: Optional[subprocess.Popen] = None
+        # "user": started as root, mosquitto would become user "mosquitto" and could no longer
+        # read its password file in our private temporary folder; as anyone else it is ignored.
         lines = [f"listener {self.port} 127.0.0.1", "persistence false",
+                 f"user {getpass.getuser()}",
                  "log_dest stderr", "log_type error", "log_type warning"]
         if password is None:
             lines.append("allow_anonymous true")

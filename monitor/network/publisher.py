@@ -197,9 +197,14 @@ class Publisher:
         numbers are in :meth:`counters`)."""
         c = self.counters()
         if not c["connected"] and (c["connects"] or time.monotonic() > self._grace_until):
-            why = f" ({self._last_error})" if self._last_error else ""
-            problems.report("publish", f"MQTT broker {self.broker.url} unreachable{why}; "
-                            f"retrying, messages meanwhile dropped and counted", "warning")
+            error = self._last_error or ""
+            if error.startswith("refused"):
+                problems.report("publish", f"MQTT broker {self.broker.url} {error} (check "
+                                f"--mqtt-user and the password); retrying", "error")
+            else:
+                why = f" ({error})" if error else ""
+                problems.report("publish", f"MQTT broker {self.broker.url} unreachable{why}; "
+                                f"retrying, messages meanwhile dropped and counted", "warning")
         elif not c["connected"]:
             pass
         elif c["reconnects"]:
@@ -215,7 +220,7 @@ class Publisher:
     # -- paho's network thread -----------------------------------------------------------------
     def _on_connect(self, client, userdata, flags, reason_code, properties=None) -> None:
         if reason_code.is_failure:
-            self._last_error = str(reason_code)
+            self._last_error = f"refused: {reason_code}"
             return
         with self._lock:
             self._counts["connects"] += 1
@@ -234,7 +239,7 @@ class Publisher:
         with self._lock:
             if self._down_since is None:
                 self._down_since = time.monotonic()
-        if reason_code.is_failure:
+        if reason_code.is_failure and not (self._last_error or "").startswith("refused"):
             self._last_error = str(reason_code)
 
     def _on_publish(self, client, userdata, mid, reason_code=None, properties=None) -> None:

@@ -323,7 +323,7 @@ class Subscriber:
 
     def _on_connect(self, client, userdata, flags, reason_code, properties=None) -> None:
         if reason_code.is_failure:
-            self.last_error = str(reason_code)
+            self.last_error = f"refused: {reason_code}"
             return
         with self._lock:
             self.connects += 1
@@ -341,7 +341,7 @@ class Subscriber:
         with self._lock:
             if self._down_since is None:
                 self._down_since = time.monotonic()
-        if reason_code.is_failure:
+        if reason_code.is_failure and not (self.last_error or "").startswith("refused"):
             self.last_error = str(reason_code)
 
     def _on_message(self, client, userdata, message) -> None:

@@ -117,6 +117,7 @@ class NodesModel:
         self.lock = threading.RLock()
         self.nodes: dict[str, NodeState] = {}
         self.events: collections.deque = collections.deque(maxlen=MAX_EVENTS)
+        self.events_total = 0  # events ever accepted (the deque keeps the last MAX_EVENTS)
         self.counts = {"messages": 0, "malformed": 0, "duplicates": 0, "foreign": 0}
         self.last_malformed: Optional[str] = None
         self.version = 0  # changes whenever anything does (presenters redraw only then)
@@ -264,6 +265,7 @@ class NodesModel:
                "start": msg["start"], "duration": msg.get("duration"), "peak": msg["peak"],
                "received": round(now, 3)}
         self.events.append(out)
+        self.events_total += 1
         return out
 
     def _audio(self, name: str, payload: bytes, now: float) -> None:

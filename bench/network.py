@@ -82,6 +82,7 @@ class ByteCounter:
 
         self.bytes = 0
         self.messages = 0
+        self.by_kind: dict[str, int] = {}
         self.first = self.last = None
         self.start_after = time.monotonic() + WARMUP
         self._lock = threading.Lock()
@@ -98,8 +99,11 @@ class ByteCounter:
         with self._lock:
             self.first = self.first or now
             self.last = now
-            self.bytes += len(msg.payload) + len(msg.topic) + 4
+            size = len(msg.payload) + len(msg.topic) + 4
+            self.bytes += size
             self.messages += 1
+            kind = msg.topic.rsplit("/", 1)[-1]
+            self.by_kind[kind] = self.by_kind.get(kind, 0) + size
 
     def rate(self) -> float:
         """Bytes per second over the counted span."""

@@ -340,3 +340,56 @@ def test_unusable_input_exits_2_before_publishing(mqtt_broker, tmp_path):
                                    "--publish", url, "--node", "a", "--duration", "1"),
                           capture_output=True, text=True, timeout=NODE_TIMEOUT)
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1
+
+
+@pytest.mark.mqtt
+def test_a_restarted_node_is_a_new_run_not_duplicates(mqtt_broker):
+    url = mqtt_broker.url("site")
+    sub, model = _subscriber(url)
+    try:
+        for _ in range(2):
+            _finish(_node(url, "again", "sine:1000@-50", "--no-classifier", duration=2))
+            wait_until(lambda: (_node_state(model, "again") or 0)
+                       and not model.nodes["again"].online, WAIT, "the node to stop")
+        node = model.nodes["again"]
+        runs = {c.run for c in node.kept}
+        assert len(runs) == 2 and node.restarts == 1
+        assert node.duplicates == 0 and node.missing_frames == 0
+        first, second = sorted(runs, key=lambda r: min(i for i, c in enumerate(node.kept)
+                                                      if c.run == r))
+        # The second run's frames start again near 0: a new run, not old (duplicate) columns.
+        assert (min(c.first_frame for c in node.kept if c.run == second)
+                < max(c.end_frame for c in node.kept if c.run == first))
+    finally:
+        sub.close()
+
+
+@pytest.mark.mqtt
+@pytest.mark.pulse
+def test_a_node_on_the_virtual_microphone(mqtt_broker, pulse_mic, tmp_path):
+    from conftest import write_tone
+
+    url = mqtt_broker.url("site")
+    sub, model = _subscriber(url)
+    tone = write_tone(tmp_path / "tone.wav", 3000.0, -40.0, 3.0)
+    proc = subprocess.Popen(main_cmd("--headless", "--device", "pulse", "--samplerate", "48000",
+                                     "--publish", url, "--node", "mic", "--no-classifier",
+                                     "--duration", "30"),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_until(lambda: (_node_state(model, "mic") or 0) and model.nodes["mic"].status
+                   and model.nodes["mic"].columns, WAIT, "the microphone node's columns")
+        pulse_mic.play(tone)  # returns once the whole tone has been played
+        after = model.nodes["mic"].stream_time + 1.0  # the capture's latency, and then some
+        wait_until(lambda: model.nodes["mic"].stream_time > after, WAIT, "the tone's tail")
+        with model.lock:
+            loudest = np.max([c.codes.max(axis=0) for c in model.nodes["mic"].kept], axis=0)
+        freqs = model.nodes["mic"].mel_freqs
+        k = int(np.argmax(loudest))
+        assert freqs[max(k - 1, 0)] <= 3000.0 <= freqs[min(k + 1, len(freqs) - 1)]
+        assert loudest[k] > 128  # well above the virtual microphone's silence
+        assert model.nodes["mic"].status["settings"]["samplerate"] == 48000
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _finish(proc)
+        sub.close()

@@ -191,7 +191,8 @@ def run(quick: bool = False, log=print) -> list[Figure]:
             f"from {WARMUP:g} s after launch")
     return [
         Figure(SECTION, "headless node CPU, publishing", "% of one core", [_cpu(r) for r in on],
-               "not publishing", [_cpu(r) for r in off], Target("<=", 1.25, "≤ 1.25 × off", "ratio"),
+               "not publishing", [_cpu(r) for r in off],
+               Target("<=", 1.25, "≤ 1.25 × off", "ratio"),
                note=note),
         Figure(SECTION, "bandwidth per node (payload + topic + MQTT header)", "kB/s", rates,
                target=Target("<=", 10.0, "< 10 kB/s"),

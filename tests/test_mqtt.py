@@ -11,8 +11,6 @@ import json
 import os
 import signal
 import subprocess
-import threading
-from pathlib import Path
 
 import numpy as np
 import pytest

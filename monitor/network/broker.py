@@ -89,7 +89,8 @@ def check_node_name(name: Optional[str]) -> str:
     if name is None:
         raise ParameterError("--publish needs --node NAME (the name this node publishes under)")
     if not _NAME.match(name):
-        raise ParameterError(f"--node must be 1 to 64 letters, digits, '_', '.' or '-', got {name!r}")
+        raise ParameterError(f"--node must be 1 to 64 letters, digits, '_', '.' or '-', "
+                             f"got {name!r}")
     return name
 
 

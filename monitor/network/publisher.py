@@ -11,6 +11,7 @@ lost on the way (queue full, broker away, too many unsent) has its counter in
 
 from __future__ import annotations
 
+import functools
 import queue
 import secrets
 import threading
@@ -65,8 +66,8 @@ class Publisher:
         self._queue: queue.Queue = queue.Queue(maxsize=QUEUE_ITEMS)
         self._lock = threading.Lock()
         self._counts = {"messages": 0, "bytes": 0, "dropped_queue": 0, "dropped_offline": 0,
-                        "dropped_backlog": 0, "dropped_error": 0, "connects": 0,
-                        "reconnects": 0}
+                        "dropped_backlog": 0, "dropped_error": 0, "queued_offline": 0,
+                        "connects": 0, "reconnects": 0}
         self._unsent = 0
         self._connected = threading.Event()
         self._down_since: Optional[float] = time.monotonic()
@@ -353,10 +354,13 @@ class Publisher:
             if info.rc == mqtt.MQTT_ERR_SUCCESS:
                 self._counts["messages"] += 1
                 self._counts["bytes"] += len(payload)
+            elif qos > 0 and info.rc == mqtt.MQTT_ERR_NO_CONN:
+                self._counts["queued_offline"] += 1  # paho sends it once reconnected
             else:
                 if qos == 0:
                     self._unsent = max(0, self._unsent - 1)
-                key = "dropped_offline" if info.rc == mqtt.MQTT_ERR_NO_CONN else "dropped_error"
+                key = {mqtt.MQTT_ERR_NO_CONN: "dropped_offline",
+                       mqtt.MQTT_ERR_QUEUE_SIZE: "dropped_backlog"}.get(info.rc, "dropped_error")
                 self._counts[key] += 1
 
 
@@ -374,7 +378,8 @@ def node_status(session, publisher: Publisher) -> dict:
     settings = {"samplerate": rate, "n_fft": s.n_fft, "hop": s.hop, "window": s.window,
                 "n_mels": s.n_mels, "fmin": float(s.fmin),
                 "fmax": float(s.fmax_for(rate)) if rate else s.fmax, "htk": bool(s.htk),
-                "mel_norm": s.mel_norm, "db_floor": publisher.db_range[0], "db_ceil": publisher.db_range[1],
+                "mel_norm": s.mel_norm, "db_floor": publisher.db_range[0],
+                "db_ceil": publisher.db_range[1],
                 "channel": s.channel, "classifier": session.classifier is not None}
     status = {"node": publisher.node, "online": True, "run": publisher.run,
               "version": __version__, "started": round(publisher.started, 3),
@@ -384,5 +389,11 @@ def node_status(session, publisher: Publisher) -> dict:
               "publish_audio": publisher.publish_audio,
               "problems": [p.as_dict() for p in session.problems.items()]}
     if params is not None:
-        status["mel_freqs"] = [round(float(f), 2) for f in params.mel_freqs]
+        status["mel_freqs"] = _mel_freqs(params)
     return status
+
+
+@functools.lru_cache(maxsize=4)
+def _mel_freqs(params) -> list:
+    """Centre of each mel band, Hz, rounded to 0.01 Hz (built once per analysis)."""
+    return [round(float(f), 2) for f in params.mel_freqs]

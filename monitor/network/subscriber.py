@@ -380,7 +380,8 @@ def _run_headless(broker: Broker, interval: float, duration: Optional[float]) ->
     model = NodesModel(broker.prefix, on_output=emit)
     sub = Subscriber(broker, model)
     stop = threading.Event()
-    signals = [signal.SIGINT, signal.SIGTERM] + ([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])
+    signals = [signal.SIGINT, signal.SIGTERM] + ([signal.SIGHUP] if hasattr(signal, "SIGHUP")
+                                                 else [])
     previous = {s: signal.signal(s, lambda *_: stop.set()) for s in signals}
     sub.start()
     said_unreachable = False

@@ -144,7 +144,7 @@ def run_headless(given: dict, ns: argparse.Namespace, saved: Optional[dict] = No
     finally:
         session.close()
         if publisher is not None:
-            publisher.update(session)  # the last labels, events and status
+            publisher.update(session, force=True)  # the last labels, events and status
             publisher.close()
         reporter.print_new()
         for s, h in previous.items():

@@ -11,6 +11,7 @@ import json
 import os
 import signal
 import subprocess
+import threading
 
 import numpy as np
 import pytest
@@ -391,3 +392,32 @@ def test_a_node_on_the_virtual_microphone(mqtt_broker, pulse_mic, tmp_path):
         proc.send_signal(signal.SIGTERM)
         _finish(proc)
         sub.close()
+
+
+@pytest.mark.mqtt
+def test_a_stalled_subscriber_never_holds_up_the_node(mqtt_broker):
+    """A subscriber that stops reading (its handler blocks) leaves the node's audio path and
+    publisher untouched, and the other subscribers' columns complete."""
+    url = mqtt_broker.url("site")
+    stalled_broker = broker_from_options(url)
+    release = threading.Event()
+    stalled_model = NodesModel("site")
+
+    def stuck(topic, payload, now=None):
+        release.wait(60)  # paho's network thread of this subscriber is stuck here
+
+    stalled_model.handle = stuck
+    stalled = Subscriber(stalled_broker, stalled_model)
+    stalled.start()
+    sub, model = _subscriber(url)
+    wait_until(stalled.connected.is_set, WAIT, "the stalled subscriber to connect")
+    try:
+        lines, _ = _finish(_node(url, "n", "white@-20", "--no-classifier", duration=6))
+    finally:
+        release.set()
+        stalled.close()
+        sub.close()
+    last = lines[-1]
+    assert last["dropped_frames"] == 0 and last["overflows"] == 0
+    assert last["publish"]["dropped_queue"] == 0 and last["publish"]["dropped_backlog"] == 0
+    assert model.nodes["n"].missing_frames == 0 and model.nodes["n"].columns > 400

@@ -289,7 +289,8 @@ class NodesWindow(QtWidgets.QMainWindow):
         status = dict(node.status or {})
         status.pop("mel_freqs", None)
         status["received"] = {"columns": node.columns, "missing_frames": node.missing_frames,
-                              "duplicates": node.duplicates, "restarts": node.restarts}
+                              "duplicates": node.duplicates, "restarts": node.restarts,
+                              "clock_offset_s": node.clock_offset}
         text = json.dumps(status, indent=1, sort_keys=True)
         if text != self.status_text.toPlainText():
             self.status_text.setPlainText(text)

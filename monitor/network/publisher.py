@@ -33,6 +33,7 @@ STATUS_SECONDS = 10.0  # the retained status is refreshed this often (counters, 
 QUEUE_ITEMS = 512  # batches/blocks waiting for the publisher thread (~10 s of live batches)
 MAX_UNSENT = 200  # QoS 0 messages handed to paho but not yet written: beyond, drop (slow link)
 MAX_QUEUED_QOS1 = 1000  # events and status kept by paho while the broker is away
+UPDATE_SECONDS = 0.1  # labels, events and status are looked at this often (wall clock)
 CONNECT_GRACE = 3.0  # seconds the first connection gets before the broker is said unreachable
 AUDIO_SECONDS = 0.1  # audio per message with --publish-audio
 
@@ -86,6 +87,7 @@ class Publisher:
         self._audio_rate = 0.0
         self._sent_events: dict[tuple, bool] = {}  # (label, start) -> closed
         self._last_top: Optional[list] = None
+        self._next_update = 0.0
 
     # -- life ----------------------------------------------------------------------------------
     def start(self) -> None:
@@ -144,9 +146,14 @@ class Publisher:
         if self.publish_audio and mono.size:
             self._put(("audio", mono.astype(np.float32, copy=True), samplerate, stream_time))
 
-    def update(self, session) -> None:
+    def update(self, session, force: bool = False) -> None:
         """From the headless loop, every tick: labels, events and status from the session,
-        and this publisher's own problems into ``session.problems``."""
+        and this publisher's own problems into ``session.problems``. At most every
+        :data:`UPDATE_SECONDS` (an offline run calls it per batch), unless ``force``."""
+        now = time.monotonic()
+        if not force and now < self._next_update:
+            return
+        self._next_update = now + UPDATE_SECONDS
         classifier = session.classifier
         t = session.pipeline.worker.stream_time if session.pipeline is not None else 0.0
         if classifier is not None:

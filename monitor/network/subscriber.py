@@ -61,6 +61,7 @@ class NodeState:
     kept: list = field(default_factory=list)  # every Columns, with NodesModel(keep=True)
     events: set = field(default_factory=set)
     last_seen: float = 0.0  # time.monotonic() of the latest message
+    clock_offset: Optional[float] = None  # our clock minus the node's at its last status, s
 
     @property
     def mel_freqs(self) -> Optional[np.ndarray]:
@@ -92,7 +93,9 @@ class NodeState:
                 "duplicates": self.duplicates, "restarts": self.restarts,
                 "peak_hz": None if self.peak_hz() is None else round(self.peak_hz(), 1),
                 "rms_dbfs": (self.level or {}).get("rms_dbfs"), "top": self.top,
-                "offline_since": self.offline_since}
+                "offline_since": self.offline_since,
+                "clock_offset_s": (None if self.clock_offset is None
+                                   else round(self.clock_offset, 3))}
 
 
 class NodesModel:
@@ -205,6 +208,9 @@ class NodesModel:
             self._new_run(node, run)
         node.online, node.offline_since, node.offline_reason = True, None, None
         node.status = msg
+        if isinstance(msg.get("time"), (int, float)) and not isinstance(msg["time"], bool):
+            # Skew plus the network's delay: shown, never used (times are the node's own).
+            node.clock_offset = now - float(msg["time"])
         return {"type": "status", "node": name, "run": run, "settings": msg["settings"],
                 "version": msg.get("version"), "problems": msg.get("problems", []),
                 "counters": msg.get("counters"), "stream_time": msg.get("stream_time")}
@@ -214,6 +220,7 @@ class NodesModel:
         node = self._node(name)
         if cols.run != node.run:
             self._new_run(node, cols.run)
+            node.online, node.offline_since = True, None  # a new run is alive
         if node.end_frame is not None:
             if cols.first_frame < node.end_frame:
                 self._duplicate(node)

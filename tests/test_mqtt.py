@@ -421,3 +421,29 @@ def test_a_stalled_subscriber_never_holds_up_the_node(mqtt_broker):
     assert last["dropped_frames"] == 0 and last["overflows"] == 0
     assert last["publish"]["dropped_queue"] == 0 and last["publish"]["dropped_backlog"] == 0
     assert model.nodes["n"].missing_frames == 0 and model.nodes["n"].columns > 400
+
+
+@pytest.mark.mqtt
+def test_audio_leaves_the_node_only_with_publish_audio(mqtt_broker):
+    url = mqtt_broker.url("site")
+    sub, model = _subscriber(url)
+    try:
+        _finish(_node(url, "quiet", "sine:1000@-20", "--no-classifier", duration=2))
+        _finish(_node(url, "loud", "sine:1000@-20", "--no-classifier", "--publish-audio",
+                      duration=2))
+        wait_until(lambda: all((_node_state(model, n) or 0) and not model.nodes[n].online
+                               for n in ("quiet", "loud")), WAIT, "both nodes to stop")
+    finally:
+        sub.close()
+    assert model.nodes["quiet"].audio == [] and model.nodes["quiet"].columns
+    blocks = model.nodes["loud"].audio
+    assert blocks and all(b.samplerate == 48000 for b in blocks)
+    for a, b in zip(blocks, blocks[1:]):  # contiguous: each starts where the last ended
+        assert b.first_sample == a.first_sample + a.samples.size
+    x = np.concatenate([b.samples for b in blocks]).astype(np.float64)
+    t = (blocks[0].first_sample + np.arange(x.size)) / 48000
+    # The generator's sine, to within int16 rounding: fit its amplitude and phase.
+    basis = np.stack([np.sin(2 * np.pi * 1000 * t), np.cos(2 * np.pi * 1000 * t)], axis=1)
+    coef, *_ = np.linalg.lstsq(basis, x, rcond=None)
+    assert np.hypot(*coef) == pytest.approx(0.1, rel=1e-3)
+    assert np.abs(x - basis @ coef).max() < 2 / 32767

@@ -59,6 +59,7 @@ class NodeState:
     top: list = field(default_factory=list)
     last_batch: Optional[payloads.Columns] = None
     kept: list = field(default_factory=list)  # every Columns, with NodesModel(keep=True)
+    audio: list = field(default_factory=list)  # every AudioBlock, with NodesModel(keep=True)
     events: set = field(default_factory=set)
     last_seen: float = 0.0  # time.monotonic() of the latest message
     clock_offset: Optional[float] = None  # our clock minus the node's at its last status, s
@@ -276,8 +277,10 @@ class NodesModel:
         return out
 
     def _audio(self, name: str, payload: bytes, now: float) -> None:
-        payloads.decode_audio(payload)  # validated; audio is not shown (yet)
-        self._node(name)
+        block = payloads.decode_audio(payload)  # validated; audio is not played (yet)
+        node = self._node(name)
+        if self.keep:
+            node.audio.append(block)
         return None
 
     # -- output --------------------------------------------------------------------------------

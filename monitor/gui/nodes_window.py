@@ -237,6 +237,10 @@ class NodesWindow(QtWidgets.QMainWindow):
                 events = None
             counts = dict(self.model.counts)
             total = self.model.events_total
+            nodes = list(self.model.nodes.values())
+            counts["online"] = sum(1 for n in nodes if n.online)
+            counts["nodes"] = len(nodes)
+            counts["missing"] = sum(n.missing_frames for n in nodes)
         if events is not None:
             self._append_events(events, total)
         self._draw_counts(counts)
@@ -269,15 +273,13 @@ class NodesWindow(QtWidgets.QMainWindow):
         self._events_shown = total
 
     def _draw_counts(self, counts: dict) -> None:
-        online = sum(1 for n in self.model.nodes.values() if n.online)
-        parts = [f"{online}/{len(self.model.nodes)} nodes online"]
+        parts = [f"{counts['online']}/{counts['nodes']} nodes online"]
         if self.subscriber is not None:
             c = self.subscriber.counters()
             parts.append("broker connected" if c["connected"] else "broker unreachable, retrying")
             if c["reconnects"]:
                 parts.append(f"{c['reconnects']} reconnects, {c['disconnected_s']:.0f} s without")
-        missing = sum(n.missing_frames for n in self.model.nodes.values())
-        parts.append(f"missing columns {missing}")
+        parts.append(f"missing columns {counts['missing']}")
         parts.append(f"malformed {counts['malformed']}, duplicates {counts['duplicates']}")
         self.counts.setText(" · ".join(parts))
 

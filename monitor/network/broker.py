@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import ssl
 import urllib.parse
 from dataclasses import dataclass
 from typing import Mapping, Optional
@@ -124,6 +123,8 @@ def broker_from_options(url: str, user: Optional[str] = None,
 def make_client(broker: Broker, client_id: str):
     """A paho-mqtt 2 client set up for ``broker`` (not connected), reconnecting by itself
     1 s to 8 s after a loss."""
+    import ssl
+
     import paho.mqtt.client as mqtt
 
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id,

@@ -5,6 +5,9 @@
     messages, the harder case for the nodes (they must publish their status again).
 ``mqtt_auth_broker``
     Password file with user ``node`` / password :data:`AUTH_PASSWORD`; anonymous refused.
+``mqtt_tls_broker``
+    TLS only, with a self-signed certificate for 127.0.0.1 made by ``openssl`` (its own CA,
+    :attr:`Mosquitto.ca`).
 
 Import the fixtures into a test module: ``from mqtt_broker import mqtt_broker``.
 """
@@ -22,7 +25,8 @@ import pytest
 
 from conftest import START_TIMEOUT, _die_with_us, _stop_process, unavailable, wait_until
 
-__all__ = ["Mosquitto", "mqtt_broker", "mqtt_auth_broker", "AUTH_USER", "AUTH_PASSWORD"]
+__all__ = ["Mosquitto", "mqtt_broker", "mqtt_auth_broker", "mqtt_tls_broker", "make_certificate",
+           "AUTH_USER", "AUTH_PASSWORD"]
 
 AUTH_USER, AUTH_PASSWORD = "node", "s3cret-for-tests"
 
@@ -44,7 +48,8 @@ def _accepts(port: int) -> bool:
 class Mosquitto:
     """One mosquitto process with its own config in ``root``; restartable on the same port."""
 
-    def __init__(self, root: Path, password: Optional[tuple[str, str]] = None) -> None:
+    def __init__(self, root: Path, password: Optional[tuple[str, str]] = None,
+                 tls: bool = False) -> None:
         self.root = root
         root.mkdir(parents=True, exist_ok=True)
         self.port = _free_port()
@@ -62,6 +67,10 @@ class Mosquitto:
                            capture_output=True, timeout=30)
             pw.chmod(0o600)
             lines += ["allow_anonymous false", f"password_file {pw}"]
+        self.ca: Optional[Path] = None
+        if tls:
+            self.ca = make_certificate(root, "broker")
+            lines += [f"certfile {self.ca}", f"keyfile {root / 'broker.key'}"]
         self.config = root / "mosquitto.conf"
         self.config.write_text("\n".join(lines) + "\n")
         self.log = root / "mosquitto.log"
@@ -87,10 +96,23 @@ class Mosquitto:
         self.start()
 
 
-def _broker(tmp_path: Path, password=None) -> Iterator[Mosquitto]:
+def make_certificate(root: Path, name: str) -> Path:
+    """A self-signed certificate for 127.0.0.1 (``NAME.crt``, key ``NAME.key``): the broker's
+    own and its CA at once. Returns the certificate's path."""
+    crt, key = root / f"{name}.crt", root / f"{name}.key"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-keyout", str(key), "-out", str(crt), "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True,
+                   timeout=60)
+    return crt
+
+
+def _broker(tmp_path: Path, password=None, tls: bool = False) -> Iterator[Mosquitto]:
     if shutil.which("mosquitto") is None or (password and shutil.which("mosquitto_passwd") is None):
         unavailable("no mosquitto broker: apt-get install mosquitto")
-    broker = Mosquitto(tmp_path, password)
+    if tls and shutil.which("openssl") is None:
+        unavailable("no openssl to make the test broker's certificate")
+    broker = Mosquitto(tmp_path, password, tls)
     try:
         broker.start()
     except (RuntimeError, OSError) as exc:
@@ -111,3 +133,9 @@ def mqtt_broker(tmp_path: Path) -> Iterator[Mosquitto]:
 def mqtt_auth_broker(tmp_path: Path) -> Iterator[Mosquitto]:
     """A running Mosquitto that wants user :data:`AUTH_USER` and :data:`AUTH_PASSWORD`."""
     yield from _broker(tmp_path / "mosquitto-auth", (AUTH_USER, AUTH_PASSWORD))
+
+
+@pytest.fixture
+def mqtt_tls_broker(tmp_path: Path) -> Iterator[Mosquitto]:
+    """A running anonymous Mosquitto speaking TLS only, its certificate :attr:`Mosquitto.ca`."""
+    yield from _broker(tmp_path / "mosquitto-tls", tls=True)

@@ -22,7 +22,8 @@ from monitor.cli import main as cli_main
 from monitor.network import payloads
 from monitor.network.broker import PASSWORD_ENV, broker_from_options, parse_url
 from monitor.network.subscriber import NodesModel, Subscriber
-from mqtt_broker import AUTH_PASSWORD, AUTH_USER, mqtt_auth_broker, mqtt_broker  # noqa: F401
+from mqtt_broker import (AUTH_PASSWORD, AUTH_USER, make_certificate, mqtt_auth_broker,  # noqa: F401
+                         mqtt_broker, mqtt_tls_broker)
 
 NODE_TIMEOUT = 90.0  # seconds a bounded node run may take on a loaded 2-core machine
 WAIT = 30.0
@@ -447,3 +448,27 @@ def test_audio_leaves_the_node_only_with_publish_audio(mqtt_broker):
     coef, *_ = np.linalg.lstsq(basis, x, rcond=None)
     assert np.hypot(*coef) == pytest.approx(0.1, rel=1e-3)
     assert np.abs(x - basis @ coef).max() < 2 / 32767
+
+
+@pytest.mark.mqtt
+def test_tls_with_the_brokers_ca_and_refused_without(mqtt_tls_broker, tmp_path):
+    url = mqtt_tls_broker.url("secure")
+    ca = str(mqtt_tls_broker.ca)
+    other = str(make_certificate(tmp_path, "stranger"))  # a CA that did not sign the broker's
+    sub, model = _subscriber(url, tls_ca=ca)
+    try:
+        good = _node(url, "tls", "sine:1000@-50", "--no-classifier", "--mqtt-tls", ca,
+                     duration=3)
+        wrong = _node(url, "fake", "sine:1000@-50", "--no-classifier", "--mqtt-tls", other,
+                      duration=5)
+        plain = _node(url, "plain", "sine:1000@-50", "--no-classifier", duration=5)
+        ok_lines, _ = _finish(good)
+        runs = [_finish(wrong), _finish(plain)]
+        wait_until(lambda: (_node_state(model, "tls") or 0) and model.nodes["tls"].columns,
+                   WAIT, "the TLS node's columns")
+    finally:
+        sub.close()
+    assert ok_lines[-1]["publish"]["connects"] == 1
+    for lines, err in runs:
+        assert lines[-1]["publish"]["connects"] == 0 and "unreachable" in err
+    assert "fake" not in model.nodes and "plain" not in model.nodes

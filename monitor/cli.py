@@ -255,7 +255,7 @@ def _main(argv: Optional[Sequence[str]] = None) -> int:
             if ignored:
                 print(f"{PROG}: note: --no-classifier: ignoring {', '.join(ignored)}", file=sys.stderr)
         if _opt(ns, "subscribe"):
-            from monitor.network.subscriber import run_subscriber
+            from monitor.subscribe import run_subscriber
 
             return run_subscriber(ns)
         if _opt(ns, "headless"):

@@ -22,9 +22,9 @@ LAYERS = {
     "sources": 3, "recorder": 3, "worker": 3, "classifier": 3, "pipeline": 4,
     "measurement": 3, "settings_store": 3, "problems": 1, "rules": 3, "clips": 4, "network": 4,
     "session": 5,
-    "headless": 6, "cli": 7, "gui": 6,
+    "headless": 6, "subscribe": 6, "cli": 7, "gui": 6,
 }
-ENTRY = {"cli", "headless", "gui", "__main__"}
+ENTRY = {"cli", "headless", "gui", "subscribe", "__main__"}
 
 
 def _modules():

@@ -22,7 +22,7 @@ LAYERS = {
     "sources": 3, "recorder": 3, "worker": 3, "classifier": 3, "pipeline": 4,
     "measurement": 3, "settings_store": 3, "problems": 1, "rules": 3, "clips": 4, "network": 4,
     "session": 5,
-    "headless": 6, "subscribe": 6, "cli": 7, "gui": 6,
+    "headless": 6, "gui": 6, "subscribe": 7, "cli": 8,
 }
 ENTRY = {"cli", "headless", "gui", "subscribe", "__main__"}
 

@@ -15,7 +15,8 @@ import threading
 
 import numpy as np
 
-from monitor.dsp.detectors import ClipDetector, DropoutDetector
+from monitor.dsp.clipping import ClipCounter
+from monitor.dsp.detectors import DropoutDetector
 from monitor.dsp.distortion import WINDOW_NAME, measure_distortion
 from monitor.dsp.octave import band_levels
 from monitor.dsp.power_spectrum import HANN, power_spectrum
@@ -96,7 +97,7 @@ class MeasurementConsumer:
         self._failure: str | None = None
         self._refused: tuple | None = None
         self._reset_levels = False
-        self._clips = ClipDetector(2)
+        self._clips = ClipCounter(2)
         self._dropouts = DropoutDetector(dropout_min_samples)
         self._levels = LevelIntegrator(self.samplerate)
         self._dc_warning = False

@@ -52,7 +52,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 _GROUPS = {"source": "input", "analysis": "analysis", "display": "display",
-           "classifier": "classifier"}
+           "measurement": "measurement", "classifier": "classifier"}
 _KIND_TYPES = {"int": int, "float": float, "device": _device, "latency": _latency, "watch": _watch}
 
 
@@ -108,6 +108,15 @@ def build_parser() -> argparse.ArgumentParser:
                      help="save mel_db, power_db, frame_times, ... at the end (headless)")
     run.add_argument("--screenshot", metavar="OUT.png", help="with --duration: save the window and exit")
     run.add_argument("--record", metavar="OUT.wav", help="record the incoming audio while monitoring")
+    run.add_argument("--measure", action="store_true",
+                     help="headless: add \"measure\" (level, THD, THD+N, SINAD, SNR, noise, hum, bands, "
+                          "LAeq, LCpeak, ...) to each line; see the README's Measurements")
+    run.add_argument("--export-spectrum", dest="export_spectrum", metavar="OUT.csv",
+                     help="headless: at the end, write the last spectrum and its peak hold")
+    run.add_argument("--export-log", dest="export_log", metavar="OUT.csv",
+                     help="headless: at the end, write every measurement (implies --measure)")
+    run.add_argument("--export-spectrogram", dest="export_spectrogram", metavar="OUT.npz",
+                     help="headless: at the end, write the last --history seconds of spectrogram")
     return p
 
 
@@ -158,11 +167,18 @@ def _check_run_options(ns: argparse.Namespace) -> None:
         raise ParameterError(f"--interval must be from 0.01 to 3600 seconds, got {interval:g}")
     if _opt(ns, "screenshot") and (duration is None or _opt(ns, "headless")):
         raise ParameterError("--screenshot needs --duration SECONDS and the window (not --headless)")
-    for name in ("save_features", "events_csv"):
+    for name in ("save_features", "events_csv", "measure", "export_spectrum", "export_log",
+                 "export_spectrogram"):
         if _opt(ns, name) and not _opt(ns, "headless"):
             raise ParameterError(f"--{name.replace('_', '-')} needs --headless")
     # Output paths are checked now, not after an hour of monitoring.
-    for name in ("save_features", "events_csv", "screenshot", "record"):
+    for name in ("export_spectrum", "export_log", "export_spectrogram"):
+        path = _opt(ns, name)
+        if path and os.path.lexists(path):
+            raise ParameterError(f"--{name.replace('_', '-')}: {path} exists already (exports never "
+                                 f"overwrite)")
+    for name in ("save_features", "events_csv", "screenshot", "record", "export_spectrum",
+                 "export_log", "export_spectrogram"):
         path = _opt(ns, name)
         if path:
             folder = os.path.dirname(os.path.abspath(path))

@@ -19,6 +19,7 @@ import numpy as np
 
 from monitor.dsp.features import FeatureBatch
 from monitor.errors import ParameterError
+from monitor.headless_exports import HeadlessExports
 from monitor.session import Session
 from monitor.settings import Settings
 
@@ -131,14 +132,17 @@ def run_headless(given: dict, ns: argparse.Namespace, saved: Optional[dict] = No
     signals = [signal.SIGINT, signal.SIGTERM] + ([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])
     previous = {s: signal.signal(s, lambda *_: stop.set()) for s in signals}
     store = FeatureStore() if getattr(ns, "save_features", None) else None
+    exports = HeadlessExports(ns, session.settings.history)
     try:
         session.open_classifier()
+        if getattr(ns, "measure", False) or getattr(ns, "export_log", None):
+            session.open_measurement()
         session.start()
         reporter.print_new()
         if session.settings.realtime:
-            _run_realtime(session, interval, duration, store, stop, reporter)
+            _run_realtime(session, interval, duration, exports.tee(store), stop, reporter)
         else:
-            _run_offline(session, interval, duration, store, stop)
+            _run_offline(session, interval, duration, exports.tee(store), stop)
     finally:
         session.close()
         reporter.print_new()
@@ -151,6 +155,7 @@ def run_headless(given: dict, ns: argparse.Namespace, saved: Optional[dict] = No
                        pipeline.worker.params)
         except OSError as exc:
             raise ParameterError(f"cannot write {ns.save_features}: {exc.strerror or exc}") from None
+    exports.write(session.measurement)
     events_csv = getattr(ns, "events_csv", None)
     if events_csv and session.classifier is not None:
         session.classifier.write_events_csv(events_csv)
@@ -181,7 +186,10 @@ def _extra(classifier) -> dict:
 
 
 def _emit(stats: IntervalStats, t: float, session: Session) -> None:
-    print(dumps(stats.line(t, session.status(), _extra(session.classifier))), flush=True)
+    extra = _extra(session.classifier)
+    if session.measurement is not None:
+        extra["measure"] = session.measurement.latest()
+    print(dumps(stats.line(t, session.status(), extra)), flush=True)
     stats.reset()
 
 

@@ -9,6 +9,7 @@ method). :meth:`MeasurementConsumer.latest` gives the result as a dict ready for
 
 from __future__ import annotations
 
+import collections
 import copy
 import math
 import threading
@@ -22,7 +23,9 @@ from monitor.dsp.octave import band_levels
 from monitor.dsp.power_spectrum import HANN, power_spectrum
 from monitor.dsp.weighting import LevelIntegrator
 
-__all__ = ["MeasurementConsumer"]
+__all__ = ["MeasurementConsumer", "LOG_ROWS"]
+
+LOG_ROWS = 100_000  # measurements kept for the log export (14 h at one per 0.5 s; ~30 MB)
 
 
 def _num(x, digits: int = 2):
@@ -69,12 +72,16 @@ class MeasurementConsumer:
         Exact zeros in a row inside signal that count as a dropout.
     dc_warn_dbfs : float
         |DC| at or above this (dB re full scale) raises the DC warning.
+    leq_period : float or None
+        Seconds after which the Leq / LCpeak period restarts (the finished period's figures
+        stay in ``levels["last_period"]``); None: one period since the start. The period ends
+        at the first block boundary past it (the measure thread takes ~0.05 s blocks).
     """
 
     def __init__(self, samplerate: float, n_fft: int = 8192, averages: int = 4, interval: float = 0.5,
                  n_harmonics: int = 10, band: tuple | None = (20.0, 20000.0), band_fraction: int = 3,
                  calibration=None, spl_offset_db: float | None = None, dropout_min_samples: int = 32,
-                 dc_warn_dbfs: float = -40.0) -> None:
+                 dc_warn_dbfs: float = -40.0, leq_period: float | None = None) -> None:
         self.samplerate = float(samplerate)
         self.n_fft, self.averages = int(n_fft), int(averages)
         self.span = self.n_fft * (self.averages + 1) // 2
@@ -100,8 +107,12 @@ class MeasurementConsumer:
         self._clips = ClipCounter(2)
         self._dropouts = DropoutDetector(dropout_min_samples)
         self._levels = LevelIntegrator(self.samplerate)
+        self.leq_period = None if leq_period is None else float(leq_period)
+        self._last_period: dict | None = None
         self._dc_warning = False
         self._latest: dict = {}
+        # Every measurement made, without the band and harmonic lists, for the log export.
+        self.log: collections.deque = collections.deque(maxlen=LOG_ROWS)
         self._updated = threading.Condition()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -219,6 +230,11 @@ class MeasurementConsumer:
         self._clips.process(new)
         self._dropouts.process(new)
         self._levels.process(new)
+        if self.leq_period is not None and self._levels.duration_s >= self.leq_period:
+            finished = self._levels_dict()
+            finished.pop("last_period", None)
+            self._last_period = finished
+            self._levels.reset()
         due = written >= self.n_fft and (self._measured_at is None
                                           or written - self._measured_at >= self.interval_samples)
         if due:
@@ -274,6 +290,8 @@ class MeasurementConsumer:
         if offset is not None:
             out.update({f"{k}_spl": None if v is None else _num(v + offset)
                         for k, v in list(out.items()) if k != "period_s"})
+        if self.leq_period is not None:
+            out["last_period"] = self._last_period
         return out
 
     def _counts(self) -> dict:
@@ -285,6 +303,9 @@ class MeasurementConsumer:
     def _publish(self, measurement: dict) -> None:
         with self._updated:
             self._latest = {**measurement, **self._counts()}
+            if measurement:
+                self.log.append({k: v for k, v in self._latest.items()
+                                 if k not in ("bands", "harmonics_dbfs", "hum_harmonics_dbfs")})
             self.updates += 1
             self._updated.notify_all()
 

@@ -349,6 +349,7 @@ class Session:
         self.settings, _ = fit_settings(self.choices, strict=self._given)
         self.pipeline: Optional[Pipeline] = None
         self.classifier = None
+        self.measurement = None  # the MeasurementFeed, once open_measurement() made it
         self.on_demo = False
         self._next_retry = 0.0
         self._lock = threading.RLock()  # one driver at a time (GUI thread or headless loop)
@@ -441,6 +442,8 @@ class Session:
         self.pipeline = pipeline
         self.settings = pipeline.settings
         self.on_demo = demo
+        if self.measurement is not None:
+            self.measurement.set_input(pipeline.source.description)
         self._report_fit(notes)
         self._report_short_file(pipeline.source, pipeline.settings)
 
@@ -459,6 +462,8 @@ class Session:
                                  f"{recorder_timeout:g} s", "error")
         if self.classifier is not None:
             self.classifier.close()
+        if self.measurement is not None:
+            self.measurement.close()
 
     # -- the classifier ------------------------------------------------------------------------
     def open_classifier(self):
@@ -491,6 +496,34 @@ class Session:
             self.consumers.append(classifier)
         return classifier
 
+    # -- the measurements ----------------------------------------------------------------------
+    def open_measurement(self):
+        """Measure the analysed audio (``monitor.measurement_feed``); call before :meth:`start`.
+
+        Returns the :class:`~monitor.measurement_feed.MeasurementFeed`. A saved calibration file
+        that no longer reads is dropped with a problem saying so; the same from the command line
+        raises ParameterError.
+        """
+        from monitor.measurement_feed import MeasurementFeed
+
+        if self.measurement is not None:
+            return self.measurement
+        try:
+            feed = MeasurementFeed(self.settings)
+        except ParameterError as exc:
+            if "calibration" in self._given or "calibration" not in self._saved:
+                raise
+            del self._saved["calibration"]
+            self.settings, _ = fit_settings(self.choices, strict=self._given)
+            self.problems.report("saved:calibration", f"saved calibration dropped ({exc}); "
+                                 f"--reset-settings forgets the saved settings", "warning")
+            feed = MeasurementFeed(self.settings)
+        if self.pipeline is not None:
+            feed.set_input(self.pipeline.source.description)
+        self.measurement = feed
+        self.consumers.append(feed)
+        return feed
+
     # -- changes -------------------------------------------------------------------------------
     def change(self, changes: dict) -> bool:
         """Apply the user's ``changes`` (Settings fields): analysis and display live, source
@@ -507,6 +540,8 @@ class Session:
                     if k not in changes and choices.get(k) is not None:
                         choices[k] = None
             try:
+                if self.measurement is not None:  # a bad calibration file refuses the change
+                    self.measurement.configure(fit_settings(choices, strict=changes)[0])
                 if changes.keys() & set(REOPEN_FIELDS) or self.pipeline is None:
                     self._change_source(choices, changes)
                 else:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import collections
 import threading
+import time
 from typing import Optional
 
 import numpy as np
@@ -56,6 +57,7 @@ class MeasurementFeed:
         self._rebuild = False
         self._lock = threading.Lock()  # consumer swaps (worker thread) against close()
         self._closed = False
+        self._built = threading.Event()  # set once a consumer exists
         self._old_log: collections.deque = collections.deque(maxlen=LOG_ROWS)  # of earlier consumers
 
     @staticmethod
@@ -88,6 +90,7 @@ class MeasurementFeed:
                                            leq_period=s.leq_period)
             consumer.start()
             self.consumer = consumer
+            self._built.set()
         return consumer
 
     # -- control (the session's thread) -----------------------------------------------------------
@@ -140,8 +143,12 @@ class MeasurementFeed:
         return list(self._old_log) + (list(consumer.log) if consumer is not None else [])
 
     def wait_for_update(self, after: int, timeout: float) -> bool:
+        """Block until the consumer made more than ``after`` measurements (or ``timeout`` s)."""
+        deadline = time.monotonic() + timeout
+        if not self._built.wait(timeout):
+            return False
         consumer = self.consumer
-        return consumer is not None and consumer.wait_for_update(after, timeout)
+        return consumer is not None and consumer.wait_for_update(after, max(0.0, deadline - time.monotonic()))
 
     @property
     def updates(self) -> int:

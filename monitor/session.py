@@ -678,6 +678,12 @@ class Session:
                 self.problems.report("input", "end of file", "info")
             if pipeline.recorder.error:
                 self.problems.report("recording", pipeline.recorder.error, "error")
+            if self.measurement is not None:
+                problem = self.measurement.problem
+                if problem:
+                    self.problems.report("measurement", problem, "warning")
+                else:
+                    self.problems.clear("measurement")
             failure = pipeline.worker.restart_if_dead()
             if failure:
                 self.problems.report("worker", f"the analysis stopped ({failure}) and was "

@@ -19,6 +19,7 @@ import numpy as np
 
 from monitor.dsp.features import FeatureBatch
 from monitor.errors import ParameterError
+from monitor.channel_monitor import channel_report
 from monitor.headless_exports import HeadlessExports
 from monitor.session import Session
 from monitor.settings import Settings
@@ -189,6 +190,9 @@ def _emit(stats: IntervalStats, t: float, session: Session) -> None:
     extra = _extra(session.classifier)
     if session.measurement is not None:
         extra["measure"] = session.measurement.latest()
+        worker, s = session.pipeline.worker, session.settings
+        extra["measure"]["channels"] = channel_report(worker.channels, s.reference_channel,
+                                                      s.compare_channel, worker.clipped_per_channel)
     print(dumps(stats.line(t, session.status(), extra)), flush=True)
     stats.reset()
 

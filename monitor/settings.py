@@ -249,6 +249,11 @@ FIELDS: tuple[Field, ...] = (
     _f("spl_offset", None, "float", "measurement", "dB added to dBFS for dB SPL (default: the "
        "offset the Calibrate action saved for this input)", label="SPL offset", lo=-200, hi=300,
        unit="dB", optional=True, flag="--spl-offset", metavar="DB", persist=False),
+    _f("reference_channel", 1, "int", "measurement", "channel the delay, polarity and level "
+       "difference are measured against (numbered from 1)", label="reference channel", lo=1,
+       hi=64, flag="--reference-channel", metavar="N"),
+    _f("compare_channel", 2, "int", "measurement", "channel compared with the reference channel",
+       label="compared channel", lo=1, hi=64, flag="--compare-channel", metavar="N"),
     _f("spl_offsets", (), "offsets", "measurement", "dB SPL offsets set by Calibrate, per input "
        "(input description, dB)", label="SPL offsets"),
     # --- classifier ---------------------------------------------------------------------------
@@ -310,6 +315,8 @@ def _validate(self: "Settings") -> "Settings":
     _check(not (self.input and self.generator), "--input and --generator exclude each other")
     _check(self.measure_n_fft & (self.measure_n_fft - 1) == 0,
            f"measurement n_fft must be a power of two from 1024 to 65536, got {self.measure_n_fft}")
+    _check(self.reference_channel != self.compare_channel,
+           f"the compared channel must differ from the reference channel ({self.reference_channel})")
     _check(self.band_fraction in BAND_FRACTIONS,
            f"bands per octave must be one of 1, 3, 6, 12, 24, got {self.band_fraction}")
     _check(self.realtime or self.input is not None, "--no-realtime needs --input FILE")

@@ -8,6 +8,7 @@ from typing import Optional, Protocol
 
 import numpy as np
 
+from monitor.channel_monitor import ChannelTap
 from monitor.dsp.clipping import ClipCounter
 from monitor.dsp.features import AnalysisParams, FeatureBatch, FeatureExtractor
 from monitor.dsp.levels import Normalizer
@@ -60,6 +61,7 @@ class AnalysisWorker:
         self.frames_in = 0  # frames taken from the ring
         self.nonfinite = 0  # NaN/Inf samples replaced by 0
         self._clips = ClipCounter()  # runs at the device's real rails (before normalisation)
+        self.channels = ChannelTap(samplerate)  # every channel's last second (meters, delay)
         self.dropped_batches = 0  # batches lost because nobody drained them in time
         self.restarts = 0  # times the thread died and was restarted
         self.failure: Optional[str] = None  # why the thread last died
@@ -89,6 +91,11 @@ class AnalysisWorker:
     def clipped(self) -> int:
         """Clipped samples so far (see :mod:`monitor.dsp.clipping`)."""
         return self._clips.count
+
+    @property
+    def clipped_per_channel(self):
+        """Clipped samples so far in each channel (channel 1 first)."""
+        return self._clips.per_channel
 
     @property
     def params(self) -> AnalysisParams:
@@ -156,6 +163,7 @@ class AnalysisWorker:
             self.nonfinite += int(block.size - np.count_nonzero(finite))
             block = np.where(finite, block, np.float32(0.0))
         self._clips.process(block)
+        self.channels.process(block)
         channel = self._settings.channel
         if channel is not None and channel <= block.shape[1]:
             mono = np.ascontiguousarray(block[:, channel - 1])

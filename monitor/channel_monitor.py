@@ -1,0 +1,105 @@
+"""Every channel the input delivers: the last second of audio per channel, for per-channel
+meters and the delay/polarity between two channels.
+
+The analysis worker calls :meth:`ChannelTap.process` with each multichannel block (one copy
+into a preallocated ring: 1 s × 32 channels × 4 bytes = 6 MB at 48 kHz); the window and the
+headless runner read levels and delays from it (:meth:`ChannelTap.levels`,
+:func:`channel_report`), each read copying the span it needs under a lock held only for the copy.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Optional
+
+import numpy as np
+
+from monitor.dsp.channel_delay import channel_delay, level_difference_db
+
+__all__ = ["ChannelTap", "channel_report", "METER_SECONDS", "DELAY_SECONDS"]
+
+METER_SECONDS = 0.1  # span of a meter reading (the window reads at 30 Hz: no gap)
+DELAY_SECONDS = 0.5  # span of a delay estimate (24000 samples at 48 kHz)
+_FLOOR_DBFS = -200.0
+
+
+class ChannelTap:
+    """The last ``seconds`` of every channel.
+
+    Parameters
+    ----------
+    samplerate : float
+        Hz.
+    seconds : float
+        Audio kept.
+    """
+
+    def __init__(self, samplerate: float, seconds: float = 1.0) -> None:
+        self.samplerate = float(samplerate)
+        self.size = max(1, int(round(seconds * self.samplerate)))
+        self._ring: Optional[np.ndarray] = None
+        self._written = 0
+        self._lock = threading.Lock()
+
+    @property
+    def channels(self) -> int:
+        ring = self._ring
+        return 0 if ring is None else ring.shape[1]
+
+    def process(self, block: np.ndarray) -> None:
+        """Keep ``block`` (frames × channels float32, finite)."""
+        n, channels = block.shape
+        with self._lock:
+            if self._ring is None or self._ring.shape[1] != channels:
+                self._ring = np.zeros((self.size, channels), np.float32)
+                self._written = 0
+            if n >= self.size:
+                block, n0 = block[n - self.size:], n
+                n = self.size
+            else:
+                n0 = n
+            start = self._written % self.size
+            first = min(n, self.size - start)
+            self._ring[start:start + first] = block[:first]
+            self._ring[:n - first] = block[first:]
+            self._written += n0
+
+    def recent(self, seconds: float) -> np.ndarray:
+        """A copy of the last ``seconds`` (or all there is): frames × channels."""
+        with self._lock:
+            if self._ring is None:
+                return np.zeros((0, 0), np.float32)
+            n = min(int(round(seconds * self.samplerate)), self.size, self._written)
+            index = np.arange(self._written - n, self._written) % self.size
+            return self._ring[index]
+
+    def levels(self, seconds: float = METER_SECONDS) -> tuple[np.ndarray, np.ndarray]:
+        """Per channel (channel 1 first): peak and RMS over the last ``seconds``, dBFS
+        (AES17: a full-scale sine reads 0 dB RMS, +3.01 dB peak)."""
+        x = self.recent(seconds).astype(np.float64)
+        if not x.size:
+            return np.zeros(0), np.zeros(0)
+        with np.errstate(divide="ignore"):
+            peak = 20 * np.log10(np.abs(x).max(axis=0)) + 3.0103
+            rms = 10 * np.log10(np.mean(x * x, axis=0) / 0.5)
+        return np.maximum(peak, _FLOOR_DBFS), np.maximum(rms, _FLOOR_DBFS)
+
+
+def channel_report(tap: ChannelTap, reference: int = 1, other: int = 2,
+                   clipped: Optional[np.ndarray] = None) -> dict:
+    """Per-channel levels, and level difference, delay and polarity of channel ``other``
+    against ``reference`` (numbered from 1), JSON-ready."""
+    peak, rms = tap.levels(DELAY_SECONDS)
+    out = {"count": int(peak.size), "rms_dbfs": [round(float(v), 2) for v in rms],
+           "peak_dbfs": [round(float(v), 2) for v in peak]}
+    if clipped is not None and len(clipped) == peak.size:
+        out["clipped_samples"] = [int(c) for c in clipped]
+    if peak.size >= max(reference, other) and reference != other:
+        x = tap.recent(DELAY_SECONDS)
+        a, b = x[:, reference - 1], x[:, other - 1]
+        delay = channel_delay(a, b, tap.samplerate)
+        diff = level_difference_db(a, b)
+        out["compare"] = {"channels": [reference, other],
+                          "level_difference_db": None if diff is None else round(diff, 2),
+                          **(delay.as_dict() if delay is not None else {"lag_samples": None})}
+    return out

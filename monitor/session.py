@@ -498,7 +498,7 @@ class Session:
 
     # -- the measurements ----------------------------------------------------------------------
     def open_measurement(self):
-        """Measure the analysed audio (``monitor.measurement_feed``); call before :meth:`start`.
+        """Measure the analysed audio (``monitor.measurement_feed``), from now on.
 
         Returns the :class:`~monitor.measurement_feed.MeasurementFeed`. A saved calibration file
         that no longer reads is dropped with a problem saying so; the same from the command line
@@ -518,8 +518,9 @@ class Session:
             self.problems.report("saved:calibration", f"saved calibration dropped ({exc}); "
                                  f"--reset-settings forgets the saved settings", "warning")
             feed = MeasurementFeed(self.settings)
-        if self.pipeline is not None:
+        if self.pipeline is not None:  # opened after start: the running worker feeds it too
             feed.set_input(self.pipeline.source.description)
+            self.pipeline.worker.consumers.append(feed)
         self.measurement = feed
         self.consumers.append(feed)
         return feed

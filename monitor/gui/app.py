@@ -84,6 +84,7 @@ def _run_window(app: QtWidgets.QApplication, given: dict, ns: argparse.Namespace
     session = Session(given, store.load(), record=record, allow_demo=record is None)
     try:
         session.open_classifier()
+        session.open_measurement()  # a bad --calibration file: exit 2 before any window
         session.start()
     except BaseException:
         session.close()

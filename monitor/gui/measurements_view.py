@@ -36,8 +36,8 @@ METHODS = {
             "and distortion referred to full scale.",
     "noise": "Noise floor: the band's power with every line replaced by the noise density under "
              "it, flat and A-weighted (IEC 61672-1 curve applied per bin).",
-    "dc": "DC: the mean of the measured span, in full-scale units and dBFS; the DC warning "
-          "lights at -40 dBFS or more.",
+    "dc": "DC: each frame's window-weighted mean, averaged over the frames, in full-scale "
+          "units and dB re full scale; the DC warning lights at -40 dB or more.",
     "hum": "Hum: coherent power of the lines at k x 50 or k x 60 Hz (whichever is stronger, "
            "found within 0.5 %), k = 1..6, each counted 10 dB above the noise.",
     "leq": "Leq: time-domain A/C/Z weighting filters (IEC 61672-1 poles, bilinear transform), "

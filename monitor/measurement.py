@@ -74,8 +74,8 @@ class MeasurementConsumer:
         |DC| at or above this (dB re full scale) raises the DC warning.
     leq_period : float or None
         Seconds after which the Leq / LCpeak period restarts (the finished period's figures
-        stay in ``levels["last_period"]``); None: one period since the start. The period ends
-        at the first block boundary past it (the measure thread takes ~0.05 s blocks).
+        stay in ``levels["last_period"]``, each exactly ``leq_period`` seconds of samples long);
+        None: one period since the start.
     """
 
     def __init__(self, samplerate: float, n_fft: int = 8192, averages: int = 4, interval: float = 0.5,
@@ -229,12 +229,7 @@ class MeasurementConsumer:
             self._levels.reset()
         self._clips.process(new)
         self._dropouts.process(new)
-        self._levels.process(new)
-        if self.leq_period is not None and self._levels.duration_s >= self.leq_period:
-            finished = self._levels_dict()
-            finished.pop("last_period", None)
-            self._last_period = finished
-            self._levels.reset()
+        self._integrate(new)
         due = written >= self.n_fft and (self._measured_at is None
                                           or written - self._measured_at >= self.interval_samples)
         if due:
@@ -243,6 +238,22 @@ class MeasurementConsumer:
         elif missed or new.size:
             self._publish_counts()
         return due
+
+    def _integrate(self, new: np.ndarray) -> None:
+        """Leq and LCpeak of ``new``; a period ends exactly at its last sample."""
+        if self.leq_period is None:
+            self._levels.process(new)
+            return
+        period = max(1, int(round(self.leq_period * self.samplerate)))
+        while new.size:
+            room = period - self._levels.samples
+            self._levels.process(new[:room])
+            new = new[room:]
+            if self._levels.samples >= period:
+                finished = self._levels_dict()
+                finished.pop("last_period", None)
+                self._last_period = finished
+                self._levels.reset()
 
     def _measure(self, x: np.ndarray, stream_time: float) -> dict:
         calibration, gain, spl_offset = self._calibration

@@ -58,6 +58,7 @@ class MeasurementFeed:
         self._lock = threading.Lock()  # consumer swaps (worker thread) against close()
         self._closed = False
         self._built = threading.Event()  # set once a consumer exists
+        self._last: dict = {}  # the stopped consumer's last measurement
         self._old_log: collections.deque = collections.deque(maxlen=LOG_ROWS)  # of earlier consumers
 
     @staticmethod
@@ -133,9 +134,10 @@ class MeasurementFeed:
         return spl_offset_db(m.get("level_dbfs"), calibrator_db, m.get("fundamental_hz"))
 
     def latest(self) -> dict:
-        """The consumer's latest measurement (``{}`` before the first block)."""
+        """The consumer's latest measurement (``{}`` before the first block; after :meth:`stop`,
+        the last one made)."""
         consumer = self.consumer
-        return {} if consumer is None else consumer.latest()
+        return self._last if consumer is None else consumer.latest()
 
     def log(self) -> list[dict]:
         """Every measurement made so far, oldest first (for the log export)."""
@@ -160,12 +162,20 @@ class MeasurementFeed:
         consumer = self.consumer
         return None if consumer is None else consumer.problem
 
+    def stop(self) -> None:
+        """Stop the measure thread after a last pass (the audio stopped); the log is kept, and
+        audio fed later starts a new consumer."""
+        with self._lock:
+            consumer, self.consumer = self.consumer, None
+            self._built.clear()
+            if consumer is not None:
+                consumer.stop()
+                self._old_log.extend(consumer.log)
+                self._last = consumer.latest()
+
     def close(self) -> None:
-        """Stop the measure thread (after a last pass)."""
+        """:meth:`stop`, for good."""
         with self._lock:
             self._closed = True
-            consumer, self.consumer = self.consumer, None
-        if consumer is not None:
-            consumer.stop()
-            self._old_log.extend(consumer.log)
+        self.stop()
 

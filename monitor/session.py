@@ -452,6 +452,8 @@ class Session:
         with self._lock:
             if self.pipeline is not None:
                 self.pipeline.stop()
+            if self.measurement is not None:
+                self.measurement.stop()  # its thread; the log stays for the exports
 
     def close(self, recorder_timeout: float = 30.0) -> None:
         """:meth:`stop`, wait for the recording's tail to reach the disk (at most

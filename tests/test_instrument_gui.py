@@ -193,3 +193,17 @@ def test_devices_panel_lists_probes_and_switches(qtbot, make_window, pulse_mic):
     assert devices.use_selected()
     assert window.pipeline.source.kind == "microphone"
     assert window.pipeline.samplerate == 48000.0
+
+
+def test_every_figure_formats_when_any_value_is_missing():
+    """Digital silence: DC exactly 0 has no dB; nothing may fail to format."""
+    from monitor.gui.measurements_view import format_measurement
+
+    full = {"fundamental_hz": 1000.0, "level_dbfs": -6.0, "thd_percent": 1.0, "thd_db": -40.0,
+            "thdn_percent": 1.0, "thdn_db": -40.0, "sinad_db": 40.0, "snr_db": 50.0, "enob_bits": 6.0,
+            "noise_dbfs": -90.0, "noise_dbfs_a": -92.0, "dc_offset": 0.0, "dc_dbfs": -50.0,
+            "hum_hz": 50.0, "hum_dbfs": -80.0, "hum_harmonics_dbfs": [-80.0, None]}
+    for key in full:
+        format_measurement({**full, key: None})
+    assert format_measurement({**full, "dc_dbfs": None})["dc"].startswith("+0.00e+00 FS")
+    assert set(format_measurement({}).values()) >= {"—"}

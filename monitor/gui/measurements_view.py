@@ -80,12 +80,12 @@ def format_measurement(m: dict) -> dict[str, str]:
     lv = m.get("levels") or {}
     suffix = "_spl" if spl else ""
     thd = (_DASH if m.get("thd_percent") is None else
-           f"{m['thd_percent']:.4g} % ({m['thd_db']:.1f} dB)")
+           f"{m['thd_percent']:.4g} % ({_f(m.get('thd_db'), '.1f', ' dB')})")
     thdn = (_DASH if m.get("thdn_percent") is None else
-            f"{m['thdn_percent']:.4g} % ({m['thdn_db']:.1f} dB)")
+            f"{m['thdn_percent']:.4g} % ({_f(m.get('thdn_db'), '.1f', ' dB')})")
     hum = _DASH
     if m.get("hum_hz") is not None:
-        hum = f"{m['hum_hz']:.1f} Hz, {m['hum_dbfs']:.1f} dBFS"
+        hum = f"{m['hum_hz']:.1f} Hz, {_f(m.get('hum_dbfs'), '.1f', ' dBFS')}"
         lines = [h for h in m.get("hum_harmonics_dbfs") or [] if h is not None]
         if len(lines) > 1:
             hum += f" ({len(lines)} lines)"
@@ -100,7 +100,7 @@ def format_measurement(m: dict) -> dict[str, str]:
         "noise": _f(m.get("noise_db_spl" if spl else "noise_dbfs"), ".1f", level_unit),
         "noise_a": _f(m.get("noise_db_spl_a" if spl else "noise_dbfs_a"), ".1f",
                       " dB(A) SPL" if spl else " dBFS(A)"),
-        "dc": _DASH if m.get("dc_offset") is None else f"{m['dc_offset']:+.2e} FS ({m['dc_dbfs']:.1f} dBFS)"
+        "dc": _DASH if m.get("dc_offset") is None else f"{m['dc_offset']:+.2e} FS ({_f(m.get('dc_dbfs'), '.1f', ' dB')})"
               + ("  ⚠" if m.get("dc_warning") else ""),
         "hum": hum,
         "laeq": _f(lv.get("laeq_db" + suffix), ".1f", " dB"),

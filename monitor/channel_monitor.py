@@ -15,6 +15,7 @@ from typing import Optional
 import numpy as np
 
 from monitor.dsp.channel_delay import channel_delay, level_difference_db
+from monitor.dsp.weighting import weighting_power_gain
 
 __all__ = ["ChannelTap", "channel_report", "METER_SECONDS", "DELAY_SECONDS"]
 
@@ -73,16 +74,41 @@ class ChannelTap:
             index = np.arange(self._written - n, self._written) % self.size
             return self._ring[index]
 
-    def levels(self, seconds: float = METER_SECONDS) -> tuple[np.ndarray, np.ndarray]:
+    def levels(self, seconds: float = METER_SECONDS, weighting: str = "Z") -> tuple[np.ndarray, np.ndarray]:
         """Per channel (channel 1 first): peak and RMS over the last ``seconds``, dBFS
-        (AES17: a full-scale sine reads 0 dB RMS, +3.01 dB peak)."""
+        (AES17: a full-scale sine reads 0 dB RMS, +3.01 dB peak).
+
+        With ``weighting`` 'A' or 'C' the RMS is weighted (IEC 61672-1 curve applied per FFT bin
+        of the Hann-windowed span, Parseval; the peak stays the sample peak). Done here, at
+        reading time, and not by an IIR per channel in the worker: 32 channels of the weighting
+        filter would cost ~20 % of a core, an FFT per reading ~3 ms at 15 readings a second.
+        """
         x = self.recent(seconds).astype(np.float64)
         if not x.size:
             return np.zeros(0), np.zeros(0)
         with np.errstate(divide="ignore"):
             peak = 20 * np.log10(np.abs(x).max(axis=0)) + 3.0103
-            rms = 10 * np.log10(np.mean(x * x, axis=0) / 0.5)
+            if weighting == "Z" or x.shape[0] < 64:
+                ms = np.mean(x * x, axis=0)
+            else:
+                ms = _weighted_mean_square(x, self.samplerate, weighting)
+            rms = 10 * np.log10(ms / 0.5)
         return np.maximum(peak, _FLOOR_DBFS), np.maximum(rms, _FLOOR_DBFS)
+
+
+def _weighted_mean_square(x: np.ndarray, samplerate: float, weighting: str) -> np.ndarray:
+    """Mean square of each column of ``x`` after frequency weighting, through Parseval on the
+    Hann-windowed span: sum_t (w x)^2 / sum_t w^2 with each bin's power times the curve's gain."""
+    n = x.shape[0]
+    w = np.hanning(n + 2)[1:-1]  # periodic-free Hann without its zero end points
+    spectrum = np.fft.rfft((x - x.mean(axis=0)) * w[:, None], axis=0)
+    gain = weighting_power_gain(weighting, np.fft.rfftfreq(n, 1.0 / samplerate))
+    count = np.full(gain.shape, 2.0)
+    count[0] = 1.0
+    if n % 2 == 0:
+        count[-1] = 1.0
+    power = (count * gain)[:, None] * np.abs(spectrum) ** 2
+    return power.sum(axis=0) / n / np.sum(w * w)
 
 
 def channel_report(tap: ChannelTap, reference: int = 1, other: int = 2,

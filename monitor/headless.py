@@ -254,6 +254,8 @@ def _run_offline(session: Session, interval, duration, store, stop) -> None:
         done += data.shape[0]
         if classifier is not None:
             classifier.wait_idle()
+        if session.measurement is not None:
+            session.measurement.poll()
         if batch is not None:
             worker.drain()
             stats.add(batch)

@@ -42,6 +42,10 @@ class MeasurementFeed:
     settings : Settings
         Its measurement fields are used (``measure_n_fft``, ``measure_averages``, ``harmonics``,
         ``band_fraction``, ``leq_period``, ``calibration``, ``spl_offset``, ``spl_offsets``).
+    threaded : bool
+        Measure on the consumer's own thread (live sources). False for an offline run
+        (``--no-realtime``): the runner calls :meth:`poll` after each block, so every sample
+        is checked and the measurements fall at the same stream times on every run.
 
     Raises
     ------
@@ -49,8 +53,9 @@ class MeasurementFeed:
         The calibration file cannot be read or parsed (one line).
     """
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, threaded: bool = True) -> None:
         self._settings = settings
+        self.threaded = bool(threaded)
         self._mic: Optional[MicCalibration] = self._load(settings.calibration)
         self.input_key: Optional[str] = None
         self.consumer: Optional[MeasurementConsumer] = None
@@ -89,7 +94,8 @@ class MeasurementFeed:
                                            n_harmonics=s.harmonics, band_fraction=s.band_fraction,
                                            calibration=self._mic, spl_offset_db=self.spl_offset,
                                            leq_period=s.leq_period)
-            consumer.start()
+            if self.threaded:
+                consumer.start()
             self.consumer = consumer
             self._built.set()
         return consumer
@@ -138,6 +144,13 @@ class MeasurementFeed:
         the last one made)."""
         consumer = self.consumer
         return self._last if consumer is None else consumer.latest()
+
+    def poll(self) -> None:
+        """Offline (``threaded=False``): check what was fed and measure what is due, here."""
+        consumer = self.consumer
+        if consumer is not None and not self.threaded:
+            while consumer.poll():
+                pass
 
     def log(self) -> list[dict]:
         """Every measurement made so far, oldest first (for the log export)."""

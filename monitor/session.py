@@ -510,8 +510,9 @@ class Session:
 
         if self.measurement is not None:
             return self.measurement
+        threaded = self.settings.realtime  # offline, the runner polls it after each block
         try:
-            feed = MeasurementFeed(self.settings)
+            feed = MeasurementFeed(self.settings, threaded)
         except ParameterError as exc:
             if "calibration" in self._given or "calibration" not in self._saved:
                 raise
@@ -519,7 +520,7 @@ class Session:
             self.settings, _ = fit_settings(self.choices, strict=self._given)
             self.problems.report("saved:calibration", f"saved calibration dropped ({exc}); "
                                  f"--reset-settings forgets the saved settings", "warning")
-            feed = MeasurementFeed(self.settings)
+            feed = MeasurementFeed(self.settings, threaded)
         if self.pipeline is not None:  # opened after start: the running worker feeds it too
             feed.set_input(self.pipeline.source.description)
             self.pipeline.worker.consumers.append(feed)

@@ -67,3 +67,17 @@ def test_level_difference_and_the_tap_in_odd_blocks():
     assert report["compare"]["lag_samples"] == pytest.approx(7, abs=0.01)
     assert report["compare"]["polarity"] == -1
     assert report["compare"]["level_difference_db"] == pytest.approx(-6.02, abs=0.05)
+
+
+@pytest.mark.parametrize("freq, a_db, c_db", [(100.0, -19.1, -0.3), (1000.0, 0.0, 0.0), (10000.0, -2.5, -4.4)])
+def test_weighted_channel_levels_follow_the_iec_table(freq, a_db, c_db):
+    t = np.arange(FS) / FS
+    tone = 10 ** (-10 / 20) * np.sin(2 * np.pi * freq * t)  # -10 dBFS (AES17)
+    tap = ChannelTap(FS)
+    tap.process(np.stack([tone, 0.5 * tone], axis=1).astype(np.float32))
+    _, z = tap.levels(0.1)
+    _, a = tap.levels(0.1, "A")
+    _, c = tap.levels(0.1, "C")
+    assert z == pytest.approx([-10.0, -16.02], abs=0.05)
+    assert a - z == pytest.approx([a_db, a_db], abs=0.15)  # IEC 61672-1 table, rounded to 0.1 dB
+    assert c - z == pytest.approx([c_db, c_db], abs=0.15)

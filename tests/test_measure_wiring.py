@@ -164,3 +164,25 @@ def test_spl_offsets_row_validates():
     Settings(spl_offsets=(("input pulse", 100.0),)).validate()
     with pytest.raises(ParameterError):
         Settings(spl_offsets=(("input pulse", float("nan")),)).validate()
+
+
+def test_offline_measurements_are_complete_and_repeatable(tmp_path):
+    import soundfile as sf
+
+    fs = 44100
+    t = np.arange(6 * fs) / fs
+    a = 10 ** (-12 / 20)
+    x = a * np.sin(2 * np.pi * 997.3 * t) + 0.01 * a * np.sin(2 * np.pi * 2 * 997.3 * t)
+    path = tmp_path / "tone.wav"
+    sf.write(path, x, fs, subtype="FLOAT")
+    runs = []
+    for _ in range(2):
+        lines = _lines(_run("--headless", "--input", str(path), "--no-realtime", "--measure",
+                            "--no-classifier", "--interval", "1"))
+        runs.append([line["measure"] for line in lines])
+    assert runs[0] == runs[1]  # same stream times, same figures
+    m = runs[0][-1]
+    assert m["samples_missed"] == 0 and m["dropped_feeds"] == 0
+    assert m["fundamental_hz"] == pytest.approx(997.3, abs=0.05)
+    assert m["thd_percent"] == pytest.approx(1.0, abs=0.02)
+    assert m["samplerate_hz"] == fs

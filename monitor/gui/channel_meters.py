@@ -109,10 +109,11 @@ class ChannelMeters(QtWidgets.QWidget):
         layout.addWidget(self.figures)
         layout.addWidget(self.compare)
 
-    def show_report(self, report: dict, peak, rms, clipped, now: float) -> None:
-        """Draw the per-channel ``peak``/``rms`` (dBFS arrays), ``clipped`` (samples per channel)
-        and the comparison of ``report`` (``channel_report()``)."""
+    def show_report(self, report: dict, peak, rms, clipped, now: float, weighting: str = "Z") -> None:
+        """Draw the per-channel ``peak``/``rms`` (dBFS arrays; RMS weighted by ``weighting``),
+        ``clipped`` (samples per channel) and the comparison of ``report`` (``channel_report()``)."""
         self.bars.update_levels(peak, rms, clipped, now)
+        unit = "dBFS RMS" if weighting == "Z" else f"dB({weighting})FS RMS"
         self.figures.setText("  ".join(f"{i + 1}: {v:.1f}" if v > -150 else f"{i + 1}: -∞"
-                                       for i, v in enumerate(rms)) + " dBFS RMS")
+                                       for i, v in enumerate(rms)) + f" {unit}")
         self.compare.setText(format_compare(report.get("compare")))

@@ -101,14 +101,15 @@ class InstrumentPanels:
         """The channel meters (the display timer's secondary rate)."""
         pipeline = self.window.pipeline
         worker = pipeline.worker
-        peak, rms = worker.channels.levels()
+        peak, rms = worker.channels.levels(weighting=self.window.settings.weighting)
         if not peak.size:
             return
         s = self.window.settings
         report = {}
         if peak.size >= 2:
             report = channel_report(worker.channels, s.reference_channel, s.compare_channel)
-        self.channels.show_report(report, peak, rms, worker.clipped_per_channel, now)
+        self.channels.show_report(report, peak, rms, worker.clipped_per_channel, now,
+                                  self.window.settings.weighting)
 
     def refresh(self, now: float) -> None:
         """The measurement panel and the octave bars (4 Hz)."""

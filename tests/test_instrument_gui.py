@@ -207,3 +207,28 @@ def test_every_figure_formats_when_any_value_is_missing():
         format_measurement({**full, key: None})
     assert format_measurement({**full, "dc_dbfs": None})["dc"].startswith("+0.00e+00 FS")
     assert set(format_measurement({}).values()) >= {"—"}
+
+
+def test_measurement_settings_from_the_panel_reach_the_measurements(qtbot, make_window, tmp_path, store):
+    window = make_window(generator="sine:1000@-6")
+    form = window.instruments.measurements.settings_form
+    form.bands.setCurrentIndex(form.bands.findData(6))
+    assert window.settings.band_fraction == 6
+    feed = window.session.measurement
+    qtbot.waitUntil(lambda: (feed.latest().get("bands") or {}).get("fraction") == 6, timeout=WAIT_MS)
+    form.weighting.setCurrentIndex(form.weighting.findData("C"))
+    assert window.settings.weighting == "C" and store.load()["weighting"] == "C"
+    # A calibration file that does not parse, chosen in the window: refused, said, nothing changed.
+    bad = tmp_path / "bad.txt"
+    bad.write_text("not a calibration\n")
+    form.changed.emit({"calibration": str(bad)})
+    assert window.settings.calibration is None
+    assert "bad.txt" in window.session.problems.get("change").text
+    good = tmp_path / "mic.txt"
+    good.write_text("20 0\n1000 1.0\n20000 0\n")
+    form.changed.emit({"calibration": str(good)})
+    assert window.settings.calibration == str(good) and form.calibration.text() == "mic.txt"
+    after = feed.updates
+    qtbot.waitUntil(lambda: feed.updates > after + 1 and feed.latest().get("calibration") == "mic.txt",
+                    timeout=WAIT_MS)
+    assert feed.latest()["level_dbfs"] == pytest.approx(-7.0, abs=0.05)  # mic reads 1 dB high

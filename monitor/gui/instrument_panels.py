@@ -54,7 +54,7 @@ class InstrumentPanels:
         self.octave = OctaveView(settings.peak_hold)
         self.channels = ChannelMeters(settings.peak_hold)
         self.devices = DevicesView(session, window.change_settings)
-        self.measurements = MeasurementsView(self.feed) if self.feed is not None else QtWidgets.QLabel(
+        self.measurements = MeasurementsView(self.feed, settings) if self.feed is not None else QtWidgets.QLabel(
             "measurements unavailable (see the problems)")
         docks = [window._dock("Measurements", "measurementsDock", self.measurements),
                  window._dock("Octave bands", "octaveDock", self.octave),
@@ -67,6 +67,7 @@ class InstrumentPanels:
         if self.feed is not None:
             self.measurements.calibrate_requested.connect(self.calibrate)
             self.measurements.export_log_requested.connect(lambda: self.export_log())
+            self.measurements.settings_changed.connect(window.change_settings)
         menu = window.menuBar().addMenu("&Export")
         for text, slot in (("Spectrum (CSV)…", self.export_spectrum),
                            ("Measurement log (CSV)…", self.export_log),
@@ -122,6 +123,8 @@ class InstrumentPanels:
 
     def apply_settings(self, settings) -> None:
         self.octave.set_hold(settings.peak_hold)
+        if self.feed is not None:
+            self.measurements.settings_form.set_settings(settings)
 
     # -- actions ----------------------------------------------------------------------------------
     def calibrate(self, calibrator_db: float) -> bool:

@@ -11,9 +11,11 @@ from typing import Optional
 
 from PyQt6 import QtCore, QtWidgets
 
+from monitor.gui.controls import _combo, _field_spin
 from monitor.measurement_feed import CALIBRATOR_LEVELS
+from monitor.settings import BAND_FRACTIONS, WEIGHTING_CHOICES, Settings, field_spec
 
-__all__ = ["MeasurementsView", "METHODS", "FIGURES", "format_measurement"]
+__all__ = ["MeasurementsView", "MeasurementSettings", "METHODS", "FIGURES", "format_measurement"]
 
 _WINDOW = ("Welch average of the last N frames (measurement n_fft, 50 % overlap, N = averages), "
            "7-term Blackman-Harris window (ENBW 2.63 bins), power scaled so that the window's "
@@ -113,6 +115,68 @@ def format_measurement(m: dict) -> dict[str, str]:
     }
 
 
+class MeasurementSettings(QtWidgets.QWidget):
+    """What the user chooses for the measurements, one widget per settings row; emits
+    ``changed(dict)`` with the fields changed (the window hands them to the session)."""
+
+    changed = QtCore.pyqtSignal(dict)
+
+    def __init__(self, settings: Settings, parent: Optional[QtWidgets.QWidget] = None) -> None:
+        super().__init__(parent)
+        form = QtWidgets.QFormLayout(self)
+        form.setContentsMargins(0, 0, 0, 0)
+        self.weighting = _combo(WEIGHTING_CHOICES)
+        self.bands = _combo([f"1/{b}" for b in BAND_FRACTIONS], list(BAND_FRACTIONS))
+        self.harmonics = _field_spin("harmonics", 1)
+        self.averages = _field_spin("measure_averages", 1)
+        self.reference = _field_spin("reference_channel", 1)
+        self.compare = _field_spin("compare_channel", 1)
+        self.calibration = QtWidgets.QPushButton("none")
+        self.calibration.setToolTip(field_spec("calibration").help + "; click to choose, "
+                                    "right-click to turn off")
+        self.calibration.setContextMenuPolicy(QtCore.Qt.ContextMenuPolicy.CustomContextMenu)
+        for name, widget in (("weighting", self.weighting), ("band_fraction", self.bands),
+                             ("harmonics", self.harmonics), ("measure_averages", self.averages),
+                             ("reference_channel", self.reference), ("compare_channel", self.compare),
+                             ("calibration", self.calibration)):
+            widget.setToolTip(widget.toolTip() or field_spec(name).help)
+            form.addRow(field_spec(name).label, widget)
+        self.set_settings(settings)
+        self.weighting.currentIndexChanged.connect(
+            lambda _i: self.changed.emit({"weighting": self.weighting.currentData()}))
+        self.bands.currentIndexChanged.connect(
+            lambda _i: self.changed.emit({"band_fraction": self.bands.currentData()}))
+        for name, box in (("harmonics", self.harmonics), ("measure_averages", self.averages),
+                          ("reference_channel", self.reference), ("compare_channel", self.compare)):
+            box.valueChanged.connect(lambda v, n=name: self.changed.emit({n: int(v)}))
+        self.calibration.clicked.connect(self._choose_calibration)
+        self.calibration.customContextMenuRequested.connect(
+            lambda _pos: self.changed.emit({"calibration": None}))
+
+    def set_settings(self, settings: Settings) -> None:
+        """Show ``settings`` without emitting."""
+        widgets = (self.weighting, self.bands, self.harmonics, self.averages, self.reference,
+                   self.compare)
+        for w in widgets:
+            w.blockSignals(True)
+        self.weighting.setCurrentIndex(self.weighting.findData(settings.weighting))
+        self.bands.setCurrentIndex(self.bands.findData(settings.band_fraction))
+        self.harmonics.setValue(settings.harmonics)
+        self.averages.setValue(settings.measure_averages)
+        self.reference.setValue(settings.reference_channel)
+        self.compare.setValue(settings.compare_channel)
+        for w in widgets:
+            w.blockSignals(False)
+        name = settings.calibration
+        self.calibration.setText("none" if name is None else name.rsplit("/", 1)[-1])
+
+    def _choose_calibration(self) -> None:
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Microphone calibration file", "",
+                                                        "calibration files (*.txt *.cal *.frd);;all files (*)")
+        if path:
+            self.changed.emit({"calibration": path})
+
+
 class MeasurementsView(QtWidgets.QWidget):
     """The figures, the calibration in use and the Calibrate / Reset Leq / Export buttons.
 
@@ -125,13 +189,21 @@ class MeasurementsView(QtWidgets.QWidget):
 
     calibrate_requested = QtCore.pyqtSignal(float)
     export_log_requested = QtCore.pyqtSignal()
+    settings_changed = QtCore.pyqtSignal(dict)
 
-    def __init__(self, feed, parent: Optional[QtWidgets.QWidget] = None) -> None:
+    def __init__(self, feed, settings: Optional[Settings] = None,
+                 parent: Optional[QtWidgets.QWidget] = None) -> None:
         super().__init__(parent)
         self.feed = feed
         self._version = -1
-        grid = QtWidgets.QGridLayout(self)
-        grid.setContentsMargins(6, 6, 6, 6)
+        outer = QtWidgets.QVBoxLayout(self)
+        outer.setContentsMargins(6, 6, 6, 6)
+        self.settings_form = MeasurementSettings(settings or Settings())
+        self.settings_form.changed.connect(self.settings_changed.emit)
+        outer.addWidget(self.settings_form)
+        grid = QtWidgets.QGridLayout()
+        outer.addLayout(grid, 1)
+        grid.setContentsMargins(0, 6, 0, 0)
         grid.setVerticalSpacing(2)
         self.values: dict[str, QtWidgets.QLabel] = {}
         for row, (key, label, method) in enumerate(FIGURES):

@@ -10,14 +10,13 @@ headless runner read levels and delays from it (:meth:`ChannelTap.levels`,
 from __future__ import annotations
 
 import threading
-from typing import Optional
 
 import numpy as np
 
 from monitor.dsp.channel_delay import channel_delay, level_difference_db
 from monitor.dsp.weighting import weighting_power_gain
 
-__all__ = ["ChannelTap", "channel_report", "METER_SECONDS", "DELAY_SECONDS"]
+__all__ = ["DELAY_SECONDS", "METER_SECONDS", "ChannelTap", "channel_report"]
 
 METER_SECONDS = 0.1  # span of a meter reading (the window reads at 30 Hz: no gap)
 DELAY_SECONDS = 0.5  # span of a delay estimate (24000 samples at 48 kHz)
@@ -37,8 +36,8 @@ class ChannelTap:
 
     def __init__(self, samplerate: float, seconds: float = 1.0) -> None:
         self.samplerate = float(samplerate)
-        self.size = max(1, int(round(seconds * self.samplerate)))
-        self._ring: Optional[np.ndarray] = None
+        self.size = max(1, round(seconds * self.samplerate))
+        self._ring: np.ndarray | None = None
         self._written = 0
         self._lock = threading.Lock()
 
@@ -70,7 +69,7 @@ class ChannelTap:
         with self._lock:
             if self._ring is None:
                 return np.zeros((0, 0), np.float32)
-            n = min(int(round(seconds * self.samplerate)), self.size, self._written)
+            n = min(round(seconds * self.samplerate), self.size, self._written)
             index = np.arange(self._written - n, self._written) % self.size
             return self._ring[index]
 
@@ -112,7 +111,7 @@ def _weighted_mean_square(x: np.ndarray, samplerate: float, weighting: str) -> n
 
 
 def channel_report(tap: ChannelTap, reference: int = 1, other: int = 2,
-                   clipped: Optional[np.ndarray] = None) -> dict:
+                   clipped: np.ndarray | None = None) -> dict:
     """Per-channel levels, and level difference, delay and polarity of channel ``other``
     against ``reference`` (numbered from 1), JSON-ready."""
     peak, rms = tap.levels(DELAY_SECONDS)

@@ -10,17 +10,23 @@ symbolic link at the path is never overwritten or followed; the caller gets a on
 from __future__ import annotations
 
 import csv
-import io
 import os
 import time
-from typing import Iterable, Optional
+from collections.abc import Iterable
 
 import numpy as np
 
 from monitor.errors import ParameterError
 
-__all__ = ["default_name", "open_exclusive", "write_spectrum_csv", "write_measurement_log_csv",
-           "write_spectrogram_npz", "LOG_COLUMNS", "measurement_row"]
+__all__ = [
+    "LOG_COLUMNS",
+    "default_name",
+    "measurement_row",
+    "open_exclusive",
+    "write_measurement_log_csv",
+    "write_spectrogram_npz",
+    "write_spectrum_csv",
+]
 
 # The measurement log's columns, in order (keys of MeasurementConsumer.latest()).
 LOG_COLUMNS = ("time_s", "fundamental_hz", "level_dbfs", "level_db_spl", "thd_percent", "thd_db",
@@ -29,7 +35,7 @@ LOG_COLUMNS = ("time_s", "fundamental_hz", "level_dbfs", "level_db_spl", "thd_pe
                "lcpeak_db", "clip_events", "dropout_events", "window", "frames_averaged", "n_fft")
 
 
-def default_name(kind: str, extension: str, when: Optional[float] = None) -> str:
+def default_name(kind: str, extension: str, when: float | None = None) -> str:
     """``spectromon-KIND-YYYYmmdd-HHMMSS.EXT`` for the local time ``when`` (default now)."""
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(time.time() if when is None else when))
     return f"spectromon-{kind}-{stamp}.{extension.lstrip('.')}"
@@ -47,11 +53,11 @@ def open_exclusive(path, binary: bool = False):
         raise ParameterError(f"{path} exists already: not overwritten (choose another name)") from None
     except OSError as exc:
         raise ParameterError(f"cannot create {path}: {exc.strerror or exc}") from None
-    return os.fdopen(fd, "wb") if binary else io.open(fd, "w", newline="", encoding="utf-8")
+    return os.fdopen(fd, "wb") if binary else open(fd, "w", newline="", encoding="utf-8")
 
 
 def write_spectrum_csv(path, frequencies_hz: np.ndarray, level_db: np.ndarray,
-                       peak_hold_db: Optional[np.ndarray] = None, unit: str = "dBFS") -> None:
+                       peak_hold_db: np.ndarray | None = None, unit: str = "dBFS") -> None:
     """One row per frequency: ``frequency_hz, level_<unit>[, peak_hold_<unit>]``."""
     f = np.asarray(frequencies_hz, dtype=np.float64)
     columns = [f, np.asarray(level_db, dtype=np.float64)]

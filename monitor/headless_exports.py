@@ -7,16 +7,19 @@ the run; the spectrogram is the last ``history`` seconds (what the window would 
 
 from __future__ import annotations
 
-import collections
 import argparse
-from typing import Optional
+import collections
 
 import numpy as np
 
 from monitor.dsp.features import FeatureBatch
-from monitor.export import write_measurement_log_csv, write_spectrogram_npz, write_spectrum_csv
+from monitor.export import (
+    write_measurement_log_csv,
+    write_spectrogram_npz,
+    write_spectrum_csv,
+)
 
-__all__ = ["HeadlessExports", "EXPORT_OPTIONS"]
+__all__ = ["EXPORT_OPTIONS", "HeadlessExports"]
 
 EXPORT_OPTIONS = ("export_spectrum", "export_log", "export_spectrogram")
 
@@ -35,8 +38,8 @@ class HeadlessExports:
     def __init__(self, ns: argparse.Namespace, history: float) -> None:
         self.paths = {k: getattr(ns, k, None) for k in EXPORT_OPTIONS}
         self.history = float(history)
-        self.latest: Optional[np.ndarray] = None
-        self.held: Optional[np.ndarray] = None
+        self.latest: np.ndarray | None = None
+        self.held: np.ndarray | None = None
         self.params = None
         self._batches: collections.deque = collections.deque()
         self._frames = 0

@@ -23,7 +23,7 @@ from monitor.dsp.octave import band_levels
 from monitor.dsp.power_spectrum import HANN, power_spectrum
 from monitor.dsp.weighting import LevelIntegrator
 
-__all__ = ["MeasurementConsumer", "LOG_ROWS"]
+__all__ = ["LOG_ROWS", "MeasurementConsumer"]
 
 LOG_ROWS = 100_000  # measurements kept for the log export (14 h at one per 0.5 s; ~30 MB)
 
@@ -244,7 +244,7 @@ class MeasurementConsumer:
         if self.leq_period is None:
             self._levels.process(new)
             return
-        period = max(1, int(round(self.leq_period * self.samplerate)))
+        period = max(1, round(self.leq_period * self.samplerate))
         while new.size:
             room = period - self._levels.samples
             self._levels.process(new[:room])

@@ -14,7 +14,6 @@ from __future__ import annotations
 import collections
 import threading
 import time
-from typing import Optional
 
 import numpy as np
 
@@ -22,7 +21,7 @@ from monitor.calibration import MicCalibration, load_calibration, spl_offset_db
 from monitor.measurement import LOG_ROWS, MeasurementConsumer
 from monitor.settings import Settings
 
-__all__ = ["MeasurementFeed", "CALIBRATOR_LEVELS", "with_offset"]
+__all__ = ["CALIBRATOR_LEVELS", "MeasurementFeed", "with_offset"]
 
 CALIBRATOR_LEVELS = (94.0, 114.0)  # dB SPL of the usual 1 kHz sound calibrators
 _REBUILD = ("measure_n_fft", "measure_averages", "harmonics", "band_fraction", "leq_period")
@@ -56,9 +55,9 @@ class MeasurementFeed:
     def __init__(self, settings: Settings, threaded: bool = True) -> None:
         self._settings = settings
         self.threaded = bool(threaded)
-        self._mic: Optional[MicCalibration] = self._load(settings.calibration)
-        self.input_key: Optional[str] = None
-        self.consumer: Optional[MeasurementConsumer] = None
+        self._mic: MicCalibration | None = self._load(settings.calibration)
+        self.input_key: str | None = None
+        self.consumer: MeasurementConsumer | None = None
         self._rebuild = False
         self._lock = threading.Lock()  # consumer swaps (worker thread) against close()
         self._closed = False
@@ -67,7 +66,7 @@ class MeasurementFeed:
         self._old_log: collections.deque = collections.deque(maxlen=LOG_ROWS)  # of earlier consumers
 
     @staticmethod
-    def _load(path: Optional[str]) -> Optional[MicCalibration]:
+    def _load(path: str | None) -> MicCalibration | None:
         return None if path is None else load_calibration(path)
 
     # -- the worker's thread --------------------------------------------------------------------
@@ -80,7 +79,7 @@ class MeasurementFeed:
                 return
         consumer.feed(mono, samplerate, stream_time)
 
-    def _new_consumer(self, samplerate: float) -> Optional[MeasurementConsumer]:
+    def _new_consumer(self, samplerate: float) -> MeasurementConsumer | None:
         s = self._settings
         with self._lock:
             if self._closed:
@@ -102,7 +101,7 @@ class MeasurementFeed:
 
     # -- control (the session's thread) -----------------------------------------------------------
     @property
-    def spl_offset(self) -> Optional[float]:
+    def spl_offset(self) -> float | None:
         """dB added to dBFS for dB SPL, or None (not calibrated)."""
         s = self._settings
         if s.spl_offset is not None:
@@ -110,7 +109,7 @@ class MeasurementFeed:
         return dict(s.spl_offsets).get(self.input_key) if self.input_key else None
 
     @property
-    def calibration(self) -> Optional[MicCalibration]:
+    def calibration(self) -> MicCalibration | None:
         return self._mic
 
     def set_input(self, key: str) -> None:
@@ -171,7 +170,7 @@ class MeasurementFeed:
         return 0 if consumer is None else consumer.updates
 
     @property
-    def problem(self) -> Optional[str]:
+    def problem(self) -> str | None:
         consumer = self.consumer
         return None if consumer is None else consumer.problem
 

@@ -7,18 +7,18 @@ import os
 
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
 
-import csv  # noqa: E402
-from pathlib import Path  # noqa: E402
+import csv
+from pathlib import Path
 
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-import soundfile as sf  # noqa: E402
+import numpy as np
+import pytest
+import soundfile as sf
 
-from monitor.gui.instrument_panels import spectrum_offsets_db  # noqa: E402
-from monitor.gui.main_window import MainWindow  # noqa: E402
-from monitor.gui.measurements_view import FIGURES, METHODS  # noqa: E402
-from monitor.session import Session  # noqa: E402
-from monitor.settings_store import SettingsStore  # noqa: E402
+from monitor.gui.instrument_panels import spectrum_offsets_db
+from monitor.gui.main_window import MainWindow
+from monitor.gui.measurements_view import FIGURES, METHODS
+from monitor.session import Session
+from monitor.settings_store import SettingsStore
 
 REPO = Path(__file__).resolve().parent.parent
 WAIT_MS = 20000

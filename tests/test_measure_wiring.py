@@ -9,8 +9,8 @@ import subprocess
 
 import numpy as np
 import pytest
-
 from conftest import main_cmd
+
 from monitor.errors import ParameterError
 from monitor.export import default_name, open_exclusive, write_spectrum_csv
 from monitor.session import Session
@@ -21,7 +21,7 @@ RUN_TIMEOUT = 60
 
 def _run(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(main_cmd(*args), capture_output=True, text=True, timeout=RUN_TIMEOUT,
-                          stdin=subprocess.DEVNULL)
+                          stdin=subprocess.DEVNULL, check=False)
 
 
 def _lines(proc) -> list[dict]:
@@ -93,7 +93,7 @@ def test_an_export_never_overwrites(tmp_path):
     with pytest.raises(ParameterError, match="exists already"):
         open_exclusive(target)
     name = default_name("spectrum", "csv", when=0)
-    assert name.startswith("spectromon-spectrum-19") or name.startswith("spectromon-spectrum-20")
+    assert name.startswith(("spectromon-spectrum-19", "spectromon-spectrum-20"))
     assert name.endswith(".csv") and len(name) == len("spectromon-spectrum-YYYYmmdd-HHMMSS.csv")
 
 

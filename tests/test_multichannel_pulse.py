@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import json
 import subprocess
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
 import soundfile as sf
-
 from conftest import RATE, PulseServer, main_cmd
 
 pulse = pytest.mark.pulse
@@ -67,7 +66,8 @@ def test_delay_and_polarity_between_two_channels(stereo_mic, tmp_path):
                                       "--channels", str(channels), "--compare-channel", str(channels),
                                       "--measure", "--no-classifier",
                                       "--duration", "5", "--interval", "0.5"),
-                             capture_output=True, text=True, timeout=90, stdin=subprocess.DEVNULL)
+                             capture_output=True, text=True, timeout=90, stdin=subprocess.DEVNULL,
+                             check=False)
     finally:
         proc.terminate()
         proc.wait(10)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["ClipCounter", "POSITIVE_RAIL", "NEGATIVE_RAIL", "RAIL"]
+__all__ = ["NEGATIVE_RAIL", "POSITIVE_RAIL", "RAIL", "ClipCounter"]
 
 # The largest positive int16 sample as a float; 24- and 32-bit devices reach higher still
 # (1 - 2**-23, and 1.0 after rounding to float32), so this rail covers them too.

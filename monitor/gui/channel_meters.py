@@ -5,17 +5,16 @@ the compared channel against the reference channel (``monitor.channel_monitor``)
 from __future__ import annotations
 
 import math
-from typing import Optional
 
 from PyQt6 import QtCore, QtGui, QtWidgets
 
 from monitor.gui.meters import MeterState
 from monitor.gui.theme import COLORS
 
-__all__ = ["ChannelMeters", "ChannelBars", "format_compare"]
+__all__ = ["ChannelBars", "ChannelMeters", "format_compare"]
 
 
-def format_compare(compare: Optional[dict]) -> str:
+def format_compare(compare: dict | None) -> str:
     """One line for ``channel_report()['compare']``."""
     if not compare:
         return "one channel: nothing to compare"
@@ -35,7 +34,7 @@ class ChannelBars(QtWidgets.QWidget):
 
     RANGE_DB = (-72.0, 0.0)
 
-    def __init__(self, hold: float, parent: Optional[QtWidgets.QWidget] = None) -> None:
+    def __init__(self, hold: float, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
         self.hold = hold
         self.states: list[MeterState] = []
@@ -53,7 +52,7 @@ class ChannelBars(QtWidgets.QWidget):
         f = (min(max(db, lo), hi) - lo) / (hi - lo)
         return bottom - f * (bottom - top)
 
-    def paintEvent(self, event) -> None:  # noqa: N802 - Qt API
+    def paintEvent(self, event) -> None:
         p = QtGui.QPainter(self)
         p.fillRect(self.rect(), QtGui.QColor(COLORS["plot"]))
         n = len(self.states)
@@ -90,7 +89,7 @@ class ChannelBars(QtWidgets.QWidget):
 class ChannelMeters(QtWidgets.QWidget):
     """The bars, a line of per-channel RMS figures and the channel comparison."""
 
-    def __init__(self, hold: float = 2.0, parent: Optional[QtWidgets.QWidget] = None) -> None:
+    def __init__(self, hold: float = 2.0, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
         self.bars = ChannelBars(hold)
         self.bars.setToolTip("every channel, numbered from 1: RMS bar, peak (yellow), held peak "

@@ -9,7 +9,7 @@ the session's upkeep by itself (``Session.poll``, ``auto_retry``).
 
 from __future__ import annotations
 
-from typing import Callable, Optional
+from collections.abc import Callable
 
 from PyQt6 import QtCore, QtWidgets
 
@@ -27,7 +27,7 @@ def probe_rates(index: int, channels: int) -> list[int]:
     for rate in COMMON_RATES:
         try:
             sd.check_input_settings(device=index, channels=channels, samplerate=rate)
-        except Exception:  # noqa: BLE001 - PortAudio says no in several ways; no means no
+        except Exception:  # noqa: BLE001, S112 - PortAudio says no in several ways; no means no
             continue
         ok.append(int(rate))
     return ok
@@ -46,8 +46,8 @@ class DevicesView(QtWidgets.QWidget):
 
     changed = QtCore.pyqtSignal()
 
-    def __init__(self, session, on_change: Optional[Callable[[dict], bool]] = None,
-                 parent: Optional[QtWidgets.QWidget] = None) -> None:
+    def __init__(self, session, on_change: Callable[[dict], bool] | None = None,
+                 parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
         self.session = session
         self.on_change = on_change or session.change
@@ -113,7 +113,7 @@ class DevicesView(QtWidgets.QWidget):
         self.channels_box.setRange(1, max(1, int(d["channels"])))
         self.channels_box.setValue(min(2, int(d["channels"])))
 
-    def selected(self) -> Optional[dict]:
+    def selected(self) -> dict | None:
         rows = self.table.selectionModel().selectedRows()
         return self.devices[rows[0].row()] if rows else None
 

@@ -8,7 +8,6 @@ it decides nothing itself: changes go through the window to the session.
 from __future__ import annotations
 
 import os
-from typing import Optional
 
 import numpy as np
 from PyQt6 import QtCore, QtWidgets
@@ -16,8 +15,13 @@ from PyQt6 import QtCore, QtWidgets
 from monitor.channel_monitor import channel_report
 from monitor.dsp.weighting import weighting_db
 from monitor.errors import ParameterError
-from monitor.export import (default_name, open_exclusive, write_measurement_log_csv,
-                            write_spectrogram_npz, write_spectrum_csv)
+from monitor.export import (
+    default_name,
+    open_exclusive,
+    write_measurement_log_csv,
+    write_spectrogram_npz,
+    write_spectrum_csv,
+)
 from monitor.gui.channel_meters import ChannelMeters
 from monitor.gui.devices_view import DevicesView
 from monitor.gui.measurements_view import MeasurementsView
@@ -144,14 +148,14 @@ class InstrumentPanels:
         self.window._present_problems()
         return ok
 
-    def _path(self, path: Optional[str], kind: str, ext: str, title: str) -> Optional[str]:
+    def _path(self, path: str | None, kind: str, ext: str, title: str) -> str | None:
         if path is not None:
             return path
         chosen, _ = QtWidgets.QFileDialog.getSaveFileName(
             self.window, title, os.path.join(os.getcwd(), default_name(kind, ext)), f"*.{ext}")
         return chosen or None
 
-    def _write(self, what: str, path: Optional[str], write) -> Optional[str]:
+    def _write(self, what: str, path: str | None, write) -> str | None:
         if path is None:
             return None
         try:
@@ -164,7 +168,7 @@ class InstrumentPanels:
         self.window._present_problems()
         return path
 
-    def export_spectrum(self, path: Optional[str] = None) -> Optional[str]:
+    def export_spectrum(self, path: str | None = None) -> str | None:
         """The spectrum on screen (weighted and corrected as shown) and its peak hold, CSV."""
         history = self.window.waterfall.history
         if history.latest is None:
@@ -178,14 +182,14 @@ class InstrumentPanels:
                                                         None if held is None or held.shape != offsets.shape else held,
                                                         unit=unit))
 
-    def export_log(self, path: Optional[str] = None) -> Optional[str]:
+    def export_log(self, path: str | None = None) -> str | None:
         """Every measurement so far, CSV."""
         if self.feed is None:
             return None
         return self._write("measurement log", self._path(path, "measurements", "csv", "Export measurement log"),
                            lambda p: write_measurement_log_csv(p, self.feed.log()))
 
-    def export_spectrogram(self, path: Optional[str] = None) -> Optional[str]:
+    def export_spectrogram(self, path: str | None = None) -> str | None:
         """The waterfall's history (dB per row and column) with its frequency and time axes, .npz."""
         h = self.window.waterfall.history
         n = min(h.head, h.width)
@@ -199,7 +203,7 @@ class InstrumentPanels:
                                   hop=h.params.hop, frames_per_column=h.merge)
         return self._write("spectrogram", self._path(path, "spectrogram", "npz", "Export spectrogram"), write)
 
-    def export_png(self, path: Optional[str] = None) -> Optional[str]:
+    def export_png(self, path: str | None = None) -> str | None:
         """The waterfall as drawn, with its axes, PNG."""
         def write(p):
             buffer = QtCore.QBuffer()

@@ -7,15 +7,13 @@ Each figure's tooltip states its window and method; the same sentences are in th
 
 from __future__ import annotations
 
-from typing import Optional
-
 from PyQt6 import QtCore, QtWidgets
 
 from monitor.gui.controls import _combo, _field_spin
 from monitor.measurement_feed import CALIBRATOR_LEVELS
 from monitor.settings import BAND_FRACTIONS, WEIGHTING_CHOICES, Settings, field_spec
 
-__all__ = ["MeasurementsView", "MeasurementSettings", "METHODS", "FIGURES", "format_measurement"]
+__all__ = ["FIGURES", "METHODS", "MeasurementSettings", "MeasurementsView", "format_measurement"]
 
 _WINDOW = ("Welch average of the last N frames (measurement n_fft, 50 % overlap, N = averages), "
            "7-term Blackman-Harris window (ENBW 2.63 bins), power scaled so that the window's "
@@ -121,7 +119,7 @@ class MeasurementSettings(QtWidgets.QWidget):
 
     changed = QtCore.pyqtSignal(dict)
 
-    def __init__(self, settings: Settings, parent: Optional[QtWidgets.QWidget] = None) -> None:
+    def __init__(self, settings: Settings, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
         form = QtWidgets.QFormLayout(self)
         form.setContentsMargins(0, 0, 0, 0)
@@ -191,8 +189,8 @@ class MeasurementsView(QtWidgets.QWidget):
     export_log_requested = QtCore.pyqtSignal()
     settings_changed = QtCore.pyqtSignal(dict)
 
-    def __init__(self, feed, settings: Optional[Settings] = None,
-                 parent: Optional[QtWidgets.QWidget] = None) -> None:
+    def __init__(self, feed, settings: Settings | None = None,
+                 parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
         self.feed = feed
         self._version = -1

@@ -4,8 +4,6 @@ band edges honoured exactly, partial bins split)."""
 
 from __future__ import annotations
 
-from typing import Optional
-
 import numpy as np
 import pyqtgraph as pg
 from PyQt6 import QtWidgets
@@ -28,7 +26,7 @@ class OctaveView(QtWidgets.QWidget):
         Seconds a peak stays held.
     """
 
-    def __init__(self, hold: float = 2.0, parent: Optional[QtWidgets.QWidget] = None) -> None:
+    def __init__(self, hold: float = 2.0, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
         self.plot = fixed_plot("octave bands")
         self.plot.setLabel("left", "band level", units="dBFS")
@@ -41,7 +39,7 @@ class OctaveView(QtWidgets.QWidget):
         self.nominal_hz: tuple = ()
         self.levels = np.zeros(0)
         self.held = np.zeros(0)
-        self.fraction: Optional[int] = None
+        self.fraction: int | None = None
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.plot)
@@ -52,7 +50,7 @@ class OctaveView(QtWidgets.QWidget):
     def set_hold(self, seconds: float) -> None:
         self.peak_hold.hold = seconds
 
-    def update_bands(self, bands: Optional[dict], now: float, spl_offset: Optional[float] = None) -> bool:
+    def update_bands(self, bands: dict | None, now: float, spl_offset: float | None = None) -> bool:
         """Draw ``bands`` (the measurement's ``{"fraction", "nominal_hz", "level_dbfs"}``) at wall
         time ``now`` (s); ``spl_offset`` dB turns them into dB SPL. Returns True when drawn."""
         if not bands or not bands.get("nominal_hz"):
@@ -76,7 +74,7 @@ class OctaveView(QtWidgets.QWidget):
         self.plot.setYRange(FLOOR_DB if top < -80 else max(FLOOR_DB, top - 100), top + 6, padding=0)
         return True
 
-    def loudest_band_hz(self) -> Optional[float]:
+    def loudest_band_hz(self) -> float | None:
         """Nominal centre (Hz) of the band with the highest level now, or None."""
         if not self.levels.size:
             return None

@@ -184,10 +184,11 @@ def test_devices_panel_lists_probes_and_switches(qtbot, make_window, pulse_mic):
     devices.fill()
     names = [d["name"] for d in devices.devices]
     assert "pulse" in names
-    pulse = devices.devices[names.index("pulse")]
-    assert 48000 in pulse["rates"]
-    assert not devices.rescan()  # audio flows: a rescan would stop it
+    assert devices.devices[names.index("pulse")]["rates"] is None  # probed when selected
     devices.table.selectRow(names.index("pulse"))
+    pulse = devices.devices[names.index("pulse")]
+    assert 48000 in pulse["rates"] and "48k" in devices.table.item(names.index("pulse"), 5).text()
+    assert not devices.rescan()  # audio flows: a rescan would stop it
     devices.rate_box.setCurrentIndex(devices.rate_box.findData(48000.0))
     devices.channels_box.setValue(1)
     assert devices.use_selected()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import subprocess
 
 import numpy as np
@@ -186,3 +187,14 @@ def test_offline_measurements_are_complete_and_repeatable(tmp_path):
     assert m["fundamental_hz"] == pytest.approx(997.3, abs=0.05)
     assert m["thd_percent"] == pytest.approx(1.0, abs=0.02)
     assert m["samplerate_hz"] == fs
+
+
+def test_the_window_refuses_a_bad_calibration_file_with_exit_2(tmp_path):
+    bad = tmp_path / "bad.txt"
+    bad.write_text("1000\n")
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    proc = subprocess.run(main_cmd("--generator", "sine:1000", "--no-classifier", "--duration", "1",
+                                   "--calibration", str(bad)), capture_output=True, text=True,
+                          timeout=RUN_TIMEOUT, stdin=subprocess.DEVNULL, env=env, check=False)
+    line = _one_error_line(proc)
+    assert "bad.txt, line 1" in line

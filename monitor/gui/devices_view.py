@@ -87,25 +87,32 @@ class DevicesView(QtWidgets.QWidget):
         self.fill()
 
     def fill(self) -> None:
-        """List the inputs the session sees now (rates probed once per listing)."""
-        self.devices = []
-        for d in self.session.input_devices():
-            rates = probe_rates(d["index"], min(d["channels"], 2))
-            self.devices.append({**d, "rates": rates})
+        """List the inputs the session sees now. Rates are probed when a row is selected (each
+        probe asks PortAudio 11 times; all devices at once would slow the window's start)."""
+        self.devices = [{**d, "rates": None} for d in self.session.input_devices()]
         self.table.setRowCount(len(self.devices))
         for r, d in enumerate(self.devices):
             cells = (str(d["index"]), d["name"], d["hostapi"], str(d["channels"]),
-                     f"{d['samplerate']:g} Hz", ", ".join(f"{x / 1000:g}k" for x in d["rates"]) or "—")
+                     f"{d['samplerate']:g} Hz", "select to probe")
             for c, text in enumerate(cells):
                 self.table.setItem(r, c, QtWidgets.QTableWidgetItem(text))
         self.table.resizeColumnsToContents()
-        if self.devices:
-            self.table.selectRow(0)
+
+    def probe(self, row: int) -> list[int]:
+        """The rates device ``row`` accepts (probed once per listing, at up to 2 channels)."""
+        d = self.devices[row]
+        if d["rates"] is None:
+            d["rates"] = probe_rates(d["index"], min(d["channels"], 2))
+            text = ", ".join(f"{x / 1000:g}k" for x in d["rates"]) or "none of the common rates"
+            self.table.setItem(row, len(COLUMNS) - 1, QtWidgets.QTableWidgetItem(text))
+        return d["rates"]
 
     def _selected(self) -> None:
-        d = self.selected()
-        if d is None:
+        rows = self.table.selectionModel().selectedRows()
+        if not rows:
             return
+        self.probe(rows[0].row())
+        d = self.selected()
         self.rate_box.clear()
         self.rate_box.addItem("default", None)
         for rate in d["rates"]:

@@ -64,9 +64,11 @@ class InstrumentPanels:
                  window._dock("Octave bands", "octaveDock", self.octave),
                  window._dock("Channels", "channelsDock", self.channels),
                  window._dock("Devices", "devicesDock", self.devices)]
-        for dock in docks[1:]:
-            window.tabifyDockWidget(docks[0], dock)
-        docks[0].raise_()
+        # Tabs beside the Controls, which stay in front: the window's layout is unchanged until
+        # the user picks a tab (stacked, they squeezed the Controls to nothing at 1280 × 800).
+        for dock in docks:
+            window.tabifyDockWidget(window.controls_dock, dock)
+        window.controls_dock.raise_()
         self.docks = docks
         if self.feed is not None:
             self.measurements.calibrate_requested.connect(self.calibrate)

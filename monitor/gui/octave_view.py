@@ -71,7 +71,7 @@ class OctaveView(QtWidgets.QWidget):
         self.bars.setOpts(x=x, height=levels - FLOOR_DB, y0=FLOOR_DB, width=0.8)
         self.hold_marks.setData(x=x, y=self.held)
         top = float(np.max(self.held)) if self.held.size else 0.0
-        self.plot.setYRange(FLOOR_DB if top < -80 else max(FLOOR_DB, top - 100), top + 6, padding=0)
+        self.plot.setYRange(max(FLOOR_DB, top - 80), top + 6, padding=0)
         return True
 
     def loudest_band_hz(self) -> float | None:
@@ -81,6 +81,6 @@ class OctaveView(QtWidgets.QWidget):
         return float(self.nominal_hz[int(np.argmax(self.levels))])
 
     def _set_ticks(self) -> None:
-        step = max(1, len(self.nominal_hz) // 12)
+        step = max(1, -(-len(self.nominal_hz) // 8))  # about 8 labels: more overlap at 400 px
         ticks = [(i, format_hz(f)) for i, f in enumerate(self.nominal_hz) if i % step == 0]
         self.plot.getAxis("bottom").setTicks([ticks])

@@ -233,3 +233,32 @@ def test_measurement_settings_from_the_panel_reach_the_measurements(qtbot, make_
     qtbot.waitUntil(lambda: feed.updates > after + 1 and feed.latest().get("calibration") == "mic.txt",
                     timeout=WAIT_MS)
     assert feed.latest()["level_dbfs"] == pytest.approx(-7.0, abs=0.05)  # mic reads 1 dB high
+
+
+@pytest.mark.pulse
+def test_devices_panel_rescan_while_lost_then_the_input_comes_back_by_itself(qtbot, pulse_mic, store):
+    """Server stopped: the panel's Rescan is allowed (the input is lost) and reads the list;
+    server started: the session's upkeep reopens the same input by itself."""
+    session = Session({"device": "pulse", "samplerate": 48000.0, "channels": 1, "classifier": False})
+    session.start()
+    window = MainWindow(session, store=store)
+    qtbot.addWidget(window)
+    window.show()
+    try:
+        qtbot.waitUntil(lambda: window.frames_seen > 0, timeout=WAIT_MS)
+        devices = window.instruments.devices
+        assert not devices.rescan()
+        pulse_mic.kill()
+        qtbot.waitUntil(lambda: window.pipeline.input_lost, timeout=WAIT_MS)
+        assert devices.rescan(), devices.message.text()
+        assert devices.message.text() == "device list read again"
+        pulse_mic.start()
+        seen = window.frames_seen
+        qtbot.waitUntil(lambda: not window.pipeline.input_lost and window.frames_seen > seen + 10,
+                        timeout=30_000)
+        assert window.pipeline.source.kind == "microphone"
+        devices.fill()
+        assert "pulse" in [d["name"] for d in devices.devices]
+    finally:
+        window.close()
+        session.close()

@@ -34,7 +34,8 @@ def with_offset(offsets: tuple, key: str, value: float) -> tuple:
 
 
 class MeasurementFeed:
-    """An AudioConsumer that measures whatever source the session runs.
+    """An AudioConsumer that measures whatever source the session runs: the channel chosen for
+    analysis (``--channel``), or the mono mix, before normalisation (``follows_channel``).
 
     Parameters
     ----------
@@ -55,6 +56,7 @@ class MeasurementFeed:
     def __init__(self, settings: Settings, threaded: bool = True) -> None:
         self._settings = settings
         self.threaded = bool(threaded)
+        self.follows_channel = True  # the worker feeds it the analysed channel, not the mix
         self._mic: MicCalibration | None = self._load(settings.calibration)
         self.input_key: str | None = None
         self.consumer: MeasurementConsumer | None = None

@@ -174,12 +174,15 @@ class AnalysisWorker:
         # The classifier hears the mono mix as captured: normalisation is for what the user
         # sees, and YAMNet's scores depend on level (noise boosted +40 dB reads as something).
         heard = mono if channel is None or block.shape[1] == 1 else block.mean(axis=1, dtype=np.float32)
+        analysed = mono  # the chosen channel (or the mix), before normalisation
         mono = self._normalizer.process(mono)
         self.gain_db = self._normalizer.gain_db
         self.frames_in += block.shape[0]
         self._update_scope(mono)
         for consumer in self.consumers:
-            consumer.feed(heard, self.samplerate, self.stream_time)
+            # The measurements follow the channel chosen for analysis (`follows_channel`).
+            consumer.feed(analysed if getattr(consumer, "follows_channel", False) else heard,
+                          self.samplerate, self.stream_time)
         batch = self._extractor.process(mono)
         if len(batch):
             if len(self.batches) == self.batches.maxlen:

@@ -198,3 +198,21 @@ def test_the_window_refuses_a_bad_calibration_file_with_exit_2(tmp_path):
                           timeout=RUN_TIMEOUT, stdin=subprocess.DEVNULL, env=env, check=False)
     line = _one_error_line(proc)
     assert "bad.txt, line 1" in line
+
+
+def test_measurements_follow_the_channel_chosen_for_analysis(tmp_path):
+    import soundfile as sf
+
+    fs = 48000
+    t = np.arange(3 * fs) / fs
+    x = np.stack([0.5 * np.sin(2 * np.pi * 1000 * t), 0.1 * np.sin(2 * np.pi * 2000 * t)], axis=1)
+    path = tmp_path / "two.wav"
+    sf.write(path, x, fs, subtype="FLOAT")
+    for args, hz, level in (((), 1000.0, -6.02), (("--channel", "2"), 2000.0, -20.0)):
+        lines = _lines(_run("--headless", "--input", str(path), "--no-realtime", "--measure",
+                            "--no-classifier", *args))
+        m = lines[-1]["measure"]
+        assert m["fundamental_hz"] == pytest.approx(hz, abs=0.01)
+        # The mix halves channel 1's tone (-6.02 - 6.02 dB); channel 2 alone is -20 dBFS.
+        assert m["level_dbfs"] == pytest.approx(level - (6.02 if not args else 0.0), abs=0.05)
+        assert m["channels"]["count"] == 2

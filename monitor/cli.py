@@ -54,7 +54,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 _GROUPS = {"source": "input", "analysis": "analysis", "display": "display",
-           "classifier": "classifier"}
+           "measurement": "measurement", "classifier": "classifier"}
 _KIND_TYPES = {"int": int, "float": float, "device": _device, "latency": _latency, "watch": _watch}
 
 
@@ -118,6 +118,16 @@ def build_parser() -> argparse.ArgumentParser:
                      help="with --duration: save the window and exit")
     run.add_argument("--record", metavar="OUT.wav", type=_text,
                      help="record the incoming audio while monitoring")
+    run.add_argument("--measure", action="store_true",
+                     help="headless: add \"measure\" (level, THD, THD+N, SINAD, SNR, noise, hum, bands, "
+                          "LAeq, LCpeak, ...) to each line; see the README's Measurements")
+    run.add_argument("--export-spectrum", dest="export_spectrum", metavar="OUT.csv", type=_text,
+                     help="headless: at the end, write the last spectrum and its peak hold")
+    run.add_argument("--export-log", dest="export_log", metavar="OUT.csv", type=_text,
+                     help="headless: at the end, write every measurement (implies --measure)")
+    run.add_argument("--export-spectrogram", dest="export_spectrogram", metavar="OUT.npz",
+                     type=_text,
+                     help="headless: at the end, write the last --history seconds of spectrogram")
     from monitor.network.options import add_network_options
 
     add_network_options(p)
@@ -188,7 +198,8 @@ def _check_run_options(ns: argparse.Namespace) -> None:
             verb = "does" if len(device_only) == 1 else "do"
             raise ParameterError(f"{' and '.join(device_only)} {verb} not apply to --input "
                                  f"(a file plays at its own rate and channels)")
-    for name in ("save_features", "events_csv"):
+    for name in ("save_features", "events_csv", "measure", "export_spectrum", "export_log",
+                 "export_spectrogram"):
         if _opt(ns, name) and not _opt(ns, "headless"):
             raise ParameterError(f"--{name.replace('_', '-')} needs --headless")
     clips = _opt(ns, "save_clips")
@@ -199,7 +210,8 @@ def _check_run_options(ns: argparse.Namespace) -> None:
     # Output paths are checked now, not after an hour of monitoring: every one is created
     # exclusively later, so an existing name (file, link, FIFO) is refused here already.
     check_output_options({f"--{n.replace('_', '-')}": _opt(ns, n)
-                          for n in ("save_features", "events_csv", "screenshot", "record")})
+                          for n in ("save_features", "events_csv", "screenshot", "record",
+                                    "export_spectrum", "export_log", "export_spectrogram")})
     if _opt(ns, "record"):
         file_format(_opt(ns, "record"))
     from monitor.network.options import check_network_options

@@ -21,6 +21,8 @@ import numpy as np
 
 from monitor.dsp.features import FeatureBatch
 from monitor.errors import ParameterError
+from monitor.channel_monitor import channel_report
+from monitor.headless_exports import HeadlessExports
 from monitor.outputs import write_atomically
 from monitor.session import Session
 from monitor.settings import Settings
@@ -146,8 +148,11 @@ def run_headless(given: dict, ns: argparse.Namespace, saved: Optional[dict] = No
         session.clips = AlertClips(ns.save_clips)
     store = FeatureStore() if getattr(ns, "save_features", None) else None
     publisher = None
+    exports = HeadlessExports(ns, session.settings.history)
     try:
         session.open_classifier()
+        if getattr(ns, "measure", False) or getattr(ns, "export_log", None):
+            session.open_measurement()
         session.start()
         if getattr(ns, "events_csv", None) and session.classifier is not None:
             session.classifier.log_events_to(ns.events_csv)  # a row as each event closes
@@ -157,10 +162,10 @@ def run_headless(given: dict, ns: argparse.Namespace, saved: Optional[dict] = No
         reporter.print_new()
         try:
             if session.settings.realtime:
-                _run_realtime(session, interval, duration, store, stop, reporter, save,
-                              publisher)
+                _run_realtime(session, interval, duration, exports.tee(store), stop, reporter,
+                              save, publisher)
             else:
-                _run_offline(session, interval, duration, store, stop, publisher)
+                _run_offline(session, interval, duration, exports.tee(store), stop, publisher)
         except OutputClosed:
             pass
     finally:
@@ -178,6 +183,7 @@ def run_headless(given: dict, ns: argparse.Namespace, saved: Optional[dict] = No
                        pipeline.worker.params)
         except OSError as exc:
             raise ParameterError(f"cannot write {ns.save_features}: {exc.strerror or exc}") from None
+    exports.write(session.measurement)
     return 0
 
 
@@ -229,9 +235,14 @@ class OutputClosed(Exception):
 
 
 def _emit(stats: IntervalStats, t: float, session: Session, publisher=None) -> None:
+    extra = _extra(session.classifier, publisher)
+    if session.measurement is not None:
+        extra["measure"] = session.measurement.latest()
+        worker, s = session.pipeline.worker, session.settings
+        extra["measure"]["channels"] = channel_report(worker.channels, s.reference_channel,
+                                                      s.compare_channel, worker.clipped_per_channel)
     try:
-        print(dumps(stats.line(t, session.status(), _extra(session.classifier, publisher))),
-              flush=True)
+        print(dumps(stats.line(t, session.status(), extra)), flush=True)
     except BrokenPipeError:
         # Point stdout at /dev/null so that the interpreter's last flush does not fail again.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -307,6 +318,8 @@ def _run_offline(session: Session, interval, duration, store, stop, publisher=No
         done += data.shape[0]
         if classifier is not None:
             classifier.wait_idle()
+        if session.measurement is not None:
+            session.measurement.poll()
         if batch is not None:
             worker.drain()
             stats.add(batch)

@@ -9,19 +9,23 @@ method). :meth:`MeasurementConsumer.latest` gives the result as a dict ready for
 
 from __future__ import annotations
 
+import collections
 import copy
 import math
 import threading
 
 import numpy as np
 
-from monitor.dsp.detectors import ClipDetector, DropoutDetector
+from monitor.dsp.clipping import ClipCounter
+from monitor.dsp.detectors import DropoutDetector
 from monitor.dsp.distortion import WINDOW_NAME, measure_distortion
 from monitor.dsp.octave import band_levels
 from monitor.dsp.power_spectrum import HANN, power_spectrum
 from monitor.dsp.weighting import LevelIntegrator
 
-__all__ = ["MeasurementConsumer"]
+__all__ = ["LOG_ROWS", "MeasurementConsumer"]
+
+LOG_ROWS = 100_000  # measurements kept for the log export (14 h at one per 0.5 s; ~30 MB)
 
 
 def _num(x, digits: int = 2):
@@ -68,12 +72,16 @@ class MeasurementConsumer:
         Exact zeros in a row inside signal that count as a dropout.
     dc_warn_dbfs : float
         |DC| at or above this (dB re full scale) raises the DC warning.
+    leq_period : float or None
+        Seconds after which the Leq / LCpeak period restarts (the finished period's figures
+        stay in ``levels["last_period"]``, each exactly ``leq_period`` seconds of samples long);
+        None: one period since the start.
     """
 
     def __init__(self, samplerate: float, n_fft: int = 8192, averages: int = 4, interval: float = 0.5,
                  n_harmonics: int = 10, band: tuple | None = (20.0, 20000.0), band_fraction: int = 3,
                  calibration=None, spl_offset_db: float | None = None, dropout_min_samples: int = 32,
-                 dc_warn_dbfs: float = -40.0) -> None:
+                 dc_warn_dbfs: float = -40.0, leq_period: float | None = None) -> None:
         self.samplerate = float(samplerate)
         self.n_fft, self.averages = int(n_fft), int(averages)
         self.span = self.n_fft * (self.averages + 1) // 2
@@ -96,11 +104,15 @@ class MeasurementConsumer:
         self._failure: str | None = None
         self._refused: tuple | None = None
         self._reset_levels = False
-        self._clips = ClipDetector(2)
+        self._clips = ClipCounter(2)
         self._dropouts = DropoutDetector(dropout_min_samples)
         self._levels = LevelIntegrator(self.samplerate)
+        self.leq_period = None if leq_period is None else float(leq_period)
+        self._last_period: dict | None = None
         self._dc_warning = False
         self._latest: dict = {}
+        # Every measurement made, without the band and harmonic lists, for the log export.
+        self.log: collections.deque = collections.deque(maxlen=LOG_ROWS)
         self._updated = threading.Condition()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -217,7 +229,7 @@ class MeasurementConsumer:
             self._levels.reset()
         self._clips.process(new)
         self._dropouts.process(new)
-        self._levels.process(new)
+        self._integrate(new)
         due = written >= self.n_fft and (self._measured_at is None
                                           or written - self._measured_at >= self.interval_samples)
         if due:
@@ -226,6 +238,22 @@ class MeasurementConsumer:
         elif missed or new.size:
             self._publish_counts()
         return due
+
+    def _integrate(self, new: np.ndarray) -> None:
+        """Leq and LCpeak of ``new``; a period ends exactly at its last sample."""
+        if self.leq_period is None:
+            self._levels.process(new)
+            return
+        period = max(1, round(self.leq_period * self.samplerate))
+        while new.size:
+            room = period - self._levels.samples
+            self._levels.process(new[:room])
+            new = new[room:]
+            if self._levels.samples >= period:
+                finished = self._levels_dict()
+                finished.pop("last_period", None)
+                self._last_period = finished
+                self._levels.reset()
 
     def _measure(self, x: np.ndarray, stream_time: float) -> dict:
         calibration, gain, spl_offset = self._calibration
@@ -273,6 +301,8 @@ class MeasurementConsumer:
         if offset is not None:
             out.update({f"{k}_spl": None if v is None else _num(v + offset)
                         for k, v in list(out.items()) if k != "period_s"})
+        if self.leq_period is not None:
+            out["last_period"] = self._last_period
         return out
 
     def _counts(self) -> dict:
@@ -284,6 +314,9 @@ class MeasurementConsumer:
     def _publish(self, measurement: dict) -> None:
         with self._updated:
             self._latest = {**measurement, **self._counts()}
+            if measurement:
+                self.log.append({k: v for k, v in self._latest.items()
+                                 if k not in ("bands", "harmonics_dbfs", "hum_harmonics_dbfs")})
             self.updates += 1
             self._updated.notify_all()
 

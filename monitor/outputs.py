@@ -173,6 +173,8 @@ def check_output_path(path: str, option: Optional[str] = None,
     ParameterError
     """
     pre = _prefix(option)
+    if isinstance(path, os.PathLike):
+        path = os.fspath(path)
     if not isinstance(path, str) or not path:
         raise ParameterError(f"{pre}needs a file name")
     shown = show_path(path)

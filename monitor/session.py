@@ -107,6 +107,7 @@ class Session:
         self.pipeline: Optional[Pipeline] = None
         self.classifier = None
         self.clips = None  # a monitor.clips.AlertClips: clips saved on alerts (poll drives it)
+        self.measurement = None  # the MeasurementFeed, once open_measurement() made it
         self.on_demo = False
         self._next_retry = 0.0
         self._lock = threading.RLock()  # one driver at a time (GUI thread or headless loop)
@@ -199,6 +200,8 @@ class Session:
         self.pipeline = pipeline
         self.settings = pipeline.settings
         self.on_demo = demo
+        if self.measurement is not None:
+            self.measurement.set_input(pipeline.source.description)
         self._report_fit(notes)
         self._report_short_file(pipeline.source, pipeline.settings)
 
@@ -207,6 +210,8 @@ class Session:
         with self._lock:
             if self.pipeline is not None:
                 self.pipeline.stop()
+            if self.measurement is not None:
+                self.measurement.stop()  # its thread; the log stays for the exports
 
     def close(self, recorder_timeout: float = 30.0) -> None:
         """:meth:`stop`, wait for the recording's tail to reach the disk (at most
@@ -217,6 +222,8 @@ class Session:
                                  f"{recorder_timeout:g} s", "error")
         if self.classifier is not None:
             self.classifier.close()
+        if self.measurement is not None:
+            self.measurement.close()
 
     # -- the classifier ------------------------------------------------------------------------
     def open_classifier(self):
@@ -249,6 +256,36 @@ class Session:
             self.consumers.append(classifier)
         return classifier
 
+    # -- the measurements ----------------------------------------------------------------------
+    def open_measurement(self):
+        """Measure the analysed audio (``monitor.measurement_feed``), from now on.
+
+        Returns the :class:`~monitor.measurement_feed.MeasurementFeed`. A saved calibration file
+        that no longer reads is dropped with a problem saying so; the same from the command line
+        raises ParameterError.
+        """
+        from monitor.measurement_feed import MeasurementFeed
+
+        if self.measurement is not None:
+            return self.measurement
+        threaded = self.settings.realtime  # offline, the runner polls it after each block
+        try:
+            feed = MeasurementFeed(self.settings, threaded)
+        except ParameterError as exc:
+            if "calibration" in self._given or "calibration" not in self._saved:
+                raise
+            del self._saved["calibration"]
+            self.settings, _ = fit_settings(self.choices, strict=self._given)
+            self.problems.report("saved:calibration", f"saved calibration dropped ({exc}); "
+                                 f"--reset-settings forgets the saved settings", "warning")
+            feed = MeasurementFeed(self.settings, threaded)
+        if self.pipeline is not None:  # opened after start: the running worker feeds it too
+            feed.set_input(self.pipeline.source.description)
+            self.pipeline.worker.consumers.append(feed)
+        self.measurement = feed
+        self.consumers.append(feed)
+        return feed
+
     # -- changes -------------------------------------------------------------------------------
     def change(self, changes: dict) -> bool:
         """Apply the user's ``changes`` (Settings fields): analysis and display live, source
@@ -265,6 +302,8 @@ class Session:
                     if k not in changes and choices.get(k) is not None:
                         choices[k] = None
             try:
+                if self.measurement is not None:  # a bad calibration file refuses the change
+                    self.measurement.configure(fit_settings(choices, strict=changes)[0])
                 if changes.keys() & set(REOPEN_FIELDS) or self.pipeline is None:
                     self._change_source(choices, changes)
                 else:
@@ -401,6 +440,12 @@ class Session:
                 self.problems.report("input", "end of file", "info")
             if pipeline.recorder.error:
                 self.problems.report("recording", pipeline.recorder.error, "error")
+            if self.measurement is not None:
+                problem = self.measurement.problem
+                if problem:
+                    self.problems.report("measurement", problem, "warning")
+                else:
+                    self.problems.clear("measurement")
             failure = pipeline.worker.restart_if_dead()
             if failure:
                 self.problems.report("worker", f"the analysis stopped ({failure}) and was "

@@ -31,6 +31,8 @@ SCALES = ("linear", "log", "mel")
 COLORMAPS = ("viridis", "inferno", "magma", "plasma", "grayscale")
 NORMALIZATIONS = ("none", "peak", "rms")
 AGGREGATIONS = ("mean", "max")
+WEIGHTING_CHOICES = ("A", "C", "Z")  # = monitor.dsp.weighting.WEIGHTINGS
+BAND_FRACTIONS = (1, 3, 6, 12, 24)  # = monitor.dsp.octave.FRACTIONS
 ORIENTATIONS = ("horizontal", "vertical")
 N_FFT_MIN = 256
 N_FFT_MAX = 16384
@@ -56,8 +58,8 @@ class Field:
     name : str
         The :class:`Settings` attribute.
     default : object
-    kind : {'int', 'float', 'str', 'bool', 'device', 'latency', 'watch', 'any'}
-    group : {'source', 'analysis', 'display', 'classifier'}
+    kind : {'int', 'float', 'str', 'bool', 'device', 'latency', 'watch', 'offsets', 'any'}
+    group : {'source', 'analysis', 'display', 'measurement', 'classifier'}
         Source fields take effect when a source is (re)opened; the others live.
     help : str
         Command-line help; also the widget's tooltip.
@@ -135,6 +137,11 @@ class Field:
             else:
                 _check(_finite(value) and 0 < value <= 2,
                        f"latency must be from 0 to 2 seconds, got {value!r}")
+        elif self.kind == "offsets":
+            _check(isinstance(value, (tuple, list)) and all(
+                isinstance(w, (tuple, list)) and len(w) == 2 and isinstance(w[0], str)
+                and w[0].strip() and _finite(w[1]) and -200 <= w[1] <= 300 for w in value),
+                f"SPL offsets must be (input, dB) pairs with dB from -200 to 300, got {value!r}")
         elif self.kind == "watch":
             _check(isinstance(value, tuple) and all(
                 isinstance(w, tuple) and len(w) == 2 and isinstance(w[0], str) and w[0].strip()
@@ -221,6 +228,37 @@ FIELDS: tuple[Field, ...] = (
        hi=2000, unit="ms"),
     _f("peak_hold", 2.0, "float", "display", "seconds a held peak stays (spectrum and meters)",
        label="peak hold", lo=0, hi=60, unit="seconds"),
+    # --- measurement (monitor.measurement; the README's "Measurements") -------------------------
+    _f("weighting", "Z", "str", "measurement", "frequency weighting of the spectrum and the level "
+       "meters: A, C or Z (flat; IEC 61672-1)", label="weighting", choices=WEIGHTING_CHOICES,
+       flag="--weighting"),
+    _f("measure_n_fft", 8192, "int", "measurement", "FFT length of the measurements, power of two "
+       "(default 8192)", label="measurement n_fft", lo=1024, hi=65536, unit="samples",
+       flag="--measure-n-fft", metavar="N", rule="a power of two from 1024 to 65536"),
+    _f("measure_averages", 4, "int", "measurement", "frames averaged per measurement, 50% "
+       "overlap (default 4)", label="averages", lo=1, hi=64, flag="--measure-averages",
+       metavar="N"),
+    _f("harmonics", 10, "int", "measurement", "THD sums harmonics 2 to N (default 10)",
+       label="harmonics", lo=2, hi=50, flag="--harmonics", metavar="N"),
+    _f("band_fraction", 3, "int", "measurement", "fractional-octave bands: 1, 3, 6, 12 or 24 "
+       "(1/N octave; default 3)", label="bands per octave", lo=1, hi=24, flag="--bands",
+       metavar="N", rule="one of 1, 3, 6, 12, 24"),
+    _f("leq_period", None, "float", "measurement", "Leq period: LAeq/LCeq/LZeq and LCpeak restart "
+       "every this many seconds (default: since the start)", label="Leq period", lo=1, hi=86400,
+       unit="seconds", optional=True, flag="--leq-period", metavar="SECONDS"),
+    _f("calibration", None, "str", "measurement", "microphone calibration file ('frequency dB "
+       "[phase]' lines, UMIK/REW format)", label="calibration file", optional=True,
+       flag="--calibration", metavar="FILE"),
+    _f("spl_offset", None, "float", "measurement", "dB added to dBFS for dB SPL (default: the "
+       "offset the Calibrate action saved for this input)", label="SPL offset", lo=-200, hi=300,
+       unit="dB", optional=True, flag="--spl-offset", metavar="DB", persist=False),
+    _f("reference_channel", 1, "int", "measurement", "channel the delay, polarity and level "
+       "difference are measured against (numbered from 1)", label="reference channel", lo=1,
+       hi=64, flag="--reference-channel", metavar="N"),
+    _f("compare_channel", 2, "int", "measurement", "channel compared with the reference channel",
+       label="compared channel", lo=1, hi=64, flag="--compare-channel", metavar="N"),
+    _f("spl_offsets", (), "offsets", "measurement", "dB SPL offsets set by Calibrate, per input "
+       "(input description, dB)", label="SPL offsets"),
     # --- classifier ---------------------------------------------------------------------------
     _f("classifier", True, "bool", "classifier", "turn the classifier off",
        flag="--no-classifier", action="store_false"),
@@ -281,6 +319,12 @@ def _validate(self: "Settings") -> "Settings":
         _check(self.channel <= self.channels,
                f"channel {self.channel} is beyond the {self.channels} channel(s) opened")
     _check(not (self.input and self.generator), "--input and --generator exclude each other")
+    _check(self.measure_n_fft & (self.measure_n_fft - 1) == 0,
+           f"measurement n_fft must be a power of two from 1024 to 65536, got {self.measure_n_fft}")
+    _check(self.reference_channel != self.compare_channel,
+           f"the compared channel must differ from the reference channel ({self.reference_channel})")
+    _check(self.band_fraction in BAND_FRACTIONS,
+           f"bands per octave must be one of 1, 3, 6, 12, 24, got {self.band_fraction}")
     _check(self.realtime or self.input is not None, "--no-realtime needs --input FILE")
     _check(not self.loop or self.input is not None, "--loop needs --input FILE")
     _check(not (self.loop and not self.realtime),

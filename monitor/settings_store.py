@@ -64,7 +64,7 @@ class SettingsStore:
                 value = json.loads(str(self.qsettings.value(key)))
             except (TypeError, ValueError):
                 continue
-            if name == "watch" and isinstance(value, list):
+            if name in ("watch", "spl_offsets") and isinstance(value, list):
                 value = tuple(tuple(v) if isinstance(v, list) else v for v in value)
             out[name] = value
         if self.qsettings.value(_VERSION_KEY) is None and out:

@@ -8,6 +8,7 @@ from typing import Optional, Protocol
 
 import numpy as np
 
+from monitor.channel_monitor import ChannelTap
 from monitor.dsp.clipping import ClipCounter
 from monitor.dsp.features import AnalysisParams, FeatureBatch, FeatureExtractor
 from monitor.dsp.levels import Normalizer, limit_samples, mix_to_mono
@@ -60,6 +61,7 @@ class AnalysisWorker:
         self.frames_in = 0  # frames taken from the ring
         self.nonfinite = 0  # NaN/Inf samples replaced by 0
         self._clips = ClipCounter()  # runs at the device's real rails (before normalisation)
+        self.channels = ChannelTap(samplerate)  # every channel's last second (meters, delay)
         self.dropped_batches = 0  # batches lost because nobody drained them in time
         self.restarts = 0  # times the thread died and was restarted
         self.failure: Optional[str] = None  # why the thread last died
@@ -92,6 +94,11 @@ class AnalysisWorker:
     def clipped(self) -> int:
         """Clipped samples so far (see :mod:`monitor.dsp.clipping`)."""
         return self._clips.count
+
+    @property
+    def clipped_per_channel(self):
+        """Clipped samples so far in each channel (channel 1 first)."""
+        return self._clips.per_channel
 
     @property
     def params(self) -> AnalysisParams:
@@ -159,6 +166,7 @@ class AnalysisWorker:
             self.nonfinite += int(block.size - np.count_nonzero(finite))
             block = np.where(finite, block, np.float32(0.0))
         self._clips.process(block)
+        self.channels.process(block)
         channel = self._settings.channel
         if channel is not None and channel <= block.shape[1]:
             mono = np.ascontiguousarray(block[:, channel - 1])
@@ -171,12 +179,15 @@ class AnalysisWorker:
         # sees, and YAMNet's scores depend on level (noise boosted +40 dB reads as something).
         heard = (mono if channel is None or block.shape[1] == 1
                  else limit_samples(mix_to_mono(block))[0])
+        analysed = mono  # the chosen channel (or the mix), before normalisation
         mono = self._normalizer.process(mono)
         self.gain_db = self._normalizer.gain_db
         self.frames_in += block.shape[0]
         self._update_scope(mono)
         for consumer in self.consumers:
-            consumer.feed(heard, self.samplerate, self.stream_time)
+            # The measurements follow the channel chosen for analysis (`follows_channel`).
+            consumer.feed(analysed if getattr(consumer, "follows_channel", False) else heard,
+                          self.samplerate, self.stream_time)
         batch = self._extractor.process(mono)
         if len(batch):
             if len(self.batches) == self.batches.maxlen:

@@ -57,3 +57,33 @@ def test_runs_across_blocks_and_channels_match_the_reference():
             pos += n
         counter.process(x[pos:])
         assert counter.count == expected, sizes[:5]
+
+
+def test_events_and_per_channel_counts_in_any_blocking():
+    """Events are runs at one rail holding a clipped sample; per-channel counts add up."""
+    rng = np.random.default_rng(5)
+    levels = np.array([0.0, 0.3, POSITIVE_RAIL, -1.0, 1.5], np.float32)
+    x = levels[rng.integers(0, levels.size, size=(3000, 2))]
+
+    def events(col):
+        lab = [1 if v >= POSITIVE_RAIL else -1 if v <= -1.0 else 0 for v in col] + [0]
+        n, start = 0, 0
+        for i in range(1, len(lab)):
+            if lab[i] != lab[i - 1]:
+                run = col[start:i]
+                if lab[i - 1] and (i - start >= 2 or np.any(np.abs(run) > 1.0)):
+                    n += 1
+                start = i
+        return n
+
+    expected = events(x[:, 0]) + events(x[:, 1])
+    for sizes in ([3000], [1] * 3000, list(rng.integers(1, 30, size=300))):
+        counter = ClipCounter()
+        pos = 0
+        for n in sizes:
+            counter.process(x[pos:pos + n])
+            pos += n
+        counter.process(x[pos:])
+        assert counter.events == expected
+        assert counter.per_channel.tolist() == [reference(x[:, :1]), reference(x[:, 1:])]
+        assert counter.count == counter.per_channel.sum()

@@ -393,8 +393,10 @@ def test_events_csv_neutralises_formulas(tmp_path, label):
     path = tmp_path / "events.csv"
     write_events_csv(str(path), [Event(0.0, label, 0.5, 0.96), Event(1.0, "Dog", 0.9, 0.5)])
     rows = list(csv.reader(path.open(newline="")))
-    assert rows[1][1] == "'" + label and rows[2][1] == "Dog"
-    assert rows[1][0] == "0.000" and rows[1][2] == "0.5000"  # numbers are left alone
+    col = {name: i for i, name in enumerate(rows[0])}
+    assert rows[1][col["label"]] == "'" + label and rows[2][col["label"]] == "Dog"
+    assert rows[1][col["start_s"]] == "0.000"  # numbers are left alone
+    assert float(rows[1][col["peak_score"]]) == 0.5
     with pytest.raises(ParameterError, match="will not overwrite"):
         write_events_csv(str(path), [])
 

@@ -21,6 +21,7 @@ LAYERS = {
     "dsp": 2, "ringbuffer": 2, "calibration": 2, "inputs": 2,
     "sources": 3, "recorder": 3, "worker": 3, "classifier": 3, "pipeline": 4,
     "measurement": 3, "settings_store": 3, "problems": 1, "rules": 3, "clips": 4, "network": 4,
+    "channel_monitor": 2.5, "measurement_feed": 3.5, "export": 2, "headless_exports": 3,
     "session": 5,
     "headless": 6, "gui": 6, "subscribe": 7, "cli": 8,
 }

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from monitor.calibration import MicCalibration
-from monitor.dsp.detectors import RAIL, ClipDetector, DropoutDetector
+from monitor.dsp.clipping import RAIL, ClipCounter
+from monitor.dsp.detectors import DropoutDetector
 from monitor.measurement import MeasurementConsumer
 
 ODD = (1, 17, 480, 1023, 4097, 3, 333)
@@ -92,7 +93,7 @@ def _clip_reference(x, min_run=2):
     events = samples = 0
     run, label = 0, 0
     for v in list(x) + [0.0]:
-        lab = 1 if v >= RAIL else (-1 if v <= -RAIL else 0)
+        lab = 1 if v >= RAIL else (-1 if v <= -1.0 else 0)
         if lab and lab == label:
             run += 1
         else:
@@ -107,7 +108,7 @@ def test_clip_detector_matches_a_sample_loop_in_any_blocking():
     x = np.clip(1.3 * np.sin(2 * np.pi * 0.003 * np.arange(20000)) * rng.uniform(0.5, 1.0, 20000), -1, RAIL)
     x[100] = x[5000] = RAIL  # lone full-scale samples: no clip
     for sizes in (ODD, (1,), (20000,), (2, 5)):
-        det = ClipDetector()
+        det = ClipCounter()
         for block in _blocks(x, sizes):
             det.process(block)
         assert (det.events, det.samples) == _clip_reference(x)
@@ -115,7 +116,7 @@ def test_clip_detector_matches_a_sample_loop_in_any_blocking():
 
 
 def test_int16_positive_full_scale_counts_as_the_rail():
-    det = ClipDetector()
+    det = ClipCounter()
     det.process(np.array([0.5, 32767 / 32768, 32767 / 32768, 0.1, -1.0, -1.0, -1.0, 0.0, 32766 / 32768, 32766 / 32768]))
     assert (det.events, det.samples) == (2, 5)
 

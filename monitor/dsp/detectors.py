@@ -1,19 +1,15 @@
-"""Streaming detectors of clipping (runs at the rail) and dropouts (runs of exact zeros).
+"""Streaming detector of dropouts (runs of exact zeros inside signal).
 
-Both see every sample once, block by block, and keep the run they are in across blocks, so the
-counts do not depend on how the stream is cut into blocks.
+Clipping is counted by :class:`monitor.dsp.clipping.ClipCounter` (one rule for the worker and
+the measurements). The detector sees every sample once, block by block, and keeps the run it
+is in across blocks, so the counts do not depend on how the stream is cut into blocks.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["RAIL", "ClipDetector", "DropoutDetector"]
-
-# Full scale as the converter delivers it: int16's largest positive sample is 32767/32768, so
-# that value (and anything at or beyond it, e.g. float sources) counts as the rail; the negative
-# rail is -1. 24- and 32-bit full scale (8388607/8388608 ...) is above it and counts too.
-RAIL = 32767.0 / 32768.0
+__all__ = ["DropoutDetector"]
 
 
 def _runs(labels: np.ndarray):
@@ -22,41 +18,6 @@ def _runs(labels: np.ndarray):
     starts = np.concatenate(([0], change))
     lengths = np.diff(np.concatenate((starts, [labels.size])))
     return labels[starts], starts, lengths
-
-
-class ClipDetector:
-    """Counts clipping: runs of at least ``min_run`` consecutive samples at the same rail.
-
-    A run is counted as one event as soon as it reaches ``min_run`` samples; ``samples`` counts
-    every sample of counted runs.
-
-    Parameters
-    ----------
-    min_run : int
-        Samples at the rail that make a clip (2: one full-scale peak of a healthy signal is not
-        clipping).
-    """
-
-    def __init__(self, min_run: int = 2) -> None:
-        self.min_run = int(min_run)
-        self.events = 0
-        self.samples = 0
-        self._label, self._length = 0, 0  # the run the last block ended in
-
-    def process(self, x: np.ndarray) -> None:
-        """Look at the next block ``x`` (1-D, full scale +-1)."""
-        if not x.size:
-            return
-        labels = (x >= RAIL).astype(np.int8) - (x <= -RAIL).astype(np.int8)
-        run_labels, _, lengths = _runs(labels)
-        carried = self._length if run_labels[0] == self._label and self._label else 0
-        already = carried if carried >= self.min_run else 0
-        totals = lengths.copy()
-        totals[0] += carried
-        clipped = (run_labels != 0) & (totals >= self.min_run)
-        self.events += int(np.count_nonzero(clipped)) - (1 if already and clipped[0] else 0)
-        self.samples += int(totals[clipped].sum()) - (already if clipped[0] else 0)
-        self._label, self._length = int(run_labels[-1]), int(totals[-1])
 
 
 class DropoutDetector:

@@ -138,7 +138,10 @@ def _grid_power(ps: PowerSpectrum, first: float, step: float, count: int) -> np.
     for m in range(count):
         kernel[m] = column
         column = column * rotate
-    x = ps.segments @ kernel.T
+    # kernel @ segments.T, not segments @ kernel.T: numpy has no BLAS path for a real matrix
+    # times a transposed complex one and took 130 ms here (1.5 ms this way; 40 % of the
+    # measure thread's time at one measurement per 0.5 s).
+    x = (kernel @ ps.segments.T).T
     return 2.0 * np.mean(np.abs(x) ** 2, axis=0) / ps.window.sum() ** 2
 
 

@@ -105,6 +105,7 @@ def _run_window(app: QtWidgets.QApplication, given: dict, ns: argparse.Namespace
         session.clips = AlertClips(ns.save_clips)
     try:
         session.open_classifier()
+        session.open_measurement()  # a bad --calibration file: exit 2 before any window
         session.start()
     except BaseException:
         session.close()

@@ -12,6 +12,7 @@ from PyQt6 import QtCore, QtGui, QtWidgets
 
 from monitor.gui.classifier_view import classifier_panel
 from monitor.gui.controls import VIEWS, ControlPanel, ViewBar
+from monitor.gui.instrument_panels import InstrumentPanels
 from monitor.gui.meters import LevelMeters
 from monitor.gui.run_stats import RunStats
 from monitor.gui.save_last import add_save_last
@@ -166,6 +167,7 @@ class MainWindow(QtWidgets.QMainWindow):
                          QtCore.Qt.Orientation.Vertical)
         # As narrow as the panels allow: the waterfall is what the window is for.
         self.resizeDocks([dock], [300], QtCore.Qt.Orientation.Horizontal)
+        self.instruments = InstrumentPanels(self)  # measurements, bands, channels, devices, export
 
         # -- status bar -----------------------------------------------------------------------
         self.status_line = StatusLine(self.statusBar(), COLORS["accent"])
@@ -228,12 +230,13 @@ class MainWindow(QtWidgets.QMainWindow):
                 history = self.waterfall.history
                 if self._spectrum_due and history.latest is not None:
                     self.spectrum.set_rows(self.waterfall.rows)
-                    self.spectrum.update_frame(history.latest, now, history.take_recent_max())
+                    self.instruments.draw_spectrum(history, now)  # weighted, mic-corrected
                     self._spectrum_due = False
                 self.scope.update_scope(worker.scope, self.pipeline.samplerate)
                 gain = worker.gain_db if self.settings.normalize != "none" else None
                 self.meters.update_levels(self._peak_acc, self._rms_acc, now, worker.clipped,
                                           gain)
+                self.instruments.tick(now)
                 self._peak_acc = self._rms_acc = -math.inf
             if self.classifier_view is not None:
                 t = self.waterfall.display_time
@@ -253,6 +256,7 @@ class MainWindow(QtWidgets.QMainWindow):
         if self.pipeline is not self._pipeline:  # the session reopened the input
             self._pipeline_replaced()
         self.status_line.show_status(self.session.status(), self._fps.fps())
+        self.instruments.refresh(time.monotonic())
         self._present_problems()
 
     # -- user actions: each goes to the session -------------------------------------------------
@@ -327,6 +331,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.spectrum.set_rows(self.waterfall.rows)
         self.scope.apply_settings(new)
         self.meters.apply_settings(new)
+        self.instruments.apply_settings(new)
         if self.classifier_view is not None:
             self.classifier_view.apply_settings(new)
         self.timer.setInterval(max(1, int(round(1000.0 / new.fps))))

@@ -1,0 +1,216 @@
+"""The window's instrument part: the measurement, octave-band, channel and devices docks, the
+Export menu, Calibrate, and the weighting and microphone correction of the spectrum.
+
+:class:`InstrumentPanels` is built by the main window with one line and called from its timer;
+it decides nothing itself: changes go through the window to the session.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+from PyQt6 import QtCore, QtWidgets
+
+from monitor.channel_monitor import channel_report
+from monitor.dsp.weighting import weighting_db
+from monitor.errors import ParameterError
+from monitor.outputs import write_bytes
+from monitor.export import (
+    default_name,
+    write_measurement_log_csv,
+    write_spectrogram_npz,
+    write_spectrum_csv,
+)
+from monitor.gui.channel_meters import ChannelMeters
+from monitor.gui.devices_view import DevicesView
+from monitor.gui.measurements_view import MeasurementsView
+from monitor.gui.octave_view import OctaveView
+from monitor.measurement_feed import with_offset
+
+__all__ = ["InstrumentPanels", "spectrum_offsets_db"]
+
+
+def spectrum_offsets_db(row_hz: np.ndarray, weighting: str, calibration=None) -> np.ndarray:
+    """dB added to each spectrum row at ``row_hz`` (Hz): the A/C/Z weighting (IEC 61672-1) plus
+    the microphone correction of ``calibration`` (MicCalibration or None)."""
+    f = np.maximum(np.asarray(row_hz, dtype=np.float64), 1e-3)  # 0 Hz: A/C are -inf there
+    out = np.zeros(f.shape) if weighting == "Z" else np.maximum(weighting_db(weighting, f), -200.0)
+    if calibration is not None:
+        out = out + calibration.correction_db(f)
+    return out.astype(np.float32)
+
+
+class InstrumentPanels:
+    """The instrument docks of ``window`` (a MainWindow) and their upkeep."""
+
+    def __init__(self, window) -> None:
+        self.window = window
+        session = window.session
+        self.feed = session.measurement
+        if self.feed is None:
+            try:
+                self.feed = session.open_measurement()
+            except ParameterError as exc:  # the command line's calibration file: said, not fatal here
+                session.problems.report("calibration", str(exc), "error")
+                self.feed = None
+        settings = session.settings
+        self.octave = OctaveView(settings.peak_hold)
+        self.channels = ChannelMeters(settings.peak_hold)
+        self.devices = DevicesView(session, window.change_settings)
+        self.measurements = MeasurementsView(self.feed, settings) if self.feed is not None else QtWidgets.QLabel(
+            "measurements unavailable (see the problems)")
+        docks = [window._dock("Measurements", "measurementsDock", self.measurements),
+                 window._dock("Octave bands", "octaveDock", self.octave),
+                 window._dock("Channels", "channelsDock", self.channels),
+                 window._dock("Devices", "devicesDock", self.devices)]
+        # Tabs beside the Controls, which stay in front: the window's layout is unchanged until
+        # the user picks a tab (stacked, they squeezed the Controls to nothing at 1280 × 800).
+        for dock in docks:
+            window.tabifyDockWidget(window.controls_dock, dock)
+        window.controls_dock.raise_()
+        self.docks = docks
+        if self.feed is not None:
+            self.measurements.calibrate_requested.connect(self.calibrate)
+            self.measurements.export_log_requested.connect(lambda: self.export_log())
+            self.measurements.settings_changed.connect(window.change_settings)
+        menu = window.menuBar().addMenu("&Export")
+        for text, slot in (("Spectrum (CSV)…", self.export_spectrum),
+                           ("Measurement log (CSV)…", self.export_log),
+                           ("Spectrogram (NPZ)…", self.export_spectrogram),
+                           ("Spectrogram (PNG)…", self.export_png)):
+            menu.addAction(text, lambda s=slot: s())
+        self._offsets_key = None
+        self._offsets = np.zeros(0, np.float32)
+        self._octave_version = -1
+
+    # -- drawing ----------------------------------------------------------------------------------
+    def row_offsets(self, rows) -> np.ndarray:
+        """The spectrum's per-row dB offsets for ``rows`` (weighting + microphone file)."""
+        cal = self.feed.calibration if self.feed is not None else None
+        key = (id(rows), rows.n_rows, self.window.settings.weighting, id(cal))
+        if key != self._offsets_key:
+            self._offsets_key = key
+            self._offsets = spectrum_offsets_db(rows.row_hz, self.window.settings.weighting, cal)
+            unit = "dBFS" if self.window.settings.weighting == "Z" else f"dB({self.window.settings.weighting})FS"
+            self.window.spectrum.plot.setLabel("left", "level", units=unit + (" mic-corrected" if cal else ""))
+        return self._offsets
+
+    def draw_spectrum(self, history, now: float) -> None:
+        """The spectrum's newest frame and peak hold, weighted and mic-corrected."""
+        offsets = self.row_offsets(self.window.waterfall.rows)
+        latest, recent = history.latest, history.take_recent_max()
+        if offsets.shape != latest.shape:
+            offsets = 0.0
+        self.window.spectrum.update_frame(latest + offsets, now, None if recent is None else recent + offsets)
+
+    def tick(self, now: float) -> None:
+        """The channel meters (the display timer's secondary rate)."""
+        pipeline = self.window.pipeline
+        worker = pipeline.worker
+        peak, rms = worker.channels.levels(weighting=self.window.settings.weighting)
+        if not peak.size:
+            return
+        s = self.window.settings
+        report = {}
+        if peak.size >= 2:
+            report = channel_report(worker.channels, s.reference_channel, s.compare_channel)
+        self.channels.show_report(report, peak, rms, worker.clipped_per_channel, now,
+                                  self.window.settings.weighting)
+
+    def refresh(self, now: float) -> None:
+        """The measurement panel and the octave bars (4 Hz)."""
+        if self.feed is None:
+            return
+        self.measurements.refresh()
+        if self.feed.updates != self._octave_version:
+            self._octave_version = self.feed.updates
+            self.octave.update_bands(self.feed.latest().get("bands"), now, self.feed.spl_offset)
+
+    def apply_settings(self, settings) -> None:
+        self.octave.set_hold(settings.peak_hold)
+        if self.feed is not None:
+            self.measurements.settings_form.set_settings(settings)
+
+    # -- actions ----------------------------------------------------------------------------------
+    def calibrate(self, calibrator_db: float) -> bool:
+        """Set this input's SPL offset from the calibrator tone playing now (saved per input)."""
+        problems = self.window.session.problems
+        try:
+            offset = self.feed.calibrate(calibrator_db)
+        except ParameterError as exc:
+            problems.report("calibrate", str(exc), "error")
+            self.window._present_problems()
+            return False
+        key = self.window.pipeline.source.description
+        ok = self.window.change_settings({"spl_offsets": with_offset(self.window.settings.spl_offsets, key, offset)})
+        if ok:
+            problems.report("calibrate", f"calibrated {key}: SPL offset {offset:+.2f} dB "
+                            f"({calibrator_db:g} dB SPL at 1 kHz)", "info")
+        self.window._present_problems()
+        return ok
+
+    def _path(self, path: str | None, kind: str, ext: str, title: str) -> str | None:
+        if path is not None:
+            return path
+        chosen, _ = QtWidgets.QFileDialog.getSaveFileName(
+            self.window, title, os.path.join(os.getcwd(), default_name(kind, ext)), f"*.{ext}")
+        return chosen or None
+
+    def _write(self, what: str, path: str | None, write) -> str | None:
+        if path is None:
+            return None
+        try:
+            write(path)
+        except ParameterError as exc:
+            self.window.session.problems.report("export", str(exc), "error")
+            self.window._present_problems()
+            return None
+        self.window.session.problems.report("export", f"{what} written to {path}", "info")
+        self.window._present_problems()
+        return path
+
+    def export_spectrum(self, path: str | None = None) -> str | None:
+        """The spectrum on screen (weighted and corrected as shown) and its peak hold, CSV."""
+        history = self.window.waterfall.history
+        if history.latest is None:
+            return None
+        rows = self.window.waterfall.rows
+        offsets = self.row_offsets(rows)
+        held = self.window.spectrum.peak_hold.values
+        unit = "dBFS" if self.window.settings.weighting == "Z" else f"dB{self.window.settings.weighting}FS"
+        return self._write("spectrum", self._path(path, "spectrum", "csv", "Export spectrum"),
+                           lambda p: write_spectrum_csv(p, rows.row_hz, history.latest + offsets,
+                                                        None if held is None or held.shape != offsets.shape else held,
+                                                        unit=unit))
+
+    def export_log(self, path: str | None = None) -> str | None:
+        """Every measurement so far, CSV."""
+        if self.feed is None:
+            return None
+        return self._write("measurement log", self._path(path, "measurements", "csv", "Export measurement log"),
+                           lambda p: write_measurement_log_csv(p, self.feed.log()))
+
+    def export_spectrogram(self, path: str | None = None) -> str | None:
+        """The waterfall's history (dB per row and column) with its frequency and time axes, .npz."""
+        h = self.window.waterfall.history
+        n = min(h.head, h.width)
+        if not n:
+            return None
+        j = np.arange(h.head - n, h.head)
+
+        def write(p):
+            write_spectrogram_npz(p, h.db[:, j % h.width].T, h.column_end_time(j), h.rows.row_hz,
+                                  scale=h.scale, samplerate=h.params.samplerate, n_fft=h.params.n_fft,
+                                  hop=h.params.hop, frames_per_column=h.merge)
+        return self._write("spectrogram", self._path(path, "spectrogram", "npz", "Export spectrogram"), write)
+
+    def export_png(self, path: str | None = None) -> str | None:
+        """The waterfall as drawn, with its axes, PNG."""
+        def write(p):
+            buffer = QtCore.QBuffer()
+            buffer.open(QtCore.QIODevice.OpenModeFlag.WriteOnly)
+            self.window.waterfall.grab().toImage().save(buffer, "PNG")
+            write_bytes(p, bytes(buffer.data()))
+        return self._write("spectrogram picture", self._path(path, "spectrogram", "png", "Export picture"), write)
+

@@ -15,22 +15,32 @@ from PyQt6 import QtCore, QtWidgets
 from monitor.settings import (COLORMAPS, N_FFT_MAX, N_FFT_MIN, NORMALIZATIONS, SCALES, WINDOWS,
                               Settings, field_spec, hop_min)
 
-__all__ = ["ControlPanel", "ViewBar", "VIEWS"]
+__all__ = ["ControlPanel", "ViewBar", "VIEWS", "AXES", "VALUE_SCALES"]
 
-# The article's representations, one click each: label, layout, settings changes, value mode.
+# What the window shows, one click each. A view choice changes only what it names: the layout
+# here, the frequency axis (the `scale` setting) and the value scale (dB or linear power) in
+# the two groups beside it; never another setting (the Waveform view used to set scope_ms to
+# 1000 ms for good).
 VIEWS: dict[str, dict[str, Any]] = {
-    "waveform": {"label": "Waveform", "layout": "scope", "changes": {"scope_ms": 1000.0},
-                 "values": None, "tip": "the waveform of the last second"},
-    "spectrum": {"label": "Spectrum", "layout": "spectrum", "changes": {}, "values": None,
-                 "tip": "the spectrum of the current frame"},
-    "linear": {"label": "Linear power", "layout": "all", "changes": {"scale": "linear"},
-               "values": "power", "tip": "spectrogram: linear frequency, linear power"},
-    "log": {"label": "Log-frequency", "layout": "all", "changes": {"scale": "log"},
-            "values": "power", "tip": "spectrogram: log frequency, linear power"},
-    "db": {"label": "dB", "layout": "all", "changes": {"scale": "log"}, "values": "db",
-           "tip": "spectrogram: log frequency, power in dB (dB floor/ceiling)"},
-    "mel": {"label": "Mel-dB", "layout": "all", "changes": {"scale": "mel"}, "values": "db",
-            "tip": "mel spectrogram in dB (number of mel bands in the panel)"},
+    "spectrogram": {"label": "Spectrogram", "layout": "all",
+                    "tip": "the waterfall, with the spectrum and the waveform under it"},
+    "spectrum": {"label": "Spectrum", "layout": "spectrum",
+                 "tip": "only the spectrum of the current frame, large"},
+    "waveform": {"label": "Waveform", "layout": "scope",
+                 "tip": "only the waveform (its span is the 'waveform span' setting)"},
+}
+#: The frequency axis: values of the `scale` setting, with their button labels and tips.
+AXES: dict[str, tuple[str, str]] = {
+    "linear": ("Linear", "frequency axis: linear in Hz (harmonics evenly spaced)"),
+    "log": ("Log", "frequency axis: logarithmic (octaves evenly spaced)"),
+    "mel": ("Mel", "frequency axis: mel bands (pitch as heard; the number of bands is "
+                   "'mel bands' in Analysis)"),
+}
+#: The value scale of the colours: linear power, or power in dB.
+VALUE_SCALES: dict[str, tuple[str, str]] = {
+    "power": ("Power", "colours: linear power (FS² = a full-scale sine's power); quiet parts "
+                       "vanish"),
+    "db": ("dB", "colours: power in dB (dBFS) between the dB floor and ceiling"),
 }
 N_FFTS = [2 ** k for k in range(N_FFT_MIN.bit_length() - 1, N_FFT_MAX.bit_length())]
 # Input sample rates offered, Hz; None = the device's default (a file keeps its own rate).
@@ -39,6 +49,7 @@ LATENCIES = ["low", "high"]
 CHANNELS_SHOWN = 8  # spin range of channels/channel; a larger command-line value widens it
 BLOCKSIZE_SHOWN = 8192  # frames; likewise
 VALUE_LABELS = {"db": "dB", "power": "linear power"}
+
 
 
 def _combo(items, data=None) -> QtWidgets.QComboBox:
@@ -382,40 +393,58 @@ def _select_or_add(box: QtWidgets.QComboBox, value: Any, text: str, offered: int
 
 
 class ViewBar(QtWidgets.QWidget):
-    """A row above the waterfall: view buttons, pause, and the cursor readout.
+    """A row above the waterfall: what is shown (layout), the frequency axis, the value scale,
+    pause, and the cursor readout.
 
     Signals
     -------
     view_chosen(str)
-        A key of :data:`VIEWS`.
+        A key of :data:`VIEWS` (the layout).
+    axis_chosen(str)
+        A key of :data:`AXES` (the `scale` setting).
+    values_chosen(str)
+        A key of :data:`VALUE_SCALES`.
     pause_toggled(bool)
     """
 
     view_chosen = QtCore.pyqtSignal(str)
+    axis_chosen = QtCore.pyqtSignal(str)
+    values_chosen = QtCore.pyqtSignal(str)
     pause_toggled = QtCore.pyqtSignal(bool)
 
     def __init__(self, parent: Optional[QtWidgets.QWidget] = None) -> None:
         super().__init__(parent)
+        from monitor.gui.status import ElidedLabel
+
         layout = QtWidgets.QHBoxLayout(self)
         layout.setContentsMargins(4, 2, 4, 2)
-        layout.setSpacing(4)
-        title = QtWidgets.QLabel("View")
-        title.setObjectName("panelTitle")
-        layout.addWidget(title)
-        self.group = QtWidgets.QButtonGroup(self)
-        self.group.setExclusive(True)
+        layout.setSpacing(3)
         self.buttons: dict[str, QtWidgets.QToolButton] = {}
-        for key, view in VIEWS.items():
-            b = QtWidgets.QToolButton()
-            b.setText(view["label"])
-            b.setToolTip(view["tip"])
-            b.setCheckable(True)
-            b.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
-            b.clicked.connect(lambda _c=False, k=key: self.view_chosen.emit(k))
-            self.group.addButton(b)
-            self.buttons[key] = b
-            layout.addWidget(b)
-        layout.addSpacing(12)
+        self.axis_buttons: dict[str, QtWidgets.QToolButton] = {}
+        self.value_buttons: dict[str, QtWidgets.QToolButton] = {}
+        groups = (("Show", VIEWS, self.buttons, self.view_chosen),
+                  ("Frequency", AXES, self.axis_buttons, self.axis_chosen),
+                  ("Values", VALUE_SCALES, self.value_buttons, self.values_chosen))
+        self._groups = []
+        for title_text, items, buttons, signal in groups:
+            title = QtWidgets.QLabel(title_text)
+            title.setObjectName("panelTitle")
+            layout.addWidget(title)
+            group = QtWidgets.QButtonGroup(self)
+            group.setExclusive(True)
+            for key, item in items.items():
+                label, tip = (item["label"], item["tip"]) if isinstance(item, dict) else item
+                b = QtWidgets.QToolButton()
+                b.setText(label)
+                b.setToolTip(tip)
+                b.setCheckable(True)
+                b.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
+                b.clicked.connect(lambda _c=False, k=key, s=signal: s.emit(k))
+                group.addButton(b)
+                buttons[key] = b
+                layout.addWidget(b)
+            self._groups.append(group)
+            layout.addSpacing(8)
         self.pause_button = QtWidgets.QToolButton()
         self.pause_button.setText("❚❚ Pause")
         self.pause_button.setToolTip("freeze the display (space); audio keeps being analysed")
@@ -423,18 +452,33 @@ class ViewBar(QtWidgets.QWidget):
         self.pause_button.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
         self.pause_button.toggled.connect(self._paused)
         layout.addWidget(self.pause_button)
-        layout.addStretch(1)
-        self.cursor_label = QtWidgets.QLabel()
+        layout.addSpacing(8)
+        # The readout changes with every mouse move: elided in the room left, never widening.
+        self.cursor_label = ElidedLabel(min_chars=4)
         self.cursor_label.setObjectName("cursorReadout")
-        layout.addWidget(self.cursor_label)
+        self.cursor_label.setAlignment(QtCore.Qt.AlignmentFlag.AlignRight
+                                       | QtCore.Qt.AlignmentFlag.AlignVCenter)
+        layout.addWidget(self.cursor_label, 1)
 
     def _paused(self, on: bool) -> None:
         self.pause_button.setText("▶ Resume" if on else "❚❚ Pause")
         self.pause_toggled.emit(on)
 
-    def set_view(self, key: Optional[str]) -> None:
-        """Check the button of ``key`` (None: no preset matches)."""
-        self.group.setExclusive(False)
-        for k, b in self.buttons.items():
-            b.setChecked(k == key)
-        self.group.setExclusive(True)
+    def set_view(self, key: Optional[str], axis: Optional[str] = None,
+                 values: Optional[str] = None) -> None:
+        """Check the buttons of layout ``key``, frequency ``axis`` and value scale ``values``
+        (None: leave that group as it is)."""
+        for chosen, buttons in ((key, self.buttons), (axis, self.axis_buttons),
+                                (values, self.value_buttons)):
+            if chosen is None:
+                continue
+            for k, b in buttons.items():
+                if b.isChecked() != (k == chosen):
+                    b.setChecked(k == chosen)
+        # The axis means nothing to the waveform, the value scale nothing to either (the
+        # spectrum is always in dB): greyed, not hidden, so the row does not jump.
+        if key is not None:
+            for b in self.axis_buttons.values():
+                b.setEnabled(key != "waveform")
+            for b in self.value_buttons.values():
+                b.setEnabled(key == "spectrogram")

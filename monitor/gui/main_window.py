@@ -60,7 +60,7 @@ class MainWindow(QtWidgets.QMainWindow):
         settings = session.settings
         self.store = store
         self.paused = False
-        self.view = "db"
+        self.view = "spectrogram"
         self.frames_seen = 0
         self._fps = FpsMeter()
         self.run_stats = RunStats()  # for SPECTROMON_STATS_FILE (the benchmarks)
@@ -86,6 +86,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.notice = NoticeBanner()
         self.waterfall.cursor_moved.connect(self.view_bar.cursor_label.setText)
         self.view_bar.view_chosen.connect(self.set_view)
+        self.view_bar.axis_chosen.connect(self.set_axis)
+        self.view_bar.values_chosen.connect(self.set_value_mode)
         self.view_bar.pause_toggled.connect(self.set_paused)
         self.banner.retry.connect(self.retry_input)
         self.banner.rescan.connect(self.rescan_devices)
@@ -183,7 +185,8 @@ class MainWindow(QtWidgets.QMainWindow):
         if store is not None:
             self.set_value_mode(str(store.value("values", "db")), save=False)
             view = store.value("view", None)
-            if view in VIEWS and VIEWS[view]["layout"] != "all":
+            if view in VIEWS:
+                self.view = view
                 self._apply_layout(VIEWS[view]["layout"])
         self._sync_view()
         self._update_title()
@@ -291,17 +294,19 @@ class MainWindow(QtWidgets.QMainWindow):
             self.view_bar.pause_button.setChecked(self.paused)
 
     def set_view(self, key: str) -> None:
-        """One of the article's representations (:data:`monitor.gui.controls.VIEWS`)."""
-        view = VIEWS[key]
-        if view["changes"]:
-            self.change_settings(dict(view["changes"]))
-        if view["values"]:
-            self.set_value_mode(view["values"])
-        self._apply_layout(view["layout"])
+        """Show the layout ``key`` of :data:`monitor.gui.controls.VIEWS`; changes nothing else
+        (no setting, no value scale)."""
+        self._apply_layout(VIEWS[key]["layout"])
         self.view = key
         self._sync_view()
         if self.store is not None:
             self.store.set_value("view", key)
+
+    def set_axis(self, scale: str) -> None:
+        """The frequency axis: 'linear', 'log' or 'mel' (the `scale` setting)."""
+        if scale != self.settings.scale:
+            self.change_settings({"scale": scale})
+        self._sync_view()
 
     def set_value_mode(self, mode: str, save: bool = True) -> None:
         """Colour the waterfall by 'db' or by linear 'power'."""
@@ -376,18 +381,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._layout = layout
 
     def _sync_view(self) -> None:
-        layout = getattr(self, "_layout", "all")
-        for key, view in VIEWS.items():
-            if view["layout"] != layout:
-                continue
-            if layout != "all":
-                break
-            if (all(getattr(self.settings, k) == v for k, v in view["changes"].items())
-                    and view["values"] == self.waterfall.value_mode):
-                break
-        else:
-            key = None
-        self.view_bar.set_view(key)
+        self.view_bar.set_view(self.view, self.settings.scale, self.waterfall.value_mode)
 
     def _save(self) -> None:
         if self.store is not None:

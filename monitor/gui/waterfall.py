@@ -37,6 +37,12 @@ from monitor.settings import Settings
 __all__ = ["WaterfallHistory", "StreamClock", "RingImageItem", "Waterfall", "VALUE_MODES"]
 
 VALUE_MODES = ("db", "power")  # colour by dB, or by linear power (the article's first picture)
+COLOR_BAR_TIPS = {
+    "db": "colour = power in dBFS (0 dBFS: a full-scale sine), from the dB floor to the "
+          "dB ceiling",
+    "power": "colour = linear power in FS² (1 FS² = a full-scale sine's power), from 0 to "
+             "the dB ceiling's power",
+}
 
 
 class WaterfallHistory:
@@ -322,6 +328,8 @@ class ColorBar(QtWidgets.QWidget):
         super().__init__(waterfall)
         self._waterfall = waterfall
         self._image: Optional[QtGui.QImage] = None
+        self.unit = "dBFS"  # what the marks are in, as last drawn
+        self.marks: list[str] = []
         self.setFixedWidth(52)
 
     def set_table(self, lut32: np.ndarray) -> None:
@@ -351,19 +359,33 @@ class ColorBar(QtWidgets.QWidget):
         h = wf.history
         floor, ceil = h.db_floor, h.db_ceil
         if h.value_mode == "power":
-            marks = [(1.0, f"{ceil:.0f}"), (0.5, f"{ceil - 3:.0f}"), (0.1, f"{ceil - 10:.0f}"),
-                     (0.0, "0 pw")]
+            # Linear power: the colour index is proportional to it, from 0 to the ceiling's
+            # power (FS² = the power of a full-scale sine, 0 dBFS).
+            top = 10.0 ** (ceil / 10.0)
+            marks = [(f, _format_power(f * top)) for f in (0.0, 0.25, 0.5, 0.75, 1.0)]
+            unit = "FS²"
         else:
             marks = [((v - floor) / (ceil - floor), f"{v:.0f}")
                      for v in round_ticks(floor, ceil, 5)]
+            unit = "dBFS"
         for frac, text in marks:
             y = bottom - frac * height
             p.drawLine(QtCore.QPointF(16, y), QtCore.QPointF(19, y))
             y_text = min(max(y - 7, 0), self.height() - 14)
             p.drawText(QtCore.QRectF(20, y_text, 32, 14), QtCore.Qt.AlignmentFlag.AlignVCenter,
                        text)
-        p.drawText(QtCore.QRectF(2, bottom + 6, 50, 14), QtCore.Qt.AlignmentFlag.AlignLeft, "dBFS")
+        p.drawText(QtCore.QRectF(2, bottom + 6, 50, 14), QtCore.Qt.AlignmentFlag.AlignLeft, unit)
+        self.unit = unit
+        self.marks = [text for _, text in marks]
         p.end()
+
+
+def _format_power(value: float) -> str:
+    """A linear power for a 30-px label: 0, 0.5, 0.025, 1e-05."""
+    if value == 0:
+        return "0"
+    text = f"{value:.2g}"
+    return text.replace("e-0", "e-").replace("e+0", "e")
 
 
 def rgb32_table(name: str) -> np.ndarray:
@@ -429,8 +451,11 @@ class Waterfall(QtWidgets.QWidget):
         self.image_item = RingImageItem()
         self.plot.addItem(self.image_item)
         self.plot.scene().sigMouseMoved.connect(self._mouse_moved)
+        # The readout goes when the mouse leaves (it used to keep its last values).
+        self.plot.viewport().installEventFilter(self)
         self.color_bar = ColorBar(self)
         self.color_bar.set_table(self._lut32)
+        self.color_bar.setToolTip(COLOR_BAR_TIPS["db"])
         layout = QtWidgets.QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
@@ -529,6 +554,7 @@ class Waterfall(QtWidgets.QWidget):
             self.value_mode = mode
             self.history.set_levels(self.settings.db_floor, self.settings.db_ceil, mode)
             self._recolour()
+            self.color_bar.setToolTip(COLOR_BAR_TIPS[mode])
 
     def apply_settings(self, settings: Settings) -> None:
         """Apply display settings live. A new scale or history length restarts the history;
@@ -579,6 +605,8 @@ class Waterfall(QtWidgets.QWidget):
             db = float(h.db[row, (self._shown_head - h.width + column) % h.width])
         hz = float(h.rows.hz_at(row + 0.5))
         level = "floor" if not math.isfinite(db) else f"{db:.1f} dB"
+        if self.value_mode == "power" and math.isfinite(db):
+            level = f"{10.0 ** (db / 10.0):.3g} FS²  {level}"
         freq = f"{hz:.0f} Hz" if hz < 1000 else f"{hz / 1000:.3f} kHz"
         return f"t {t:+.2f} s   f {freq}   {level}"
 
@@ -630,7 +658,7 @@ class Waterfall(QtWidgets.QWidget):
                                 else (self._left, self._bottom))
         freq_axis.set_rows(h.rows)
         time_axis.set_rows(None)
-        freq_axis.setLabel("frequency, mel scale" if h.rows.scale == "mel" else "frequency", units="Hz")
+        freq_axis.setLabel(f"frequency, {h.rows.scale} scale", units="Hz")
         time_axis.setLabel("time", units="s")
         if self.settings.orientation == "vertical":
             vb.setRange(xRange=(0, h.rows.n_rows), yRange=(-span, 0), padding=0)
@@ -642,6 +670,11 @@ class Waterfall(QtWidgets.QWidget):
             self._x0 = h.latest_time - span - self._display_time
         self._place_image()
         self.color_bar.update()
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt API
+        if event.type() == QtCore.QEvent.Type.Leave:
+            self.cursor_moved.emit("")
+        return False
 
     def _mouse_moved(self, pos) -> None:
         vb = self.plot.getPlotItem().getViewBox()

@@ -10,6 +10,7 @@ import sys
 from PyQt6 import QtCore, QtWidgets
 
 from monitor.gui.main_window import MainWindow
+from monitor.gui.screen_fit import fit_to_screen
 from monitor.session import Session
 from monitor.settings_store import SettingsStore
 
@@ -94,9 +95,12 @@ def _run_window(app: QtWidgets.QApplication, given: dict, ns: argparse.Namespace
     screenshot = getattr(ns, "screenshot", None)
     duration = getattr(ns, "duration", None)
     geometry = store.value("geometry", None)
-    if screenshot or not (isinstance(geometry, QtCore.QByteArray)
-                          and window.restoreGeometry(geometry)):
-        window.resize(1280, 800)
+    restored = (not screenshot and isinstance(geometry, QtCore.QByteArray)
+                and window.restoreGeometry(geometry))
+    if screenshot:
+        window.resize(1280, 800)  # the same picture on every machine
+    else:
+        fit_to_screen(window, restored=bool(restored))
     result = {"code": 0}
 
     def finish() -> None:

@@ -254,8 +254,14 @@ class ClassifierView(QtWidgets.QWidget):
         layout.addWidget(self.error_label)
         self.bars = TopBars(N_BARS)
         layout.addWidget(self.bars)
-        layout.addWidget(self._settings_row())
-        layout.addWidget(self._watch_editor())
+        # The settings and the watch list: in this panel, unless the window takes them into its
+        # Controls tabs (take_settings_panel), which leaves this panel the results alone.
+        self.settings_box = QtWidgets.QWidget()
+        sv = QtWidgets.QVBoxLayout(self.settings_box)
+        sv.setContentsMargins(0, 0, 0, 0)
+        sv.addWidget(self._settings_row())
+        sv.addWidget(self._watch_editor())
+        layout.addWidget(self.settings_box)
         layout.addWidget(self._event_log(), 1)
         self.apply_settings(settings)
 
@@ -350,6 +356,15 @@ class ClassifierView(QtWidgets.QWidget):
         return box
 
     # -- public API -----------------------------------------------------------------------------
+    def take_settings_panel(self) -> Optional[QtWidgets.QWidget]:
+        """The classifier's settings and watch list, out of this panel, for the window to place
+        (None when the classifier is unavailable)."""
+        if self.classifier is None:
+            return None
+        self.layout().removeWidget(self.settings_box)
+        self.settings_box.setParent(None)
+        return self.settings_box
+
     def activity_strip(self) -> ActivityStrip:
         """The strip to place under the waterfall (one widget, created with the view)."""
         return self._strip

@@ -53,10 +53,37 @@ VALUE_LABELS = {"db": "dB", "power": "linear power"}
 
 
 def _combo(items, data=None) -> QtWidgets.QComboBox:
-    box = QtWidgets.QComboBox()
+    box = _narrow(QtWidgets.QComboBox())
     for i, text in enumerate(items):
         box.addItem(str(text), items[i] if data is None else data[i])
     return box
+
+
+def _narrow(box: QtWidgets.QComboBox) -> QtWidgets.QComboBox:
+    """A combo box as narrow as ten characters: a long device or file name is elided in it
+    instead of pushing the panel (and the window) wider."""
+    box.setSizeAdjustPolicy(
+        QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    box.setMinimumContentsLength(10)
+    return box
+
+
+def _tab(*groups: QtWidgets.QWidget) -> QtWidgets.QScrollArea:
+    """A tab's page: ``groups`` stacked, in a scroll area (a short screen scrolls the page,
+    it never pushes the window taller)."""
+    page = QtWidgets.QWidget()
+    v = QtWidgets.QVBoxLayout(page)
+    v.setContentsMargins(4, 4, 4, 4)
+    v.setSpacing(8)
+    for g in groups:
+        v.addWidget(g)
+    v.addStretch(1)
+    scroll = QtWidgets.QScrollArea()
+    scroll.setWidgetResizable(True)
+    scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+    scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    scroll.setWidget(page)
+    return scroll
 
 
 def _spin(lo: float, hi: float, step: float, decimals: int = 0, suffix: str = "") \
@@ -100,16 +127,23 @@ class ControlPanel(QtWidgets.QWidget):
 
     def __init__(self, settings: Settings, parent: Optional[QtWidgets.QWidget] = None) -> None:
         super().__init__(parent)
+        from monitor.gui.status import ElidedLabel
+
         self.settings = settings
         self._updating = False
         outer = QtWidgets.QVBoxLayout(self)
-        outer.setContentsMargins(6, 6, 6, 6)
-        outer.setSpacing(8)
+        outer.setContentsMargins(2, 2, 2, 2)
+        outer.setSpacing(0)
+        # Grouped in tabs (25 rows in one column showed 8 at 1280×800).
+        self.tabs = QtWidgets.QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.tabs.setUsesScrollButtons(True)
+        outer.addWidget(self.tabs)
 
         # -- source ---------------------------------------------------------------------------
         src = QtWidgets.QGroupBox("Source")
         form = QtWidgets.QFormLayout(src)
-        self.source_combo = QtWidgets.QComboBox()
+        self.source_combo = _narrow(QtWidgets.QComboBox())
         self.source_combo.setToolTip("default input, an input device, a generator, or a file")
         self.generator_edit = QtWidgets.QLineEdit()
         self.generator_edit.setPlaceholderText("sine:1000, sweep:20-20000:10, pink …")
@@ -121,9 +155,9 @@ class ControlPanel(QtWidgets.QWidget):
         file_row = QtWidgets.QHBoxLayout()
         file_row.addWidget(self.file_button, 1)
         file_row.addWidget(self.loop_check)
-        self.file_label = QtWidgets.QLabel()
+        # The path elided in the middle (the file name stays), whole in the tooltip.
+        self.file_label = ElidedLabel(mode=QtCore.Qt.TextElideMode.ElideMiddle)
         self.file_label.setObjectName("panelTitle")
-        self.file_label.setWordWrap(True)
         form.addRow("input", self.source_combo)
         form.addRow("generator", self.generator_edit)
         form.addRow(file_row)
@@ -154,7 +188,8 @@ class ControlPanel(QtWidgets.QWidget):
         form.addRow("analyse", self.channel_spin)
         form.addRow("block size", self.blocksize_spin)
         form.addRow("latency", self.latency_combo)
-        outer.addWidget(src)
+        src.setTitle("")
+        self.tabs.addTab(_tab(src), "Source")
 
         # -- analysis -------------------------------------------------------------------------
         an = QtWidgets.QGroupBox("Analysis")
@@ -185,7 +220,8 @@ class ControlPanel(QtWidgets.QWidget):
         form.addRow("f max", self.fmax_spin)
         form.addRow("normalise", self.normalize_combo)
         form.addRow("target", self.target_spin)
-        outer.addWidget(an)
+        an.setTitle("")
+        self.tabs.addTab(_tab(an), "Analysis")
 
         # -- display --------------------------------------------------------------------------
         disp = QtWidgets.QGroupBox("Display")
@@ -210,11 +246,16 @@ class ControlPanel(QtWidgets.QWidget):
         form.addRow("orientation", self.orientation_combo)
         form.addRow("waveform span", self.scope_spin)
         form.addRow("refresh", self.fps_spin)
-        outer.addWidget(disp)
-        outer.addStretch(1)
+        self.display_form = form  # more display rows (theme, UI scale) are added to it
+        disp.setTitle("")
+        self.tabs.addTab(_tab(disp), "Display")
 
         self._connect()
         self.set_settings(settings)
+
+    def add_tab(self, widget: QtWidgets.QWidget, title: str) -> None:
+        """Another group of settings (the classifier's) as a tab of its own."""
+        self.tabs.addTab(_tab(widget), title)
 
     # -- wiring ---------------------------------------------------------------------------------
     def _connect(self) -> None:
@@ -392,6 +433,69 @@ def _select_or_add(box: QtWidgets.QComboBox, value: Any, text: str, offered: int
     _select(box, value)
 
 
+class FlowLayout(QtWidgets.QLayout):
+    """Items left to right, wrapping onto another row when the width runs out (Qt's flow
+    layout example): the view bar takes two rows on a 1024-px screen instead of pushing the
+    window wider."""
+
+    def __init__(self, parent: Optional[QtWidgets.QWidget] = None, spacing: int = 6) -> None:
+        super().__init__(parent)
+        self._items: list[QtWidgets.QLayoutItem] = []
+        self._spacing = spacing
+
+    def addItem(self, item: QtWidgets.QLayoutItem) -> None:  # noqa: N802 - Qt API
+        self._items.append(item)
+
+    def count(self) -> int:
+        return len(self._items)
+
+    def itemAt(self, i: int):  # noqa: N802 - Qt API
+        return self._items[i] if 0 <= i < len(self._items) else None
+
+    def takeAt(self, i: int):  # noqa: N802 - Qt API
+        return self._items.pop(i) if 0 <= i < len(self._items) else None
+
+    def expandingDirections(self):  # noqa: N802 - Qt API
+        return QtCore.Qt.Orientation(0)
+
+    def hasHeightForWidth(self) -> bool:  # noqa: N802 - Qt API
+        return True
+
+    def heightForWidth(self, width: int) -> int:  # noqa: N802 - Qt API
+        return self._arrange(QtCore.QRect(0, 0, width, 0), apply=False)
+
+    def setGeometry(self, rect: QtCore.QRect) -> None:  # noqa: N802 - Qt API
+        super().setGeometry(rect)
+        self._arrange(rect, apply=True)
+
+    def sizeHint(self) -> QtCore.QSize:  # noqa: N802 - Qt API
+        w = sum(i.sizeHint().width() + self._spacing for i in self._items)
+        h = max((i.sizeHint().height() for i in self._items), default=0)
+        m = self.contentsMargins()
+        return QtCore.QSize(w + m.left() + m.right(), h + m.top() + m.bottom())
+
+    def minimumSize(self) -> QtCore.QSize:  # noqa: N802 - Qt API
+        size = QtCore.QSize()
+        for item in self._items:
+            size = size.expandedTo(item.minimumSize())
+        m = self.contentsMargins()
+        return size + QtCore.QSize(m.left() + m.right(), m.top() + m.bottom())
+
+    def _arrange(self, rect: QtCore.QRect, apply: bool) -> int:
+        m = self.contentsMargins()
+        r = rect.adjusted(m.left(), m.top(), -m.right(), -m.bottom())
+        x, y, row_h = r.x(), r.y(), 0
+        for item in self._items:
+            hint = item.sizeHint()
+            if x + hint.width() > r.right() + 1 and row_h > 0:
+                x, y, row_h = r.x(), y + row_h + self._spacing // 2, 0
+            if apply:
+                item.setGeometry(QtCore.QRect(QtCore.QPoint(x, y), hint))
+            x += hint.width() + self._spacing
+            row_h = max(row_h, hint.height())
+        return y + row_h - rect.y() + m.bottom()
+
+
 class ViewBar(QtWidgets.QWidget):
     """A row above the waterfall: what is shown (layout), the frequency axis, the value scale,
     pause, and the cursor readout.
@@ -416,9 +520,11 @@ class ViewBar(QtWidgets.QWidget):
         super().__init__(parent)
         from monitor.gui.status import ElidedLabel
 
-        layout = QtWidgets.QHBoxLayout(self)
-        layout.setContentsMargins(4, 2, 4, 2)
-        layout.setSpacing(3)
+        outer = QtWidgets.QHBoxLayout(self)
+        outer.setContentsMargins(4, 2, 4, 2)
+        outer.setSpacing(6)
+        flow = FlowLayout(spacing=10)
+        outer.addLayout(flow, 4)
         self.buttons: dict[str, QtWidgets.QToolButton] = {}
         self.axis_buttons: dict[str, QtWidgets.QToolButton] = {}
         self.value_buttons: dict[str, QtWidgets.QToolButton] = {}
@@ -427,6 +533,10 @@ class ViewBar(QtWidgets.QWidget):
                   ("Values", VALUE_SCALES, self.value_buttons, self.values_chosen))
         self._groups = []
         for title_text, items, buttons, signal in groups:
+            box = QtWidgets.QWidget()
+            layout = QtWidgets.QHBoxLayout(box)
+            layout.setContentsMargins(0, 0, 0, 0)
+            layout.setSpacing(3)
             title = QtWidgets.QLabel(title_text)
             title.setObjectName("panelTitle")
             layout.addWidget(title)
@@ -444,21 +554,21 @@ class ViewBar(QtWidgets.QWidget):
                 buttons[key] = b
                 layout.addWidget(b)
             self._groups.append(group)
-            layout.addSpacing(8)
+            flow.addWidget(box)
         self.pause_button = QtWidgets.QToolButton()
         self.pause_button.setText("❚❚ Pause")
         self.pause_button.setToolTip("freeze the display (space); audio keeps being analysed")
         self.pause_button.setCheckable(True)
         self.pause_button.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
         self.pause_button.toggled.connect(self._paused)
-        layout.addWidget(self.pause_button)
-        layout.addSpacing(8)
+        flow.addWidget(self.pause_button)
         # The readout changes with every mouse move: elided in the room left, never widening.
         self.cursor_label = ElidedLabel(min_chars=4)
         self.cursor_label.setObjectName("cursorReadout")
         self.cursor_label.setAlignment(QtCore.Qt.AlignmentFlag.AlignRight
                                        | QtCore.Qt.AlignmentFlag.AlignVCenter)
-        layout.addWidget(self.cursor_label, 1)
+        self.cursor_label.setMaximumWidth(self.cursor_label.fontMetrics().averageCharWidth() * 40)
+        outer.addWidget(self.cursor_label, 1)
 
     def _paused(self, on: bool) -> None:
         self.pause_button.setText("▶ Resume" if on else "❚❚ Pause")

@@ -152,17 +152,22 @@ class MainWindow(QtWidgets.QMainWindow):
         self.controls.changed.connect(self.change_settings)
         self.controls.source_changed.connect(self.change_source)
         self.controls.value_mode_changed.connect(self.set_value_mode)
-        scroll = QtWidgets.QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
-        scroll.setWidget(self.controls)
-        scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.controls_dock = dock = self._dock("Controls", "controlsDock", scroll)
+        if self.classifier_view is not None:
+            box = self.classifier_view.take_settings_panel()
+            if box is not None:
+                self.controls.add_tab(box, "Classifier")
+        self.controls_dock = dock = self._dock("Controls", "controlsDock", self.controls)
         dock.setMinimumWidth(250)
-        self.classifier_dock = cdock = self._dock("Sound events", "classifierDock",
-                                                  self.classifier_panel)
+        # In a scroll area: on a short screen the panel scrolls instead of pushing the window
+        # taller than the screen.
+        events_scroll = QtWidgets.QScrollArea()
+        events_scroll.setWidgetResizable(True)
+        events_scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+        events_scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        events_scroll.setWidget(self.classifier_panel)
+        self.classifier_dock = cdock = self._dock("Sound events", "classifierDock", events_scroll)
         small = self.classifier_view is None
-        self.resizeDocks([dock, cdock], [640, 90] if small else [430, 330],
+        self.resizeDocks([dock, cdock], [640, 90] if small else [330, 430],
                          QtCore.Qt.Orientation.Vertical)
         # As narrow as the panels allow: the waterfall is what the window is for.
         self.resizeDocks([dock], [300], QtCore.Qt.Orientation.Horizontal)

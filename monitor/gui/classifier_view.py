@@ -8,6 +8,7 @@ otherwise a couple of attribute reads and, for the strip, one transform update.
 
 from __future__ import annotations
 
+import time
 from typing import Optional
 
 import numpy as np
@@ -23,6 +24,11 @@ N_BARS = 5
 MAX_LOG_ROWS = 200  # newest events shown; the CSV export has them all
 ALERT_HOLD_SECONDS = 5.0  # the banner stays this long (stream time) after an alert fired
 STRIP_ROWS = 5
+# The event log's columns: title, and a text as wide as the column needs (the label column
+# grows to the longest label shown).
+LOG_COLUMNS = (("time", "00:00:00"), ("label", "Speech"), ("peak", "0.00"),
+               ("duration (s)", "000.00 …"), ("stream t", "000:00.00"))
+LABEL_CHARS_MAX = 40  # labels longer than this are elided in the log (whole in the tooltip)
 PATCH_HOP = 0.48  # s between YAMNet patches
 PATCH_CENTRE = (0.975 - PATCH_HOP) / 2  # a patch is drawn as the 0.48 s around its centre
 
@@ -324,29 +330,44 @@ class ClassifierView(QtWidgets.QWidget):
         grid.addWidget(self.watch_error, 2, 0, 1, 3)
         self.watch_add.clicked.connect(self._add_watch)
         self.watch_edit.returnPressed.connect(self._add_watch)
+        self.watch_edit.textEdited.connect(lambda _t: self.watch_error.setText(""))
+        # With the completer open, the popup has the mouse: a click on Add only closed it and
+        # added nothing (and the next label typed became "DogVacuum"). Take that click as Add.
+        completer.popup().installEventFilter(self)
+        completer.popup().setObjectName("completerPopup")
         self.watch_remove.clicked.connect(self._remove_watch)
         return box
 
     def _event_log(self) -> QtWidgets.QWidget:
         box = QtWidgets.QGroupBox("Event log")
         v = QtWidgets.QVBoxLayout(box)
-        self.table = QtWidgets.QTableWidget(0, 4)
-        self.table.setHorizontalHeaderLabels(["start", "label", "peak", "duration (s)"])
+        self.table = QtWidgets.QTableWidget(0, len(LOG_COLUMNS))
+        self.table.setHorizontalHeaderLabels([title for title, _ in LOG_COLUMNS])
+        self.table.horizontalHeaderItem(0).setToolTip("wall-clock time the event began")
+        self.table.horizontalHeaderItem(4).setToolTip("stream time the event began (seconds of "
+                                                      "audio since the source started)")
         self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setDefaultSectionSize(20)
         self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
-        # Fixed widths measured once: ResizeToContents re-measures a whole column on every cell
+        self.table.setWordWrap(False)
+        # Widths measured from sample texts, and the label column from the labels shown, only
+        # when a longer one arrives: ResizeToContents re-measures a whole column on every cell
         # change, which cost a second per update with a few hundred events (soak run).
         header = self.table.horizontalHeader()
         metrics = self.table.fontMetrics()
-        for column, sample in ((0, "000:00.00"), (2, "peak"), (3, "duration (s)")):
+        for column, (title, sample) in enumerate(LOG_COLUMNS):
             header.setSectionResizeMode(column, QtWidgets.QHeaderView.ResizeMode.Interactive)
-            self.table.setColumnWidth(column, metrics.horizontalAdvance(sample) + 16)
-        header.setSectionResizeMode(1, QtWidgets.QHeaderView.ResizeMode.Stretch)
+            self.table.setColumnWidth(column, max(metrics.horizontalAdvance(sample),
+                                                  metrics.horizontalAdvance(title)) + 16)
+        header.setStretchLastSection(True)
+        self._label_width = self.table.columnWidth(1)
+        self._walls: dict = {}  # (start, label) → wall-clock time first seen, s since epoch
         v.addWidget(self.table)
         row = QtWidgets.QHBoxLayout()
-        self.export_status = QtWidgets.QLabel("")
+        from monitor.gui.status import ElidedLabel
+
+        self.export_status = ElidedLabel(mode=QtCore.Qt.TextElideMode.ElideMiddle)
         self.export_status.setStyleSheet(f"color: {_DIM};")
         self.export_button = QtWidgets.QPushButton("Export CSV…")
         self.export_button.clicked.connect(self._export_clicked)
@@ -450,6 +471,17 @@ class ClassifierView(QtWidgets.QWidget):
         self._fill_watch_list()
         self.watch_edit.clear()
 
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt API
+        if (event.type() == QtCore.QEvent.Type.MouseButtonPress and obj.isWidgetType()
+                and not obj.rect().contains(event.position().toPoint())):
+            over = self.watch_add.rect().contains(
+                self.watch_add.mapFromGlobal(event.globalPosition().toPoint()))
+            if over and self.watch_add.isVisible():
+                obj.hide()
+                QtCore.QTimer.singleShot(0, self._add_watch)
+                return True
+        return False
+
     def _remove_watch(self) -> None:
         row = self.watch_list.currentRow()
         if row < 0 or row >= len(self.settings.watch):
@@ -478,15 +510,41 @@ class ClassifierView(QtWidgets.QWidget):
         shown = list(reversed(events[-MAX_LOG_ROWS:]))  # newest first
         if self.table.rowCount() != len(shown):
             self.table.setRowCount(len(shown))
+        widest = self._label_width
+        metrics = self.table.fontMetrics()
         for r, ev in enumerate(shown):
-            cells = (_fmt_time(ev.start), ev.label, f"{ev.peak:.2f}",
-                     f"{ev.duration:.2f}" + (" …" if ev.open else ""))
+            label = ev.label if len(ev.label) <= LABEL_CHARS_MAX else \
+                ev.label[:LABEL_CHARS_MAX - 1] + "…"
+            cells = (self._wall_text(ev), label, f"{ev.peak:.2f}",
+                     f"{ev.duration:.2f}" + (" …" if ev.open else ""), _fmt_time(ev.start))
             for c, text in enumerate(cells):
                 item = self.table.item(r, c)
                 if item is None:
-                    self.table.setItem(r, c, QtWidgets.QTableWidgetItem(text))
+                    item = QtWidgets.QTableWidgetItem(text)
+                    self.table.setItem(r, c, item)
                 elif item.text() != text:
                     item.setText(text)
+                if c == 1 and item.toolTip() != ev.label:
+                    item.setToolTip(ev.label)
+            widest = max(widest, metrics.horizontalAdvance(label) + 16)
+        if widest > self._label_width:  # whole labels: the column grows, never shrinks
+            self._label_width = widest
+            self.table.setColumnWidth(1, widest)
+
+    def _wall_text(self, ev) -> str:
+        """Wall-clock time of an event's start, HH:MM:SS: the event's own when it has one,
+        else the time it was first seen less how long ago (in stream time) it began."""
+        wall = getattr(ev, "wall_start", None) or getattr(ev, "wall", None)
+        if wall is None:
+            key = (ev.start, ev.label)
+            wall = self._walls.get(key)
+            if wall is None:
+                wall = time.time() - max(0.0, self._stream_time - ev.start)
+                self._walls[key] = wall
+                if len(self._walls) > 4 * MAX_LOG_ROWS:
+                    for k in list(self._walls)[:len(self._walls) - 2 * MAX_LOG_ROWS]:
+                        del self._walls[k]
+        return time.strftime("%H:%M:%S", time.localtime(wall))
 
     def _update_alert(self, snap) -> None:
         alerts = snap.alerts

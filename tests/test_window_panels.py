@@ -81,3 +81,52 @@ def test_event_log_shows_whole_labels_up_to_30_characters(window, qtbot):
     # Wall-clock time and stream time both shown.
     assert len(table.item(1, 0).text()) == 8 and table.item(1, 0).text().count(":") == 2
     assert table.item(1, 4).text() == "0:12.50"
+
+
+def test_note_names_and_peak_against_analytic_values():
+    from monitor.dsp.features import AnalysisParams, FeatureExtractor
+    from monitor.dsp.frequency_rows import FrequencyRows
+    from monitor.gui.spectrum import note_name, peak_of
+    from monitor.settings import Settings
+    from monitor.sources import GeneratorSource
+
+    assert note_name(440.0) == "A4" and note_name(261.6256) == "C4"
+    # 1000 Hz is 1200·log2(1000/987.767) = +21.3 cents above B5.
+    assert note_name(1000.0) == "B5 +21c"
+    assert note_name(0.0) == ""
+    settings = Settings(scale="linear")
+    params = AnalysisParams.from_settings(settings, 48000)
+    rows = FrequencyRows(params, "linear")
+    batch = FeatureExtractor(params).process(GeneratorSource("sine:1234.5@-12", 48000)
+                                             .render(8192)[:, 0])
+    hz, db = peak_of(rows.rows(batch)[-1], rows)
+    # Bins are 23.4 Hz apart; the parabola lands within a tenth of one.
+    assert abs(hz - 1234.5) < 2.4 and -13.5 < db < -11.5, (hz, db)
+
+
+def test_spectrum_shows_peak_and_readout_and_keeps_its_own_range(window, qtbot):
+    spectrum = window.spectrum
+    qtbot.waitUntil(lambda: spectrum.peak is not None and "peak" in spectrum._title,
+                    timeout=WAIT_MS)
+    hz, db = spectrum.peak
+    assert abs(np.log2(hz / 1000)) < 0.02 and -8 < db < -4
+    assert "B5" in spectrum._title
+    x = float(spectrum.rows.y_at(1000.0))
+    text = spectrum.readout(x, -20)
+    assert "B5" in text and "kHz" in text, text
+    # Its own range: a -20 dB waterfall ceiling leaves the spectrum's peak in view.
+    window.controls.db_ceil_spin.setValue(-20.0)
+    qtbot.wait(200)
+    lo, hi = spectrum.plot.getViewBox().viewRange()[1]
+    assert hi > db
+    combo = window.controls.spectrum_range_combo
+    combo.setCurrentIndex(combo.findData("0 … −60 dB"))
+    assert spectrum.plot.getViewBox().viewRange()[1] == pytest.approx([-60.0, 0.0])
+    # The readouts clear when the mouse leaves.
+    window.view_bar.cursor_label.setText("something")
+    QtWidgets.QApplication.sendEvent(spectrum.plot.viewport(), QtCore.QEvent(QtCore.QEvent.Type.Leave))
+    assert window.view_bar.cursor_label.text() == ""
+    window.view_bar.cursor_label.setText("something")
+    QtWidgets.QApplication.sendEvent(window.waterfall.plot.viewport(),
+                                     QtCore.QEvent(QtCore.QEvent.Type.Leave))
+    assert window.view_bar.cursor_label.text() == ""

@@ -124,6 +124,7 @@ class ControlPanel(QtWidgets.QWidget):
     changed = QtCore.pyqtSignal(dict)
     source_changed = QtCore.pyqtSignal(dict)
     value_mode_changed = QtCore.pyqtSignal(str)
+    spectrum_range_changed = QtCore.pyqtSignal(str)
 
     def __init__(self, settings: Settings, parent: Optional[QtWidgets.QWidget] = None) -> None:
         super().__init__(parent)
@@ -239,6 +240,9 @@ class ControlPanel(QtWidgets.QWidget):
         self.fps_spin.setToolTip("display refresh rate (the analysis does not depend on it)")
         form.addRow("frequency", self.scale_combo)
         form.addRow("values", self.value_combo)
+        self.scale_combo.setToolTip("frequency axis (also the Frequency buttons above the "
+                                    "waterfall)")
+        self.value_combo.setToolTip("value scale of the colours (also the Values buttons)")
         form.addRow("dB floor", self.db_floor_spin)
         form.addRow("dB ceiling", self.db_ceil_spin)
         form.addRow("colours", self.colormap_combo)
@@ -246,6 +250,14 @@ class ControlPanel(QtWidgets.QWidget):
         form.addRow("orientation", self.orientation_combo)
         form.addRow("waveform span", self.scope_spin)
         form.addRow("refresh", self.fps_spin)
+        from monitor.gui.spectrum import RANGES
+
+        self.spectrum_range_combo = _combo(list(RANGES))
+        self.spectrum_range_combo.setToolTip("level range of the spectrum: auto follows the "
+                                             "signal; independent of the dB floor/ceiling")
+        self.spectrum_range_combo.currentIndexChanged.connect(
+            lambda _i: self.spectrum_range_changed.emit(self.spectrum_range_combo.currentData()))
+        form.addRow("spectrum range", self.spectrum_range_combo)
         self.display_form = form  # more display rows (theme, UI scale) are added to it
         disp.setTitle("")
         self.tabs.addTab(_tab(disp), "Display")

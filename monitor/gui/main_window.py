@@ -85,6 +85,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.banner = InputLostBanner()
         self.notice = NoticeBanner()
         self.waterfall.cursor_moved.connect(self.view_bar.cursor_label.setText)
+        self.spectrum.cursor_moved.connect(self.view_bar.cursor_label.setText)
         self.view_bar.view_chosen.connect(self.set_view)
         self.view_bar.axis_chosen.connect(self.set_axis)
         self.view_bar.values_chosen.connect(self.set_value_mode)
@@ -152,6 +153,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.controls.changed.connect(self.change_settings)
         self.controls.source_changed.connect(self.change_source)
         self.controls.value_mode_changed.connect(self.set_value_mode)
+        self.controls.spectrum_range_changed.connect(self.spectrum.set_range_mode)
         if self.classifier_view is not None:
             box = self.classifier_view.take_settings_panel()
             if box is not None:

@@ -565,7 +565,9 @@ def test_linear_power_values_darken_quiet_parts(make_window, qtbot):
 def test_spectrum_scope_and_meters_follow_the_signal(make_window, qtbot):
     window = make_window("sine:1000@-6")
     wait_columns(qtbot, window)
-    qtbot.waitUntil(lambda: window.spectrum.curve.getData()[1] is not None, timeout=WAIT_MS)
+    # Empty arrays (not None) until the first frame is drawn: wait for points.
+    qtbot.waitUntil(lambda: window.spectrum.curve.getData()[1] is not None
+                    and len(window.spectrum.curve.getData()[1]) > 0, timeout=WAIT_MS)
     x, y = window.spectrum.curve.getData()
     assert abs(window.waterfall.rows.hz_at(x[int(np.argmax(y))]) / 1000 - 1) < 0.05
     assert -8 < y.max() < -5

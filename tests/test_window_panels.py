@@ -130,3 +130,82 @@ def test_spectrum_shows_peak_and_readout_and_keeps_its_own_range(window, qtbot):
     QtWidgets.QApplication.sendEvent(window.waterfall.plot.viewport(),
                                      QtCore.QEvent(QtCore.QEvent.Type.Leave))
     assert window.view_bar.cursor_label.text() == ""
+
+
+def test_activity_strip_follows_vertical_and_keeps_labels_apart(qtbot, tmp_path):
+    session = Session({"generator": "tones:300,1000,5000@-20", "orientation": "vertical"})
+    assert session.open_classifier() is not None
+    w = MainWindow(session, store=SettingsStore(path=str(tmp_path / "s.ini")))
+    qtbot.addWidget(w)
+    w.resize(1280, 800)
+    w.show()
+    try:
+        strip = w.activity_strip
+        qtbot.waitUntil(lambda: strip.grid_start is not None and len(strip.labels) >= 3,
+                        timeout=30_000)
+        qtbot.wait(100)
+        assert strip.orientation == "vertical"
+        # Right of the waterfall, as tall as its plot: the time spans line up.
+        plot = w.waterfall.plot
+        vb_w = plot.getPlotItem().getViewBox()
+        vb_s = strip.getPlotItem().getViewBox()
+        top_w = vb_w.mapToScene(vb_w.rect().topLeft()).y() + plot.mapTo(w, QtCore.QPoint()).y()
+        top_s = vb_s.mapToScene(vb_s.rect().topLeft()).y() + strip.mapTo(w, QtCore.QPoint()).y()
+        bottom_w = top_w + vb_w.rect().height()
+        bottom_s = top_s + vb_s.rect().height()
+        assert abs(top_w - top_s) <= 2 and abs(bottom_w - bottom_s) <= 2, \
+            (top_w, top_s, bottom_w, bottom_s)
+        assert strip.mapTo(w, QtCore.QPoint()).x() > plot.mapTo(w, QtCore.QPoint()).x()
+        # Each class its own colour and a line between rows.
+        assert len(strip._lines) == len(strip.labels) - 1
+        colours = {tuple(strip.image[r, :, :3].max(axis=0)) for r in range(len(strip.labels))}
+        assert len(colours) == len(strip.labels)
+        # And back under the waterfall.
+        w.controls.orientation_combo.setCurrentIndex(
+            w.controls.orientation_combo.findData("horizontal"))
+        assert strip.orientation == "horizontal"
+        qtbot.wait(50)
+        assert strip.mapTo(w, QtCore.QPoint()).y() > plot.mapTo(w, QtCore.QPoint()).y()
+    finally:
+        w.close()
+        session.close()
+
+
+def test_activity_strip_cells_line_up_with_the_sound(qtbot):
+    """A bark 4.23 s into the stream: the strip's Dog cells over the threshold begin within a
+    patch of its onset and end within a patch of its end (drawn from the 3-patch mean they
+    went on ~1 s after the bark)."""
+    import soundfile as sf
+
+    from monitor.classifier import open_classifier
+    from monitor.gui.classifier_view import PATCH_HOP, ClassifierView
+    from monitor.settings import Settings
+    from pathlib import Path
+
+    bark, rate = sf.read(str(Path(__file__).parent / "data" / "ms_bark1.wav"), dtype="float32")
+    bark = bark if bark.ndim == 1 else bark.mean(axis=1)
+    onset = 4.0 + 0.2296  # the bark's own onset (20-ms energy over 5 % of its peak)
+    audio = np.concatenate([np.zeros(4 * rate, np.float32), bark, np.zeros(3 * rate, np.float32)])
+    settings = Settings(watch=(("Dog", 0.3),))
+    clf, why = open_classifier(settings)
+    assert clf is not None, why
+    view = ClassifierView(clf, settings)
+    qtbot.addWidget(view)
+    try:
+        for end in range(1000, len(audio) + 1, 1000):
+            clf.feed(audio[end - 1000:end], rate, end / rate)
+        clf.flush()
+        assert clf.wait_idle(timeout=60)
+        view.refresh(len(audio) / rate)
+        strip = view.activity_strip()
+        assert strip.labels == ("Dog",)
+        over = np.flatnonzero(strip.image[0, :, 3] == 255)
+        assert over.size, "no Dog cell over the threshold"
+        first = strip.cell_times()[over[0]]
+        assert onset - PATCH_HOP <= first <= onset + PATCH_HOP / 2, (first, onset)
+        # Nor does it linger: the smoothed score stayed over the threshold two patches
+        # (~1 s) after the bark ended.
+        last_end = strip.cell_times()[over[-1]] + PATCH_HOP
+        assert last_end <= 4.0 + len(bark) / rate + PATCH_HOP, last_end
+    finally:
+        clf.close()

@@ -33,6 +33,9 @@ PATCH_HOP = 0.48  # s between YAMNet patches
 PATCH_CENTRE = (0.975 - PATCH_HOP) / 2  # a patch is drawn as the 0.48 s around its centre
 
 _ACCENT = "#f0a030"
+# One colour a class in the strip (a watched class is red): orange, cyan, green, violet, yellow.
+STRIP_COLOURS = [np.array(QtGui.QColor(c).getRgb()[:3], np.float32)
+                 for c in ("#f0a030", "#40c8e0", "#5fd068", "#b088f0", "#e8d84a")]
 _DANGER = "#e0403a"
 _DIM = "#8a919c"
 _GRID = "#2a2e36"
@@ -94,12 +97,18 @@ class TopBars(QtWidgets.QWidget):
 class ActivityStrip(pg.PlotWidget):
     """When chosen classes were active, on the waterfall's time axis.
 
-    x is seconds relative to the displayed stream time (``-history`` … 0), as the waterfall's
-    columns are, so the two line up when the strip sits under the waterfall (and the GUI may
-    also ``setXLink`` the two plots). One row per class; each patch is a cell 0.48 s wide
-    centred on the patch, its brightness the smoothed score; cells at or over the class's
-    threshold are drawn in full colour (red for a watched class).
+    Time is seconds relative to the displayed stream time (``-history`` … 0), as the
+    waterfall's columns are, so the two line up when the strip sits beside the waterfall: under
+    it (time on x) or, with ``orientation='vertical'``, right of it (time on y, newest at the
+    top). One row (column) per class, each in its own colour with its name and a line between
+    rows, so that several active labels stay apart; each patch is a cell 0.48 s wide centred on
+    the audio it heard, its brightness the patch's own score (full colour at or over the
+    class's threshold; red for a watched class). The patch's own score, not the smoothed one:
+    a mean over 3 patches reaches a threshold one or two patches late, which drew every onset
+    0.5–0.8 s after the waterfall showed it.
     """
+
+    ROW_PX = 15  # height of one class's row, px (at UI scale 1)
 
     def __init__(self, history: float = 10.0, parent: Optional[QtWidgets.QWidget] = None) -> None:
         self._axis = pg.AxisItem("left")
@@ -113,15 +122,20 @@ class ActivityStrip(pg.PlotWidget):
         # drawn inside the strip, where a narrow axis cannot crop or drop them.
         self._axis.setWidth(64)
         self._axis.setTicks([[], []])
+        bottom = self.getPlotItem().getAxis("bottom")
+        bottom.setTicks([[], []])
+        bottom.setStyle(showValues=False)
         self.image_item = pg.ImageItem(axisOrder="row-major")
         self.addItem(self.image_item)
         self._names: list = []
+        self._lines: list = []
         self.labels: tuple = ()
+        self.orientation = "horizontal"
+        self.scale = 1.0
+        self._placed_at = 0.0
         self.history = float(history)
         self.grid_start: Optional[float] = None  # stream time of the left edge of column 0
         self.image: np.ndarray = np.zeros((0, 0, 4), np.uint8)
-        self.setMinimumHeight(36)
-        self.setMaximumHeight(16 * STRIP_ROWS + 8)
         self._set_rows(())
         self.set_history(history)
 
@@ -129,29 +143,86 @@ class ActivityStrip(pg.PlotWidget):
         self.history = float(seconds)
         self._set_range()
 
+    def set_orientation(self, orientation: str, axis_px: int = 0) -> None:
+        """'horizontal' (under the waterfall) or 'vertical' (right of it; ``axis_px``: the
+        height of the waterfall's bottom axis, so that the time spans line up)."""
+        self.orientation = orientation
+        item = self.getPlotItem()
+        if orientation == "vertical":
+            item.hideAxis("left")
+            item.showAxis("bottom")
+            item.getAxis("bottom").setHeight(max(1, int(axis_px)))
+        else:
+            item.showAxis("left")
+            item.hideAxis("bottom")
+        self._set_rows(self.labels)
+        self._size()
+        if self.grid_start is not None:
+            self.place(self._placed_at)
+
+    def set_scale(self, scale: float) -> None:
+        """UI scale (fonts, row size)."""
+        self.scale = float(scale)
+        self._set_rows(self.labels)
+        self._size()
+
+    def _size(self) -> None:
+        n = max(1, len(self.labels))
+        extent = int(round(n * self.ROW_PX * self.scale)) + 4
+        if self.orientation == "vertical":
+            self.setMinimumHeight(0)
+            self.setMaximumHeight(16777215)
+            self.setFixedWidth(extent + 6)
+        else:
+            self.setMinimumWidth(0)
+            self.setMaximumWidth(16777215)
+            self.setFixedHeight(extent)
+
     def _set_range(self) -> None:
         rows = max(1, len(self.labels))
-        self.getPlotItem().getViewBox().setRange(xRange=(-self.history, 0.0), yRange=(0, rows),
-                                                 padding=0)
+        vb = self.getPlotItem().getViewBox()
+        vertical = self.orientation == "vertical"
+        if vertical:
+            vb.setRange(xRange=(0, rows), yRange=(-self.history, 0.0), padding=0)
+        else:
+            vb.setRange(xRange=(-self.history, 0.0), yRange=(0, rows), padding=0)
         for i, text in enumerate(self._names):
-            text.setPos(-self.history, rows - i - 0.5)
+            text.setPos(i + 0.5, -self.history) if vertical else \
+                text.setPos(-self.history, rows - i - 0.5)
+
+    def _row_of(self, i: int) -> int:
+        """Image row of label ``i``: the first label at the top (horizontal) or left."""
+        return i if self.orientation == "vertical" else len(self.labels) - 1 - i
 
     def _set_rows(self, labels: tuple) -> None:
         """One row per label (at most STRIP_ROWS), the first at the top."""
+        changed = tuple(labels)[:STRIP_ROWS] != self.labels
         self.labels = tuple(labels)[:STRIP_ROWS]
-        for text in self._names:
-            self.removeItem(text)
-        self._names = []
+        for item in self._names + self._lines:
+            self.removeItem(item)
+        self._names, self._lines = [], []
         font = QtGui.QFont()
-        font.setPointSizeF(7.5)
-        for name in self.labels:
-            text = pg.TextItem(self._short(name, 24), color=_TEXT, anchor=(0.0, 0.5))
+        font.setPointSizeF(8.0 * self.scale)
+        font.setBold(True)
+        vertical = self.orientation == "vertical"
+        for i, name in enumerate(self.labels):
+            text = pg.TextItem(self._short(name, 28), color=_TEXT,
+                               anchor=(0.0, 0.5), angle=90 if vertical else 0,
+                               fill=pg.mkBrush(11, 12, 15, 150))
             text.setFont(font)
             text.setZValue(10)
             self.addItem(text)
             self._names.append(text)
+        for i in range(1, len(self.labels)):
+            line = pg.InfiniteLine(pos=i, angle=90 if vertical else 0,
+                                   pen=pg.mkPen(_GRID, width=2))
+            line.setZValue(5)
+            self.addItem(line)
+            self._lines.append(line)
         if hasattr(self, "history"):
             self._set_range()
+        if changed and hasattr(self, "scale"):
+            self._size()
 
     @staticmethod
     def _short(name: str, chars: int) -> str:
@@ -174,13 +245,12 @@ class ActivityStrip(pg.PlotWidget):
         cols = np.rint((starts - t0) / PATCH_HOP).astype(int)
         width = int(cols[-1]) + 1
         img = np.zeros((len(labels), width, 4), np.uint8)
-        accent = np.array(QtGui.QColor(_ACCENT).getRgb()[:3], np.float32)
         danger = np.array(QtGui.QColor(_DANGER).getRgb()[:3], np.float32)
         for r in range(len(labels)):
             s = np.nan_to_num(scores[:, r], nan=0.0)
             over = s >= thresholds[r]
-            colour = danger if watched[r] else accent
-            row = len(labels) - 1 - r  # image row 0 is drawn at the bottom
+            colour = danger if watched[r] else STRIP_COLOURS[r % len(STRIP_COLOURS)]
+            row = self._row_of(r)
             img[row, cols, :3] = colour.astype(np.uint8)
             img[row, cols, 3] = np.where(over, 255, np.clip(s / max(thresholds[r], 1e-3), 0, 1) * 110
                                          ).astype(np.uint8)
@@ -188,11 +258,22 @@ class ActivityStrip(pg.PlotWidget):
         self.grid_start = t0 + PATCH_CENTRE
         self.image_item.setImage(img, autoLevels=False)
 
+    def cell_times(self) -> np.ndarray:
+        """Stream time (s) of the left (earliest) edge of each image column."""
+        if self.grid_start is None:
+            return np.zeros(0)
+        return self.grid_start + PATCH_HOP * np.arange(self.image.shape[1])
+
     def place(self, stream_time: float) -> None:
         """Move the image so that stream time ``t`` is drawn at ``t - stream_time``."""
+        self._placed_at = stream_time
         if self.grid_start is None:
             return
-        tr = QtGui.QTransform(PATCH_HOP, 0.0, 0.0, 1.0, self.grid_start - stream_time, 0.0)
+        offset = self.grid_start - stream_time
+        if self.orientation == "vertical":
+            tr = QtGui.QTransform(0.0, PATCH_HOP, 1.0, 0.0, 0.0, offset)
+        else:
+            tr = QtGui.QTransform(PATCH_HOP, 0.0, 0.0, 1.0, offset, 0.0)
         self.image_item.setTransform(tr)
 
 
@@ -444,6 +525,20 @@ class ClassifierView(QtWidgets.QWidget):
             return tuple(names.get(w.lower(), w) for w in watch)[:STRIP_ROWS]
         return tuple(label for label, _ in self.bars.items())[:STRIP_ROWS]
 
+    def activity(self, labels: tuple, since: float) -> tuple:
+        """Each patch's own scores of ``labels`` (NaN for a label the model lacks), patches
+        ending after stream time ``since``: (starts (n,), scores (n, len(labels)))."""
+        results = [r for r in self.classifier.snapshot.results if r.end > since]
+        index = {name: i for i, name in enumerate(self.classifier.labels)}
+        cols = [index.get(name, -1) for name in labels]
+        starts = np.array([r.start for r in results], dtype=np.float64)
+        scores = np.full((len(results), len(cols)), np.nan, dtype=np.float32)
+        for row, r in enumerate(results):
+            for c, i in enumerate(cols):
+                if i >= 0:
+                    scores[row, c] = r.scores[i]
+        return starts, scores
+
     # -- internals ------------------------------------------------------------------------------
     def _change(self, **changes) -> None:
         try:
@@ -567,7 +662,7 @@ class ClassifierView(QtWidgets.QWidget):
     def _update_strip(self) -> None:
         labels = self.strip_labels()
         since = self._stream_time - self.settings.history - 1.0
-        starts, _, scores = self.classifier.activity(labels, since=since)
+        starts, scores = self.activity(labels, since=since)
         watch = {l.lower(): t for l, t in self.settings.watch}
         thresholds = np.array([watch.get(l.lower(), self.settings.threshold) for l in labels],
                               np.float32)

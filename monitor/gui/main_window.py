@@ -102,19 +102,21 @@ class MainWindow(QtWidgets.QMainWindow):
             self.activity_strip = self.classifier_view.activity_strip()
 
         upper = QtWidgets.QWidget()
-        ul = QtWidgets.QVBoxLayout(upper)
+        # The strip goes under the waterfall (time on x) or, --vertical, right of it.
+        ul = QtWidgets.QBoxLayout(QtWidgets.QBoxLayout.Direction.TopToBottom, upper)
         ul.setContentsMargins(0, 0, 0, 0)
         ul.setSpacing(0)
         ul.addWidget(self.waterfall, 1)
+        self._upper_layout = ul
         if self.activity_strip is not None:
-            self.activity_strip.setMaximumHeight(72)
             row = QtWidgets.QHBoxLayout()
             row.setContentsMargins(0, 0, 0, 0)
             row.setSpacing(0)
             row.addWidget(self.activity_strip, 1)
             # The waterfall's colour bar sits right of its plot: leave the same gap so the
             # strip's time axis ends where the waterfall's does.
-            row.addSpacing(self.waterfall.color_bar.width())
+            self._strip_gap = QtWidgets.QSpacerItem(self.waterfall.color_bar.width(), 0)
+            row.addItem(self._strip_gap)
             ul.addLayout(row)
             # Same axis width on both plots, so that their time axes line up.
             for plot in (self.waterfall.plot, self.activity_strip):
@@ -198,6 +200,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self._sync_view()
         self._update_title()
         self._present_problems()
+        self._place_strip(force=True)
+        # Once laid out, the waterfall's axis has its real height: line the strip up with it.
+        QtCore.QTimer.singleShot(0, lambda: self._place_strip(force=True))
         self.timer.start()
 
     @property
@@ -332,6 +337,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def _settings_applied(self) -> None:
         new = self.settings
         self.waterfall.apply_settings(new)
+        self._place_strip()
         self.spectrum.apply_settings(new)
         self.spectrum.set_rows(self.waterfall.rows)
         self.scope.apply_settings(new)
@@ -368,6 +374,24 @@ class MainWindow(QtWidgets.QMainWindow):
         shown = [p.text for p in items if p.text not in _QUIET
                  and not (p.key == "input" and p.severity == "error" and on_mic)]
         self.notice.show_notice("; ".join(shown))
+
+    def _place_strip(self, force: bool = False) -> None:
+        """The activity strip under the waterfall, or right of it when the waterfall is
+        vertical (its time axis then runs up the side)."""
+        strip = self.activity_strip
+        if strip is None:
+            return
+        vertical = self.settings.orientation == "vertical"
+        if (strip.orientation == "vertical") == vertical and not force:
+            return
+        Direction = QtWidgets.QBoxLayout.Direction
+        self._upper_layout.setDirection(Direction.LeftToRight if vertical
+                                        else Direction.TopToBottom)
+        self._strip_gap.changeSize(0 if vertical else self.waterfall.color_bar.width(), 0)
+        axis = self.waterfall.plot.getPlotItem().getAxis("bottom")
+        strip.set_orientation("vertical" if vertical else "horizontal",
+                              axis_px=axis.height() if vertical else 0)
+        self._upper_layout.invalidate()
 
     def _dock(self, title: str, name: str, widget: QtWidgets.QWidget) -> QtWidgets.QDockWidget:
         dock = QtWidgets.QDockWidget(title)

@@ -96,6 +96,9 @@ class WaterfallHistory:
         self.frames = 0
         self.first_frame: Optional[int] = None
         self._pending = np.zeros((0, n), dtype=np.float32)  # frames of a column not yet full
+        # Where the settings changed inside the picture: (column index since the start of
+        # this history, what changed), drawn as a marked line.
+        self.marks: list[tuple[int, str]] = []
         self.set_levels(db_floor, db_ceil, value_mode)
 
     # -- time -----------------------------------------------------------------------------------
@@ -198,6 +201,69 @@ class WaterfallHistory:
         codes = self.quantize(cols)
         self.image[:, pos] = codes
         self.image[:, pos + self.width] = codes
+        return k
+
+    def remap(self, old: "WaterfallHistory", first_frame: Optional[int] = None,
+              note: str = "") -> int:
+        """Carry the picture of ``old`` (other rows, other column times) into this new, empty
+        history: each of its rows takes the old row holding its centre frequency, each column
+        the old column of its time, the newest old column ending where this history begins.
+
+        Parameters
+        ----------
+        old : WaterfallHistory
+        first_frame : int, optional
+            The first frame this history will be given (its analysis may be new); None: the
+            same analysis as ``old`` (a new scale), whose column times carry on.
+        note : str
+            What changed, for the mark drawn at the change.
+
+        Returns
+        -------
+        int
+            Columns carried over (0: nothing to keep, or no frequency in common).
+        """
+        k_old = min(old.head, old.width)
+        if k_old == 0:
+            return 0
+        old_cols = old.db[:, (old.head - k_old + np.arange(k_old)) % old.width]
+        y = np.floor(old.rows.y_at(self.rows.row_hz)).astype(np.int64)
+        valid = (y >= 0) & (y < old.rows.n_rows)
+        if not valid.any():
+            return 0
+        dt_old, dt_new = old.column_seconds, self.column_seconds
+        k = min(self.width, int(k_old * dt_old / dt_new + 1e-6))
+        if k == 0:
+            return 0
+        # Column i (oldest first) ends (k-1-i)·dt_new before the newest old column's end.
+        back = np.floor((k - 1 - np.arange(k)) * dt_new / dt_old + 1e-9).astype(np.int64)
+        cols = old_cols[:, np.clip(k_old - 1 - back, 0, k_old - 1)][
+            np.clip(y, 0, old.rows.n_rows - 1)]
+        cols[~valid] = -np.inf
+        if first_frame is None and old.params == self.params and old.merge == self.merge:
+            self.first_frame, self.frames, self._pending = old.first_frame, old.frames, old._pending
+            self.head = old.head
+        else:
+            start = first_frame if first_frame is not None else \
+                (old.first_frame or 0) + old.frames
+            self.first_frame = start - k * self.merge
+            self.frames = k * self.merge
+            self.head = k
+        self.latest = None
+        pos = (self.head - k + np.arange(k)) % self.width
+        self.db[:, pos] = cols
+        codes = self.quantize(cols)
+        self.image[:, pos] = codes
+        self.image[:, pos + self.width] = codes
+        # The old marks at their age, and one at this change.
+        for column, text in old.marks:
+            age = (old.head - column) * dt_old
+            at = self.head - int(round(age / dt_new))
+            if at > self.head - self.width:
+                self.marks.append((at, text))
+        if note:
+            self.marks.append((self.head, note))
+        del self.marks[:-8]
         return k
 
     def same_rows(self, params: AnalysisParams) -> bool:
@@ -380,6 +446,22 @@ class ColorBar(QtWidgets.QWidget):
         p.end()
 
 
+def _what_changed(old: WaterfallHistory, new: WaterfallHistory) -> str:
+    """A short note of what differs between two histories' analyses: 'n_fft 4096', 'mel'."""
+    p, q = old.params, new.params
+    notes = []
+    if q.samplerate != p.samplerate:
+        notes.append(f"{q.samplerate / 1000:g} kHz")
+    for key in ("n_fft", "hop", "n_mels", "fmin", "fmax"):
+        if getattr(q, key) != getattr(p, key) and (key != "n_mels" or new.scale == "mel"):
+            notes.append(f"{key} {getattr(q, key):g}")
+    if new.scale != old.scale:
+        notes.append(new.scale)
+    if new.history != old.history:
+        notes.append(f"{new.history:g} s")
+    return ", ".join(notes)
+
+
 def _format_power(value: float) -> str:
     """A linear power for a 30-px label: 0, 0.5, 0.025, 1e-05."""
     if value == 0:
@@ -430,6 +512,8 @@ class Waterfall(QtWidgets.QWidget):
         self.value_mode = "db"
         self.paused = False
         self.draws = 0
+        self.kept_columns = 0  # columns carried over at the last change of geometry
+        self._mark_lines: list = []
         self._dirty = False
         self._clock = StreamClock()
         self._x0 = 0.0  # time (s, relative to now) of the left edge of the visible image
@@ -489,7 +573,7 @@ class Waterfall(QtWidgets.QWidget):
             if self.history.retarget(batch.params, batch.first_frame):
                 self._layout_axes()  # the same geometry, new level calibration
             else:
-                self._new_history(batch.params)
+                self._new_history(batch.params, first_frame=batch.first_frame)
         h = self.history
         n = h.push(batch)
         if n:
@@ -627,13 +711,18 @@ class Waterfall(QtWidgets.QWidget):
         self.image_item.update()
         self.color_bar.update()
 
-    def _new_history(self, params: AnalysisParams, keep: bool = False) -> None:
+    def _new_history(self, params: AnalysisParams, keep: bool = False,
+                     first_frame: Optional[int] = None) -> None:
+        """A history of new geometry; the picture drawn is kept (adopted, or re-mapped onto
+        the new rows and column times) with a mark where the change happened."""
         s = self.settings
         old = self.history
         self.history = WaterfallHistory(params, s.scale, s.history, s.db_floor, s.db_ceil,
                                         self.value_mode)
-        if keep:
-            self.history.adopt(old)
+        kept = self.history.adopt(old) if keep else 0
+        if not kept:
+            kept = self.history.remap(old, first_frame, _what_changed(old, self.history))
+        self.kept_columns = kept
         self._frozen_db = self._frozen_codes = None  # a new geometry: the frozen picture goes
         self._frozen_head = 0
         self.image_item.freeze(None)
@@ -644,11 +733,38 @@ class Waterfall(QtWidgets.QWidget):
 
     def _place_image(self) -> None:
         dt = self.history.column_seconds
-        if self.settings.orientation == "vertical":
+        vertical = self.settings.orientation == "vertical"
+        if vertical:
             tr = QtGui.QTransform(0.0, dt, 1.0, 0.0, 0.0, self._x0)
         else:
             tr = QtGui.QTransform(dt, 0.0, 0.0, 1.0, self._x0, 0.0)
         self.image_item.setTransform(tr)
+        self._place_marks(vertical, dt)
+
+    def _place_marks(self, vertical: bool, dt: float) -> None:
+        """A dashed line with a note where the settings changed inside the picture."""
+        h = self.history
+        shown = [(c, t) for c, t in h.marks if c > h.head - h.width]
+        while len(self._mark_lines) < len(shown):
+            line = pg.InfiniteLine(angle=90, movable=False,
+                                   pen=pg.mkPen("#e8e8e8", width=1,
+                                                style=QtCore.Qt.PenStyle.DashLine),
+                                   label="", labelOpts={"position": 0.97, "color": "#e8e8e8",
+                                                        "fill": (0, 0, 0, 160)})
+            line.setZValue(20)
+            self.plot.addItem(line)
+            self._mark_lines.append(line)
+        for i, line in enumerate(self._mark_lines):
+            if i >= len(shown):
+                line.setVisible(False)
+                continue
+            column, text = shown[i]
+            at = self._x0 + (column - (h.head - h.width)) * dt
+            line.setAngle(0 if vertical else 90)
+            line.setPos(at)
+            if line.label.format != text:
+                line.label.setFormat(text)
+            line.setVisible(True)
 
     def _layout_axes(self) -> None:
         h = self.history

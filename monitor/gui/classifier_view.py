@@ -64,13 +64,22 @@ class TopBars(QtWidgets.QWidget):
             bar.setFormat("")
             bar.setAlignment(QtCore.Qt.AlignmentFlag.AlignLeft | QtCore.Qt.AlignmentFlag.AlignVCenter)
             bar.setFixedHeight(20)
-            bar.setStyleSheet(
-                f"QProgressBar {{ border: 1px solid {_GRID}; border-radius: 3px; padding-left: 4px;"
-                f" background: #0e1013; }}"
-                f"QProgressBar::chunk {{ background: #7a5418; border-radius: 2px; }}")
             layout.addWidget(bar)
             self.bars.append(bar)
+        self.restyle()
         self._shown: list = []
+
+    def restyle(self, scale: float = 1.0) -> None:
+        """Colours of the theme in force (monitor.gui.theme.COLORS), height at UI ``scale``."""
+        from monitor.gui.theme import COLORS
+
+        chunk = "#7a5418" if COLORS["base"] != "#ffffff" else "#f2c27a"
+        for bar in self.bars:
+            bar.setFixedHeight(int(round(20 * scale)))
+            bar.setStyleSheet(
+                f"QProgressBar {{ border: 1px solid {COLORS['grid']}; border-radius: 3px;"
+                f" padding-left: 4px; background: {COLORS['base']}; color: {COLORS['text']}; }}"
+                f"QProgressBar::chunk {{ background: {chunk}; border-radius: 2px; }}")
 
     def set_items(self, items: list) -> None:
         """Show ``[[label, score], ...]`` (at most ``n``); empty rows for the rest."""

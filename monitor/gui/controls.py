@@ -258,6 +258,11 @@ class ControlPanel(QtWidgets.QWidget):
         self.spectrum_range_combo.currentIndexChanged.connect(
             lambda _i: self.spectrum_range_changed.emit(self.spectrum_range_combo.currentData()))
         form.addRow("spectrum range", self.spectrum_range_combo)
+        self.theme_combo = _combo(list(field_spec("theme").choices))
+        self.theme_combo.setToolTip(field_spec("theme").help)
+        self.ui_scale_spin = _field_spin("ui_scale", 0.25, decimals=2, suffix=" ×")
+        form.addRow("theme", self.theme_combo)
+        form.addRow("UI scale", self.ui_scale_spin)
         self.display_form = form  # more display rows (theme, UI scale) are added to it
         disp.setTitle("")
         self.tabs.addTab(_tab(disp), "Display")
@@ -293,6 +298,8 @@ class ControlPanel(QtWidgets.QWidget):
         on_spin(self.scope_spin, "scope_ms", float)
         on_spin(self.fps_spin, "fps", float)
         on_spin(self.target_spin, "normalize_target", float)
+        on_combo(self.theme_combo, "theme")
+        on_spin(self.ui_scale_spin, "ui_scale", float)
         self.htk_check.toggled.connect(lambda on: self._emit({"htk": bool(on)}))
 
         def on_source_combo(box: QtWidgets.QComboBox, field: str) -> None:
@@ -388,6 +395,8 @@ class ControlPanel(QtWidgets.QWidget):
             _select(self.orientation_combo, settings.orientation)
             self.scope_spin.setValue(int(round(settings.scope_ms)))
             self.fps_spin.setValue(int(round(settings.fps)))
+            _select(self.theme_combo, getattr(settings, "theme", "dark"))
+            self.ui_scale_spin.setValue(float(getattr(settings, "ui_scale", 1.0)))
             _select_or_add(self.samplerate_combo, settings.samplerate,
                            f"{settings.samplerate or 0:g} Hz", len(SAMPLERATES))
             for box, value, shown in ((self.channels_spin, settings.channels, CHANNELS_SHOWN),

@@ -12,12 +12,14 @@ from PyQt6 import QtCore, QtGui, QtWidgets
 
 from monitor.gui.classifier_view import classifier_panel
 from monitor.gui.controls import VIEWS, ControlPanel, ViewBar
+from monitor.gui.menus import about_text, build_menus, shortcuts_text
 from monitor.gui.meters import LevelMeters
+from monitor.gui.projector import PROJECTOR_SCALE, ProjectorBar
 from monitor.gui.run_stats import RunStats
 from monitor.gui.scope import ScopeView
 from monitor.gui.spectrum import SpectrumView
 from monitor.gui.status import FpsMeter, InputLostBanner, NoticeBanner, StatusLine
-from monitor.gui.theme import COLORS, apply_theme
+from monitor.gui.theme import COLORS, apply_theme, restyle_plots
 from monitor.gui.waterfall import Waterfall
 from monitor.session import Session
 from monitor.settings import Settings
@@ -49,15 +51,29 @@ class MainWindow(QtWidgets.QMainWindow):
         The views.
     frames_seen : int
         Frames drained from the worker (keeps counting while paused).
+    actions : dict
+        The menu actions by name (monitor.gui.menus).
+
+    Signals
+    -------
+    record_requested(bool)
+        File ▸ Record toggled (the application starts/stops the recorder).
+    save_preroll_requested()
+        File ▸ Save the last 30 s (the application calls the recorder's save_preroll).
     """
+
+    record_requested = QtCore.pyqtSignal(bool)
+    save_preroll_requested = QtCore.pyqtSignal()
 
     def __init__(self, session: Session, store: Optional[SettingsStore] = None,
                  parent: Optional[QtWidgets.QWidget] = None) -> None:
         super().__init__(parent)
-        apply_theme(QtWidgets.QApplication.instance())
         self.session = session
         session.start()
         settings = session.settings
+        apply_theme(QtWidgets.QApplication.instance(), settings.theme, settings.ui_scale)
+        self.projector = False
+        self._look = (None, None, None)
         self.store = store
         self.paused = False
         self.view = "spectrogram"
@@ -71,6 +87,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._ticks = 0
         self._problems_version = -1
         self._spectrum_due = False
+        self._peak_hz: Optional[float] = None  # Hz, the newest frame's (monitor.dsp)
         self._pipeline = session.pipeline
         self._layout = "all"
         self.setWindowTitle("spectromon — real-time spectrogram monitor")
@@ -82,6 +99,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.scope = ScopeView(settings)
         self.meters = LevelMeters(settings)
         self.view_bar = ViewBar()
+        self.projector_bar = ProjectorBar()
         self.banner = InputLostBanner()
         self.notice = NoticeBanner()
         self.waterfall.cursor_moved.connect(self.view_bar.cursor_label.setText)
@@ -146,6 +164,7 @@ class MainWindow(QtWidgets.QMainWindow):
         cl.addWidget(self.banner)
         cl.addWidget(self.notice)
         cl.addWidget(self.view_bar)
+        cl.addWidget(self.projector_bar)
         cl.addLayout(body, 1)
         self.setCentralWidget(central)
 
@@ -181,11 +200,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.status_fields = self.status_line.fields
         self.problem_label = self.status_line.problem
 
-        # -- shortcuts and timer --------------------------------------------------------------
-        QtGui.QShortcut(QtGui.QKeySequence(QtCore.Qt.Key.Key_Space), self,
-                        activated=self.view_bar.pause_button.toggle)
-        QtGui.QShortcut(QtGui.QKeySequence(QtCore.Qt.Key.Key_F11), self,
-                        activated=self.toggle_full_screen)
+        # -- menus (and their shortcuts: Space, F10, F11, Ctrl+Q, F1 …) ------------------------
+        self.actions = build_menus(self)
         self.timer = QtCore.QTimer(self)
         self.timer.setTimerType(QtCore.Qt.TimerType.PreciseTimer)
         self.timer.timeout.connect(self.tick)
@@ -201,6 +217,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._update_title()
         self._present_problems()
         self._place_strip(force=True)
+        self._apply_look()
         # Once laid out, the waterfall's axis has its real height: line the strip up with it.
         QtCore.QTimer.singleShot(0, lambda: self._place_strip(force=True))
         self.timer.start()
@@ -230,6 +247,8 @@ class MainWindow(QtWidgets.QMainWindow):
             self.frames_seen += len(batch)
             self._peak_acc = max(self._peak_acc, float(batch.peak_dbfs.max()))
             self._rms_acc = max(self._rms_acc, float(batch.rms_dbfs.max()))
+            if len(batch):
+                self._peak_hz = float(batch.peak_hz[-1])
         self._ticks += 1
         if not self.paused:
             self.waterfall.draw()
@@ -240,7 +259,8 @@ class MainWindow(QtWidgets.QMainWindow):
                 history = self.waterfall.history
                 if self._spectrum_due and history.latest is not None:
                     self.spectrum.set_rows(self.waterfall.rows)
-                    self.spectrum.update_frame(history.latest, now, history.take_recent_max())
+                    self.spectrum.update_frame(history.latest, now, history.take_recent_max(),
+                                               self._peak_hz)
                     self._spectrum_due = False
                 self.scope.update_scope(worker.scope, self.pipeline.samplerate)
                 gain = worker.gain_db if self.settings.normalize != "none" else None
@@ -266,6 +286,8 @@ class MainWindow(QtWidgets.QMainWindow):
             self._pipeline_replaced()
         self.status_line.show_status(self.session.status(), self._fps.fps())
         self._present_problems()
+        if self.projector:
+            self._show_projector_values()
 
     # -- user actions: each goes to the session -------------------------------------------------
     def change_settings(self, changes: dict) -> bool:
@@ -333,11 +355,107 @@ class MainWindow(QtWidgets.QMainWindow):
     def toggle_full_screen(self) -> None:
         self.showNormal() if self.isFullScreen() else self.showFullScreen()
 
+    def set_light_theme(self, on: bool) -> None:
+        """View ▸ Light theme (the `theme` setting)."""
+        theme = "light" if on else "dark"
+        if theme != self.settings.theme:
+            self.change_settings({"theme": theme})
+
+    def set_projector_mode(self, on: bool) -> None:
+        """View ▸ Projector mode (F10): side panels, spectrum and scope, menu and status bar
+        hidden; the waterfall, its labels and a large level/peak/labels banner enlarged."""
+        self.projector = bool(on)
+        for widget in (self.controls_dock, self.classifier_dock, self._lower,
+                       self.statusBar(), self.menuBar()):
+            widget.setVisible(not self.projector)
+        if not self.projector and self._layout != "all":
+            self._apply_layout(self._layout)
+        self.projector_bar.setVisible(self.projector)
+        if self.actions["projector"].isChecked() != self.projector:
+            self.actions["projector"].setChecked(self.projector)
+        self._apply_look()
+        if self.projector:
+            self._show_projector_values()
+
+    def _show_projector_values(self) -> None:
+        from monitor.gui.spectrum import note_name
+
+        state = self.meters.state
+        peak = self.spectrum.peak
+        labels = self.classifier.top(3) if self.classifier is not None else []
+        self.projector_bar.show_values(state.peak, state.rms, peak,
+                                       note_name(peak[0]) if peak else "", labels)
+
+    def _apply_look(self) -> None:
+        """Theme and UI scale (times the projector's enlargement) on every view."""
+        s = self.settings
+        scale = float(s.ui_scale) * (PROJECTOR_SCALE if self.projector else 1.0)
+        look = (s.theme, float(s.ui_scale), scale)
+        if look == self._look:
+            return
+        self._look = look
+        apply_theme(QtWidgets.QApplication.instance(), s.theme, s.ui_scale)
+        restyle_plots(self, scale)
+        self.waterfall.set_ui_scale(scale)
+        self.spectrum.set_ui_scale(scale)
+        self.scope.set_ui_scale(scale)
+        self.projector_bar.set_scale(float(s.ui_scale))
+        if self.activity_strip is not None:
+            self.activity_strip.set_scale(scale)
+            self.activity_strip.getAxis("left").setWidth(int(64 * scale))
+            self.activity_strip.setBackground(COLORS["plot"])
+        self.status_line.problem.setStyleSheet(f"color: {COLORS['accent']};")
+        if self.classifier_view is not None and self.classifier is not None:
+            self.classifier_view.bars.restyle(float(s.ui_scale))
+        if "light" in self.actions:
+            self.actions["light"].setChecked(s.theme == "light")
+        self.meters.update()
+
+    def open_file(self) -> None:
+        """File ▸ Open: choose an audio file to analyse (as the Controls' button does)."""
+        self.controls._choose_file()
+
+    def export_events(self) -> None:
+        """File ▸ Export the event log as CSV."""
+        if self.classifier_view is not None:
+            self.classifier_view._export_clicked()
+
+    def save_screenshot(self, path: Optional[str] = None) -> bool:
+        """File ▸ Save a screenshot of the window (PNG)."""
+        if path is None:
+            path, _ = QtWidgets.QFileDialog.getSaveFileName(
+                self, "Save a screenshot", "spectromon.png", "PNG images (*.png)")
+            if not path:
+                return False
+        ok = self.grab().save(path)
+        self.statusBar().showMessage(f"screenshot saved to {path}" if ok
+                                     else f"cannot write {path}", 5000)
+        return ok
+
+    def show_shortcuts(self) -> None:
+        """Help ▸ Keyboard shortcuts (F1 or ?)."""
+        box = QtWidgets.QMessageBox(self)
+        box.setWindowTitle("Keyboard shortcuts")
+        box.setText("<pre>" + shortcuts_text(self.actions) + "</pre>")
+        box.setTextFormat(QtCore.Qt.TextFormat.RichText)
+        box.open()
+        self._dialog = box
+
+    def show_about(self) -> None:
+        """Help ▸ About: what this is and the versions it runs on."""
+        box = QtWidgets.QMessageBox(self)
+        box.setWindowTitle("About spectromon")
+        box.setTextFormat(QtCore.Qt.TextFormat.RichText)
+        box.setText(about_text())
+        box.open()
+        self._dialog = box
+
     # -- presenting the session -----------------------------------------------------------------
     def _settings_applied(self) -> None:
         new = self.settings
         self.waterfall.apply_settings(new)
         self._place_strip()
+        self._apply_look()
         self.spectrum.apply_settings(new)
         self.spectrum.set_rows(self.waterfall.rows)
         self.scope.apply_settings(new)

@@ -167,7 +167,8 @@ class SpectrumView(QtWidgets.QWidget):
         self.plot.setXRange(0, rows.n_rows, padding=0)
 
     def update_frame(self, values: np.ndarray, now: float,
-                     recent_max: Optional[np.ndarray] = None) -> None:
+                     recent_max: Optional[np.ndarray] = None,
+                     peak_hz: Optional[float] = None) -> None:
         """Draw ``values`` (dBFS per row) and the peak hold at wall time ``now`` (s).
 
         Parameters
@@ -179,6 +180,9 @@ class SpectrumView(QtWidgets.QWidget):
         recent_max : ndarray, optional
             Per-row maximum (dBFS) of every frame since the last update, which the peak hold
             takes; default: ``values`` alone.
+        peak_hz : float, optional
+            The frame's peak frequency as the analysis found it on its FFT bins (Hz); default:
+            found on the rows (coarser where log rows are finer than the bins).
         """
         if values.shape[0] != self._x.shape[0]:
             return
@@ -191,12 +195,24 @@ class SpectrumView(QtWidgets.QWidget):
             held = self.peak_hold.update(shown, now)
         self.curve.setData(self._x, shown, skipFiniteCheck=True)
         self.hold_curve.setData(self._x, held, skipFiniteCheck=True)
-        self.peak = peak_of(values, self.rows)
+        if peak_hz is not None and math.isfinite(peak_hz) and peak_hz > 0:
+            self.peak = (float(peak_hz), float(values[self.rows.row_of(peak_hz)]))
+        else:
+            self.peak = peak_of(values, self.rows)
         if self.range_mode == "auto":
             self._set_level_range(auto_range(held))
         if now - self._title_time >= PEAK_TITLE_SECONDS:
             self._title_time = now
             self._show_peak()
+
+    def set_ui_scale(self, scale: float) -> None:
+        """Line widths at UI ``scale`` (and the title's size)."""
+        self.ui_scale = float(scale)
+        width = max(1.0, round(float(scale) * 2) / 2)
+        self.curve.setPen(pg.mkPen(COLORS["trace"], width=width))
+        self.hold_curve.setPen(pg.mkPen(COLORS["hold"], width=width))
+        self._title = ""
+        self._show_peak()
 
     def apply_settings(self, settings: Settings) -> None:
         self.settings = settings
@@ -229,7 +245,8 @@ class SpectrumView(QtWidgets.QWidget):
             title = f"spectrum — peak {_format_hz(hz)} ({note_name(hz)}) {db:.1f} dBFS"
         if title != self._title:
             self._title = title
-            self.plot.setTitle(title, color=COLORS["dim"], size="9pt")
+            self.plot.setTitle(title, color=COLORS["dim"],
+                               size=f"{9 * getattr(self, 'ui_scale', 1.0):.1f}pt")
 
     def _set_level_range(self, lo_hi: tuple[float, float]) -> None:
         if lo_hi != self.level_range:

@@ -31,7 +31,7 @@ from monitor.gui.axes import FrequencyAxis
 from monitor.gui.axes import _linear_ticks as round_ticks
 from monitor.gui.colormaps import lookup_table
 from monitor.dsp.frequency_rows import FrequencyRows
-from monitor.gui.theme import cache_static_items
+from monitor.gui.theme import COLORS, cache_static_items
 from monitor.settings import Settings
 
 __all__ = ["WaterfallHistory", "StreamClock", "RingImageItem", "Waterfall", "VALUE_MODES"]
@@ -395,6 +395,7 @@ class ColorBar(QtWidgets.QWidget):
         self._waterfall = waterfall
         self._image: Optional[QtGui.QImage] = None
         self.unit = "dBFS"  # what the marks are in, as last drawn
+        self.scale = 1.0  # UI scale
         self.marks: list[str] = []
         self.setFixedWidth(52)
 
@@ -417,10 +418,11 @@ class ColorBar(QtWidgets.QWidget):
             return
         p = QtGui.QPainter(self)
         height = bottom - top
-        p.drawImage(QtCore.QRectF(4, top, 12, height), self._image)
-        p.setPen(QtGui.QColor("#8a919c"))
+        k = self.scale
+        p.drawImage(QtCore.QRectF(4 * k, top, 12 * k, height), self._image)
+        p.setPen(QtGui.QColor(COLORS["dim"]))
         font = p.font()
-        font.setPointSizeF(7.5)
+        font.setPointSizeF(7.5 * k)
         p.setFont(font)
         h = wf.history
         floor, ceil = h.db_floor, h.db_ceil
@@ -436,11 +438,12 @@ class ColorBar(QtWidgets.QWidget):
             unit = "dBFS"
         for frac, text in marks:
             y = bottom - frac * height
-            p.drawLine(QtCore.QPointF(16, y), QtCore.QPointF(19, y))
-            y_text = min(max(y - 7, 0), self.height() - 14)
-            p.drawText(QtCore.QRectF(20, y_text, 32, 14), QtCore.Qt.AlignmentFlag.AlignVCenter,
-                       text)
-        p.drawText(QtCore.QRectF(2, bottom + 6, 50, 14), QtCore.Qt.AlignmentFlag.AlignLeft, unit)
+            p.drawLine(QtCore.QPointF(16 * k, y), QtCore.QPointF(19 * k, y))
+            y_text = min(max(y - 7 * k, 0), self.height() - 14 * k)
+            p.drawText(QtCore.QRectF(20 * k, y_text, 32 * k, 14 * k),
+                       QtCore.Qt.AlignmentFlag.AlignVCenter, text)
+        p.drawText(QtCore.QRectF(2, bottom + 6 * k, 50 * k, 14 * k),
+                   QtCore.Qt.AlignmentFlag.AlignLeft, unit)
         self.unit = unit
         self.marks = [text for _, text in marks]
         p.end()
@@ -658,6 +661,16 @@ class Waterfall(QtWidgets.QWidget):
             self._recolour()
         if settings.orientation != old.orientation:
             self._layout_axes()
+
+    def set_ui_scale(self, scale: float) -> None:
+        """Fonts and widths at UI ``scale``: the colour bar and the time axis's width (which
+        the activity strip matches)."""
+        self.color_bar.scale = float(scale)
+        self.color_bar.setFixedWidth(int(round(52 * scale)))
+        self.plot.getAxis("left").setWidth(int(64 * scale))
+        for line in self._mark_lines:
+            line.label.setFont(self.font())
+        self.color_bar.update()
 
     def displayed_image(self) -> np.ndarray:
         """The uint8 colour indices on screen, (n_rows, width), oldest column first."""

@@ -54,6 +54,7 @@ def run_gui(given: dict, ns: argparse.Namespace) -> int:
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([sys.argv[0]])
     app.setApplicationName(PROG)
     app.setOrganizationName(PROG)
+    app.setDesktopFileName(PROG)  # the window belongs to spectromon.desktop (icon, name)
     # SIGINT/SIGTERM close the window; one arriving while starting up ends the run as soon as
     # the window exists (and never leaves the audio running).
     stop_requested = {"window": None, "stop": False}

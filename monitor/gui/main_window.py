@@ -91,6 +91,11 @@ class MainWindow(QtWidgets.QMainWindow):
         self._pipeline = session.pipeline
         self._layout = "all"
         self.setWindowTitle("spectromon — real-time spectrogram monitor")
+        from monitor.resources import resource_path
+
+        icon = resource_path("spectromon.svg")
+        if icon.is_file():
+            self.setWindowIcon(QtGui.QIcon(str(icon)))
 
         # -- views ----------------------------------------------------------------------------
         params = session.pipeline.worker.params

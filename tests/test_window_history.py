@@ -80,5 +80,22 @@ def test_window_keeps_the_picture_across_n_fft_scale_and_rate(qtbot, tmp_path):
                 qtbot.waitUntil(lambda: w.waterfall.history.head > wf.kept_columns + 20,
                                 timeout=WAIT_MS)
         rec.check()
+        from gui_helpers import save_screenshot
+        save_screenshot(w, "history-kept-across-n_fft-mel-16k")
     finally:
         w.close()
+
+
+def test_a_change_with_nothing_in_common_says_so(qtbot):
+    settings = Settings(scale="linear", fmax=2000.0)
+    params = AnalysisParams.from_settings(settings, 48000)
+    wf = Waterfall(settings, params)
+    qtbot.addWidget(wf)
+    ex = FeatureExtractor(params)
+    wf.push(ex.process(GeneratorSource("sine:1000", 48000).render(48000)[:, 0]))
+    assert wf.history.head > 0
+    new = settings.replace(fmin=5000.0, fmax=None)
+    with qtbot.waitSignal(wf.picture_note, timeout=2000) as sig:
+        wf.push(FeatureExtractor(AnalysisParams.from_settings(new, 48000)).process(
+            GeneratorSource("sine:1000", 48000).render(4800)[:, 0]))
+    assert "afresh" in sig.args[0] and wf.kept_columns == 0

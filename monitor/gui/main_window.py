@@ -109,6 +109,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.notice = NoticeBanner()
         self.waterfall.cursor_moved.connect(self.view_bar.cursor_label.setText)
         self.spectrum.cursor_moved.connect(self.view_bar.cursor_label.setText)
+        self.waterfall.picture_note.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.view_bar.view_chosen.connect(self.set_view)
         self.view_bar.axis_chosen.connect(self.set_axis)
         self.view_bar.values_chosen.connect(self.set_value_mode)

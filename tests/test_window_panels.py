@@ -209,3 +209,52 @@ def test_activity_strip_cells_line_up_with_the_sound(qtbot):
         assert last_end <= 4.0 + len(bark) / rate + PATCH_HOP, last_end
     finally:
         clf.close()
+
+
+def test_view_buttons_change_only_what_they_say(qtbot, tmp_path):
+    import dataclasses
+
+    session = Session({"generator": "sine:1000", "classifier": False, "scope_ms": 50.0})
+    session.start()
+    w = MainWindow(session, store=SettingsStore(path=str(tmp_path / "s.ini")))
+    qtbot.addWidget(w)
+    w.resize(1280, 800)
+    w.show()
+    try:
+        qtbot.waitUntil(lambda: w.waterfall.history.head > 10, timeout=WAIT_MS)
+        bar = w.view_bar
+
+        def state():
+            return dataclasses.asdict(w.settings), w.waterfall.value_mode, w.view
+
+        for key, button in bar.buttons.items():  # layouts: nothing but the layout
+            before = state()
+            button.click()
+            after = state()
+            assert after[:2] == before[:2] and after[2] == key, key
+            assert w.scope.isVisible() == (key != "spectrum")
+            assert w.spectrum.isVisible() == (key != "waveform")
+            assert w.waterfall.isVisible() == (key == "spectrogram")
+        bar.buttons["spectrogram"].click()
+        for key, button in bar.axis_buttons.items():  # axes: the scale alone
+            before = state()
+            button.click()
+            after = state()
+            changed = {k for k in before[0] if before[0][k] != after[0][k]}
+            assert changed <= {"scale"} and after[0]["scale"] == key and after[1:] == before[1:]
+            assert w.waterfall.rows.scale == key
+        for key, button in bar.value_buttons.items():  # values: the colours alone
+            before = state()
+            button.click()
+            after = state()
+            assert after[0] == before[0] and after[1] == key
+            assert w.waterfall.color_bar.isVisible()
+        # The colour bar's unit follows the value scale.
+        bar.value_buttons["power"].click()
+        w.waterfall.color_bar.repaint()
+        assert w.waterfall.color_bar.unit == "FS²" and w.waterfall.color_bar.marks[-1] == "1"
+        bar.value_buttons["db"].click()
+        w.waterfall.color_bar.repaint()
+        assert w.waterfall.color_bar.unit == "dBFS"
+    finally:
+        w.close()

@@ -66,6 +66,18 @@ def test_fitted_geometry_fits_small_screens_and_keeps_big_ones():
     assert QtCore.QRect(0, 0, 1024, 600).contains(restored)
 
 
+def test_window_opens_inside_the_screen(window, qtbot):
+    """fit_to_screen on the screen Qt reports (offscreen: 800×600; Xvfb: its own)."""
+    from monitor.gui.screen_fit import fit_to_screen
+
+    available = window.screen().availableGeometry()
+    fit_to_screen(window)
+    qtbot.wait(100)
+    assert window.width() <= available.width() and window.height() <= available.height()
+    assert available.contains(window.geometry()), (window.geometry(), available)
+    assert outside(window) == []
+
+
 @pytest.mark.parametrize("size", SIZES)
 def test_nothing_is_outside_the_window(window, qtbot, size):
     with ExceptionRecorder() as rec:

@@ -143,6 +143,7 @@ def test_root_window_grab_shows_the_tone(xvfb, tmp_path):
 
 
 @pytest.mark.skipif(not (REPO / "tests" / "test_gui.py").is_file(), reason="no GUI tests yet")
+@pytest.mark.timeout(900)  # the suites it runs take 2-3 minutes on two shared cores
 def test_gui_tests_pass_on_xvfb(xvfb, tmp_path):
     """The whole in-process GUI suite (every control, every view, the banner, persistence)
     once more, on the real X server through xcb instead of offscreen (tests/conftest.py makes

@@ -8,7 +8,9 @@ with exit code 2: a scripted test must never pass on the demo signal.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
+import os
 import signal
 import sys
 import threading
@@ -19,6 +21,7 @@ import numpy as np
 
 from monitor.dsp.features import FeatureBatch
 from monitor.errors import ParameterError
+from monitor.outputs import write_atomically
 from monitor.session import Session
 from monitor.settings import Settings
 
@@ -65,6 +68,8 @@ class IntervalStats:
                "frames": self.n, "dropped_frames": status.dropped_frames,
                "overflows": status.overflows, "underflows": status.underflows, "nonfinite": status.nonfinite,
                "clipped": status.clipped, "gain_db": round(status.gain_db, 2)}
+        if status.clamped:
+            out["clamped"] = status.clamped
         if status.dropped_batches:
             out["dropped_batches"] = status.dropped_batches
         if status.worker_restarts:
@@ -101,14 +106,16 @@ class FeatureStore:
 
         times = (np.concatenate([b.frame_times for b in self.batches]) if self.batches
                  else np.zeros(0))
-        np.savez(path, mel_db=cat("mel_db", params.n_mels).astype(np.float32),
-                 power_db=cat("power_db", params.n_fft // 2 + 1).astype(np.float32),
-                 frame_times=times, mel_freqs=params.mel_freqs, fft_freqs=params.fft_freqs,
-                 sample_rate=samplerate, n_fft=params.n_fft, hop=params.hop, window=params.window,
-                 n_mels=params.n_mels, fmin=params.fmin, fmax=params.fmax, htk=params.htk,
-                 mel_norm=str(params.mel_norm), normalize=settings.normalize,
-                 normalize_target=settings.target_dbfs(),
-                 channel=0 if settings.channel is None else settings.channel)  # 0: mono mix
+        arrays = dict(
+            mel_db=cat("mel_db", params.n_mels).astype(np.float32),
+            power_db=cat("power_db", params.n_fft // 2 + 1).astype(np.float32),
+            frame_times=times, mel_freqs=params.mel_freqs, fft_freqs=params.fft_freqs,
+            sample_rate=samplerate, n_fft=params.n_fft, hop=params.hop, window=params.window,
+            n_mels=params.n_mels, fmin=params.fmin, fmax=params.fmax, htk=params.htk,
+            mel_norm=str(params.mel_norm), normalize=settings.normalize,
+            normalize_target=settings.target_dbfs(),
+            channel=0 if settings.channel is None else settings.channel)  # 0: mono mix
+        write_atomically(path, lambda f: np.savez(f, **arrays), "--save-features")
 
 
 def run_headless(given: dict, ns: argparse.Namespace, saved: Optional[dict] = None) -> int:
@@ -130,15 +137,29 @@ def run_headless(given: dict, ns: argparse.Namespace, saved: Optional[dict] = No
     stop = threading.Event()
     signals = [signal.SIGINT, signal.SIGTERM] + ([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])
     previous = {s: signal.signal(s, lambda *_: stop.set()) for s in signals}
+    save = threading.Event()  # SIGUSR1: save the pre-roll (in the loop, not in the handler)
+    if hasattr(signal, "SIGUSR1"):
+        previous[signal.SIGUSR1] = signal.signal(signal.SIGUSR1, lambda *_: save.set())
+    if getattr(ns, "save_clips", None):
+        from monitor.clips import AlertClips
+
+        session.clips = AlertClips(ns.save_clips)
     store = FeatureStore() if getattr(ns, "save_features", None) else None
     try:
         session.open_classifier()
         session.start()
+        if getattr(ns, "events_csv", None) and session.classifier is not None:
+            session.classifier.log_events_to(ns.events_csv)  # a row as each event closes
+        gc.collect()
+        gc.freeze()  # start-up objects out of the collector's sight (see gui.app: 29 ms → 0)
         reporter.print_new()
-        if session.settings.realtime:
-            _run_realtime(session, interval, duration, store, stop, reporter)
-        else:
-            _run_offline(session, interval, duration, store, stop)
+        try:
+            if session.settings.realtime:
+                _run_realtime(session, interval, duration, store, stop, reporter, save)
+            else:
+                _run_offline(session, interval, duration, store, stop)
+        except OutputClosed:
+            pass
     finally:
         session.close()
         reporter.print_new()
@@ -151,9 +172,6 @@ def run_headless(given: dict, ns: argparse.Namespace, saved: Optional[dict] = No
                        pipeline.worker.params)
         except OSError as exc:
             raise ParameterError(f"cannot write {ns.save_features}: {exc.strerror or exc}") from None
-    events_csv = getattr(ns, "events_csv", None)
-    if events_csv and session.classifier is not None:
-        session.classifier.write_events_csv(events_csv)
     return 0
 
 
@@ -180,15 +198,25 @@ def _extra(classifier) -> dict:
     return {"top": classifier.top()} if classifier is not None else {}
 
 
+class OutputClosed(Exception):
+    """Whoever read our stdout is gone (``... | head -1``): end the run, keep the files."""
+
+
 def _emit(stats: IntervalStats, t: float, session: Session) -> None:
-    print(dumps(stats.line(t, session.status(), _extra(session.classifier))), flush=True)
+    try:
+        print(dumps(stats.line(t, session.status(), _extra(session.classifier))), flush=True)
+    except BrokenPipeError:
+        # Point stdout at /dev/null so that the interpreter's last flush does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise OutputClosed from None
     stats.reset()
 
 
 DRAIN_SECONDS = 0.1  # how often batches are taken from the worker (its queue is bounded)
 
 
-def _run_realtime(session: Session, interval, duration, store, stop, reporter) -> None:
+def _run_realtime(session: Session, interval, duration, store, stop, reporter,
+                  save: Optional[threading.Event] = None) -> None:
     stats = IntervalStats()
 
     def take() -> None:
@@ -201,6 +229,9 @@ def _run_realtime(session: Session, interval, duration, store, stop, reporter) -
     next_line = interval
     while not stop.is_set():
         now = time.monotonic() - t0
+        if save is not None and save.is_set():
+            save.clear()
+            session.save_preroll()  # the problem line names the file
         session.poll()
         reporter.print_new()
         source = session.pipeline.source
@@ -216,9 +247,12 @@ def _run_realtime(session: Session, interval, duration, store, stop, reporter) -
         until = min(next_line, duration if duration is not None else next_line)
         stop.wait(min(DRAIN_SECONDS, max(0.0, until - (time.monotonic() - t0))))
     # Whatever was captured before stopping is still analysed (by the worker's last pass) and
-    # saved; the worker thread is the only reader of the ring.
+    # saved; the worker thread is the only reader of the ring. A file's last stretch after the
+    # previous line gets a line of its own (a 0.3 s file prints one line, not none).
     session.stop()
     take()
+    if stats.n:
+        _emit(stats, time.monotonic() - t0, session)
 
 
 def _run_offline(session: Session, interval, duration, store, stop) -> None:

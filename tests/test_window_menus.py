@@ -36,17 +36,23 @@ def window(qtbot, tmp_path):
     apply_theme(QtWidgets.QApplication.instance(), "dark", 1.0)
 
 
-def test_menus_hold_the_usual_places_and_shortcuts(window, qtbot):
+def test_menus_hold_the_usual_places_and_shortcuts(window, qtbot, tmp_path, monkeypatch):
     titles = [a.text().replace("&", "") for a in window.menuBar().actions()]
     assert titles == ["File", "View", "Help"]
     acts = window.actions
     assert acts["quit"].shortcut().toString() == "Ctrl+Q"
     assert [k.toString() for k in acts["shortcuts"].shortcuts()] == ["F1", "?"]
     text = shortcuts_text(acts)
-    for line in ("Ctrl+Q", "F10", "F11", "Space", "Ctrl+O"):
+    for line in ("Ctrl+Q", "F10", "F11", "Space", "Ctrl+O", "Ctrl+Shift+S"):
         assert line in text, text
-    with qtbot.waitSignal(window.save_preroll_requested, timeout=2000):
-        acts["save_preroll"].trigger()
+    # Save the last N s: the session writes the pre-roll and says where.
+    window.session.clips = None
+    monkeypatch.chdir(tmp_path)
+    acts["save_preroll"].trigger()
+    problem = window.session.problems.get("preroll")
+    assert problem is not None and "saved the last" in problem.text, problem
+    path = window.save_screenshot(str(tmp_path / "shot.png"))
+    assert path and (tmp_path / "shot.png").stat().st_size > 1000
     with qtbot.waitSignal(window.record_requested, timeout=2000) as sig:
         acts["record"].trigger()
     assert sig.args == [True]

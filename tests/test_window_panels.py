@@ -80,7 +80,7 @@ def test_event_log_shows_whole_labels_up_to_30_characters(window, qtbot):
     assert table.columnWidth(1) >= needed + 4, (table.columnWidth(1), needed)
     # Wall-clock time and stream time both shown.
     assert len(table.item(1, 0).text()) == 8 and table.item(1, 0).text().count(":") == 2
-    assert table.item(1, 4).text() == "0:12.50"
+    assert table.item(1, 5).text() == "0:12.50"
 
 
 def test_note_names_and_peak_against_analytic_values():

@@ -9,6 +9,7 @@ otherwise a couple of attribute reads and, for the strip, one transform update.
 from __future__ import annotations
 
 import time
+import os
 from typing import Optional
 
 import numpy as np
@@ -27,7 +28,7 @@ STRIP_ROWS = 5
 # The event log's columns: title, and a text as wide as the column needs (the label column
 # grows to the longest label shown).
 LOG_COLUMNS = (("time", "00:00:00"), ("label", "Speech"), ("peak", "0.00"),
-               ("duration (s)", "000.00 …"), ("stream t", "000:00.00"))
+               ("duration (s)", "000.00 …"), ("clip", "clip"), ("stream t", "000:00.00"))
 LABEL_CHARS_MAX = 40  # labels longer than this are elided in the log (whole in the tooltip)
 PATCH_HOP = 0.48  # s between YAMNet patches
 PATCH_CENTRE = (0.975 - PATCH_HOP) / 2  # a patch is drawn as the 0.48 s around its centre
@@ -418,6 +419,11 @@ class ClassifierView(QtWidgets.QWidget):
         grid.addWidget(self.watch_list, 1, 0, 1, 2)
         grid.addWidget(self.watch_remove, 1, 2, QtCore.Qt.AlignmentFlag.AlignTop)
         grid.addWidget(self.watch_error, 2, 0, 1, 3)
+        # --save-clips: the session's AlertClips follows this switch (monitor.gui.save_last).
+        self.clips_check = QtWidgets.QCheckBox("save a clip of each alert")
+        self.clips_check.setToolTip("pre-roll + until a few seconds after the event, one WAV "
+                                    "file per alert (--save-clips DIR, --clip-after SECONDS)")
+        grid.addWidget(self.clips_check, 3, 0, 1, 3)
         self.watch_add.clicked.connect(self._add_watch)
         self.watch_edit.returnPressed.connect(self._add_watch)
         self.watch_edit.textEdited.connect(lambda _t: self.watch_error.setText(""))
@@ -434,7 +440,7 @@ class ClassifierView(QtWidgets.QWidget):
         self.table = QtWidgets.QTableWidget(0, len(LOG_COLUMNS))
         self.table.setHorizontalHeaderLabels([title for title, _ in LOG_COLUMNS])
         self.table.horizontalHeaderItem(0).setToolTip("wall-clock time the event began")
-        self.table.horizontalHeaderItem(4).setToolTip("stream time the event began (seconds of "
+        self.table.horizontalHeaderItem(5).setToolTip("stream time the event began (seconds of "
                                                       "audio since the source started)")
         self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setDefaultSectionSize(20)
@@ -600,8 +606,10 @@ class ClassifierView(QtWidgets.QWidget):
             self.watch_list.addItem(f"{label}  ≥ {float(threshold):.2f}")
 
     def _export_clicked(self) -> None:
-        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Export event log", "events.csv",
-                                                        "CSV files (*.csv)")
+        # Never overwritten (the CSV is created exclusively): no question whose answer is ignored.
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(
+            self, "Export event log", "events.csv", "CSV files (*.csv)",
+            options=QtWidgets.QFileDialog.Option.DontConfirmOverwrite)
         if path:
             self.export_csv(path)
 
@@ -620,7 +628,9 @@ class ClassifierView(QtWidgets.QWidget):
             label = ev.label if len(ev.label) <= LABEL_CHARS_MAX else \
                 ev.label[:LABEL_CHARS_MAX - 1] + "…"
             cells = (self._wall_text(ev), label, f"{ev.peak:.2f}",
-                     f"{ev.duration:.2f}" + (" …" if ev.open else ""), _fmt_time(ev.start))
+                     f"{ev.duration:.2f}" + (" …" if ev.open else ""),
+                     os.path.basename(ev.clip) if getattr(ev, "clip", None) else "",
+                     _fmt_time(ev.start))
             for c, text in enumerate(cells):
                 item = self.table.item(r, c)
                 if item is None:

@@ -16,7 +16,9 @@ from monitor.gui.menus import about_text, build_menus, shortcuts_text
 from monitor.gui.meters import LevelMeters
 from monitor.gui.projector import PROJECTOR_SCALE, ProjectorBar
 from monitor.gui.run_stats import RunStats
+from monitor.gui.save_last import add_save_last
 from monitor.gui.scope import ScopeView
+from monitor.gui.shutdown import stop_in_background
 from monitor.gui.spectrum import SpectrumView
 from monitor.gui.status import FpsMeter, InputLostBanner, NoticeBanner, StatusLine
 from monitor.gui.theme import COLORS, apply_theme, restyle_plots
@@ -58,12 +60,9 @@ class MainWindow(QtWidgets.QMainWindow):
     -------
     record_requested(bool)
         File ▸ Record toggled (the application starts/stops the recorder).
-    save_preroll_requested()
-        File ▸ Save the last 30 s (the application calls the recorder's save_preroll).
     """
 
     record_requested = QtCore.pyqtSignal(bool)
-    save_preroll_requested = QtCore.pyqtSignal()
 
     def __init__(self, session: Session, store: Optional[SettingsStore] = None,
                  parent: Optional[QtWidgets.QWidget] = None) -> None:
@@ -208,6 +207,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
         # -- menus (and their shortcuts: Space, F10, F11, Ctrl+Q, F1 …) ------------------------
         self.actions = build_menus(self)
+        self.save_last_button = add_save_last(self)  # and Ctrl+Shift+S, and the clip switch
         self.timer = QtCore.QTimer(self)
         self.timer.setTimerType(QtCore.Qt.TimerType.PreciseTimer)
         self.timer.timeout.connect(self.tick)
@@ -433,10 +433,16 @@ class MainWindow(QtWidgets.QMainWindow):
                 self, "Save a screenshot", "spectromon.png", "PNG images (*.png)")
             if not path:
                 return False
-        ok = self.grab().save(path)
-        self.statusBar().showMessage(f"screenshot saved to {path}" if ok
-                                     else f"cannot write {path}", 5000)
-        return ok
+        from monitor.errors import ParameterError
+        from monitor.gui.screenshot import save_screenshot
+
+        try:
+            save_screenshot(self, path, option="screenshot")
+        except ParameterError as exc:
+            self.statusBar().showMessage(str(exc), 8000)
+            return False
+        self.statusBar().showMessage(f"screenshot saved to {path}", 5000)
+        return True
 
     def show_shortcuts(self) -> None:
         """Help ▸ Keyboard shortcuts (F1 or ?)."""
@@ -551,6 +557,14 @@ class MainWindow(QtWidgets.QMainWindow):
                 self._save()
                 self.store.set_value("geometry", self.saveGeometry())
                 self.store.qsettings.sync()
-            self.session.stop()
+            self._stopping = stop_in_background(self.session)  # the GUI thread never waits
         super().closeEvent(event)
+
+    def wait_stopped(self, timeout: Optional[float] = None) -> bool:
+        """After :meth:`close`: wait until the audio has stopped; True when it has."""
+        thread = getattr(self, "_stopping", None)
+        if thread is not None:
+            thread.join(timeout)
+            return not thread.is_alive()
+        return True
 

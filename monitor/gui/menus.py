@@ -45,8 +45,15 @@ def build_menus(window) -> dict[str, QtGui.QAction]:
     file_menu.addSeparator()
     acts["record"] = _action(file_menu, "&Record", window.record_requested.emit, "Ctrl+R",
                              checkable=True, tip="record the input to a WAV file")
-    acts["save_preroll"] = _action(file_menu, "Save the &last 30 s", window.save_preroll_requested.emit,
-                                   "Ctrl+Shift+S", tip="write the audio of the last 30 seconds")
+    # The view bar's 'Save last N s' (monitor.gui.save_last) owns Ctrl+Shift+S; the entry names
+    # it after a tab (a second binding of the same keys would make both ambiguous: neither fires).
+    from monitor.gui.save_last import SHORTCUT, _save
+
+    seconds = getattr(window.settings, "preroll", 30.0)
+    acts["save_preroll"] = _action(file_menu, f"Save the &last {seconds:g} s\t{SHORTCUT}",
+                                   lambda: _save(window),
+                                   tip=f"write the audio of the last {seconds:g} seconds to a "
+                                       f"new WAV file")
     file_menu.addSeparator()
     acts["export"] = _action(file_menu, "&Export event log (CSV)…", window.export_events, "Ctrl+E")
     acts["export"].setEnabled(window.classifier_view is not None)
@@ -94,8 +101,11 @@ def shortcuts_text(actions: dict[str, QtGui.QAction]) -> str:
     for action in actions.values():
         keys = ", ".join(k.toString(QtGui.QKeySequence.SequenceFormat.NativeText)
                          for k in action.shortcuts())
+        text = action.text().replace("&", "")
+        if not keys and "\t" in text:  # bound elsewhere, named in the entry
+            text, keys = text.split("\t", 1)
         if keys:
-            rows.append((keys, action.text().replace("&", "")))
+            rows.append((keys, text.split("\t")[0]))
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"{k:<{width}}   {t}" for k, t in rows)
 

@@ -470,6 +470,12 @@ class FlowLayout(QtWidgets.QLayout):
     def count(self) -> int:
         return len(self._items)
 
+    def insertWidget(self, index: int, widget: QtWidgets.QWidget) -> None:  # noqa: N802
+        """Put ``widget`` at position ``index`` (as QBoxLayout.insertWidget does)."""
+        self.addChildWidget(widget)
+        self._items.insert(index, QtWidgets.QWidgetItem(widget))
+        self.invalidate()
+
     def itemAt(self, i: int):  # noqa: N802 - Qt API
         return self._items[i] if 0 <= i < len(self._items) else None
 
@@ -545,6 +551,7 @@ class ViewBar(QtWidgets.QWidget):
         outer.setContentsMargins(4, 2, 4, 2)
         outer.setSpacing(6)
         flow = FlowLayout(spacing=10)
+        self.flow = flow
         outer.addLayout(flow, 4)
         self.buttons: dict[str, QtWidgets.QToolButton] = {}
         self.axis_buttons: dict[str, QtWidgets.QToolButton] = {}
@@ -590,6 +597,12 @@ class ViewBar(QtWidgets.QWidget):
                                        | QtCore.Qt.AlignmentFlag.AlignVCenter)
         self.cursor_label.setMaximumWidth(self.cursor_label.fontMetrics().averageCharWidth() * 40)
         outer.addWidget(self.cursor_label, 1)
+
+    def add_button(self, widget: QtWidgets.QWidget) -> None:
+        """Another button among the view bar's, before Pause (it wraps with them)."""
+        outer = self.layout()
+        outer.removeWidget(widget)
+        self.flow.insertWidget(self.flow.count() - 1, widget)
 
     def _paused(self, on: bool) -> None:
         self.pause_button.setText("▶ Resume" if on else "❚❚ Pause")

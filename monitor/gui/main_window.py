@@ -208,6 +208,7 @@ class MainWindow(QtWidgets.QMainWindow):
         # -- menus (and their shortcuts: Space, F10, F11, Ctrl+Q, F1 …) ------------------------
         self.actions = build_menus(self)
         self.save_last_button = add_save_last(self)  # and Ctrl+Shift+S, and the clip switch
+        self.view_bar.add_button(self.save_last_button)  # wrapping with the view buttons
         self.timer = QtCore.QTimer(self)
         self.timer.setTimerType(QtCore.Qt.TimerType.PreciseTimer)
         self.timer.timeout.connect(self.tick)

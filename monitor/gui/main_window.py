@@ -418,6 +418,19 @@ class MainWindow(QtWidgets.QMainWindow):
             self.actions["light"].setChecked(s.theme == "light")
         self.meters.update()
 
+    def toggle_record(self, on: bool) -> None:
+        """File ▸ Record: asks the application (``record_requested``); says so when nothing
+        listens, rather than showing a recording that is not happening."""
+        if self.receivers(self.record_requested) == 0:
+            action = self.actions["record"]
+            blocked = action.blockSignals(True)
+            action.setChecked(False)
+            action.blockSignals(blocked)
+            self.statusBar().showMessage("recording from the menu is not available in this "
+                                         "build: start with --record FILE.wav", 8000)
+            return
+        self.record_requested.emit(bool(on))
+
     def open_file(self) -> None:
         """File ▸ Open: choose an audio file to analyse (as the Controls' button does)."""
         self.controls._choose_file()

@@ -43,7 +43,7 @@ def build_menus(window) -> dict[str, QtGui.QAction]:
     file_menu = bar.addMenu("&File")
     acts["open"] = _action(file_menu, "&Open audio file…", window.open_file, "Ctrl+O")
     file_menu.addSeparator()
-    acts["record"] = _action(file_menu, "&Record", window.record_requested.emit, "Ctrl+R",
+    acts["record"] = _action(file_menu, "&Record", window.toggle_record, "Ctrl+R",
                              checkable=True, tip="record the input to a WAV file")
     # The view bar's 'Save last N s' (monitor.gui.save_last) owns Ctrl+Shift+S; the entry names
     # it after a tab (a second binding of the same keys would make both ambiguous: neither fires).

@@ -122,6 +122,7 @@ def test_spectrum_shows_peak_and_readout_and_keeps_its_own_range(window, qtbot):
     combo = window.controls.spectrum_range_combo
     combo.setCurrentIndex(combo.findData("0 … −60 dB"))
     assert spectrum.plot.getViewBox().viewRange()[1] == pytest.approx([-60.0, 0.0])
+    assert window.store.value("spectrum_range") == "0 … −60 dB"  # kept for the next run
     # The readouts clear when the mouse leaves.
     window.view_bar.cursor_label.setText("something")
     QtWidgets.QApplication.sendEvent(spectrum.plot.viewport(), QtCore.QEvent(QtCore.QEvent.Type.Leave))

@@ -179,7 +179,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.controls.changed.connect(self.change_settings)
         self.controls.source_changed.connect(self.change_source)
         self.controls.value_mode_changed.connect(self.set_value_mode)
-        self.controls.spectrum_range_changed.connect(self.spectrum.set_range_mode)
+        self.controls.spectrum_range_changed.connect(self.set_spectrum_range)
         if self.classifier_view is not None:
             box = self.classifier_view.take_settings_panel()
             if box is not None:
@@ -216,6 +216,10 @@ class MainWindow(QtWidgets.QMainWindow):
 
         if store is not None:
             self.set_value_mode(str(store.value("values", "db")), save=False)
+            combo = self.controls.spectrum_range_combo
+            i = combo.findData(store.value("spectrum_range", "auto"))
+            if i >= 0:
+                combo.setCurrentIndex(i)
             view = store.value("view", None)
             if view in VIEWS:
                 self.view = view
@@ -342,6 +346,12 @@ class MainWindow(QtWidgets.QMainWindow):
         self._sync_view()
         if self.store is not None:
             self.store.set_value("view", key)
+
+    def set_spectrum_range(self, mode: str) -> None:
+        """The spectrum's own level range (a key of monitor.gui.spectrum.RANGES), kept."""
+        self.spectrum.set_range_mode(mode)
+        if self.store is not None:
+            self.store.set_value("spectrum_range", mode)
 
     def set_axis(self, scale: str) -> None:
         """The frequency axis: 'linear', 'log' or 'mel' (the `scale` setting)."""

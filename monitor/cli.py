@@ -118,6 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="with --duration: save the window and exit")
     run.add_argument("--record", metavar="OUT.wav", type=_text,
                      help="record the incoming audio while monitoring")
+    from monitor.network.options import add_network_options
+
+    add_network_options(p)
     return p
 
 
@@ -199,6 +202,9 @@ def _check_run_options(ns: argparse.Namespace) -> None:
                           for n in ("save_features", "events_csv", "screenshot", "record")})
     if _opt(ns, "record"):
         file_format(_opt(ns, "record"))
+    from monitor.network.options import check_network_options
+
+    check_network_options(ns)
 
 
 def _list_devices() -> int:
@@ -261,6 +267,10 @@ def _main(argv: Optional[Sequence[str]] = None) -> int:
                        if k in given] + (["--events-csv"] if _opt(ns, "events_csv") else [])
             if ignored:
                 print(f"{PROG}: note: --no-classifier: ignoring {', '.join(ignored)}", file=sys.stderr)
+        if _opt(ns, "subscribe"):
+            from monitor.subscribe import run_subscriber
+
+            return run_subscriber(ns)
         if _opt(ns, "headless"):
             from monitor.headless import run_headless
 

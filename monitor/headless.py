@@ -145,23 +145,29 @@ def run_headless(given: dict, ns: argparse.Namespace, saved: Optional[dict] = No
 
         session.clips = AlertClips(ns.save_clips)
     store = FeatureStore() if getattr(ns, "save_features", None) else None
+    publisher = None
     try:
         session.open_classifier()
         session.start()
         if getattr(ns, "events_csv", None) and session.classifier is not None:
             session.classifier.log_events_to(ns.events_csv)  # a row as each event closes
+        publisher = _start_publisher(ns, session)
         gc.collect()
         gc.freeze()  # start-up objects out of the collector's sight (see gui.app: 29 ms → 0)
         reporter.print_new()
         try:
             if session.settings.realtime:
-                _run_realtime(session, interval, duration, store, stop, reporter, save)
+                _run_realtime(session, interval, duration, store, stop, reporter, save,
+                              publisher)
             else:
-                _run_offline(session, interval, duration, store, stop)
+                _run_offline(session, interval, duration, store, stop, publisher)
         except OutputClosed:
             pass
     finally:
         session.close()
+        if publisher is not None:
+            publisher.update(session, force=True)  # the last labels, events and status
+            publisher.close()
         reporter.print_new()
         for s, h in previous.items():
             signal.signal(s, h)
@@ -173,6 +179,23 @@ def run_headless(given: dict, ns: argparse.Namespace, saved: Optional[dict] = No
         except OSError as exc:
             raise ParameterError(f"cannot write {ns.save_features}: {exc.strerror or exc}") from None
     return 0
+
+
+def _start_publisher(ns: argparse.Namespace, session: Session):
+    """The MQTT publisher of ``--publish`` (started once the input works), or None."""
+    if not getattr(ns, "publish", None):
+        return None
+    from monitor.network.options import broker_of
+    from monitor.network.publisher import Publisher
+
+    s = session.settings
+    publisher = Publisher(broker_of(ns, ns.publish), ns.node, (s.db_floor, s.db_ceil),
+                          publish_audio=getattr(ns, "publish_audio", False))
+    if publisher.publish_audio:
+        session.pipeline.worker.consumers.append(publisher)
+    publisher.update(session)
+    publisher.start()
+    return publisher
 
 
 class ProblemPrinter:
@@ -194,17 +217,21 @@ class ProblemPrinter:
                 print(f"{PROG}: {p.text}", file=sys.stderr, flush=True)
 
 
-def _extra(classifier) -> dict:
-    return {"top": classifier.top()} if classifier is not None else {}
+def _extra(classifier, publisher=None) -> dict:
+    out = {"top": classifier.top()} if classifier is not None else {}
+    if publisher is not None:
+        out["publish"] = publisher.counters()
+    return out
 
 
 class OutputClosed(Exception):
     """Whoever read our stdout is gone (``... | head -1``): end the run, keep the files."""
 
 
-def _emit(stats: IntervalStats, t: float, session: Session) -> None:
+def _emit(stats: IntervalStats, t: float, session: Session, publisher=None) -> None:
     try:
-        print(dumps(stats.line(t, session.status(), _extra(session.classifier))), flush=True)
+        print(dumps(stats.line(t, session.status(), _extra(session.classifier, publisher))),
+              flush=True)
     except BrokenPipeError:
         # Point stdout at /dev/null so that the interpreter's last flush does not fail again.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -216,7 +243,7 @@ DRAIN_SECONDS = 0.1  # how often batches are taken from the worker (its queue is
 
 
 def _run_realtime(session: Session, interval, duration, store, stop, reporter,
-                  save: Optional[threading.Event] = None) -> None:
+                  save: Optional[threading.Event] = None, publisher=None) -> None:
     stats = IntervalStats()
 
     def take() -> None:
@@ -224,6 +251,10 @@ def _run_realtime(session: Session, interval, duration, store, stop, reporter,
             stats.add(batch)
             if store is not None:
                 store.add(batch)
+            if publisher is not None:
+                publisher.offer(batch)
+        if publisher is not None:
+            publisher.update(session)
 
     t0 = time.monotonic()
     next_line = interval
@@ -240,7 +271,7 @@ def _run_realtime(session: Session, interval, duration, store, stop, reporter,
         take()
         end = duration is not None and now >= duration
         if now >= next_line or end:
-            _emit(stats, now, session)
+            _emit(stats, now, session, publisher)
             next_line += interval
         if end or source.finished:
             break
@@ -252,10 +283,10 @@ def _run_realtime(session: Session, interval, duration, store, stop, reporter,
     session.stop()
     take()
     if stats.n:
-        _emit(stats, time.monotonic() - t0, session)
+        _emit(stats, time.monotonic() - t0, session, publisher)
 
 
-def _run_offline(session: Session, interval, duration, store, stop) -> None:
+def _run_offline(session: Session, interval, duration, store, stop, publisher=None) -> None:
     """As fast as possible, in stream time, on this thread: deterministic and complete."""
     pipeline, classifier = session.pipeline, session.classifier
     source, worker = pipeline.source, pipeline.worker
@@ -281,15 +312,18 @@ def _run_offline(session: Session, interval, duration, store, stop) -> None:
             stats.add(batch)
             if store is not None:
                 store.add(batch)
+            if publisher is not None:
+                publisher.offer(batch)
+                publisher.update(session)
         t = done / sr
         while t >= next_line:
-            _emit(stats, next_line, session)
+            _emit(stats, next_line, session, publisher)
             next_line += interval
     if classifier is not None:
         # The file's tail after the last full patch is padded into one more, as YAMNet does.
         classifier.flush()
         classifier.wait_idle()
     if stats.n or done / sr > next_line - interval:
-        _emit(stats, done / sr, session)
+        _emit(stats, done / sr, session, publisher)
     if source.error:
         session.problems.report("input", source.error, "error")

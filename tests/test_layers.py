@@ -20,11 +20,11 @@ LAYERS = {
     "settings": 1, "resources": 1, "outputs": 1,
     "dsp": 2, "ringbuffer": 2, "calibration": 2, "inputs": 2,
     "sources": 3, "recorder": 3, "worker": 3, "classifier": 3, "pipeline": 4,
-    "measurement": 3, "settings_store": 3, "problems": 1, "rules": 3, "clips": 4,
+    "measurement": 3, "settings_store": 3, "problems": 1, "rules": 3, "clips": 4, "network": 4,
     "session": 5,
-    "headless": 6, "cli": 7, "gui": 6,
+    "headless": 6, "gui": 6, "subscribe": 7, "cli": 8,
 }
-ENTRY = {"cli", "headless", "gui", "network", "__main__"}
+ENTRY = {"cli", "headless", "gui", "subscribe", "__main__"}
 
 
 def _modules():

@@ -31,4 +31,11 @@ class BuildPyWithResources(build_py):
                 self.copy_file(str(path), str(target / path.name))
 
 
-setup(cmdclass={"build_py": BuildPyWithResources})
+# The desktop entry and the icon also go where a desktop looks for them, under the install
+# prefix (a user install: ~/.local/share/…), so that spectromon shows in the application menu.
+DESKTOP_FILES = [
+    ("share/applications", ["resources/spectromon.desktop"]),
+    ("share/icons/hicolor/scalable/apps", ["resources/spectromon.svg"]),
+]
+
+setup(cmdclass={"build_py": BuildPyWithResources}, data_files=DESKTOP_FILES)

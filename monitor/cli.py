@@ -228,10 +228,23 @@ def _list_devices() -> int:
     devices = list_devices()
     if not devices:
         print("no input devices (PortAudio sees none)", file=sys.stderr)
+    default = _default_input_index()
     for d in devices:
-        print(f"{d['index']:3d}  {d['name']}  ({d['hostapi']}, {d['channels']} ch, "
-              f"{d['samplerate']:g} Hz)")
+        mark = "*" if d["index"] == default else " "
+        print(f"{mark}{d['index']:3d}  {d['name']}  ({d['hostapi']}, {d['channels']} ch, "
+              f"{d['samplerate']:g} Hz)" + ("  [default input]" if mark == "*" else ""))
     return 0
+
+
+def _default_input_index() -> Optional[int]:
+    """PortAudio's default input device index, None when it has none."""
+    try:
+        import sounddevice as sd
+
+        index = sd.query_devices(kind="input")["index"]
+        return int(index) if index is not None and index >= 0 else None
+    except Exception:  # noqa: BLE001 - only a mark on a list: never a failure
+        return None
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -228,6 +228,12 @@ FIELDS: tuple[Field, ...] = (
        hi=2000, unit="ms"),
     _f("peak_hold", 2.0, "float", "display", "seconds a held peak stays (spectrum and meters)",
        label="peak hold", lo=0, hi=60, unit="seconds"),
+    _f("ui_scale", 1.0, "float", "display", "size of fonts and lines in the window (default 1; "
+       "2 for a projector or a high-DPI screen)", label="UI scale", lo=0.5, hi=4,
+       flag="--ui-scale", metavar="FACTOR"),
+    _f("theme", "dark", "str", "display", "colours of the window (default dark; light for "
+       "printed or projected screenshots)", label="theme", choices=("dark", "light"),
+       flag="--theme"),
     # --- measurement (monitor.measurement; the README's "Measurements") -------------------------
     _f("weighting", "Z", "str", "measurement", "frequency weighting of the spectrum and the level "
        "meters: A, C or Z (flat; IEC 61672-1)", label="weighting", choices=WEIGHTING_CHOICES,

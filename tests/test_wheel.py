@@ -124,7 +124,18 @@ def test_wheel_holds_every_module_and_the_data_files(installed):
     assert modules <= names, sorted(modules - names)
     data = {n for n in names if n.startswith("monitor/_resources/")}
     assert data == {"monitor/_resources/demo.wav", "monitor/_resources/audioset_parents.tsv",
-                    "monitor/_resources/LICENSES.md"}
+                    "monitor/_resources/LICENSES.md", "monitor/_resources/spectromon.desktop",
+                    "monitor/_resources/spectromon.svg"}
+
+
+def test_installed_package_has_a_desktop_entry_and_an_icon(installed):
+    """Under the install prefix where a desktop looks (a user install: ~/.local/share)."""
+    entry = installed.venv / "share" / "applications" / "spectromon.desktop"
+    icon = installed.venv / "share" / "icons" / "hicolor" / "scalable" / "apps" / "spectromon.svg"
+    assert entry.is_file() and icon.is_file()
+    text = entry.read_text(encoding="utf-8")
+    assert "Exec=spectromon" in text and "Icon=spectromon" in text and "Type=Application" in text
+    assert icon.read_text(encoding="utf-8").lstrip().startswith("<?xml")
 
 
 def test_installed_package_is_the_wheel_with_its_data(installed):

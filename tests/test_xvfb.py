@@ -143,15 +143,19 @@ def test_root_window_grab_shows_the_tone(xvfb, tmp_path):
 
 
 @pytest.mark.skipif(not (REPO / "tests" / "test_gui.py").is_file(), reason="no GUI tests yet")
+@pytest.mark.timeout(900)  # the suites it runs take 2-3 minutes on two shared cores
 def test_gui_tests_pass_on_xvfb(xvfb, tmp_path):
     """The whole in-process GUI suite (every control, every view, the banner, persistence)
     once more, on the real X server through xcb instead of offscreen (tests/conftest.py makes
     pytest-qt use xcb, checks it does, and focuses new windows as a window manager would)."""
     env = xvfb.env(SPECTROMON_TEST_QT_PLATFORM="xcb", XDG_CONFIG_HOME=str(tmp_path / "config"))
+    # The window tests too (tests/test_window_*.py: extremes, fit, panels, menus, history).
+    window_tests = sorted(str(p) for p in (REPO / "tests").glob("test_window_*.py"))
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(REPO),
-         str(REPO / "tests" / "test_gui.py")],
-        env=env, cwd=str(REPO), capture_output=True, text=True, timeout=600)
+         str(REPO / "tests" / "test_gui.py"), *window_tests],
+        env={**env, "SPECTROMON_TEST_OUTPUT": str(tmp_path / "screenshots")},
+        cwd=str(REPO), capture_output=True, text=True, timeout=900)
     summary = proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else ""
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
     assert "skipped" not in summary and "passed" in summary, summary

@@ -12,6 +12,7 @@ from PyQt6 import QtCore, QtWidgets
 
 from monitor.errors import ParameterError
 from monitor.gui.main_window import MainWindow
+from monitor.gui.screen_fit import fit_to_screen
 from monitor.gui.screenshot import save_screenshot
 from monitor.session import Session
 from monitor.settings_store import SettingsStore
@@ -56,6 +57,7 @@ def run_gui(given: dict, ns: argparse.Namespace) -> int:
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([sys.argv[0]])
     app.setApplicationName(PROG)
     app.setOrganizationName(PROG)
+    app.setDesktopFileName(PROG)  # the window belongs to spectromon.desktop (icon, name)
     # SIGINT/SIGTERM/SIGHUP close the window; one arriving while starting up ends the run as soon as
     # the window exists (and never leaves the audio running).
     stop_requested = {"window": None, "stop": False}
@@ -116,9 +118,12 @@ def _run_window(app: QtWidgets.QApplication, given: dict, ns: argparse.Namespace
     screenshot = getattr(ns, "screenshot", None)
     duration = getattr(ns, "duration", None)
     geometry = store.value("geometry", None)
-    if screenshot or not (isinstance(geometry, QtCore.QByteArray)
-                          and window.restoreGeometry(geometry)):
-        window.resize(1280, 800)
+    restored = (not screenshot and isinstance(geometry, QtCore.QByteArray)
+                and window.restoreGeometry(geometry))
+    if screenshot:
+        window.resize(1280, 800)  # the same picture on every machine
+    else:
+        fit_to_screen(window, restored=bool(restored))
     result = {"code": 0}
 
     def finish() -> None:

@@ -8,6 +8,7 @@ otherwise a couple of attribute reads and, for the strip, one transform update.
 
 from __future__ import annotations
 
+import time
 import os
 from typing import Optional
 
@@ -24,10 +25,18 @@ N_BARS = 5
 MAX_LOG_ROWS = 200  # newest events shown; the CSV export has them all
 ALERT_HOLD_SECONDS = 5.0  # the banner stays this long (stream time) after an alert fired
 STRIP_ROWS = 5
+# The event log's columns: title, and a text as wide as the column needs (the label column
+# grows to the longest label shown).
+LOG_COLUMNS = (("time", "00:00:00"), ("label", "Speech"), ("peak", "0.00"),
+               ("duration (s)", "000.00 …"), ("clip", "clip"), ("stream t", "000:00.00"))
+LABEL_CHARS_MAX = 40  # labels longer than this are elided in the log (whole in the tooltip)
 PATCH_HOP = 0.48  # s between YAMNet patches
 PATCH_CENTRE = (0.975 - PATCH_HOP) / 2  # a patch is drawn as the 0.48 s around its centre
 
 _ACCENT = "#f0a030"
+# One colour a class in the strip (a watched class is red): orange, cyan, green, violet, yellow.
+STRIP_COLOURS = [np.array(QtGui.QColor(c).getRgb()[:3], np.float32)
+                 for c in ("#f0a030", "#40c8e0", "#5fd068", "#b088f0", "#e8d84a")]
 _DANGER = "#e0403a"
 _DIM = "#8a919c"
 _GRID = "#2a2e36"
@@ -56,13 +65,22 @@ class TopBars(QtWidgets.QWidget):
             bar.setFormat("")
             bar.setAlignment(QtCore.Qt.AlignmentFlag.AlignLeft | QtCore.Qt.AlignmentFlag.AlignVCenter)
             bar.setFixedHeight(20)
-            bar.setStyleSheet(
-                f"QProgressBar {{ border: 1px solid {_GRID}; border-radius: 3px; padding-left: 4px;"
-                f" background: #0e1013; }}"
-                f"QProgressBar::chunk {{ background: #7a5418; border-radius: 2px; }}")
             layout.addWidget(bar)
             self.bars.append(bar)
+        self.restyle()
         self._shown: list = []
+
+    def restyle(self, scale: float = 1.0) -> None:
+        """Colours of the theme in force (monitor.gui.theme.COLORS), height at UI ``scale``."""
+        from monitor.gui.theme import COLORS
+
+        chunk = "#7a5418" if COLORS["base"] != "#ffffff" else "#f2c27a"
+        for bar in self.bars:
+            bar.setFixedHeight(int(round(20 * scale)))
+            bar.setStyleSheet(
+                f"QProgressBar {{ border: 1px solid {COLORS['grid']}; border-radius: 3px;"
+                f" padding-left: 4px; background: {COLORS['base']}; color: {COLORS['text']}; }}"
+                f"QProgressBar::chunk {{ background: {chunk}; border-radius: 2px; }}")
 
     def set_items(self, items: list) -> None:
         """Show ``[[label, score], ...]`` (at most ``n``); empty rows for the rest."""
@@ -89,12 +107,18 @@ class TopBars(QtWidgets.QWidget):
 class ActivityStrip(pg.PlotWidget):
     """When chosen classes were active, on the waterfall's time axis.
 
-    x is seconds relative to the displayed stream time (``-history`` … 0), as the waterfall's
-    columns are, so the two line up when the strip sits under the waterfall (and the GUI may
-    also ``setXLink`` the two plots). One row per class; each patch is a cell 0.48 s wide
-    centred on the patch, its brightness the smoothed score; cells at or over the class's
-    threshold are drawn in full colour (red for a watched class).
+    Time is seconds relative to the displayed stream time (``-history`` … 0), as the
+    waterfall's columns are, so the two line up when the strip sits beside the waterfall: under
+    it (time on x) or, with ``orientation='vertical'``, right of it (time on y, newest at the
+    top). One row (column) per class, each in its own colour with its name and a line between
+    rows, so that several active labels stay apart; each patch is a cell 0.48 s wide centred on
+    the audio it heard, its brightness the patch's own score (full colour at or over the
+    class's threshold; red for a watched class). The patch's own score, not the smoothed one:
+    a mean over 3 patches reaches a threshold one or two patches late, which drew every onset
+    0.5–0.8 s after the waterfall showed it.
     """
+
+    ROW_PX = 15  # height of one class's row, px (at UI scale 1)
 
     def __init__(self, history: float = 10.0, parent: Optional[QtWidgets.QWidget] = None) -> None:
         self._axis = pg.AxisItem("left")
@@ -108,15 +132,20 @@ class ActivityStrip(pg.PlotWidget):
         # drawn inside the strip, where a narrow axis cannot crop or drop them.
         self._axis.setWidth(64)
         self._axis.setTicks([[], []])
+        bottom = self.getPlotItem().getAxis("bottom")
+        bottom.setTicks([[], []])
+        bottom.setStyle(showValues=False)
         self.image_item = pg.ImageItem(axisOrder="row-major")
         self.addItem(self.image_item)
         self._names: list = []
+        self._lines: list = []
         self.labels: tuple = ()
+        self.orientation = "horizontal"
+        self.scale = 1.0
+        self._placed_at = 0.0
         self.history = float(history)
         self.grid_start: Optional[float] = None  # stream time of the left edge of column 0
         self.image: np.ndarray = np.zeros((0, 0, 4), np.uint8)
-        self.setMinimumHeight(36)
-        self.setMaximumHeight(16 * STRIP_ROWS + 8)
         self._set_rows(())
         self.set_history(history)
 
@@ -124,29 +153,86 @@ class ActivityStrip(pg.PlotWidget):
         self.history = float(seconds)
         self._set_range()
 
+    def set_orientation(self, orientation: str, axis_px: int = 0) -> None:
+        """'horizontal' (under the waterfall) or 'vertical' (right of it; ``axis_px``: the
+        height of the waterfall's bottom axis, so that the time spans line up)."""
+        self.orientation = orientation
+        item = self.getPlotItem()
+        if orientation == "vertical":
+            item.hideAxis("left")
+            item.showAxis("bottom")
+            item.getAxis("bottom").setHeight(max(1, int(axis_px)))
+        else:
+            item.showAxis("left")
+            item.hideAxis("bottom")
+        self._set_rows(self.labels)
+        self._size()
+        if self.grid_start is not None:
+            self.place(self._placed_at)
+
+    def set_scale(self, scale: float) -> None:
+        """UI scale (fonts, row size)."""
+        self.scale = float(scale)
+        self._set_rows(self.labels)
+        self._size()
+
+    def _size(self) -> None:
+        n = max(1, len(self.labels))
+        extent = int(round(n * self.ROW_PX * self.scale)) + 4
+        if self.orientation == "vertical":
+            self.setMinimumHeight(0)
+            self.setMaximumHeight(16777215)
+            self.setFixedWidth(extent + 6)
+        else:
+            self.setMinimumWidth(0)
+            self.setMaximumWidth(16777215)
+            self.setFixedHeight(extent)
+
     def _set_range(self) -> None:
         rows = max(1, len(self.labels))
-        self.getPlotItem().getViewBox().setRange(xRange=(-self.history, 0.0), yRange=(0, rows),
-                                                 padding=0)
+        vb = self.getPlotItem().getViewBox()
+        vertical = self.orientation == "vertical"
+        if vertical:
+            vb.setRange(xRange=(0, rows), yRange=(-self.history, 0.0), padding=0)
+        else:
+            vb.setRange(xRange=(-self.history, 0.0), yRange=(0, rows), padding=0)
         for i, text in enumerate(self._names):
-            text.setPos(-self.history, rows - i - 0.5)
+            text.setPos(i + 0.5, -self.history) if vertical else \
+                text.setPos(-self.history, rows - i - 0.5)
+
+    def _row_of(self, i: int) -> int:
+        """Image row of label ``i``: the first label at the top (horizontal) or left."""
+        return i if self.orientation == "vertical" else len(self.labels) - 1 - i
 
     def _set_rows(self, labels: tuple) -> None:
         """One row per label (at most STRIP_ROWS), the first at the top."""
+        changed = tuple(labels)[:STRIP_ROWS] != self.labels
         self.labels = tuple(labels)[:STRIP_ROWS]
-        for text in self._names:
-            self.removeItem(text)
-        self._names = []
+        for item in self._names + self._lines:
+            self.removeItem(item)
+        self._names, self._lines = [], []
         font = QtGui.QFont()
-        font.setPointSizeF(7.5)
-        for name in self.labels:
-            text = pg.TextItem(self._short(name, 24), color=_TEXT, anchor=(0.0, 0.5))
+        font.setPointSizeF(8.0 * self.scale)
+        font.setBold(True)
+        vertical = self.orientation == "vertical"
+        for i, name in enumerate(self.labels):
+            text = pg.TextItem(self._short(name, 28), color=_TEXT,
+                               anchor=(0.0, 0.5), angle=90 if vertical else 0,
+                               fill=pg.mkBrush(11, 12, 15, 150))
             text.setFont(font)
             text.setZValue(10)
             self.addItem(text)
             self._names.append(text)
+        for i in range(1, len(self.labels)):
+            line = pg.InfiniteLine(pos=i, angle=90 if vertical else 0,
+                                   pen=pg.mkPen(_GRID, width=2))
+            line.setZValue(5)
+            self.addItem(line)
+            self._lines.append(line)
         if hasattr(self, "history"):
             self._set_range()
+        if changed and hasattr(self, "scale"):
+            self._size()
 
     @staticmethod
     def _short(name: str, chars: int) -> str:
@@ -169,13 +255,12 @@ class ActivityStrip(pg.PlotWidget):
         cols = np.rint((starts - t0) / PATCH_HOP).astype(int)
         width = int(cols[-1]) + 1
         img = np.zeros((len(labels), width, 4), np.uint8)
-        accent = np.array(QtGui.QColor(_ACCENT).getRgb()[:3], np.float32)
         danger = np.array(QtGui.QColor(_DANGER).getRgb()[:3], np.float32)
         for r in range(len(labels)):
             s = np.nan_to_num(scores[:, r], nan=0.0)
             over = s >= thresholds[r]
-            colour = danger if watched[r] else accent
-            row = len(labels) - 1 - r  # image row 0 is drawn at the bottom
+            colour = danger if watched[r] else STRIP_COLOURS[r % len(STRIP_COLOURS)]
+            row = self._row_of(r)
             img[row, cols, :3] = colour.astype(np.uint8)
             img[row, cols, 3] = np.where(over, 255, np.clip(s / max(thresholds[r], 1e-3), 0, 1) * 110
                                          ).astype(np.uint8)
@@ -183,11 +268,22 @@ class ActivityStrip(pg.PlotWidget):
         self.grid_start = t0 + PATCH_CENTRE
         self.image_item.setImage(img, autoLevels=False)
 
+    def cell_times(self) -> np.ndarray:
+        """Stream time (s) of the left (earliest) edge of each image column."""
+        if self.grid_start is None:
+            return np.zeros(0)
+        return self.grid_start + PATCH_HOP * np.arange(self.image.shape[1])
+
     def place(self, stream_time: float) -> None:
         """Move the image so that stream time ``t`` is drawn at ``t - stream_time``."""
+        self._placed_at = stream_time
         if self.grid_start is None:
             return
-        tr = QtGui.QTransform(PATCH_HOP, 0.0, 0.0, 1.0, self.grid_start - stream_time, 0.0)
+        offset = self.grid_start - stream_time
+        if self.orientation == "vertical":
+            tr = QtGui.QTransform(0.0, PATCH_HOP, 1.0, 0.0, 0.0, offset)
+        else:
+            tr = QtGui.QTransform(PATCH_HOP, 0.0, 0.0, 1.0, offset, 0.0)
         self.image_item.setTransform(tr)
 
 
@@ -255,8 +351,14 @@ class ClassifierView(QtWidgets.QWidget):
         layout.addWidget(self.error_label)
         self.bars = TopBars(N_BARS)
         layout.addWidget(self.bars)
-        layout.addWidget(self._settings_row())
-        layout.addWidget(self._watch_editor())
+        # The settings and the watch list: in this panel, unless the window takes them into its
+        # Controls tabs (take_settings_panel), which leaves this panel the results alone.
+        self.settings_box = QtWidgets.QWidget()
+        sv = QtWidgets.QVBoxLayout(self.settings_box)
+        sv.setContentsMargins(0, 0, 0, 0)
+        sv.addWidget(self._settings_row())
+        sv.addWidget(self._watch_editor())
+        layout.addWidget(self.settings_box)
         layout.addWidget(self._event_log(), 1)
         self.apply_settings(settings)
 
@@ -324,29 +426,44 @@ class ClassifierView(QtWidgets.QWidget):
         grid.addWidget(self.clips_check, 3, 0, 1, 3)
         self.watch_add.clicked.connect(self._add_watch)
         self.watch_edit.returnPressed.connect(self._add_watch)
+        self.watch_edit.textEdited.connect(lambda _t: self.watch_error.setText(""))
+        # With the completer open, the popup has the mouse: a click on Add only closed it and
+        # added nothing (and the next label typed became "DogVacuum"). Take that click as Add.
+        completer.popup().installEventFilter(self)
+        completer.popup().setObjectName("completerPopup")
         self.watch_remove.clicked.connect(self._remove_watch)
         return box
 
     def _event_log(self) -> QtWidgets.QWidget:
         box = QtWidgets.QGroupBox("Event log")
         v = QtWidgets.QVBoxLayout(box)
-        self.table = QtWidgets.QTableWidget(0, 5)
-        self.table.setHorizontalHeaderLabels(["start", "label", "peak", "duration (s)", "clip"])
+        self.table = QtWidgets.QTableWidget(0, len(LOG_COLUMNS))
+        self.table.setHorizontalHeaderLabels([title for title, _ in LOG_COLUMNS])
+        self.table.horizontalHeaderItem(0).setToolTip("wall-clock time the event began")
+        self.table.horizontalHeaderItem(5).setToolTip("stream time the event began (seconds of "
+                                                      "audio since the source started)")
         self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setDefaultSectionSize(20)
         self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
-        # Fixed widths measured once: ResizeToContents re-measures a whole column on every cell
+        self.table.setWordWrap(False)
+        # Widths measured from sample texts, and the label column from the labels shown, only
+        # when a longer one arrives: ResizeToContents re-measures a whole column on every cell
         # change, which cost a second per update with a few hundred events (soak run).
         header = self.table.horizontalHeader()
         metrics = self.table.fontMetrics()
-        for column, sample in ((0, "000:00.00"), (2, "peak"), (3, "duration (s)")):
+        for column, (title, sample) in enumerate(LOG_COLUMNS):
             header.setSectionResizeMode(column, QtWidgets.QHeaderView.ResizeMode.Interactive)
-            self.table.setColumnWidth(column, metrics.horizontalAdvance(sample) + 16)
-        header.setSectionResizeMode(1, QtWidgets.QHeaderView.ResizeMode.Stretch)
+            self.table.setColumnWidth(column, max(metrics.horizontalAdvance(sample),
+                                                  metrics.horizontalAdvance(title)) + 16)
+        header.setStretchLastSection(True)
+        self._label_width = self.table.columnWidth(1)
+        self._walls: dict = {}  # (start, label) → wall-clock time first seen, s since epoch
         v.addWidget(self.table)
         row = QtWidgets.QHBoxLayout()
-        self.export_status = QtWidgets.QLabel("")
+        from monitor.gui.status import ElidedLabel
+
+        self.export_status = ElidedLabel(mode=QtCore.Qt.TextElideMode.ElideMiddle)
         self.export_status.setStyleSheet(f"color: {_DIM};")
         self.export_button = QtWidgets.QPushButton("Export CSV…")
         self.export_button.clicked.connect(self._export_clicked)
@@ -356,6 +473,15 @@ class ClassifierView(QtWidgets.QWidget):
         return box
 
     # -- public API -----------------------------------------------------------------------------
+    def take_settings_panel(self) -> Optional[QtWidgets.QWidget]:
+        """The classifier's settings and watch list, out of this panel, for the window to place
+        (None when the classifier is unavailable)."""
+        if self.classifier is None:
+            return None
+        self.layout().removeWidget(self.settings_box)
+        self.settings_box.setParent(None)
+        return self.settings_box
+
     def activity_strip(self) -> ActivityStrip:
         """The strip to place under the waterfall (one widget, created with the view)."""
         return self._strip
@@ -414,6 +540,20 @@ class ClassifierView(QtWidgets.QWidget):
             return tuple(names.get(w.lower(), w) for w in watch)[:STRIP_ROWS]
         return tuple(label for label, _ in self.bars.items())[:STRIP_ROWS]
 
+    def activity(self, labels: tuple, since: float) -> tuple:
+        """Each patch's own scores of ``labels`` (NaN for a label the model lacks), patches
+        ending after stream time ``since``: (starts (n,), scores (n, len(labels)))."""
+        results = [r for r in self.classifier.snapshot.results if r.end > since]
+        index = {name: i for i, name in enumerate(self.classifier.labels)}
+        cols = [index.get(name, -1) for name in labels]
+        starts = np.array([r.start for r in results], dtype=np.float64)
+        scores = np.full((len(results), len(cols)), np.nan, dtype=np.float32)
+        for row, r in enumerate(results):
+            for c, i in enumerate(cols):
+                if i >= 0:
+                    scores[row, c] = r.scores[i]
+        return starts, scores
+
     # -- internals ------------------------------------------------------------------------------
     def _change(self, **changes) -> None:
         try:
@@ -440,6 +580,17 @@ class ClassifierView(QtWidgets.QWidget):
         self._change(watch=watch + ((label, round(self.watch_threshold.value(), 3)),))
         self._fill_watch_list()
         self.watch_edit.clear()
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt API
+        if (event.type() == QtCore.QEvent.Type.MouseButtonPress and obj.isWidgetType()
+                and not obj.rect().contains(event.position().toPoint())):
+            over = self.watch_add.rect().contains(
+                self.watch_add.mapFromGlobal(event.globalPosition().toPoint()))
+            if over and self.watch_add.isVisible():
+                obj.hide()
+                QtCore.QTimer.singleShot(0, self._add_watch)
+                return True
+        return False
 
     def _remove_watch(self) -> None:
         row = self.watch_list.currentRow()
@@ -471,16 +622,43 @@ class ClassifierView(QtWidgets.QWidget):
         shown = list(reversed(events[-MAX_LOG_ROWS:]))  # newest first
         if self.table.rowCount() != len(shown):
             self.table.setRowCount(len(shown))
+        widest = self._label_width
+        metrics = self.table.fontMetrics()
         for r, ev in enumerate(shown):
-            cells = (_fmt_time(ev.start), ev.label, f"{ev.peak:.2f}",
+            label = ev.label if len(ev.label) <= LABEL_CHARS_MAX else \
+                ev.label[:LABEL_CHARS_MAX - 1] + "…"
+            cells = (self._wall_text(ev), label, f"{ev.peak:.2f}",
                      f"{ev.duration:.2f}" + (" …" if ev.open else ""),
-                     os.path.basename(ev.clip) if ev.clip else "")
+                     os.path.basename(ev.clip) if getattr(ev, "clip", None) else "",
+                     _fmt_time(ev.start))
             for c, text in enumerate(cells):
                 item = self.table.item(r, c)
                 if item is None:
-                    self.table.setItem(r, c, QtWidgets.QTableWidgetItem(text))
+                    item = QtWidgets.QTableWidgetItem(text)
+                    self.table.setItem(r, c, item)
                 elif item.text() != text:
                     item.setText(text)
+                if c == 1 and item.toolTip() != ev.label:
+                    item.setToolTip(ev.label)
+            widest = max(widest, metrics.horizontalAdvance(label) + 16)
+        if widest > self._label_width:  # whole labels: the column grows, never shrinks
+            self._label_width = widest
+            self.table.setColumnWidth(1, widest)
+
+    def _wall_text(self, ev) -> str:
+        """Wall-clock time of an event's start, HH:MM:SS: the event's own when it has one,
+        else the time it was first seen less how long ago (in stream time) it began."""
+        wall = getattr(ev, "wall_start", None) or getattr(ev, "wall", None)
+        if wall is None:
+            key = (ev.start, ev.label)
+            wall = self._walls.get(key)
+            if wall is None:
+                wall = time.time() - max(0.0, self._stream_time - ev.start)
+                self._walls[key] = wall
+                if len(self._walls) > 4 * MAX_LOG_ROWS:
+                    for k in list(self._walls)[:len(self._walls) - 2 * MAX_LOG_ROWS]:
+                        del self._walls[k]
+        return time.strftime("%H:%M:%S", time.localtime(wall))
 
     def _update_alert(self, snap) -> None:
         alerts = snap.alerts
@@ -503,7 +681,7 @@ class ClassifierView(QtWidgets.QWidget):
     def _update_strip(self) -> None:
         labels = self.strip_labels()
         since = self._stream_time - self.settings.history - 1.0
-        starts, _, scores = self.classifier.activity(labels, since=since)
+        starts, scores = self.activity(labels, since=since)
         watch = {l.lower(): t for l, t in self.settings.watch}
         thresholds = np.array([watch.get(l.lower(), self.settings.threshold) for l in labels],
                               np.float32)

@@ -15,22 +15,32 @@ from PyQt6 import QtCore, QtWidgets
 from monitor.settings import (COLORMAPS, N_FFT_MAX, N_FFT_MIN, NORMALIZATIONS, SCALES, WINDOWS,
                               Settings, field_spec, hop_min)
 
-__all__ = ["ControlPanel", "ViewBar", "VIEWS"]
+__all__ = ["ControlPanel", "ViewBar", "VIEWS", "AXES", "VALUE_SCALES"]
 
-# The article's representations, one click each: label, layout, settings changes, value mode.
+# What the window shows, one click each. A view choice changes only what it names: the layout
+# here, the frequency axis (the `scale` setting) and the value scale (dB or linear power) in
+# the two groups beside it; never another setting (the Waveform view used to set scope_ms to
+# 1000 ms for good).
 VIEWS: dict[str, dict[str, Any]] = {
-    "waveform": {"label": "Waveform", "layout": "scope", "changes": {"scope_ms": 1000.0},
-                 "values": None, "tip": "the waveform of the last second"},
-    "spectrum": {"label": "Spectrum", "layout": "spectrum", "changes": {}, "values": None,
-                 "tip": "the spectrum of the current frame"},
-    "linear": {"label": "Linear power", "layout": "all", "changes": {"scale": "linear"},
-               "values": "power", "tip": "spectrogram: linear frequency, linear power"},
-    "log": {"label": "Log-frequency", "layout": "all", "changes": {"scale": "log"},
-            "values": "power", "tip": "spectrogram: log frequency, linear power"},
-    "db": {"label": "dB", "layout": "all", "changes": {"scale": "log"}, "values": "db",
-           "tip": "spectrogram: log frequency, power in dB (dB floor/ceiling)"},
-    "mel": {"label": "Mel-dB", "layout": "all", "changes": {"scale": "mel"}, "values": "db",
-            "tip": "mel spectrogram in dB (number of mel bands in the panel)"},
+    "spectrogram": {"label": "Spectrogram", "layout": "all",
+                    "tip": "the waterfall, with the spectrum and the waveform under it"},
+    "spectrum": {"label": "Spectrum", "layout": "spectrum",
+                 "tip": "only the spectrum of the current frame, large"},
+    "waveform": {"label": "Waveform", "layout": "scope",
+                 "tip": "only the waveform (its span is the 'waveform span' setting)"},
+}
+#: The frequency axis: values of the `scale` setting, with their button labels and tips.
+AXES: dict[str, tuple[str, str]] = {
+    "linear": ("Linear", "frequency axis: linear in Hz (harmonics evenly spaced)"),
+    "log": ("Log", "frequency axis: logarithmic (octaves evenly spaced)"),
+    "mel": ("Mel", "frequency axis: mel bands (pitch as heard; the number of bands is "
+                   "'mel bands' in Analysis)"),
+}
+#: The value scale of the colours: linear power, or power in dB.
+VALUE_SCALES: dict[str, tuple[str, str]] = {
+    "power": ("Power", "colours: linear power (FS² = a full-scale sine's power); quiet parts "
+                       "vanish"),
+    "db": ("dB", "colours: power in dB (dBFS) between the dB floor and ceiling"),
 }
 N_FFTS = [2 ** k for k in range(N_FFT_MIN.bit_length() - 1, N_FFT_MAX.bit_length())]
 # Input sample rates offered, Hz; None = the device's default (a file keeps its own rate).
@@ -41,11 +51,39 @@ BLOCKSIZE_SHOWN = 8192  # frames; likewise
 VALUE_LABELS = {"db": "dB", "power": "linear power"}
 
 
+
 def _combo(items, data=None) -> QtWidgets.QComboBox:
-    box = QtWidgets.QComboBox()
+    box = _narrow(QtWidgets.QComboBox())
     for i, text in enumerate(items):
         box.addItem(str(text), items[i] if data is None else data[i])
     return box
+
+
+def _narrow(box: QtWidgets.QComboBox) -> QtWidgets.QComboBox:
+    """A combo box as narrow as ten characters: a long device or file name is elided in it
+    instead of pushing the panel (and the window) wider."""
+    box.setSizeAdjustPolicy(
+        QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    box.setMinimumContentsLength(10)
+    return box
+
+
+def _tab(*groups: QtWidgets.QWidget) -> QtWidgets.QScrollArea:
+    """A tab's page: ``groups`` stacked, in a scroll area (a short screen scrolls the page,
+    it never pushes the window taller)."""
+    page = QtWidgets.QWidget()
+    v = QtWidgets.QVBoxLayout(page)
+    v.setContentsMargins(4, 4, 4, 4)
+    v.setSpacing(8)
+    for g in groups:
+        v.addWidget(g)
+    v.addStretch(1)
+    scroll = QtWidgets.QScrollArea()
+    scroll.setWidgetResizable(True)
+    scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+    scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    scroll.setWidget(page)
+    return scroll
 
 
 def _spin(lo: float, hi: float, step: float, decimals: int = 0, suffix: str = "") \
@@ -86,19 +124,27 @@ class ControlPanel(QtWidgets.QWidget):
     changed = QtCore.pyqtSignal(dict)
     source_changed = QtCore.pyqtSignal(dict)
     value_mode_changed = QtCore.pyqtSignal(str)
+    spectrum_range_changed = QtCore.pyqtSignal(str)
 
     def __init__(self, settings: Settings, parent: Optional[QtWidgets.QWidget] = None) -> None:
         super().__init__(parent)
+        from monitor.gui.status import ElidedLabel
+
         self.settings = settings
         self._updating = False
         outer = QtWidgets.QVBoxLayout(self)
-        outer.setContentsMargins(6, 6, 6, 6)
-        outer.setSpacing(8)
+        outer.setContentsMargins(2, 2, 2, 2)
+        outer.setSpacing(0)
+        # Grouped in tabs (25 rows in one column showed 8 at 1280×800).
+        self.tabs = QtWidgets.QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.tabs.setUsesScrollButtons(True)
+        outer.addWidget(self.tabs)
 
         # -- source ---------------------------------------------------------------------------
         src = QtWidgets.QGroupBox("Source")
         form = QtWidgets.QFormLayout(src)
-        self.source_combo = QtWidgets.QComboBox()
+        self.source_combo = _narrow(QtWidgets.QComboBox())
         self.source_combo.setToolTip("default input, an input device, a generator, or a file")
         self.generator_edit = QtWidgets.QLineEdit()
         self.generator_edit.setPlaceholderText("sine:1000, sweep:20-20000:10, pink …")
@@ -110,9 +156,9 @@ class ControlPanel(QtWidgets.QWidget):
         file_row = QtWidgets.QHBoxLayout()
         file_row.addWidget(self.file_button, 1)
         file_row.addWidget(self.loop_check)
-        self.file_label = QtWidgets.QLabel()
+        # The path elided in the middle (the file name stays), whole in the tooltip.
+        self.file_label = ElidedLabel(mode=QtCore.Qt.TextElideMode.ElideMiddle)
         self.file_label.setObjectName("panelTitle")
-        self.file_label.setWordWrap(True)
         form.addRow("input", self.source_combo)
         form.addRow("generator", self.generator_edit)
         form.addRow(file_row)
@@ -143,7 +189,8 @@ class ControlPanel(QtWidgets.QWidget):
         form.addRow("analyse", self.channel_spin)
         form.addRow("block size", self.blocksize_spin)
         form.addRow("latency", self.latency_combo)
-        outer.addWidget(src)
+        src.setTitle("")
+        self.tabs.addTab(_tab(src), "Source")
 
         # -- analysis -------------------------------------------------------------------------
         an = QtWidgets.QGroupBox("Analysis")
@@ -174,7 +221,8 @@ class ControlPanel(QtWidgets.QWidget):
         form.addRow("f max", self.fmax_spin)
         form.addRow("normalise", self.normalize_combo)
         form.addRow("target", self.target_spin)
-        outer.addWidget(an)
+        an.setTitle("")
+        self.tabs.addTab(_tab(an), "Analysis")
 
         # -- display --------------------------------------------------------------------------
         disp = QtWidgets.QGroupBox("Display")
@@ -192,6 +240,9 @@ class ControlPanel(QtWidgets.QWidget):
         self.fps_spin.setToolTip("display refresh rate (the analysis does not depend on it)")
         form.addRow("frequency", self.scale_combo)
         form.addRow("values", self.value_combo)
+        self.scale_combo.setToolTip("frequency axis (also the Frequency buttons above the "
+                                    "waterfall)")
+        self.value_combo.setToolTip("value scale of the colours (also the Values buttons)")
         form.addRow("dB floor", self.db_floor_spin)
         form.addRow("dB ceiling", self.db_ceil_spin)
         form.addRow("colours", self.colormap_combo)
@@ -199,11 +250,29 @@ class ControlPanel(QtWidgets.QWidget):
         form.addRow("orientation", self.orientation_combo)
         form.addRow("waveform span", self.scope_spin)
         form.addRow("refresh", self.fps_spin)
-        outer.addWidget(disp)
-        outer.addStretch(1)
+        from monitor.gui.spectrum import RANGES
+
+        self.spectrum_range_combo = _combo(list(RANGES))
+        self.spectrum_range_combo.setToolTip("level range of the spectrum: auto follows the "
+                                             "signal; independent of the dB floor/ceiling")
+        self.spectrum_range_combo.currentIndexChanged.connect(
+            lambda _i: self.spectrum_range_changed.emit(self.spectrum_range_combo.currentData()))
+        form.addRow("spectrum range", self.spectrum_range_combo)
+        self.theme_combo = _combo(list(field_spec("theme").choices))
+        self.theme_combo.setToolTip(field_spec("theme").help)
+        self.ui_scale_spin = _field_spin("ui_scale", 0.25, decimals=2, suffix=" ×")
+        form.addRow("theme", self.theme_combo)
+        form.addRow("UI scale", self.ui_scale_spin)
+        self.display_form = form  # more display rows (theme, UI scale) are added to it
+        disp.setTitle("")
+        self.tabs.addTab(_tab(disp), "Display")
 
         self._connect()
         self.set_settings(settings)
+
+    def add_tab(self, widget: QtWidgets.QWidget, title: str) -> None:
+        """Another group of settings (the classifier's) as a tab of its own."""
+        self.tabs.addTab(_tab(widget), title)
 
     # -- wiring ---------------------------------------------------------------------------------
     def _connect(self) -> None:
@@ -229,6 +298,8 @@ class ControlPanel(QtWidgets.QWidget):
         on_spin(self.scope_spin, "scope_ms", float)
         on_spin(self.fps_spin, "fps", float)
         on_spin(self.target_spin, "normalize_target", float)
+        on_combo(self.theme_combo, "theme")
+        on_spin(self.ui_scale_spin, "ui_scale", float)
         self.htk_check.toggled.connect(lambda on: self._emit({"htk": bool(on)}))
 
         def on_source_combo(box: QtWidgets.QComboBox, field: str) -> None:
@@ -324,6 +395,8 @@ class ControlPanel(QtWidgets.QWidget):
             _select(self.orientation_combo, settings.orientation)
             self.scope_spin.setValue(int(round(settings.scope_ms)))
             self.fps_spin.setValue(int(round(settings.fps)))
+            _select(self.theme_combo, getattr(settings, "theme", "dark"))
+            self.ui_scale_spin.setValue(float(getattr(settings, "ui_scale", 1.0)))
             _select_or_add(self.samplerate_combo, settings.samplerate,
                            f"{settings.samplerate or 0:g} Hz", len(SAMPLERATES))
             for box, value, shown in ((self.channels_spin, settings.channels, CHANNELS_SHOWN),
@@ -381,60 +454,175 @@ def _select_or_add(box: QtWidgets.QComboBox, value: Any, text: str, offered: int
     _select(box, value)
 
 
+class FlowLayout(QtWidgets.QLayout):
+    """Items left to right, wrapping onto another row when the width runs out (Qt's flow
+    layout example): the view bar takes two rows on a 1024-px screen instead of pushing the
+    window wider."""
+
+    def __init__(self, parent: Optional[QtWidgets.QWidget] = None, spacing: int = 6) -> None:
+        super().__init__(parent)
+        self._items: list[QtWidgets.QLayoutItem] = []
+        self._spacing = spacing
+
+    def addItem(self, item: QtWidgets.QLayoutItem) -> None:  # noqa: N802 - Qt API
+        self._items.append(item)
+
+    def count(self) -> int:
+        return len(self._items)
+
+    def insertWidget(self, index: int, widget: QtWidgets.QWidget) -> None:  # noqa: N802
+        """Put ``widget`` at position ``index`` (as QBoxLayout.insertWidget does)."""
+        self.addChildWidget(widget)
+        self._items.insert(index, QtWidgets.QWidgetItem(widget))
+        self.invalidate()
+
+    def itemAt(self, i: int):  # noqa: N802 - Qt API
+        return self._items[i] if 0 <= i < len(self._items) else None
+
+    def takeAt(self, i: int):  # noqa: N802 - Qt API
+        return self._items.pop(i) if 0 <= i < len(self._items) else None
+
+    def expandingDirections(self):  # noqa: N802 - Qt API
+        return QtCore.Qt.Orientation(0)
+
+    def hasHeightForWidth(self) -> bool:  # noqa: N802 - Qt API
+        return True
+
+    def heightForWidth(self, width: int) -> int:  # noqa: N802 - Qt API
+        return self._arrange(QtCore.QRect(0, 0, width, 0), apply=False)
+
+    def setGeometry(self, rect: QtCore.QRect) -> None:  # noqa: N802 - Qt API
+        super().setGeometry(rect)
+        self._arrange(rect, apply=True)
+
+    def sizeHint(self) -> QtCore.QSize:  # noqa: N802 - Qt API
+        w = sum(i.sizeHint().width() + self._spacing for i in self._items)
+        h = max((i.sizeHint().height() for i in self._items), default=0)
+        m = self.contentsMargins()
+        return QtCore.QSize(w + m.left() + m.right(), h + m.top() + m.bottom())
+
+    def minimumSize(self) -> QtCore.QSize:  # noqa: N802 - Qt API
+        size = QtCore.QSize()
+        for item in self._items:
+            size = size.expandedTo(item.minimumSize())
+        m = self.contentsMargins()
+        return size + QtCore.QSize(m.left() + m.right(), m.top() + m.bottom())
+
+    def _arrange(self, rect: QtCore.QRect, apply: bool) -> int:
+        m = self.contentsMargins()
+        r = rect.adjusted(m.left(), m.top(), -m.right(), -m.bottom())
+        x, y, row_h = r.x(), r.y(), 0
+        for item in self._items:
+            hint = item.sizeHint()
+            if x + hint.width() > r.right() + 1 and row_h > 0:
+                x, y, row_h = r.x(), y + row_h + self._spacing // 2, 0
+            if apply:
+                item.setGeometry(QtCore.QRect(QtCore.QPoint(x, y), hint))
+            x += hint.width() + self._spacing
+            row_h = max(row_h, hint.height())
+        return y + row_h - rect.y() + m.bottom()
+
+
 class ViewBar(QtWidgets.QWidget):
-    """A row above the waterfall: view buttons, pause, and the cursor readout.
+    """A row above the waterfall: what is shown (layout), the frequency axis, the value scale,
+    pause, and the cursor readout.
 
     Signals
     -------
     view_chosen(str)
-        A key of :data:`VIEWS`.
+        A key of :data:`VIEWS` (the layout).
+    axis_chosen(str)
+        A key of :data:`AXES` (the `scale` setting).
+    values_chosen(str)
+        A key of :data:`VALUE_SCALES`.
     pause_toggled(bool)
     """
 
     view_chosen = QtCore.pyqtSignal(str)
+    axis_chosen = QtCore.pyqtSignal(str)
+    values_chosen = QtCore.pyqtSignal(str)
     pause_toggled = QtCore.pyqtSignal(bool)
 
     def __init__(self, parent: Optional[QtWidgets.QWidget] = None) -> None:
         super().__init__(parent)
-        layout = QtWidgets.QHBoxLayout(self)
-        layout.setContentsMargins(4, 2, 4, 2)
-        layout.setSpacing(4)
-        title = QtWidgets.QLabel("View")
-        title.setObjectName("panelTitle")
-        layout.addWidget(title)
-        self.group = QtWidgets.QButtonGroup(self)
-        self.group.setExclusive(True)
+        from monitor.gui.status import ElidedLabel
+
+        outer = QtWidgets.QHBoxLayout(self)
+        outer.setContentsMargins(4, 2, 4, 2)
+        outer.setSpacing(6)
+        flow = FlowLayout(spacing=10)
+        self.flow = flow
+        outer.addLayout(flow, 4)
         self.buttons: dict[str, QtWidgets.QToolButton] = {}
-        for key, view in VIEWS.items():
-            b = QtWidgets.QToolButton()
-            b.setText(view["label"])
-            b.setToolTip(view["tip"])
-            b.setCheckable(True)
-            b.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
-            b.clicked.connect(lambda _c=False, k=key: self.view_chosen.emit(k))
-            self.group.addButton(b)
-            self.buttons[key] = b
-            layout.addWidget(b)
-        layout.addSpacing(12)
+        self.axis_buttons: dict[str, QtWidgets.QToolButton] = {}
+        self.value_buttons: dict[str, QtWidgets.QToolButton] = {}
+        groups = (("Show", VIEWS, self.buttons, self.view_chosen),
+                  ("Frequency", AXES, self.axis_buttons, self.axis_chosen),
+                  ("Values", VALUE_SCALES, self.value_buttons, self.values_chosen))
+        self._groups = []
+        for title_text, items, buttons, signal in groups:
+            box = QtWidgets.QWidget()
+            layout = QtWidgets.QHBoxLayout(box)
+            layout.setContentsMargins(0, 0, 0, 0)
+            layout.setSpacing(3)
+            title = QtWidgets.QLabel(title_text)
+            title.setObjectName("panelTitle")
+            layout.addWidget(title)
+            group = QtWidgets.QButtonGroup(self)
+            group.setExclusive(True)
+            for key, item in items.items():
+                label, tip = (item["label"], item["tip"]) if isinstance(item, dict) else item
+                b = QtWidgets.QToolButton()
+                b.setText(label)
+                b.setToolTip(tip)
+                b.setCheckable(True)
+                b.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
+                b.clicked.connect(lambda _c=False, k=key, s=signal: s.emit(k))
+                group.addButton(b)
+                buttons[key] = b
+                layout.addWidget(b)
+            self._groups.append(group)
+            flow.addWidget(box)
         self.pause_button = QtWidgets.QToolButton()
         self.pause_button.setText("❚❚ Pause")
         self.pause_button.setToolTip("freeze the display (space); audio keeps being analysed")
         self.pause_button.setCheckable(True)
         self.pause_button.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
         self.pause_button.toggled.connect(self._paused)
-        layout.addWidget(self.pause_button)
-        layout.addStretch(1)
-        self.cursor_label = QtWidgets.QLabel()
+        flow.addWidget(self.pause_button)
+        # The readout changes with every mouse move: elided in the room left, never widening.
+        self.cursor_label = ElidedLabel(min_chars=4)
         self.cursor_label.setObjectName("cursorReadout")
-        layout.addWidget(self.cursor_label)
+        self.cursor_label.setAlignment(QtCore.Qt.AlignmentFlag.AlignRight
+                                       | QtCore.Qt.AlignmentFlag.AlignVCenter)
+        self.cursor_label.setMaximumWidth(self.cursor_label.fontMetrics().averageCharWidth() * 40)
+        outer.addWidget(self.cursor_label, 1)
+
+    def add_button(self, widget: QtWidgets.QWidget) -> None:
+        """Another button among the view bar's, before Pause (it wraps with them)."""
+        outer = self.layout()
+        outer.removeWidget(widget)
+        self.flow.insertWidget(self.flow.count() - 1, widget)
 
     def _paused(self, on: bool) -> None:
         self.pause_button.setText("▶ Resume" if on else "❚❚ Pause")
         self.pause_toggled.emit(on)
 
-    def set_view(self, key: Optional[str]) -> None:
-        """Check the button of ``key`` (None: no preset matches)."""
-        self.group.setExclusive(False)
-        for k, b in self.buttons.items():
-            b.setChecked(k == key)
-        self.group.setExclusive(True)
+    def set_view(self, key: Optional[str], axis: Optional[str] = None,
+                 values: Optional[str] = None) -> None:
+        """Check the buttons of layout ``key``, frequency ``axis`` and value scale ``values``
+        (None: leave that group as it is)."""
+        for chosen, buttons in ((key, self.buttons), (axis, self.axis_buttons),
+                                (values, self.value_buttons)):
+            if chosen is None:
+                continue
+            for k, b in buttons.items():
+                if b.isChecked() != (k == chosen):
+                    b.setChecked(k == chosen)
+        # The axis means nothing to the waveform, the value scale nothing to either (the
+        # spectrum is always in dB): greyed, not hidden, so the row does not jump.
+        if key is not None:
+            for b in self.axis_buttons.values():
+                b.setEnabled(key != "waveform")
+            for b in self.value_buttons.values():
+                b.setEnabled(key == "spectrogram")

@@ -96,13 +96,15 @@ class InstrumentPanels:
             self.window.spectrum.plot.setLabel("left", "level", units=unit + (" mic-corrected" if cal else ""))
         return self._offsets
 
-    def draw_spectrum(self, history, now: float) -> None:
-        """The spectrum's newest frame and peak hold, weighted and mic-corrected."""
+    def draw_spectrum(self, history, now: float, peak_hz=None) -> None:
+        """The spectrum's newest frame and peak hold, weighted and mic-corrected; ``peak_hz``
+        the newest frame's peak frequency (Hz) for its title."""
         offsets = self.row_offsets(self.window.waterfall.rows)
         latest, recent = history.latest, history.take_recent_max()
         if offsets.shape != latest.shape:
             offsets = 0.0
-        self.window.spectrum.update_frame(latest + offsets, now, None if recent is None else recent + offsets)
+        self.window.spectrum.update_frame(latest + offsets, now,
+                                          None if recent is None else recent + offsets, peak_hz)
 
     def tick(self, now: float) -> None:
         """The channel meters (the display timer's secondary rate)."""

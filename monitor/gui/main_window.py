@@ -13,14 +13,16 @@ from PyQt6 import QtCore, QtGui, QtWidgets
 from monitor.gui.classifier_view import classifier_panel
 from monitor.gui.controls import VIEWS, ControlPanel, ViewBar
 from monitor.gui.instrument_panels import InstrumentPanels
+from monitor.gui.menus import about_text, build_menus, shortcuts_text
 from monitor.gui.meters import LevelMeters
+from monitor.gui.projector import PROJECTOR_SCALE, ProjectorBar
 from monitor.gui.run_stats import RunStats
 from monitor.gui.save_last import add_save_last
 from monitor.gui.scope import ScopeView
 from monitor.gui.shutdown import stop_in_background
 from monitor.gui.spectrum import SpectrumView
 from monitor.gui.status import FpsMeter, InputLostBanner, NoticeBanner, StatusLine
-from monitor.gui.theme import COLORS, apply_theme
+from monitor.gui.theme import COLORS, apply_theme, restyle_plots
 from monitor.gui.waterfall import Waterfall
 from monitor.session import Session
 from monitor.settings import Settings
@@ -52,18 +54,29 @@ class MainWindow(QtWidgets.QMainWindow):
         The views.
     frames_seen : int
         Frames drained from the worker (keeps counting while paused).
+    actions : dict
+        The menu actions by name (monitor.gui.menus).
+
+    Signals
+    -------
+    record_requested(bool)
+        File ▸ Record toggled (the application starts/stops the recorder).
     """
+
+    record_requested = QtCore.pyqtSignal(bool)
 
     def __init__(self, session: Session, store: Optional[SettingsStore] = None,
                  parent: Optional[QtWidgets.QWidget] = None) -> None:
         super().__init__(parent)
-        apply_theme(QtWidgets.QApplication.instance())
         self.session = session
         session.start()
         settings = session.settings
+        apply_theme(QtWidgets.QApplication.instance(), settings.theme, settings.ui_scale)
+        self.projector = False
+        self._look = (None, None, None)
         self.store = store
         self.paused = False
-        self.view = "db"
+        self.view = "spectrogram"
         self.frames_seen = 0
         self._fps = FpsMeter()
         self.run_stats = RunStats()  # for SPECTROMON_STATS_FILE (the benchmarks)
@@ -74,9 +87,15 @@ class MainWindow(QtWidgets.QMainWindow):
         self._ticks = 0
         self._problems_version = -1
         self._spectrum_due = False
+        self._peak_hz: Optional[float] = None  # Hz, the newest frame's (monitor.dsp)
         self._pipeline = session.pipeline
         self._layout = "all"
         self.setWindowTitle("spectromon — real-time spectrogram monitor")
+        from monitor.resources import resource_path
+
+        icon = resource_path("spectromon.svg")
+        if icon.is_file():
+            self.setWindowIcon(QtGui.QIcon(str(icon)))
 
         # -- views ----------------------------------------------------------------------------
         params = session.pipeline.worker.params
@@ -85,10 +104,15 @@ class MainWindow(QtWidgets.QMainWindow):
         self.scope = ScopeView(settings)
         self.meters = LevelMeters(settings)
         self.view_bar = ViewBar()
+        self.projector_bar = ProjectorBar()
         self.banner = InputLostBanner()
         self.notice = NoticeBanner()
         self.waterfall.cursor_moved.connect(self.view_bar.cursor_label.setText)
+        self.spectrum.cursor_moved.connect(self.view_bar.cursor_label.setText)
+        self.waterfall.picture_note.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.view_bar.view_chosen.connect(self.set_view)
+        self.view_bar.axis_chosen.connect(self.set_axis)
+        self.view_bar.values_chosen.connect(self.set_value_mode)
         self.view_bar.pause_toggled.connect(self.set_paused)
         self.banner.retry.connect(self.retry_input)
         self.banner.rescan.connect(self.rescan_devices)
@@ -102,19 +126,21 @@ class MainWindow(QtWidgets.QMainWindow):
             self.activity_strip = self.classifier_view.activity_strip()
 
         upper = QtWidgets.QWidget()
-        ul = QtWidgets.QVBoxLayout(upper)
+        # The strip goes under the waterfall (time on x) or, --vertical, right of it.
+        ul = QtWidgets.QBoxLayout(QtWidgets.QBoxLayout.Direction.TopToBottom, upper)
         ul.setContentsMargins(0, 0, 0, 0)
         ul.setSpacing(0)
         ul.addWidget(self.waterfall, 1)
+        self._upper_layout = ul
         if self.activity_strip is not None:
-            self.activity_strip.setMaximumHeight(72)
             row = QtWidgets.QHBoxLayout()
             row.setContentsMargins(0, 0, 0, 0)
             row.setSpacing(0)
             row.addWidget(self.activity_strip, 1)
             # The waterfall's colour bar sits right of its plot: leave the same gap so the
             # strip's time axis ends where the waterfall's does.
-            row.addSpacing(self.waterfall.color_bar.width())
+            self._strip_gap = QtWidgets.QSpacerItem(self.waterfall.color_bar.width(), 0)
+            row.addItem(self._strip_gap)
             ul.addLayout(row)
             # Same axis width on both plots, so that their time axes line up.
             for plot in (self.waterfall.plot, self.activity_strip):
@@ -144,6 +170,7 @@ class MainWindow(QtWidgets.QMainWindow):
         cl.addWidget(self.banner)
         cl.addWidget(self.notice)
         cl.addWidget(self.view_bar)
+        cl.addWidget(self.projector_bar)
         cl.addLayout(body, 1)
         self.setCentralWidget(central)
 
@@ -153,17 +180,23 @@ class MainWindow(QtWidgets.QMainWindow):
         self.controls.changed.connect(self.change_settings)
         self.controls.source_changed.connect(self.change_source)
         self.controls.value_mode_changed.connect(self.set_value_mode)
-        scroll = QtWidgets.QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
-        scroll.setWidget(self.controls)
-        scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.controls_dock = dock = self._dock("Controls", "controlsDock", scroll)
+        self.controls.spectrum_range_changed.connect(self.set_spectrum_range)
+        if self.classifier_view is not None:
+            box = self.classifier_view.take_settings_panel()
+            if box is not None:
+                self.controls.add_tab(box, "Classifier")
+        self.controls_dock = dock = self._dock("Controls", "controlsDock", self.controls)
         dock.setMinimumWidth(250)
-        self.classifier_dock = cdock = self._dock("Sound events", "classifierDock",
-                                                  self.classifier_panel)
+        # In a scroll area: on a short screen the panel scrolls instead of pushing the window
+        # taller than the screen.
+        events_scroll = QtWidgets.QScrollArea()
+        events_scroll.setWidgetResizable(True)
+        events_scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+        events_scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        events_scroll.setWidget(self.classifier_panel)
+        self.classifier_dock = cdock = self._dock("Sound events", "classifierDock", events_scroll)
         small = self.classifier_view is None
-        self.resizeDocks([dock, cdock], [640, 90] if small else [430, 330],
+        self.resizeDocks([dock, cdock], [640, 90] if small else [330, 430],
                          QtCore.Qt.Orientation.Vertical)
         # As narrow as the panels allow: the waterfall is what the window is for.
         self.resizeDocks([dock], [300], QtCore.Qt.Orientation.Horizontal)
@@ -174,12 +207,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self.status_fields = self.status_line.fields
         self.problem_label = self.status_line.problem
 
-        # -- shortcuts and timer --------------------------------------------------------------
-        QtGui.QShortcut(QtGui.QKeySequence(QtCore.Qt.Key.Key_Space), self,
-                        activated=self.view_bar.pause_button.toggle)
-        QtGui.QShortcut(QtGui.QKeySequence(QtCore.Qt.Key.Key_F11), self,
-                        activated=self.toggle_full_screen)
+        # -- menus (and their shortcuts: Space, F10, F11, Ctrl+Q, F1 …) ------------------------
+        self.actions = build_menus(self)
         self.save_last_button = add_save_last(self)  # and Ctrl+Shift+S, and the clip switch
+        self.view_bar.add_button(self.save_last_button)  # wrapping with the view buttons
         self.timer = QtCore.QTimer(self)
         self.timer.setTimerType(QtCore.Qt.TimerType.PreciseTimer)
         self.timer.timeout.connect(self.tick)
@@ -187,12 +218,21 @@ class MainWindow(QtWidgets.QMainWindow):
 
         if store is not None:
             self.set_value_mode(str(store.value("values", "db")), save=False)
+            combo = self.controls.spectrum_range_combo
+            i = combo.findData(store.value("spectrum_range", "auto"))
+            if i >= 0:
+                combo.setCurrentIndex(i)
             view = store.value("view", None)
-            if view in VIEWS and VIEWS[view]["layout"] != "all":
+            if view in VIEWS:
+                self.view = view
                 self._apply_layout(VIEWS[view]["layout"])
         self._sync_view()
         self._update_title()
         self._present_problems()
+        self._place_strip(force=True)
+        self._apply_look()
+        # Once laid out, the waterfall's axis has its real height: line the strip up with it.
+        QtCore.QTimer.singleShot(0, lambda: self._place_strip(force=True))
         self.timer.start()
 
     @property
@@ -220,6 +260,8 @@ class MainWindow(QtWidgets.QMainWindow):
             self.frames_seen += len(batch)
             self._peak_acc = max(self._peak_acc, float(batch.peak_dbfs.max()))
             self._rms_acc = max(self._rms_acc, float(batch.rms_dbfs.max()))
+            if len(batch):
+                self._peak_hz = float(batch.peak_hz[-1])
         self._ticks += 1
         if not self.paused:
             self.waterfall.draw()
@@ -230,7 +272,7 @@ class MainWindow(QtWidgets.QMainWindow):
                 history = self.waterfall.history
                 if self._spectrum_due and history.latest is not None:
                     self.spectrum.set_rows(self.waterfall.rows)
-                    self.instruments.draw_spectrum(history, now)  # weighted, mic-corrected
+                    self.instruments.draw_spectrum(history, now, self._peak_hz)  # weighted
                     self._spectrum_due = False
                 self.scope.update_scope(worker.scope, self.pipeline.samplerate)
                 gain = worker.gain_db if self.settings.normalize != "none" else None
@@ -258,6 +300,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.status_line.show_status(self.session.status(), self._fps.fps())
         self.instruments.refresh(time.monotonic())
         self._present_problems()
+        if self.projector:
+            self._show_projector_values()
 
     # -- user actions: each goes to the session -------------------------------------------------
     def change_settings(self, changes: dict) -> bool:
@@ -298,17 +342,25 @@ class MainWindow(QtWidgets.QMainWindow):
             self.view_bar.pause_button.setChecked(self.paused)
 
     def set_view(self, key: str) -> None:
-        """One of the article's representations (:data:`monitor.gui.controls.VIEWS`)."""
-        view = VIEWS[key]
-        if view["changes"]:
-            self.change_settings(dict(view["changes"]))
-        if view["values"]:
-            self.set_value_mode(view["values"])
-        self._apply_layout(view["layout"])
+        """Show the layout ``key`` of :data:`monitor.gui.controls.VIEWS`; changes nothing else
+        (no setting, no value scale)."""
+        self._apply_layout(VIEWS[key]["layout"])
         self.view = key
         self._sync_view()
         if self.store is not None:
             self.store.set_value("view", key)
+
+    def set_spectrum_range(self, mode: str) -> None:
+        """The spectrum's own level range (a key of monitor.gui.spectrum.RANGES), kept."""
+        self.spectrum.set_range_mode(mode)
+        if self.store is not None:
+            self.store.set_value("spectrum_range", mode)
+
+    def set_axis(self, scale: str) -> None:
+        """The frequency axis: 'linear', 'log' or 'mel' (the `scale` setting)."""
+        if scale != self.settings.scale:
+            self.change_settings({"scale": scale})
+        self._sync_view()
 
     def set_value_mode(self, mode: str, save: bool = True) -> None:
         """Colour the waterfall by 'db' or by linear 'power'."""
@@ -323,10 +375,126 @@ class MainWindow(QtWidgets.QMainWindow):
     def toggle_full_screen(self) -> None:
         self.showNormal() if self.isFullScreen() else self.showFullScreen()
 
+    def set_light_theme(self, on: bool) -> None:
+        """View ▸ Light theme (the `theme` setting)."""
+        theme = "light" if on else "dark"
+        if theme != self.settings.theme:
+            self.change_settings({"theme": theme})
+
+    def set_projector_mode(self, on: bool) -> None:
+        """View ▸ Projector mode (F10): side panels, spectrum and scope, menu and status bar
+        hidden; the waterfall, its labels and a large level/peak/labels banner enlarged."""
+        self.projector = bool(on)
+        for widget in (self.controls_dock, self.classifier_dock, self._lower,
+                       self.statusBar(), self.menuBar()):
+            widget.setVisible(not self.projector)
+        if not self.projector and self._layout != "all":
+            self._apply_layout(self._layout)
+        self.projector_bar.setVisible(self.projector)
+        if self.actions["projector"].isChecked() != self.projector:
+            self.actions["projector"].setChecked(self.projector)
+        self._apply_look()
+        if self.projector:
+            self._show_projector_values()
+
+    def _show_projector_values(self) -> None:
+        from monitor.gui.spectrum import note_name
+
+        state = self.meters.state
+        peak = self.spectrum.peak
+        labels = self.classifier.top(3) if self.classifier is not None else []
+        self.projector_bar.show_values(state.peak, state.rms, peak,
+                                       note_name(peak[0]) if peak else "", labels)
+
+    def _apply_look(self) -> None:
+        """Theme and UI scale (times the projector's enlargement) on every view."""
+        s = self.settings
+        scale = float(s.ui_scale) * (PROJECTOR_SCALE if self.projector else 1.0)
+        look = (s.theme, float(s.ui_scale), scale)
+        if look == self._look:
+            return
+        self._look = look
+        apply_theme(QtWidgets.QApplication.instance(), s.theme, s.ui_scale)
+        restyle_plots(self, scale)
+        self.waterfall.set_ui_scale(scale)
+        self.spectrum.set_ui_scale(scale)
+        self.scope.set_ui_scale(scale)
+        self.projector_bar.set_scale(float(s.ui_scale))
+        if self.activity_strip is not None:
+            self.activity_strip.set_scale(scale)
+            self.activity_strip.getAxis("left").setWidth(int(64 * scale))
+            self.activity_strip.setBackground(COLORS["plot"])
+        self.status_line.problem.setStyleSheet(f"color: {COLORS['accent']};")
+        if self.classifier_view is not None and self.classifier is not None:
+            self.classifier_view.bars.restyle(float(s.ui_scale))
+        if "light" in self.actions:
+            self.actions["light"].setChecked(s.theme == "light")
+        self.meters.update()
+
+    def toggle_record(self, on: bool) -> None:
+        """File ▸ Record: asks the application (``record_requested``); says so when nothing
+        listens, rather than showing a recording that is not happening."""
+        if self.receivers(self.record_requested) == 0:
+            action = self.actions["record"]
+            blocked = action.blockSignals(True)
+            action.setChecked(False)
+            action.blockSignals(blocked)
+            self.statusBar().showMessage("recording from the menu is not available in this "
+                                         "build: start with --record FILE.wav", 8000)
+            return
+        self.record_requested.emit(bool(on))
+
+    def open_file(self) -> None:
+        """File ▸ Open: choose an audio file to analyse (as the Controls' button does)."""
+        self.controls._choose_file()
+
+    def export_events(self) -> None:
+        """File ▸ Export the event log as CSV."""
+        if self.classifier_view is not None:
+            self.classifier_view._export_clicked()
+
+    def save_screenshot(self, path: Optional[str] = None) -> bool:
+        """File ▸ Save a screenshot of the window (PNG)."""
+        if path is None:
+            path, _ = QtWidgets.QFileDialog.getSaveFileName(
+                self, "Save a screenshot", "spectromon.png", "PNG images (*.png)")
+            if not path:
+                return False
+        from monitor.errors import ParameterError
+        from monitor.gui.screenshot import save_screenshot
+
+        try:
+            save_screenshot(self, path, option="screenshot")
+        except ParameterError as exc:
+            self.statusBar().showMessage(str(exc), 8000)
+            return False
+        self.statusBar().showMessage(f"screenshot saved to {path}", 5000)
+        return True
+
+    def show_shortcuts(self) -> None:
+        """Help ▸ Keyboard shortcuts (F1 or ?)."""
+        box = QtWidgets.QMessageBox(self)
+        box.setWindowTitle("Keyboard shortcuts")
+        box.setText("<pre>" + shortcuts_text(self.actions) + "</pre>")
+        box.setTextFormat(QtCore.Qt.TextFormat.RichText)
+        box.open()
+        self._dialog = box
+
+    def show_about(self) -> None:
+        """Help ▸ About: what this is and the versions it runs on."""
+        box = QtWidgets.QMessageBox(self)
+        box.setWindowTitle("About spectromon")
+        box.setTextFormat(QtCore.Qt.TextFormat.RichText)
+        box.setText(about_text())
+        box.open()
+        self._dialog = box
+
     # -- presenting the session -----------------------------------------------------------------
     def _settings_applied(self) -> None:
         new = self.settings
         self.waterfall.apply_settings(new)
+        self._place_strip()
+        self._apply_look()
         self.spectrum.apply_settings(new)
         self.spectrum.set_rows(self.waterfall.rows)
         self.scope.apply_settings(new)
@@ -365,6 +533,24 @@ class MainWindow(QtWidgets.QMainWindow):
                  and not (p.key == "input" and p.severity == "error" and on_mic)]
         self.notice.show_notice("; ".join(shown))
 
+    def _place_strip(self, force: bool = False) -> None:
+        """The activity strip under the waterfall, or right of it when the waterfall is
+        vertical (its time axis then runs up the side)."""
+        strip = self.activity_strip
+        if strip is None:
+            return
+        vertical = self.settings.orientation == "vertical"
+        if (strip.orientation == "vertical") == vertical and not force:
+            return
+        Direction = QtWidgets.QBoxLayout.Direction
+        self._upper_layout.setDirection(Direction.LeftToRight if vertical
+                                        else Direction.TopToBottom)
+        self._strip_gap.changeSize(0 if vertical else self.waterfall.color_bar.width(), 0)
+        axis = self.waterfall.plot.getPlotItem().getAxis("bottom")
+        strip.set_orientation("vertical" if vertical else "horizontal",
+                              axis_px=axis.height() if vertical else 0)
+        self._upper_layout.invalidate()
+
     def _dock(self, title: str, name: str, widget: QtWidgets.QWidget) -> QtWidgets.QDockWidget:
         dock = QtWidgets.QDockWidget(title)
         dock.setObjectName(name)
@@ -384,18 +570,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._layout = layout
 
     def _sync_view(self) -> None:
-        layout = getattr(self, "_layout", "all")
-        for key, view in VIEWS.items():
-            if view["layout"] != layout:
-                continue
-            if layout != "all":
-                break
-            if (all(getattr(self.settings, k) == v for k, v in view["changes"].items())
-                    and view["values"] == self.waterfall.value_mode):
-                break
-        else:
-            key = None
-        self.view_bar.set_view(key)
+        self.view_bar.set_view(self.view, self.settings.scale, self.waterfall.value_mode)
 
     def _save(self) -> None:
         if self.store is not None:

@@ -35,6 +35,12 @@ class ScopeView(QtWidgets.QWidget):
         cache_static_items(self.plot)
         self.apply_settings(settings)
 
+    def set_ui_scale(self, scale: float) -> None:
+        """Line widths at UI ``scale`` (and the title's size)."""
+        self.ui_scale = float(scale)
+        width = max(1.0, round(float(scale) * 2) / 2)
+        self.curve.setPen(pg.mkPen(COLORS["ok"], width=width))
+
     def apply_settings(self, settings: Settings) -> None:
         self.settings = settings
         self.plot.setXRange(-settings.scope_ms, 0, padding=0)

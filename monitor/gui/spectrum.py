@@ -2,18 +2,80 @@
 
 from __future__ import annotations
 
+import math
 from typing import Optional
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt6 import QtWidgets
+from PyQt6 import QtCore, QtWidgets
 
 from monitor.gui.axes import FrequencyAxis
 from monitor.dsp.frequency_rows import FrequencyRows
 from monitor.gui.theme import COLORS, cache_static_items, fixed_plot
 from monitor.settings import Settings
 
-__all__ = ["PeakHold", "SpectrumView"]
+__all__ = ["PeakHold", "SpectrumView", "note_name", "peak_of", "RANGES", "auto_range"]
+
+NOTE_NAMES = ("C", "C♯", "D", "D♯", "E", "F", "F♯", "G", "G♯", "A", "A♯", "B")
+#: The spectrum's own level ranges (dBFS): "auto" follows the signal; the others are fixed.
+#: Independent of the waterfall's dB floor/ceiling (a −20 dB ceiling there cut its peaks off).
+RANGES: dict[str, Optional[tuple[float, float]]] = {
+    "auto": None, "0 … −60 dB": (-60.0, 0.0), "0 … −80 dB": (-80.0, 0.0),
+    "0 … −100 dB": (-100.0, 0.0), "0 … −120 dB": (-120.0, 0.0),
+    "+20 … −140 dB": (-140.0, 20.0),
+}
+PEAK_TITLE_SECONDS = 0.25  # the peak readout in the title changes at most this often
+
+
+def note_name(hz: float, a4: float = 440.0) -> str:
+    """The nearest equal-tempered note and the offset from it: 1000 Hz → 'B5 +21c'.
+
+    Parameters
+    ----------
+    hz : float
+        Frequency, Hz (> 0).
+    a4 : float
+        Tuning of A4, Hz.
+    """
+    if not (hz > 0 and math.isfinite(hz)):
+        return ""
+    midi = 69.0 + 12.0 * math.log2(hz / a4)
+    nearest = int(round(midi))
+    cents = int(round(100.0 * (midi - nearest)))
+    name = f"{NOTE_NAMES[nearest % 12]}{nearest // 12 - 1}"
+    return name if cents == 0 else f"{name} {cents:+d}c"
+
+
+def peak_of(values: np.ndarray, rows: FrequencyRows) -> Optional[tuple[float, float]]:
+    """The strongest row of ``values`` (dBFS per row): its frequency (Hz), refined by a
+    parabola through it and its neighbours (in dB, Hann leaves under 0.05 bin of error), and
+    its level (dBFS). None when every row is silent."""
+    if values.size == 0 or not np.isfinite(values).any():
+        return None
+    v = np.where(np.isfinite(values), values, -1e9)
+    i = int(np.argmax(v))
+    delta = 0.0
+    if 0 < i < v.size - 1 and v[i - 1] > -1e8 and v[i + 1] > -1e8:
+        a, b, c = float(v[i - 1]), float(v[i]), float(v[i + 1])
+        denom = a - 2 * b + c
+        if denom < 0:
+            delta = 0.5 * (a - c) / denom
+    return float(rows.hz_at(i + 0.5 + delta)), float(v[i])
+
+
+def auto_range(held: np.ndarray) -> tuple[float, float]:
+    """A level range (dBFS) for the spectrum that shows ``held`` (the peak hold): the
+    ceiling 6–16 dB over the highest peak on a 10-dB grid, 100 dB deep (the grid keeps it
+    from moving with every frame)."""
+    finite = held[np.isfinite(held)]
+    top = float(finite.max()) if finite.size else 0.0
+    ceil = min(20.0, max(-60.0, math.ceil((top + 6.0) / 10.0) * 10.0))
+    return ceil - 100.0, ceil
+
+
+def _format_hz(hz: float) -> str:
+    return f"{hz:.0f} Hz" if hz < 1000 else f"{hz / 1000:.3f} kHz"
+
 
 
 class PeakHold:
@@ -50,12 +112,27 @@ class PeakHold:
 
 
 class SpectrumView(QtWidgets.QWidget):
-    """Plot of the newest frame's rows (same frequency rows as the waterfall) in dBFS."""
+    """Plot of the newest frame's rows (same frequency rows as the waterfall) in dBFS, with
+    the peak frequency in its title and a cursor readout (frequency, dB, nearest note).
+
+    Signals
+    -------
+    cursor_moved(str)
+        The readout under the mouse; empty when the mouse leaves.
+    """
+
+    cursor_moved = QtCore.pyqtSignal(str)
 
     def __init__(self, settings: Settings, rows: FrequencyRows,
                  parent: Optional[QtWidgets.QWidget] = None) -> None:
         super().__init__(parent)
         self.settings = settings
+        self.range_mode = "auto"
+        self.level_range: tuple[float, float] = (-100.0, 0.0)
+        self.peak: Optional[tuple[float, float]] = None  # (Hz, dBFS) of the newest frame
+        self._values: Optional[np.ndarray] = None
+        self._title_time = -math.inf
+        self._title = ""
         self.rows: Optional[FrequencyRows] = None
         self.peak_hold = PeakHold(settings.peak_hold)
         self._axis = FrequencyAxis("bottom")
@@ -72,6 +149,8 @@ class SpectrumView(QtWidgets.QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.plot)
         cache_static_items(self.plot)
+        self.plot.scene().sigMouseMoved.connect(self._mouse_moved)
+        self.plot.viewport().installEventFilter(self)
         self.set_rows(rows)
         self._apply_range()
 
@@ -88,7 +167,8 @@ class SpectrumView(QtWidgets.QWidget):
         self.plot.setXRange(0, rows.n_rows, padding=0)
 
     def update_frame(self, values: np.ndarray, now: float,
-                     recent_max: Optional[np.ndarray] = None) -> None:
+                     recent_max: Optional[np.ndarray] = None,
+                     peak_hz: Optional[float] = None) -> None:
         """Draw ``values`` (dBFS per row) and the peak hold at wall time ``now`` (s).
 
         Parameters
@@ -100,10 +180,14 @@ class SpectrumView(QtWidgets.QWidget):
         recent_max : ndarray, optional
             Per-row maximum (dBFS) of every frame since the last update, which the peak hold
             takes; default: ``values`` alone.
+        peak_hz : float, optional
+            The frame's peak frequency as the analysis found it on its FFT bins (Hz); default:
+            found on the rows (coarser where log rows are finer than the bins).
         """
         if values.shape[0] != self._x.shape[0]:
             return
-        floor = self.settings.db_floor - 10  # -inf never reaches Qt
+        self._values = values
+        floor = min(self.level_range[0], self.settings.db_floor) - 10  # -inf never reaches Qt
         shown = np.maximum(values, floor)
         if recent_max is not None and recent_max.shape == values.shape:
             held = self.peak_hold.update(np.maximum(recent_max, floor), now)
@@ -111,12 +195,80 @@ class SpectrumView(QtWidgets.QWidget):
             held = self.peak_hold.update(shown, now)
         self.curve.setData(self._x, shown, skipFiniteCheck=True)
         self.hold_curve.setData(self._x, held, skipFiniteCheck=True)
+        if peak_hz is not None and math.isfinite(peak_hz) and peak_hz > 0:
+            self.peak = (float(peak_hz), float(values[self.rows.row_of(peak_hz)]))
+        else:
+            self.peak = peak_of(values, self.rows)
+        if self.range_mode == "auto":
+            self._set_level_range(auto_range(held))
+        if now - self._title_time >= PEAK_TITLE_SECONDS:
+            self._title_time = now
+            self._show_peak()
+
+    def set_ui_scale(self, scale: float) -> None:
+        """Line widths at UI ``scale`` (and the title's size)."""
+        self.ui_scale = float(scale)
+        width = max(1.0, round(float(scale) * 2) / 2)
+        self.curve.setPen(pg.mkPen(COLORS["trace"], width=width))
+        self.hold_curve.setPen(pg.mkPen(COLORS["hold"], width=width))
+        self._title = ""
+        self._show_peak()
 
     def apply_settings(self, settings: Settings) -> None:
         self.settings = settings
         self.peak_hold.hold = settings.peak_hold
+
+    def set_range_mode(self, mode: str) -> None:
+        """A key of :data:`RANGES`: 'auto', or a fixed range (dBFS)."""
+        if mode not in RANGES:
+            return
+        self.range_mode = mode
         self._apply_range()
 
+    def readout(self, x: float, y: float) -> Optional[str]:
+        """Text for view coordinates: frequency, level of the curve there, nearest note."""
+        if self.rows is None or not 0 <= x < self.rows.n_rows:
+            return None
+        hz = float(self.rows.hz_at(x))
+        text = f"f {_format_hz(hz)}   {note_name(hz)}"
+        values = self._values
+        if values is not None and values.shape[0] == self.rows.n_rows:
+            db = float(values[int(x)])
+            text += f"   {db:.1f} dB" if math.isfinite(db) else "   floor"
+        return f"{text}   (cursor {y:.0f} dB)"
+
+    def _show_peak(self) -> None:
+        if self.peak is None or self.peak[1] < self.level_range[0]:
+            title = "spectrum"
+        else:
+            hz, db = self.peak
+            title = f"spectrum — peak {_format_hz(hz)} ({note_name(hz)}) {db:.1f} dBFS"
+        if title != self._title:
+            self._title = title
+            self.plot.setTitle(title, color=COLORS["dim"],
+                               size=f"{9 * getattr(self, 'ui_scale', 1.0):.1f}pt")
+
+    def _set_level_range(self, lo_hi: tuple[float, float]) -> None:
+        if lo_hi != self.level_range:
+            self.level_range = lo_hi
+            self.plot.setYRange(lo_hi[0], lo_hi[1], padding=0)
+
     def _apply_range(self) -> None:
-        s = self.settings
-        self.plot.setYRange(s.db_floor, s.db_ceil + 6, padding=0)
+        fixed = RANGES.get(self.range_mode)
+        if fixed is not None:
+            self._set_level_range(fixed)
+        else:
+            self.plot.setYRange(*self.level_range, padding=0)
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt API
+        if event.type() == QtCore.QEvent.Type.Leave:
+            self.cursor_moved.emit("")
+        return False
+
+    def _mouse_moved(self, pos) -> None:
+        vb = self.plot.getPlotItem().getViewBox()
+        if not vb.sceneBoundingRect().contains(pos):
+            self.cursor_moved.emit("")
+            return
+        p = vb.mapSceneToView(pos)
+        self.cursor_moved.emit(self.readout(p.x(), p.y()) or "")

@@ -7,10 +7,81 @@ from typing import Optional
 
 from PyQt6 import QtCore, QtWidgets
 
-__all__ = ["FpsMeter", "format_status", "StatusLine", "InputLostBanner", "NoticeBanner"]
+__all__ = ["FpsMeter", "format_status", "StatusLine", "InputLostBanner", "NoticeBanner",
+           "ElidedLabel"]
 
 PROBLEM_WIDTH_PX = 300  # the status bar's problem text is elided to this (full text: tooltip)
 SOURCE_WIDTH_PX = 220
+
+
+class ElidedLabel(QtWidgets.QLabel):
+    """A one-line label that never widens its window: it asks for little room, shows as much
+    of its text as fits (elided with "…") and keeps the whole text in its tooltip.
+
+    Parameters
+    ----------
+    text : str
+    mode : Qt.TextElideMode
+        Where the "…" goes (paths: ElideMiddle, so that the file name stays).
+    min_chars : int
+        Characters of room asked for at least (the layout may give more).
+    """
+
+    def __init__(self, text: str = "", mode=QtCore.Qt.TextElideMode.ElideRight,
+                 min_chars: int = 8, parent: Optional[QtWidgets.QWidget] = None) -> None:
+        super().__init__(parent)
+        self._full = ""
+        self._detail = ""
+        self._mode = mode
+        self._min_chars = min_chars
+        self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored,
+                           QtWidgets.QSizePolicy.Policy.Preferred)
+        self.setText(text)
+
+    def setText(self, text: str) -> None:  # noqa: N802 - Qt API
+        text = text or ""
+        if text == self._full and super().text():
+            return
+        self._full = text
+        self._show()
+
+    def text(self) -> str:
+        """The whole text (not the elided one shown)."""
+        return self._full
+
+    def shown_text(self) -> str:
+        return super().text()
+
+    def _elided(self, text: str) -> str:
+        width = max(self.contentsRect().width(), 10)
+        return self.fontMetrics().elidedText(text, self._mode, width)
+
+    def minimumSizeHint(self) -> QtCore.QSize:  # noqa: N802 - Qt API
+        hint = super().minimumSizeHint()
+        return QtCore.QSize(self.fontMetrics().averageCharWidth() * self._min_chars,
+                            hint.height())
+
+    def sizeHint(self) -> QtCore.QSize:  # noqa: N802 - Qt API
+        hint = super().sizeHint()
+        want = self.fontMetrics().horizontalAdvance(self._full) + 8
+        return QtCore.QSize(max(self.minimumSizeHint().width(), want), hint.height())
+
+    def set_detail(self, detail: str) -> None:
+        """More text for the tooltip (after the whole text when that is elided)."""
+        self._detail = detail or ""
+        self._show()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        super().resizeEvent(event)
+        self._show()
+
+    def _show(self) -> None:
+        shown = self._elided(self._full)
+        tip = [self._full] if shown != self._full else []
+        tip += [self._detail] if self._detail else []
+        self.setToolTip("\n\n".join(tip))
+        if super().text() != shown:
+            super().setText(shown)
 
 
 class FpsMeter:
@@ -63,38 +134,35 @@ class StatusLine:
     """
 
     def __init__(self, bar: QtWidgets.QStatusBar, accent: str) -> None:
-        self.fields = [QtWidgets.QLabel() for _ in range(6)]
-        for label in self.fields:
-            bar.addWidget(label)
+        # Elided labels with stretch: a long source name or counter never widens the window
+        # (it grew from 1280 to 1414 px for one message, and saved that width).
+        self.fields = [ElidedLabel(min_chars=6) for _ in range(6)]
+        self.fields[0]._mode = QtCore.Qt.TextElideMode.ElideMiddle
+        for i, label in enumerate(self.fields):
+            bar.addWidget(label, 3 if i in (0, 2, 4) else 1)
         self.fields[0].setMaximumWidth(SOURCE_WIDTH_PX)
-        self.problem = QtWidgets.QLabel()
+        self.problem = ElidedLabel(min_chars=10)
         self.problem.setStyleSheet(f"color: {accent};")
         self.problem.setMaximumWidth(PROBLEM_WIDTH_PX)
-        bar.addPermanentWidget(self.problem)
+        bar.addPermanentWidget(self.problem, 2)
+        bar.setSizeGripEnabled(False)
         self._problem_text: Optional[str] = ""
 
     def show_status(self, status, fps: float) -> None:
         """Show a :class:`monitor.pipeline.Status`; unchanged labels are not touched."""
         texts = format_status(status, fps)
-        source = self.fields[0]
-        source.setToolTip(texts[0])
-        texts[0] = source.fontMetrics().elidedText(texts[0], QtCore.Qt.TextElideMode.ElideMiddle,
-                                                   SOURCE_WIDTH_PX - 12)
         for label, text in zip(self.fields, texts):
             if label.text() != text:  # an unchanged label costs no relayout
                 label.setText(text)
-        self.fields[4].setToolTip(drop_counters(status))
+        self.fields[4].set_detail(drop_counters(status))
 
     def show_problems(self, top: Optional[str], everything: str) -> None:
         """``top`` in the bar, elided; ``everything`` (one problem a line) in its tooltip."""
-        self.problem.setToolTip(everything)
+        self.problem.set_detail(everything)
         if top == self._problem_text:
             return
         self._problem_text = top
-        text = f"⚠ {top}" if top else ""
-        metrics = self.problem.fontMetrics()
-        self.problem.setText(metrics.elidedText(text, QtCore.Qt.TextElideMode.ElideRight,
-                                                PROBLEM_WIDTH_PX - 8))
+        self.problem.setText(f"⚠ {top}" if top else "")
 
 
 def drop_counters(status) -> str:

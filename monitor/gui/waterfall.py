@@ -31,12 +31,18 @@ from monitor.gui.axes import FrequencyAxis
 from monitor.gui.axes import _linear_ticks as round_ticks
 from monitor.gui.colormaps import lookup_table
 from monitor.dsp.frequency_rows import FrequencyRows
-from monitor.gui.theme import cache_static_items
+from monitor.gui.theme import COLORS, cache_static_items
 from monitor.settings import Settings
 
 __all__ = ["WaterfallHistory", "StreamClock", "RingImageItem", "Waterfall", "VALUE_MODES"]
 
 VALUE_MODES = ("db", "power")  # colour by dB, or by linear power (the article's first picture)
+COLOR_BAR_TIPS = {
+    "db": "colour = power in dBFS (0 dBFS: a full-scale sine), from the dB floor to the "
+          "dB ceiling",
+    "power": "colour = linear power in FS² (1 FS² = a full-scale sine's power), from 0 to "
+             "the dB ceiling's power",
+}
 
 
 class WaterfallHistory:
@@ -90,6 +96,9 @@ class WaterfallHistory:
         self.frames = 0
         self.first_frame: Optional[int] = None
         self._pending = np.zeros((0, n), dtype=np.float32)  # frames of a column not yet full
+        # Where the settings changed inside the picture: (column index since the start of
+        # this history, what changed), drawn as a marked line.
+        self.marks: list[tuple[int, str]] = []
         self.set_levels(db_floor, db_ceil, value_mode)
 
     # -- time -----------------------------------------------------------------------------------
@@ -192,6 +201,72 @@ class WaterfallHistory:
         codes = self.quantize(cols)
         self.image[:, pos] = codes
         self.image[:, pos + self.width] = codes
+        return k
+
+    def remap(self, old: "WaterfallHistory", first_frame: Optional[int] = None,
+              note: str = "") -> int:
+        """Carry the picture of ``old`` (other rows, other column times) into this new, empty
+        history: each of its rows takes the old row holding its centre frequency, each column
+        the old column of its time, the newest old column ending where this history begins.
+
+        Parameters
+        ----------
+        old : WaterfallHistory
+        first_frame : int, optional
+            The first frame this history will be given (its analysis may be new); None: the
+            same analysis as ``old`` (a new scale), whose column times carry on.
+        note : str
+            What changed, for the mark drawn at the change.
+
+        Returns
+        -------
+        int
+            Columns carried over (0: nothing to keep, or no frequency in common).
+        """
+        k_old = min(old.head, old.width)
+        if k_old == 0:
+            return 0
+        old_cols = old.db[:, (old.head - k_old + np.arange(k_old)) % old.width]
+        y = np.floor(old.rows.y_at(self.rows.row_hz)).astype(np.int64)
+        valid = (y >= 0) & (y < old.rows.n_rows)
+        if not valid.any():
+            return 0
+        dt_old, dt_new = old.column_seconds, self.column_seconds
+        k = min(self.width, int(k_old * dt_old / dt_new + 1e-6))
+        if k == 0:
+            return 0
+        # Column i (oldest first) ends (k-1-i)·dt_new before the newest old column's end.
+        back = np.floor((k - 1 - np.arange(k)) * dt_new / dt_old + 1e-9).astype(np.int64)
+        cols = old_cols[:, np.clip(k_old - 1 - back, 0, k_old - 1)][
+            np.clip(y, 0, old.rows.n_rows - 1)]
+        cols[~valid] = -np.inf
+        if first_frame is None and old.params == self.params and old.merge == self.merge:
+            # The frames of the column not yet full, on the new rows too.
+            pending = old._pending[:, np.clip(y, 0, old.rows.n_rows - 1)]
+            pending[:, ~valid] = -np.inf
+            self.first_frame, self.frames, self._pending = old.first_frame, old.frames, pending
+            self.head = old.head
+        else:
+            start = first_frame if first_frame is not None else \
+                (old.first_frame or 0) + old.frames
+            self.first_frame = start - k * self.merge
+            self.frames = k * self.merge
+            self.head = k
+        self.latest = None
+        pos = (self.head - k + np.arange(k)) % self.width
+        self.db[:, pos] = cols
+        codes = self.quantize(cols)
+        self.image[:, pos] = codes
+        self.image[:, pos + self.width] = codes
+        # The old marks at their age, and one at this change.
+        for column, text in old.marks:
+            age = (old.head - column) * dt_old
+            at = self.head - int(round(age / dt_new))
+            if at > self.head - self.width:
+                self.marks.append((at, text))
+        if note:
+            self.marks.append((self.head, note))
+        del self.marks[:-8]
         return k
 
     def same_rows(self, params: AnalysisParams) -> bool:
@@ -322,6 +397,9 @@ class ColorBar(QtWidgets.QWidget):
         super().__init__(waterfall)
         self._waterfall = waterfall
         self._image: Optional[QtGui.QImage] = None
+        self.unit = "dBFS"  # what the marks are in, as last drawn
+        self.scale = 1.0  # UI scale
+        self.marks: list[str] = []
         self.setFixedWidth(52)
 
     def set_table(self, lut32: np.ndarray) -> None:
@@ -343,27 +421,59 @@ class ColorBar(QtWidgets.QWidget):
             return
         p = QtGui.QPainter(self)
         height = bottom - top
-        p.drawImage(QtCore.QRectF(4, top, 12, height), self._image)
-        p.setPen(QtGui.QColor("#8a919c"))
+        k = self.scale
+        p.drawImage(QtCore.QRectF(4 * k, top, 12 * k, height), self._image)
+        p.setPen(QtGui.QColor(COLORS["dim"]))
         font = p.font()
-        font.setPointSizeF(7.5)
+        font.setPointSizeF(7.5 * k)
         p.setFont(font)
         h = wf.history
         floor, ceil = h.db_floor, h.db_ceil
         if h.value_mode == "power":
-            marks = [(1.0, f"{ceil:.0f}"), (0.5, f"{ceil - 3:.0f}"), (0.1, f"{ceil - 10:.0f}"),
-                     (0.0, "0 pw")]
+            # Linear power: the colour index is proportional to it, from 0 to the ceiling's
+            # power (FS² = the power of a full-scale sine, 0 dBFS).
+            top = 10.0 ** (ceil / 10.0)
+            marks = [(f, _format_power(f * top)) for f in (0.0, 0.25, 0.5, 0.75, 1.0)]
+            unit = "FS²"
         else:
             marks = [((v - floor) / (ceil - floor), f"{v:.0f}")
                      for v in round_ticks(floor, ceil, 5)]
+            unit = "dBFS"
         for frac, text in marks:
             y = bottom - frac * height
-            p.drawLine(QtCore.QPointF(16, y), QtCore.QPointF(19, y))
-            y_text = min(max(y - 7, 0), self.height() - 14)
-            p.drawText(QtCore.QRectF(20, y_text, 32, 14), QtCore.Qt.AlignmentFlag.AlignVCenter,
-                       text)
-        p.drawText(QtCore.QRectF(2, bottom + 6, 50, 14), QtCore.Qt.AlignmentFlag.AlignLeft, "dBFS")
+            p.drawLine(QtCore.QPointF(16 * k, y), QtCore.QPointF(19 * k, y))
+            y_text = min(max(y - 7 * k, 0), self.height() - 14 * k)
+            p.drawText(QtCore.QRectF(20 * k, y_text, 32 * k, 14 * k),
+                       QtCore.Qt.AlignmentFlag.AlignVCenter, text)
+        p.drawText(QtCore.QRectF(2, bottom + 6 * k, 50 * k, 14 * k),
+                   QtCore.Qt.AlignmentFlag.AlignLeft, unit)
+        self.unit = unit
+        self.marks = [text for _, text in marks]
         p.end()
+
+
+def _what_changed(old: WaterfallHistory, new: WaterfallHistory) -> str:
+    """A short note of what differs between two histories' analyses: 'n_fft 4096', 'mel'."""
+    p, q = old.params, new.params
+    notes = []
+    if q.samplerate != p.samplerate:
+        notes.append(f"{q.samplerate / 1000:g} kHz")
+    for key in ("n_fft", "hop", "n_mels", "fmin", "fmax"):
+        if getattr(q, key) != getattr(p, key) and (key != "n_mels" or new.scale == "mel"):
+            notes.append(f"{key} {getattr(q, key):g}")
+    if new.scale != old.scale:
+        notes.append(new.scale)
+    if new.history != old.history:
+        notes.append(f"{new.history:g} s")
+    return ", ".join(notes)
+
+
+def _format_power(value: float) -> str:
+    """A linear power for a 30-px label: 0, 0.5, 0.025, 1e-05."""
+    if value == 0:
+        return "0"
+    text = f"{value:.2g}"
+    return text.replace("e-0", "e-").replace("e+0", "e")
 
 
 def rgb32_table(name: str) -> np.ndarray:
@@ -397,9 +507,12 @@ class Waterfall(QtWidgets.QWidget):
     -------
     cursor_moved(str)
         Readout (time, frequency, dB) under the mouse; empty when the mouse leaves.
+    picture_note(str)
+        The picture drawn could not be kept across a change (and why).
     """
 
     cursor_moved = QtCore.pyqtSignal(str)
+    picture_note = QtCore.pyqtSignal(str)
 
     def __init__(self, settings: Settings, params: AnalysisParams,
                  parent: Optional[QtWidgets.QWidget] = None) -> None:
@@ -408,6 +521,8 @@ class Waterfall(QtWidgets.QWidget):
         self.value_mode = "db"
         self.paused = False
         self.draws = 0
+        self.kept_columns = 0  # columns carried over at the last change of geometry
+        self._mark_lines: list = []
         self._dirty = False
         self._clock = StreamClock()
         self._x0 = 0.0  # time (s, relative to now) of the left edge of the visible image
@@ -429,8 +544,11 @@ class Waterfall(QtWidgets.QWidget):
         self.image_item = RingImageItem()
         self.plot.addItem(self.image_item)
         self.plot.scene().sigMouseMoved.connect(self._mouse_moved)
+        # The readout goes when the mouse leaves (it used to keep its last values).
+        self.plot.viewport().installEventFilter(self)
         self.color_bar = ColorBar(self)
         self.color_bar.set_table(self._lut32)
+        self.color_bar.setToolTip(COLOR_BAR_TIPS["db"])
         layout = QtWidgets.QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
@@ -464,7 +582,7 @@ class Waterfall(QtWidgets.QWidget):
             if self.history.retarget(batch.params, batch.first_frame):
                 self._layout_axes()  # the same geometry, new level calibration
             else:
-                self._new_history(batch.params)
+                self._new_history(batch.params, first_frame=batch.first_frame)
         h = self.history
         n = h.push(batch)
         if n:
@@ -497,6 +615,8 @@ class Waterfall(QtWidgets.QWidget):
             self.image_item.set_offset(h.head % h.width)
             self._dirty = False
             self.draws += 1
+            if h.marks or self._mark_lines:
+                self._place_marks()
         self._x0 = latest - h.width * h.column_seconds - stream_time
         self._display_time = stream_time
         self._place_image()
@@ -529,6 +649,7 @@ class Waterfall(QtWidgets.QWidget):
             self.value_mode = mode
             self.history.set_levels(self.settings.db_floor, self.settings.db_ceil, mode)
             self._recolour()
+            self.color_bar.setToolTip(COLOR_BAR_TIPS[mode])
 
     def apply_settings(self, settings: Settings) -> None:
         """Apply display settings live. A new scale or history length restarts the history;
@@ -548,6 +669,18 @@ class Waterfall(QtWidgets.QWidget):
             self._recolour()
         if settings.orientation != old.orientation:
             self._layout_axes()
+
+    def set_ui_scale(self, scale: float) -> None:
+        """Fonts and widths at UI ``scale``: the colour bar and the time axis's width (which
+        the activity strip matches)."""
+        self.color_bar.scale = float(scale)
+        self.color_bar.setFixedWidth(int(round(52 * scale)))
+        self.plot.getAxis("left").setWidth(int(64 * scale))
+        font = self.font()
+        font.setPointSizeF(8.0 * scale)
+        for _, text in self._mark_lines:
+            text.setFont(font)
+        self.color_bar.update()
 
     def displayed_image(self) -> np.ndarray:
         """The uint8 colour indices on screen, (n_rows, width), oldest column first."""
@@ -579,6 +712,8 @@ class Waterfall(QtWidgets.QWidget):
             db = float(h.db[row, (self._shown_head - h.width + column) % h.width])
         hz = float(h.rows.hz_at(row + 0.5))
         level = "floor" if not math.isfinite(db) else f"{db:.1f} dB"
+        if self.value_mode == "power" and math.isfinite(db):
+            level = f"{10.0 ** (db / 10.0):.3g} FS²  {level}"
         freq = f"{hz:.0f} Hz" if hz < 1000 else f"{hz / 1000:.3f} kHz"
         return f"t {t:+.2f} s   f {freq}   {level}"
 
@@ -599,28 +734,68 @@ class Waterfall(QtWidgets.QWidget):
         self.image_item.update()
         self.color_bar.update()
 
-    def _new_history(self, params: AnalysisParams, keep: bool = False) -> None:
+    def _new_history(self, params: AnalysisParams, keep: bool = False,
+                     first_frame: Optional[int] = None) -> None:
+        """A history of new geometry; the picture drawn is kept (adopted, or re-mapped onto
+        the new rows and column times) with a mark where the change happened."""
         s = self.settings
         old = self.history
         self.history = WaterfallHistory(params, s.scale, s.history, s.db_floor, s.db_ceil,
                                         self.value_mode)
-        if keep:
-            self.history.adopt(old)
+        kept = self.history.adopt(old) if keep else 0
+        if not kept:
+            kept = self.history.remap(old, first_frame, _what_changed(old, self.history))
+        self.kept_columns = kept
+        if not kept and old.head:
+            # Nothing of the old picture fits the new rows (no frequency in common).
+            self.picture_note.emit("the waterfall starts afresh: the new frequency range has "
+                                   "nothing in common with what was drawn")
         self._frozen_db = self._frozen_codes = None  # a new geometry: the frozen picture goes
         self._frozen_head = 0
         self.image_item.freeze(None)
         self._clock.reset()
         self._new_ring()
         self._layout_axes()
+        self._place_marks()
         self.draws += 1
 
     def _place_image(self) -> None:
         dt = self.history.column_seconds
-        if self.settings.orientation == "vertical":
+        vertical = self.settings.orientation == "vertical"
+        if vertical:
             tr = QtGui.QTransform(0.0, dt, 1.0, 0.0, 0.0, self._x0)
         else:
             tr = QtGui.QTransform(dt, 0.0, 0.0, 1.0, self._x0, 0.0)
         self.image_item.setTransform(tr)
+
+    def _place_marks(self) -> None:
+        """A dashed line with a note where the settings changed inside the picture. Children
+        of the image, in its column coordinates: they scroll with it for free, and are moved
+        only when new columns arrive (InfiniteLines re-placed at every frame cost 1.7 ms)."""
+        h = self.history
+        first = self._shown_head - h.width
+        shown = [(c, t) for c, t in h.marks if c > first]
+        while len(self._mark_lines) < len(shown):
+            pen = QtGui.QPen(QtGui.QColor("#e8e8e8"), 1, QtCore.Qt.PenStyle.DashLine)
+            pen.setCosmetic(True)
+            line = QtWidgets.QGraphicsLineItem(self.image_item)
+            line.setPen(pen)
+            text = QtWidgets.QGraphicsSimpleTextItem(line)
+            text.setBrush(QtGui.QColor("#e8e8e8"))
+            text.setFlag(QtWidgets.QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
+            self._mark_lines.append((line, text))
+        for i, (line, text) in enumerate(self._mark_lines):
+            if i >= len(shown):
+                line.setVisible(False)
+                continue
+            column, note = shown[i]
+            x = float(column - first)
+            line.setLine(x, 0.0, x, float(h.rows.n_rows))
+            # Staggered, so that notes of changes close in time do not overlap.
+            text.setPos(x, float(h.rows.n_rows) * (0.97 - 0.07 * (i % 3)))
+            if text.text() != note:
+                text.setText(note)
+            line.setVisible(True)
 
     def _layout_axes(self) -> None:
         h = self.history
@@ -630,7 +805,7 @@ class Waterfall(QtWidgets.QWidget):
                                 else (self._left, self._bottom))
         freq_axis.set_rows(h.rows)
         time_axis.set_rows(None)
-        freq_axis.setLabel("frequency, mel scale" if h.rows.scale == "mel" else "frequency", units="Hz")
+        freq_axis.setLabel(f"frequency, {h.rows.scale} scale", units="Hz")
         time_axis.setLabel("time", units="s")
         if self.settings.orientation == "vertical":
             vb.setRange(xRange=(0, h.rows.n_rows), yRange=(-span, 0), padding=0)
@@ -642,6 +817,11 @@ class Waterfall(QtWidgets.QWidget):
             self._x0 = h.latest_time - span - self._display_time
         self._place_image()
         self.color_bar.update()
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt API
+        if event.type() == QtCore.QEvent.Type.Leave:
+            self.cursor_moved.emit("")
+        return False
 
     def _mouse_moved(self, pos) -> None:
         vb = self.plot.getPlotItem().getViewBox()

@@ -29,7 +29,8 @@ TITLES = {
     "render": "2. Render cost (offscreen, 4 new columns per frame, painting included)",
     "latency": "4. Latency",
     "classifier": "5. Classifier",
-    "app": "3. Whole app (virtual microphone, 48 kHz, default settings, classifier on)",
+    "app": "3. Whole app (virtual microphone, 48 kHz, n_fft 4096, hop 1024, mel, 10 s history, "
+           "classifier on)",
     "startup": "6. Start-up (warm)",
     "soak": "7. Soak (10 min on the virtual microphone)",
 }

@@ -12,6 +12,7 @@ from monitor.dsp.clipping import ClipCounter
 from monitor.dsp.features import AnalysisParams, FeatureBatch, FeatureExtractor
 from monitor.dsp.levels import Normalizer
 from monitor.ringbuffer import RingBuffer
+from monitor.threads import NamedThread
 from monitor.settings import Settings
 
 __all__ = ["AnalysisWorker", "AudioConsumer"]
@@ -101,7 +102,7 @@ class AnalysisWorker:
 
     def start(self) -> None:
         self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="analysis-worker", daemon=True)
+        self._thread = NamedThread(target=self._run, name="analysis-worker", daemon=True)
         self._thread.start()
 
     def restart_if_dead(self) -> Optional[str]:

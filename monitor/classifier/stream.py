@@ -25,6 +25,7 @@ from monitor.classifier.frontend import (PATCH_HOP_SAMPLES, PATCH_SAMPLES, SAMPL
 from monitor.classifier.model import YamnetModel
 from monitor.classifier.ontology import LabelTree
 from monitor.settings import ParameterError, Settings
+from monitor.threads import NamedThread
 
 __all__ = ["SoundEventClassifier", "StreamingResampler", "PatchResult", "Snapshot", "resolve_watch",
            "EVENT_TOP_K"]
@@ -185,7 +186,7 @@ class SoundEventClassifier:
     def start(self) -> None:
         if self._thread is None:
             self._stop.clear()
-            self._thread = threading.Thread(target=self._run, name="classifier", daemon=True)
+            self._thread = NamedThread(target=self._run, name="classifier", daemon=True)
             self._thread.start()
 
     def restart_if_dead(self) -> Optional[str]:
@@ -196,7 +197,7 @@ class SoundEventClassifier:
             return None
         failure, self.failure = self.failure, None
         self.restarts += 1
-        self._thread = threading.Thread(target=self._run, name="classifier", daemon=True)
+        self._thread = NamedThread(target=self._run, name="classifier", daemon=True)
         self._thread.start()
         return failure
 

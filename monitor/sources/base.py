@@ -9,6 +9,7 @@ from typing import Optional
 import numpy as np
 
 from monitor.ringbuffer import RingBuffer
+from monitor.threads import NamedThread
 
 __all__ = ["Source", "PacedSource"]
 
@@ -121,7 +122,7 @@ class PacedSource(Source):
     def start(self, ring: RingBuffer) -> None:
         self._ring = ring
         self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name=f"{self.kind}-source",
+        self._thread = NamedThread(target=self._run, name=f"{self.kind}-source",
                                         daemon=True)
         self._thread.start()
 

@@ -15,6 +15,7 @@ from typing import Any, Optional, Union
 from monitor.ringbuffer import RingBuffer
 from monitor.errors import ParameterError
 from monitor.sources.base import Source
+from monitor.threads import set_os_thread_name
 
 __all__ = ["MicrophoneSource", "portaudio_problem", "list_devices", "resolve_device",
            "rescan_devices", "abandoned_streams", "COMMON_RATES"]
@@ -134,6 +135,7 @@ class MicrophoneSource(Source):
         self.description = f"input {self.device_name}"
         self._stream = None
         self._stopping = False
+        self._named = False  # PortAudio's callback thread gets its OS name on the first call
 
     def _rate_ok(self, rate: float) -> bool:
         sd = _sd()
@@ -149,6 +151,7 @@ class MicrophoneSource(Source):
         sd = _sd()
         self._ring = ring
         self._stopping = False
+        self._named = False
         self.error = None
         try:
             self._stream = sd.InputStream(
@@ -161,6 +164,8 @@ class MicrophoneSource(Source):
             raise ParameterError(f"cannot open input {self.device_name!r}: {exc}") from None
 
     def _callback(self, indata, frames, time, status) -> None:  # PortAudio thread
+        if not self._named:  # once per stream: one prctl call, so that the bench can split CPU
+            self._named = set_os_thread_name("audio-callback")
         if status:
             if status.input_overflow:
                 self.overflows += 1

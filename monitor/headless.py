@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import signal
 import sys
 import threading
@@ -185,6 +186,7 @@ def _emit(stats: IntervalStats, t: float, session: Session) -> None:
     stats.reset()
 
 
+OFFLINE_BLOCK_SECONDS = 2.0  # largest block read and analysed at once offline
 DRAIN_SECONDS = 0.1  # how often batches are taken from the worker (its queue is bounded)
 
 
@@ -227,12 +229,15 @@ def _run_offline(session: Session, interval, duration, store, stop) -> None:
     source, worker = pipeline.source, pipeline.worker
     sr = source.samplerate
     stats = IntervalStats()
-    block = source.blocksize
+    # Blocks of up to OFFLINE_BLOCK_SECONDS, cut at the output lines: the per-block costs (file
+    # read, worker pass, one batch) then count once per ~50 frames instead of once per frame.
+    block = max(source.blocksize, int(OFFLINE_BLOCK_SECONDS * sr))
     next_line = interval
     limit = None if duration is None else int(round(duration * sr))
     done = 0
     while not stop.is_set():
-        n = block if limit is None else min(block, limit - done)
+        n = max(1, min(block, int(math.ceil(next_line * sr - 1e-9)) - done))
+        n = n if limit is None else min(n, limit - done)
         data = source.render(n) if n > 0 else np.zeros((0, source.channels), np.float32)
         if data.shape[0] == 0:
             break

@@ -37,6 +37,7 @@ HISTORY_MARGIN_PATCHES = 8  # kept beyond the waterfall's span, for the strip's 
 def history_patches(history_seconds: float) -> int:
     """Patch results worth keeping: as many as cover the waterfall (memory stays flat)."""
     return int(np.ceil(history_seconds / (PATCH_HOP_SAMPLES / SAMPLE_RATE))) + HISTORY_MARGIN_PATCHES
+WAKE_SECONDS = 0.1  # audio queued before the thread is woken (it also wakes every 0.1 s)
 MAX_QUEUE_SECONDS = 10.0  # audio waiting for the classifier beyond this is dropped, oldest first
 _FLUSH = object()
 
@@ -153,6 +154,7 @@ class SoundEventClassifier:
         self.failure: Optional[str] = None  # why the thread last died (until restarted)
         self.restarts = 0  # times the thread died and was restarted
         self._queue: collections.deque = collections.deque()
+        self._unwoken_seconds = 0.0  # audio fed since the thread was last woken, s
         # Each counter has one writer (feeder, classifier thread), so no lock is needed.
         self._fed_seconds = 0.0
         self._taken_seconds = 0.0
@@ -220,7 +222,12 @@ class SoundEventClassifier:
         self._fed_seconds += n / samplerate
         with self._idle:
             self._fed += 1
-        self._wake.set()
+        # Wake the thread once per WAKE_SECONDS of audio, not for every worker pass (~200 a
+        # second live): each wake costs a resampler and frontend call on a few ms of audio.
+        self._unwoken_seconds += n / samplerate
+        if self._unwoken_seconds >= WAKE_SECONDS:
+            self._unwoken_seconds = 0.0
+            self._wake.set()
 
     def flush(self) -> None:
         """Finish the stream: the audio after the last full patch is padded with zeros into one
@@ -233,6 +240,7 @@ class SoundEventClassifier:
     def wait_idle(self, timeout: Optional[float] = 30.0) -> bool:
         """Block until everything fed so far has been classified; False on timeout (or if the
         thread is not running)."""
+        self._wake.set()  # whatever was fed since the last wake is taken now
         with self._idle:
             return self._idle.wait_for(
                 lambda: self._done >= self._fed or self._thread is None or not self._thread.is_alive(),

@@ -102,8 +102,8 @@ class FeatureStore:
 
         times = (np.concatenate([b.frame_times for b in self.batches]) if self.batches
                  else np.zeros(0))
-        np.savez(path, mel_db=cat("mel_db", params.n_mels).astype(np.float32),
-                 power_db=cat("power_db", params.n_fft // 2 + 1).astype(np.float32),
+        np.savez(path, mel_db=cat("mel_db", params.n_mels).astype(np.float32, copy=False),
+                 power_db=cat("power_db", params.n_fft // 2 + 1).astype(np.float32, copy=False),
                  frame_times=times, mel_freqs=params.mel_freqs, fft_freqs=params.fft_freqs,
                  sample_rate=samplerate, n_fft=params.n_fft, hop=params.hop, window=params.window,
                  n_mels=params.n_mels, fmin=params.fmin, fmax=params.fmax, htk=params.htk,

@@ -165,8 +165,11 @@ class AnalysisWorker:
             with self._pending_lock:  # held for a swap only; never taken by the audio callback
                 settings, self._pending = self._pending, None
             self._apply(settings)
-        finite = np.isfinite(block)
-        if not finite.all():
+        # One reduction for the usual case: the sum is finite only if every sample is (NaN and
+        # inf propagate). Huge finite garbage may overflow it: the exact check below then
+        # replaces nothing.
+        if not np.isfinite(np.add.reduce(block, axis=None)):
+            finite = np.isfinite(block)
             self.nonfinite += int(block.size - np.count_nonzero(finite))
             block = np.where(finite, block, np.float32(0.0))
         self._clips.process(block)

@@ -44,6 +44,11 @@ class ClipCounter:
         if self._last_rail is None or self._last_rail.shape[0] != channels:
             self._last_rail = np.zeros(channels, np.int8)
             self._last_counted = np.zeros(channels, bool)
+        if block.max() < POSITIVE_RAIL and block.min() > NEGATIVE_RAIL:
+            # Nowhere near a rail (nearly every block): no run can start, end or go on here.
+            self._last_rail[:] = 0
+            self._last_counted[:] = False
+            return 0
         rail = (block >= POSITIVE_RAIL).astype(np.int8) - (block <= NEGATIVE_RAIL).astype(np.int8)
         ext = np.concatenate((self._last_rail[None, :], rail))
         # joined[i]: sample i is at the same rail as the sample before it.

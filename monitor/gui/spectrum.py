@@ -9,6 +9,7 @@ import pyqtgraph as pg
 from PyQt6 import QtWidgets
 
 from monitor.gui.axes import FrequencyAxis
+from monitor.gui.curves import FixedRangeCurve, drawn_on_screen
 from monitor.dsp.frequency_rows import FrequencyRows
 from monitor.gui.theme import COLORS, cache_static_items, fixed_plot
 from monitor.settings import Settings
@@ -64,8 +65,8 @@ class SpectrumView(QtWidgets.QWidget):
         self.plot.getAxis("left").enableAutoSIPrefix(False)
         # No fill under the curve: filling the path costs more than drawing it, every frame.
         # Bare curve items: PlotDataItem's extra bookkeeping costs more than the drawing here.
-        self.hold_curve = pg.PlotCurveItem(pen=pg.mkPen(COLORS["hold"], width=1))
-        self.curve = pg.PlotCurveItem(pen=pg.mkPen(COLORS["trace"], width=1))
+        self.hold_curve = FixedRangeCurve(pen=pg.mkPen(COLORS["hold"], width=1))
+        self.curve = FixedRangeCurve(pen=pg.mkPen(COLORS["trace"], width=1))
         self.plot.addItem(self.hold_curve)
         self.plot.addItem(self.curve)
         layout = QtWidgets.QVBoxLayout(self)
@@ -86,6 +87,7 @@ class SpectrumView(QtWidgets.QWidget):
         self.curve.setData(np.zeros(0), np.zeros(0))
         self.hold_curve.setData(np.zeros(0), np.zeros(0))
         self.plot.setXRange(0, rows.n_rows, padding=0)
+        self._set_bounds()
 
     def update_frame(self, values: np.ndarray, now: float,
                      recent_max: Optional[np.ndarray] = None) -> None:
@@ -109,6 +111,8 @@ class SpectrumView(QtWidgets.QWidget):
             held = self.peak_hold.update(np.maximum(recent_max, floor), now)
         else:
             held = self.peak_hold.update(shown, now)
+        if not drawn_on_screen(self):
+            return  # the peak hold goes on; nothing is drawn while hidden or minimised
         self.curve.setData(self._x, shown, skipFiniteCheck=True)
         self.hold_curve.setData(self._x, held, skipFiniteCheck=True)
 
@@ -120,3 +124,13 @@ class SpectrumView(QtWidgets.QWidget):
     def _apply_range(self) -> None:
         s = self.settings
         self.plot.setYRange(s.db_floor, s.db_ceil + 6, padding=0)
+        self._set_bounds()
+
+    def _set_bounds(self) -> None:
+        # Values are floored at db_floor - 10 and are dBFS (≤ 0, peaks a little above): the
+        # curves' extent is known without looking at the data.
+        if self.rows is None:
+            return
+        s = self.settings
+        for curve in (self.curve, self.hold_curve):
+            curve.set_bounds((0.0, float(self.rows.n_rows)), (s.db_floor - 10, max(s.db_ceil, 0.0) + 6))

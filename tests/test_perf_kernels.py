@@ -1,0 +1,45 @@
+"""Fast paths kept bit-identical to the general code they shortcut (issue 12)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from monitor.dsp.clipping import ClipCounter
+from monitor.dsp.levels import peak_frequency
+
+
+@pytest.mark.parametrize("n_bins", [3, 4, 129, 1025])
+def test_one_row_peak_frequency_equals_the_vectorised_one(n_bins):
+    rng = np.random.default_rng(n_bins)
+    for trial in range(200):
+        power = (rng.random((5, n_bins)) ** rng.uniform(1, 30)).astype(np.float32)
+        if trial % 5 == 0:
+            power[:, trial % n_bins] = power.max() * 3  # peaks at the edges and inside
+        if trial % 17 == 0:
+            power[1] = 0.0
+        together = peak_frequency(power, 44100.0, 2 * (n_bins - 1))
+        one_by_one = np.concatenate([peak_frequency(power[i:i + 1], 44100.0, 2 * (n_bins - 1))
+                                     for i in range(len(power))])
+        np.testing.assert_array_equal(one_by_one, together)
+
+
+def test_sine_peak_is_refined_between_bins():
+    sr, n_fft, f0 = 48000.0, 2048, 1000.0 + 0.37 * 48000 / 2048
+    t = np.arange(n_fft) / sr
+    frame = np.hanning(n_fft + 1)[:-1] * np.sin(2 * np.pi * f0 * t)
+    power = (np.abs(np.fft.rfft(frame)) ** 2)[None, :].astype(np.float32)
+    assert peak_frequency(power, sr, n_fft)[0] == pytest.approx(f0, abs=0.1 * sr / n_fft)
+
+
+def test_clip_counter_quiet_blocks_end_a_run_as_before():
+    rail = np.float32(32767 / 32768)
+    x = np.zeros((12, 2), np.float32)
+    x[3:6, 0] = rail  # a run of 3 on channel 1
+    x[11, 1] = -1.0  # the last sample touches the rail: counts only if the run goes on
+    whole = ClipCounter()
+    whole.process(np.vstack([x, np.zeros((4, 2), np.float32) + 0.1, x]))
+    split = ClipCounter()
+    for part in (x, np.zeros((4, 2), np.float32) + 0.1, x):  # the middle block is quiet
+        split.process(part)
+    assert split.count == whole.count == 6

@@ -20,6 +20,7 @@ import numpy as np
 
 from monitor.dsp.features import FeatureBatch
 from monitor.errors import ParameterError
+from monitor.npz_writer import save_npz
 from monitor.session import Session
 from monitor.settings import Settings
 
@@ -96,20 +97,17 @@ class FeatureStore:
         self.batches.append(batch)
 
     def save(self, path: str, settings: Settings, samplerate: float, params) -> None:
-        def cat(name: str, width: int) -> np.ndarray:
-            parts = [getattr(b, name) for b in self.batches]
-            return np.concatenate(parts) if parts else np.zeros((0, width), np.float32)
-
         times = (np.concatenate([b.frame_times for b in self.batches]) if self.batches
                  else np.zeros(0))
-        np.savez(path, mel_db=cat("mel_db", params.n_mels).astype(np.float32, copy=False),
-                 power_db=cat("power_db", params.n_fft // 2 + 1).astype(np.float32, copy=False),
+        blocks = {"mel_db": ([b.mel_db for b in self.batches], params.n_mels, np.float32),
+                  "power_db": ([b.power_db for b in self.batches], params.n_fft // 2 + 1, np.float32)}
+        save_npz(path, blocks, dict(
                  frame_times=times, mel_freqs=params.mel_freqs, fft_freqs=params.fft_freqs,
                  sample_rate=samplerate, n_fft=params.n_fft, hop=params.hop, window=params.window,
                  n_mels=params.n_mels, fmin=params.fmin, fmax=params.fmax, htk=params.htk,
                  mel_norm=str(params.mel_norm), normalize=settings.normalize,
                  normalize_target=settings.target_dbfs(),
-                 channel=0 if settings.channel is None else settings.channel)  # 0: mono mix
+                 channel=0 if settings.channel is None else settings.channel))  # 0: mono mix
 
 
 def run_headless(given: dict, ns: argparse.Namespace, saved: Optional[dict] = None) -> int:

@@ -43,3 +43,21 @@ def test_clip_counter_quiet_blocks_end_a_run_as_before():
     for part in (x, np.zeros((4, 2), np.float32) + 0.1, x):  # the middle block is quiet
         split.process(part)
     assert split.count == whole.count == 6
+
+
+def test_npz_from_blocks_loads_like_savez(tmp_path):
+    from monitor.npz_writer import save_npz
+
+    rng = np.random.default_rng(3)
+    parts = [rng.standard_normal((n, 5)).astype(np.float32) for n in (3, 0, 7, 1)]
+    written = save_npz(str(tmp_path / "features"), {"x": (parts, 5, np.float32),
+                                                    "none": ([], 4, np.float32)},
+                       {"t": np.arange(3.0), "name": "hann", "rate": 48000.0, "flag": False})
+    assert written == str(tmp_path / "features.npz")  # as np.savez, the suffix is added
+    np.savez(tmp_path / "reference.npz", x=np.concatenate(parts), none=np.zeros((0, 4), np.float32),
+             t=np.arange(3.0), name="hann", rate=48000.0, flag=False)
+    ours, ref = np.load(written), np.load(tmp_path / "reference.npz")
+    assert sorted(ours.files) == sorted(ref.files)
+    for key in ref.files:
+        assert ours[key].dtype == ref[key].dtype and ours[key].shape == ref[key].shape
+        np.testing.assert_array_equal(ours[key], ref[key])

@@ -61,3 +61,32 @@ def test_npz_from_blocks_loads_like_savez(tmp_path):
     for key in ref.files:
         assert ours[key].dtype == ref[key].dtype and ours[key].shape == ref[key].shape
         np.testing.assert_array_equal(ours[key], ref[key])
+
+
+def test_samples_until_frame_counts_what_the_next_frame_still_needs():
+    from monitor.dsp.stft import StreamingSTFT
+
+    stft = StreamingSTFT(2048, 512)
+    assert stft.samples_until_frame() == 2048
+    stft.frames(np.zeros(2000, np.float32))
+    assert stft.samples_until_frame() == 48
+    assert stft.frames(np.zeros(48, np.float32)).shape[0] == 1
+    assert stft.samples_until_frame() == 512  # one hop after a frame
+    stft.seek(10_000)  # the next frame starts at 10,240: 240 samples skipped, then 2048
+    assert stft.samples_until_frame() == 240 + 2048
+
+
+def test_worker_sleeps_until_the_next_frame_within_bounds():
+    from monitor.ringbuffer import RingBuffer
+    from monitor.settings import Settings
+    from monitor.worker import AnalysisWorker
+
+    ring = RingBuffer(48000, 1)
+    worker = AnalysisWorker(Settings(n_fft=2048, hop=512), ring, 48000)
+    ring.write(np.zeros((100, 1), np.float32))
+    worker.poll()  # 1948 samples (40.6 ms) missing for the first frame: capped
+    assert worker._wait_seconds() == pytest.approx(worker.MAX_WAIT_SECONDS)
+    ring.write(np.zeros((1500, 1), np.float32))  # in the ring, not yet analysed
+    assert worker._wait_seconds() == pytest.approx(448 / 48000)
+    ring.write(np.zeros((440, 1), np.float32))  # 8 samples short: the shortest sleep
+    assert worker._wait_seconds() == pytest.approx(worker.POLL_SECONDS)

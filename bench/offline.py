@@ -33,7 +33,6 @@ np.savez(out, mel_db=librosa.power_to_db(mel, ref=1.0, amin=1e-10, top_db=None).
 
 
 def make_file(path: str, minutes: float = 10.0) -> str:
-    import numpy as np
     import soundfile as sf
 
     from bench.dsp import test_signal

@@ -90,3 +90,9 @@ def test_worker_sleeps_until_the_next_frame_within_bounds():
     assert worker._wait_seconds() == pytest.approx(448 / 48000)
     ring.write(np.zeros((440, 1), np.float32))  # 8 samples short: the shortest sleep
     assert worker._wait_seconds() == pytest.approx(worker.POLL_SECONDS)
+
+
+def test_automatic_block_is_about_ten_milliseconds():
+    from monitor.sources.microphone import auto_blocksize
+
+    assert [auto_blocksize(r) for r in (16000, 44100, 48000, 96000)] == [128, 512, 512, 1024]

@@ -22,21 +22,23 @@ import traceback
 
 from bench.report import Figure, flush, machine, render_markdown, render_text
 
-SECTIONS = ("dsp", "render", "latency", "classifier", "app", "startup")
+SECTIONS = ("dsp", "render", "latency", "classifier", "app", "startup", "offline")
 NEEDS_MIC = {"app", "startup", "soak"}
 TITLES = {
     "dsp": "1. Streaming DSP throughput",
     "render": "2. Render cost (offscreen, 4 new columns per frame, painting included)",
     "latency": "4. Latency",
     "classifier": "5. Classifier",
-    "app": "3. Whole app (virtual microphone, 48 kHz, default settings, classifier on)",
+    "app": "3. Whole app (virtual microphone, 48 kHz, n_fft 4096, hop 1024, mel, 10 s history, "
+           "classifier on)",
     "startup": "6. Start-up (warm)",
     "soak": "7. Soak (10 min on the virtual microphone)",
+    "offline": "8. Offline analysis (10 min 48 kHz file, n_fft 2048, hop 512, 128 mels, classifier off)",
 }
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FINDINGS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "findings.md")
 SOAK_START, SOAK_END = "<!-- soak:start -->", "<!-- soak:end -->"
-ORDER = ["1.", "2.", "3.", "4.", "5.", "6.", "7."]
+ORDER = ["1.", "2.", "3.", "4.", "5.", "6.", "7.", "8."]
 
 
 def _run_section(name: str, quick: bool) -> tuple[list[Figure], str]:

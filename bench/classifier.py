@@ -88,6 +88,31 @@ def onset_to_label(path: str, onset: int, smooth: int | None = None) -> float:
     return shown - written[0]
 
 
+_RSS_SCRIPT = r"""
+import sys, psutil
+from monitor.classifier import model as M
+if sys.argv[1] == "memory":
+    M._prepared_model = lambda *args: None  # the graph rewritten and optimised in memory
+p = M.find_packaged_model()
+before = psutil.Process().memory_info().rss
+m = M.YamnetModel(p.onnx_path, M.load_labels(p.labels_path))
+import numpy as np
+m.scores(np.zeros((96, 64), np.float32))
+print((psutil.Process().memory_info().rss - before) / 2 ** 20)
+"""
+
+
+def load_rss(how: str) -> float:
+    """MiB of RSS that loading the float model and scoring one patch adds to a fresh process:
+    ``how`` 'cache' (the product: the prepared graph, made once beforehand) or 'memory'."""
+    import subprocess
+
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    out = subprocess.run([sys.executable, "-c", _RSS_SCRIPT, how], cwd=repo, check=True,
+                         capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=repo))
+    return float(out.stdout.split()[-1])
+
+
 def run(quick: bool = False, log=print) -> list[Figure]:
     from monitor.classifier import PRECISION, benchmark_patch
 
@@ -108,6 +133,16 @@ def run(quick: bool = False, log=print) -> list[Figure]:
         Figure(section, "per patch, model only", "ms", [r["model_ms"] for r in ours],
                "int8 graph", [r["model_ms"] for r in int8]),
     ]
+    load_rss("cache")  # makes the cached graph if this machine has none yet
+    cached = [load_rss("cache") for _ in range(2 if quick else 3)]
+    memory = [load_rss("memory") for _ in range(2 if quick else 3)]
+    log(f"  classifier model load: +{np.median(cached):.0f} MiB RSS (cached graph), "
+        f"+{np.median(memory):.0f} MiB (rewritten in memory)")
+    figs.append(Figure(section, "RSS added by loading the model (float graph)", "MiB", cached,
+                       "rewritten + optimised in memory", memory,
+                       note="fresh process; includes importing onnxruntime (and onnx for the "
+                            "baseline); the product loads onnxruntime's optimised graph cached "
+                            "on disk"))
     tmp = tempfile.mkdtemp(prefix="bench-clf-")
     n = 1 if quick else 4
     labelled, baseline = [], []

@@ -107,6 +107,7 @@ def run(quick: bool = False, log=print) -> list[Figure]:
             figures.append(Figure(
                 "1. Streaming DSP throughput", f"{label}, AnalysisWorker pass (ring, blocks of 256): × real time",
                 "× rt", [SECONDS / c for c in wk], "librosa batch", [SECONDS / b for b in base],
+                Target(">=", 300.0, "≥ 300× rt"),
                 note="the worker's whole pass: ring read, finite check, clip count, mono, scope, features"))
     return figures
 

@@ -18,6 +18,7 @@ from bench.report import Figure, Target
 
 SECONDS = 600.0
 RSS_EVERY = 10.0
+FILLED = 60.0  # s after launch: the histories are full (RSS measured flat from ~35 s at 10 s history)
 SECTION = "7. Soak (10 min on the virtual microphone)"
 
 
@@ -32,14 +33,17 @@ def run(quick: bool = False, log=print, seconds: float = SECONDS) -> tuple[list[
         raise RuntimeError(f"the app exited with {r.returncode} ({tail})")
     series = [(t, b / 2 ** 20) for t, b in r.rss]
     after = [(t, m) for t, m in series if t >= WARMUP]
-    growth = after[-1][1] - after[0][1]
+    # From FILLED s on: until then RSS rises by design while the histories (10 s waterfall,
+    # classifier patches, event log) fill, ~20 MiB, which start-up garbage used to hide.
+    filled = [(t, m) for t, m in after if t >= FILLED] or after
+    growth = after[-1][1] - filled[0][1]
     half = [(t, m) for t, m in after if t >= seconds / 2]
     slope = float(np.polyfit([t / 60 for t, _ in half], [m for _, m in half], 1)[0]) if len(half) > 2 else 0.0
     note = f"one run of {seconds:g} s, source {r.stats.get('source')}"
     figs = [
         Figure(SECTION, "dropped audio frames at the end", "frames", [r.stats.get("dropped_frames", 0)],
                target=Target("<=", 0, "0"), note=note),
-        Figure(SECTION, "RSS growth, end of warm-up → end", "MiB", [growth], target=Target("<=", 5.0, "≤ 5 MB")),
+        Figure(SECTION, f"RSS growth, {FILLED:g} s → end", "MiB", [growth], target=Target("<=", 5.0, "≤ 5 MB")),
         Figure(SECTION, "RSS slope over the second half", "MiB/min", [slope],
                target=Target("<=", 0.5, "≤ 0.5 MB/min (flat)")),
         Figure(SECTION, "process CPU, mean", "% of one core", [statistics.fmean(r.cpu)]),

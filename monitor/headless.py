@@ -11,6 +11,7 @@ import argparse
 import gc
 import json
 import os
+import math
 import signal
 import sys
 import threading
@@ -24,6 +25,7 @@ from monitor.errors import ParameterError
 from monitor.channel_monitor import channel_report
 from monitor.headless_exports import HeadlessExports
 from monitor.outputs import write_atomically
+from monitor.npz_writer import save_npz
 from monitor.session import Session
 from monitor.settings import Settings
 
@@ -102,22 +104,19 @@ class FeatureStore:
         self.batches.append(batch)
 
     def save(self, path: str, settings: Settings, samplerate: float, params) -> None:
-        def cat(name: str, width: int) -> np.ndarray:
-            parts = [getattr(b, name) for b in self.batches]
-            return np.concatenate(parts) if parts else np.zeros((0, width), np.float32)
-
         times = (np.concatenate([b.frame_times for b in self.batches]) if self.batches
                  else np.zeros(0))
+        blocks = {"mel_db": ([b.mel_db for b in self.batches], params.n_mels, np.float32),
+                  "power_db": ([b.power_db for b in self.batches], params.n_fft // 2 + 1,
+                               np.float32)}
         arrays = dict(
-            mel_db=cat("mel_db", params.n_mels).astype(np.float32),
-            power_db=cat("power_db", params.n_fft // 2 + 1).astype(np.float32),
             frame_times=times, mel_freqs=params.mel_freqs, fft_freqs=params.fft_freqs,
             sample_rate=samplerate, n_fft=params.n_fft, hop=params.hop, window=params.window,
             n_mels=params.n_mels, fmin=params.fmin, fmax=params.fmax, htk=params.htk,
             mel_norm=str(params.mel_norm), normalize=settings.normalize,
             normalize_target=settings.target_dbfs(),
             channel=0 if settings.channel is None else settings.channel)  # 0: mono mix
-        write_atomically(path, lambda f: np.savez(f, **arrays), "--save-features")
+        write_atomically(path, lambda f: save_npz(f, blocks, arrays), "--save-features")
 
 
 def run_headless(given: dict, ns: argparse.Namespace, saved: Optional[dict] = None) -> int:
@@ -250,6 +249,7 @@ def _emit(stats: IntervalStats, t: float, session: Session, publisher=None) -> N
     stats.reset()
 
 
+OFFLINE_BLOCK_SECONDS = 2.0  # largest block read and analysed at once offline
 DRAIN_SECONDS = 0.1  # how often batches are taken from the worker (its queue is bounded)
 
 
@@ -303,12 +303,15 @@ def _run_offline(session: Session, interval, duration, store, stop, publisher=No
     source, worker = pipeline.source, pipeline.worker
     sr = source.samplerate
     stats = IntervalStats()
-    block = source.blocksize
+    # Blocks of up to OFFLINE_BLOCK_SECONDS, cut at the output lines: the per-block costs (file
+    # read, worker pass, one batch) then count once per ~50 frames instead of once per frame.
+    block = max(source.blocksize, int(OFFLINE_BLOCK_SECONDS * sr))
     next_line = interval
     limit = None if duration is None else int(round(duration * sr))
     done = 0
     while not stop.is_set():
-        n = block if limit is None else min(block, limit - done)
+        n = max(1, min(block, int(math.ceil(next_line * sr - 1e-9)) - done))
+        n = n if limit is None else min(n, limit - done)
         data = source.render(n) if n > 0 else np.zeros((0, source.channels), np.float32)
         if data.shape[0] == 0:
             break

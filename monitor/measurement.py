@@ -22,6 +22,7 @@ from monitor.dsp.distortion import WINDOW_NAME, measure_distortion
 from monitor.dsp.octave import band_levels
 from monitor.dsp.power_spectrum import HANN, power_spectrum
 from monitor.dsp.weighting import LevelIntegrator
+from monitor.threads import NamedThread
 
 __all__ = ["LOG_ROWS", "MeasurementConsumer"]
 
@@ -144,7 +145,7 @@ class MeasurementConsumer:
     def start(self) -> None:
         """Start the ``measure`` thread."""
         self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="measure", daemon=True)
+        self._thread = NamedThread(target=self._run, name="measure", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:

@@ -53,6 +53,7 @@ import soundfile as sf
 
 from monitor.errors import ParameterError
 from monitor.ringbuffer import RingBuffer
+from monitor.threads import NamedThread
 
 __all__ = ["Recorder", "AudioFile", "reserve", "RING_SECONDS", "PREROLL_SECONDS",
            "MAX_PREROLL_SECONDS"]
@@ -409,7 +410,7 @@ class Recorder:
         """Start the writer thread (once)."""
         if self._thread is not None:
             return
-        self._thread = threading.Thread(target=self._run, name="recorder", daemon=True)
+        self._thread = NamedThread(target=self._run, name="recorder", daemon=True)
         _live.add(self)
         self._thread.start()
 

@@ -339,6 +339,72 @@ def float_activation_model(path: str):
     return model
 
 
+PREPARED_VERSION = 1  # bump when float_activation_model changes what it writes
+
+
+def _machine_key(ort) -> str:
+    """What an onnxruntime-optimised graph depends on: its version and this CPU's features
+    (the NCHWc layout it picks is CPU-specific, so a cache copied elsewhere is remade)."""
+    flags = ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = next((line for line in f if line.startswith("flags")), "")
+    except OSError:
+        pass
+    import platform
+
+    return f"{ort.__version__}|{platform.machine()}|{flags.strip()}"
+
+
+def _prepared_model(path: str, ort, options) -> Optional[tuple[str, bool]]:
+    """The float-activation graph of ``path`` as onnxruntime optimises it (all levels), cached
+    under :func:`cache_dir`; returns (its path, whether the graph ends with a sigmoid), or None
+    when the cache cannot be written (the caller then builds the graph in memory).
+
+    Made once per model file, onnxruntime version and CPU; later starts load it with the
+    optimiser off, which gives the same graph without the memory that building it costs.
+    """
+    try:
+        st = os.stat(path)
+        data = os.path.join(os.path.dirname(path), "model.data")
+        dst = os.stat(data) if os.path.isfile(data) else None
+    except OSError:
+        return None
+    key = hashlib.sha256(f"{PREPARED_VERSION}|{os.path.realpath(path)}|{st.st_size}|"
+                         f"{st.st_mtime_ns}|{dst and (dst.st_size, dst.st_mtime_ns)}|"
+                         f"{_machine_key(ort)}".encode()).hexdigest()[:24]
+    folder = os.path.join(cache_dir(), "prepared")
+    target = os.path.join(folder, f"{key}.onnx")
+    sigmoid_flag = target + ".sigmoid"  # present: the graph ends with a sigmoid
+    if os.path.isfile(target):
+        return target, os.path.isfile(sigmoid_flag)
+    try:
+        os.makedirs(folder, exist_ok=True)
+        probe = YamnetModel.__new__(YamnetModel)
+        probe._in_scale = probe._out_scale = None
+        quantized = probe._read_quantization(path)
+        if quantized:
+            graph = float_activation_model(path).SerializeToString()
+        else:
+            with open(path, "rb") as f:
+                graph = f.read()
+            if dst is not None:
+                return None  # external data beside a float graph: load it as it is
+        tmp = tempfile.NamedTemporaryFile(dir=folder, suffix=".tmp", delete=False)
+        tmp.close()
+        build = ort.SessionOptions()
+        build.intra_op_num_threads = options.intra_op_num_threads
+        build.log_severity_level = 3  # the "hardware specific" warning is why the key has the CPU
+        build.optimized_model_filepath = tmp.name
+        ort.InferenceSession(graph, build, providers=["CPUExecutionProvider"])
+        if probe._ends_with_sigmoid:
+            open(sigmoid_flag, "w").close()
+        os.replace(tmp.name, target)  # atomic: another process sees all of it or nothing
+    except Exception:  # noqa: BLE001 - no cache (read-only home, odd graph): build in memory
+        return None
+    return target, probe._ends_with_sigmoid
+
+
 class YamnetModel:
     """A YAMNet-compatible ONNX model on onnxruntime's CPU provider, one patch at a time.
 
@@ -370,10 +436,18 @@ class YamnetModel:
         self._in_scale = self._in_zp = self._out_scale = self._out_zp = None
         check_model_file(path)
         source: object = path
-        quantized_input = self._read_quantization(path)
-        if precision == "float" and quantized_input:
-            source = float_activation_model(path).SerializeToString()
-            self._in_scale = self._out_scale = None
+        prepared = _prepared_model(path, ort, options) if precision == "float" else None
+        if prepared is not None:
+            # The float graph as onnxruntime optimised it, cached on disk: loading it skips
+            # onnx, the rewrite and the optimiser, whose garbage stayed in the process (64 +
+            # 36 MiB of RSS measured; bench/findings.md).
+            source, self._ends_with_sigmoid = prepared
+            options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+        else:
+            quantized_input = self._read_quantization(path)
+            if precision == "float" and quantized_input:
+                source = float_activation_model(path).SerializeToString()
+                self._in_scale = self._out_scale = None
         self.precision = "int8" if self._in_scale is not None else "float"
         try:
             self.session = ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])

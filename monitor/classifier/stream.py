@@ -27,6 +27,7 @@ from monitor.classifier.model import YamnetModel
 from monitor.classifier.ontology import LabelTree
 from monitor.classifier.timing import EventTimes
 from monitor.settings import ParameterError, Settings
+from monitor.threads import NamedThread
 
 __all__ = ["SoundEventClassifier", "StreamingResampler", "PatchResult", "Snapshot", "resolve_watch",
            "EVENT_TOP_K"]
@@ -39,6 +40,7 @@ def history_patches(history_seconds: float) -> int:
     """Patch results worth keeping: as many as cover the waterfall (memory stays flat)."""
     return int(np.ceil(history_seconds / (PATCH_HOP_SAMPLES / SAMPLE_RATE))) + HISTORY_MARGIN_PATCHES
 TIMING_FLOOR = 0.05  # a patch's raw score at or above this (or the threshold) "heard" a label
+WAKE_SECONDS = 0.1  # audio queued before the thread is woken (it also wakes every 0.1 s)
 MAX_QUEUE_SECONDS = 10.0  # audio waiting for the classifier beyond this is dropped, oldest first
 _FLUSH = object()
 
@@ -155,6 +157,7 @@ class SoundEventClassifier:
         self.failure: Optional[str] = None  # why the thread last died (until restarted)
         self.restarts = 0  # times the thread died and was restarted
         self._queue: collections.deque = collections.deque()
+        self._unwoken_seconds = 0.0  # audio fed since the thread was last woken, s
         # Each counter has one writer (feeder, classifier thread), so no lock is needed.
         self._fed_seconds = 0.0
         self._taken_seconds = 0.0
@@ -193,7 +196,7 @@ class SoundEventClassifier:
     def start(self) -> None:
         if self._thread is None:
             self._stop.clear()
-            self._thread = threading.Thread(target=self._run, name="classifier", daemon=True)
+            self._thread = NamedThread(target=self._run, name="classifier", daemon=True)
             self._thread.start()
 
     def restart_if_dead(self) -> Optional[str]:
@@ -204,7 +207,7 @@ class SoundEventClassifier:
             return None
         failure, self.failure = self.failure, None
         self.restarts += 1
-        self._thread = threading.Thread(target=self._run, name="classifier", daemon=True)
+        self._thread = NamedThread(target=self._run, name="classifier", daemon=True)
         self._thread.start()
         return failure
 
@@ -228,7 +231,12 @@ class SoundEventClassifier:
         self._fed_seconds += n / samplerate
         with self._idle:
             self._fed += 1
-        self._wake.set()
+        # Wake the thread once per WAKE_SECONDS of audio, not for every worker pass (~200 a
+        # second live): each wake costs a resampler and frontend call on a few ms of audio.
+        self._unwoken_seconds += n / samplerate
+        if self._unwoken_seconds >= WAKE_SECONDS:
+            self._unwoken_seconds = 0.0
+            self._wake.set()
 
     def flush(self) -> None:
         """Finish the stream: the audio after the last full patch is padded with zeros into one
@@ -241,6 +249,7 @@ class SoundEventClassifier:
     def wait_idle(self, timeout: Optional[float] = 30.0) -> bool:
         """Block until everything fed so far has been classified; False on timeout (or if the
         thread is not running)."""
+        self._wake.set()  # whatever was fed since the last wake is taken now
         with self._idle:
             return self._idle.wait_for(
                 lambda: self._done >= self._fed or self._thread is None or not self._thread.is_alive(),

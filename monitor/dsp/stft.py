@@ -47,6 +47,10 @@ class StreamingSTFT:
         self._skip = self.frame_index * self.hop - position
         self._pending = np.zeros(0, dtype=np.float32)
 
+    def samples_until_frame(self) -> int:
+        """Samples still to arrive before the next frame is complete (≥ 1)."""
+        return self._skip + max(1, self.n_fft - self._pending.size)
+
     def frames(self, block: np.ndarray) -> np.ndarray:
         """Append ``block`` (1-D samples) and return every newly complete frame.
 

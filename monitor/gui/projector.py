@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from typing import Optional
 
-from PyQt6 import QtCore, QtWidgets
+from PyQt6 import QtWidgets
 
 __all__ = ["ProjectorBar", "PROJECTOR_SCALE"]
 

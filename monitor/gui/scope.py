@@ -8,6 +8,7 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt6 import QtWidgets
 
+from monitor.gui.curves import FixedRangeCurve, drawn_on_screen
 from monitor.gui.theme import COLORS, cache_static_items, fixed_plot
 from monitor.settings import Settings
 
@@ -27,7 +28,7 @@ class ScopeView(QtWidgets.QWidget):
         self.plot.setLabel("bottom", "time", units="ms")
         self.plot.getAxis("bottom").enableAutoSIPrefix(False)
         self.plot.setYRange(-1.0, 1.0, padding=0.02)
-        self.curve = pg.PlotCurveItem(pen=pg.mkPen(COLORS["ok"], width=1))
+        self.curve = FixedRangeCurve(pen=pg.mkPen(COLORS["ok"], width=1))
         self.plot.addItem(self.curve)
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -44,10 +45,12 @@ class ScopeView(QtWidgets.QWidget):
     def apply_settings(self, settings: Settings) -> None:
         self.settings = settings
         self.plot.setXRange(-settings.scope_ms, 0, padding=0)
+        # Samples are within ±1 full scale (normalised audio may overshoot; the view clips).
+        self.curve.set_bounds((-settings.scope_ms, 0.0), (-1.0, 1.0))
 
     def update_scope(self, samples: np.ndarray, samplerate: float) -> bool:
         """Draw ``samples`` (the newest last) if they are a new array; return True if drawn."""
-        if samples is self._last or samples.size == 0:
+        if samples is self._last or samples.size == 0 or not drawn_on_screen(self):
             return False
         self._last = samples
         # Beyond ~2 points per pixel, draw the min and max of each group of samples: the

@@ -10,6 +10,7 @@ import pyqtgraph as pg
 from PyQt6 import QtCore, QtWidgets
 
 from monitor.gui.axes import FrequencyAxis
+from monitor.gui.curves import FixedRangeCurve, drawn_on_screen
 from monitor.dsp.frequency_rows import FrequencyRows
 from monitor.gui.theme import COLORS, cache_static_items, fixed_plot
 from monitor.settings import Settings
@@ -141,8 +142,8 @@ class SpectrumView(QtWidgets.QWidget):
         self.plot.getAxis("left").enableAutoSIPrefix(False)
         # No fill under the curve: filling the path costs more than drawing it, every frame.
         # Bare curve items: PlotDataItem's extra bookkeeping costs more than the drawing here.
-        self.hold_curve = pg.PlotCurveItem(pen=pg.mkPen(COLORS["hold"], width=1))
-        self.curve = pg.PlotCurveItem(pen=pg.mkPen(COLORS["trace"], width=1))
+        self.hold_curve = FixedRangeCurve(pen=pg.mkPen(COLORS["hold"], width=1))
+        self.curve = FixedRangeCurve(pen=pg.mkPen(COLORS["trace"], width=1))
         self.plot.addItem(self.hold_curve)
         self.plot.addItem(self.curve)
         layout = QtWidgets.QVBoxLayout(self)
@@ -165,6 +166,7 @@ class SpectrumView(QtWidgets.QWidget):
         self.curve.setData(np.zeros(0), np.zeros(0))
         self.hold_curve.setData(np.zeros(0), np.zeros(0))
         self.plot.setXRange(0, rows.n_rows, padding=0)
+        self._set_bounds()
 
     def update_frame(self, values: np.ndarray, now: float,
                      recent_max: Optional[np.ndarray] = None,
@@ -193,6 +195,8 @@ class SpectrumView(QtWidgets.QWidget):
             held = self.peak_hold.update(np.maximum(recent_max, floor), now)
         else:
             held = self.peak_hold.update(shown, now)
+        if not drawn_on_screen(self):
+            return  # the peak hold goes on; nothing is drawn while hidden or minimised
         self.curve.setData(self._x, shown, skipFiniteCheck=True)
         self.hold_curve.setData(self._x, held, skipFiniteCheck=True)
         if peak_hz is not None and math.isfinite(peak_hz) and peak_hz > 0:
@@ -247,6 +251,15 @@ class SpectrumView(QtWidgets.QWidget):
             self._title = title
             self.plot.setTitle(title, color=COLORS["dim"],
                                size=f"{9 * getattr(self, 'ui_scale', 1.0):.1f}pt")
+
+    def _set_bounds(self) -> None:
+        # The curves' extent is known without looking at the data: x is the rows, y is dBFS
+        # floored far below any range (see update_frame) and at most +96 dBFS (samples are
+        # clamped there), so pyqtgraph need not scan every point for its bounds.
+        if self.rows is None:
+            return
+        for curve in (self.curve, self.hold_curve):
+            curve.set_bounds((0.0, float(self.rows.n_rows)), (-400.0, 100.0))
 
     def _set_level_range(self, lo_hi: tuple[float, float]) -> None:
         if lo_hi != self.level_range:

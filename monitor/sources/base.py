@@ -10,6 +10,7 @@ import numpy as np
 
 from monitor.errors import ParameterError
 from monitor.ringbuffer import RingBuffer
+from monitor.threads import NamedThread
 
 __all__ = ["Source", "PacedSource", "check_stream_format", "MIN_RATE", "MAX_RATE", "MAX_CHANNELS",
            "MAX_BLOCK", "MAX_SAMPLES_PER_SECOND"]
@@ -166,7 +167,7 @@ class PacedSource(Source):
     def start(self, ring: RingBuffer) -> None:
         self._ring = ring
         self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name=f"{self.kind}-source",
+        self._thread = NamedThread(target=self._run, name=f"{self.kind}-source",
                                         daemon=True)
         self._thread.start()
 

@@ -9,14 +9,16 @@ else happens in the analysis worker.
 
 from __future__ import annotations
 
+import math
 import threading
 from typing import Any, Optional, Union
 
 from monitor.ringbuffer import RingBuffer
 from monitor.errors import ParameterError
 from monitor.sources.base import Source, check_stream_format
+from monitor.threads import set_os_thread_name
 
-__all__ = ["MicrophoneSource", "portaudio_problem", "list_devices", "resolve_device",
+__all__ = ["MicrophoneSource", "auto_blocksize", "portaudio_problem", "list_devices", "resolve_device",
            "rescan_devices", "abandoned_streams", "COMMON_RATES"]
 
 COMMON_RATES = (8000, 11025, 16000, 22050, 32000, 44100, 48000, 88200, 96000, 176400, 192000)
@@ -89,6 +91,15 @@ def resolve_device(device: Union[int, str, None]) -> dict[str, Any]:
     return dict(info)
 
 
+AUTO_BLOCK_SECONDS = 0.01  # the automatic block: the power of two of frames nearest 10 ms
+
+
+def auto_blocksize(samplerate: float) -> int:
+    """Frames per callback when the user leaves it automatic: the power of two nearest to
+    :data:`AUTO_BLOCK_SECONDS` (512 at 44.1 and 48 kHz, 128 at 16 kHz, 1024 at 96 kHz)."""
+    return int(2 ** round(math.log2(max(1.0, samplerate * AUTO_BLOCK_SECONDS))))
+
+
 class MicrophoneSource(Source):
     """Live input from a PortAudio device.
 
@@ -101,7 +112,7 @@ class MicrophoneSource(Source):
     channels : int, optional
         Channels to open; default: up to 2 of the device's.
     blocksize : int
-        Frames per callback; 0 lets PortAudio choose.
+        Frames per callback; 0: :func:`auto_blocksize` (about 10 ms).
     latency : 'low', 'high' or float
         PortAudio's suggested latency.
     """
@@ -131,11 +142,16 @@ class MicrophoneSource(Source):
             raise ParameterError(f"device {self.device_name!r} refuses {self.samplerate:g} Hz × "
                                  f"{self.channels} ch ({exc}); rates it accepts: "
                                  f"{', '.join(str(r) for r in ok) or 'none found'}") from None
-        self.blocksize = blocksize
+        # "Automatic" is ~10 ms blocks, not PortAudio's choice: through ALSA's pulse device
+        # PortAudio picked ~100 frames (300 Python callbacks a second), and the callback and
+        # libpulse threads cost 5.5 % of a core; 512-frame blocks cost 1.8 % (bench/findings.md)
+        # for at most 8.6 ms more latency at 48 kHz.
+        self.blocksize = blocksize or auto_blocksize(self.samplerate)
         self.latency_setting = latency
         self.description = f"input {self.device_name}"
         self._stream = None
         self._stopping = False
+        self._named = False  # PortAudio's callback thread gets its OS name on the first call
 
     def _rate_ok(self, rate: float) -> bool:
         sd = _sd()
@@ -151,6 +167,7 @@ class MicrophoneSource(Source):
         sd = _sd()
         self._ring = ring
         self._stopping = False
+        self._named = False
         self.error = None
         try:
             self._stream = sd.InputStream(
@@ -163,6 +180,8 @@ class MicrophoneSource(Source):
             raise ParameterError(f"cannot open input {self.device_name!r}: {exc}") from None
 
     def _callback(self, indata, frames, time, status) -> None:  # PortAudio thread
+        if not self._named:  # once per stream: one prctl call, so that the bench can split CPU
+            self._named = set_os_thread_name("audio-callback")
         if status:
             if status.input_overflow:
                 self.overflows += 1

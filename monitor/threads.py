@@ -1,0 +1,58 @@
+"""Threads named at the OS level too, so that ``top -H``, ``ps -L`` and psutil can tell them apart.
+
+``threading.Thread(name=...)`` names a thread for Python only; Linux shows every thread of the
+process as ``python``. :class:`NamedThread` also sets the kernel's name of the thread
+(``prctl(PR_SET_NAME)``, at most 15 bytes) when it starts, and :func:`set_os_thread_name`
+names the calling thread (used once by the audio callback for PortAudio's thread).
+Elsewhere than Linux (or without libc) naming does nothing.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import sys
+import threading
+
+__all__ = ["NamedThread", "set_os_thread_name", "os_thread_name"]
+
+_PR_SET_NAME = 15
+_PR_GET_NAME = 16
+_LIBC = None
+if sys.platform.startswith("linux"):
+    try:
+        _LIBC = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        _LIBC.prctl.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_ulong,
+                                ctypes.c_ulong]
+        _LIBC.prctl.restype = ctypes.c_int
+    except (OSError, AttributeError):
+        _LIBC = None
+
+
+def set_os_thread_name(name: str) -> bool:
+    """Give the calling thread the OS name ``name`` (cut to 15 bytes). True if it was set."""
+    if _LIBC is None:
+        return False
+    raw = name.encode("ascii", "replace")[:15]
+    return _LIBC.prctl(_PR_SET_NAME, raw, 0, 0, 0) == 0
+
+
+def os_thread_name() -> str:
+    """The calling thread's OS name ('' where it cannot be read)."""
+    if _LIBC is None:
+        return ""
+    buf = ctypes.create_string_buffer(16)
+    if _LIBC.prctl(_PR_GET_NAME, buf, 0, 0, 0) != 0:
+        return ""
+    return buf.value.decode("ascii", "replace")
+
+
+class NamedThread(threading.Thread):
+    """A :class:`threading.Thread` whose ``name`` is also its OS name (``name`` is required)."""
+
+    def __init__(self, *, name: str, target=None, args=(), kwargs=None, daemon=None) -> None:
+        super().__init__(target=target, name=name, args=args, kwargs=kwargs, daemon=daemon)
+
+    def run(self) -> None:
+        set_os_thread_name(self.name)
+        super().run()

@@ -24,7 +24,7 @@ from bench.report import Figure, Target
 
 __all__ = ["run", "LocalBroker", "node_cmd"]
 
-SECTION = "8. Network (MQTT, local Mosquitto)"
+SECTION = "9. Network (MQTT, local Mosquitto)"
 SOURCE = "pink@-30"  # broadband: the columns compress least (a tone compresses to ~1 kB/s)
 
 

@@ -14,7 +14,7 @@ import ctypes.util
 import sys
 import threading
 
-__all__ = ["NamedThread", "set_os_thread_name", "os_thread_name"]
+__all__ = ["NamedThread", "Restartable", "set_os_thread_name", "os_thread_name"]
 
 _PR_SET_NAME = 15
 _PR_GET_NAME = 16
@@ -56,3 +56,29 @@ class NamedThread(threading.Thread):
     def run(self) -> None:
         set_os_thread_name(self.name)
         super().run()
+
+
+class Restartable:
+    """A part with one thread that the session restarts when it dies of an exception.
+
+    The part's thread records why it died in :attr:`failure` and returns; the session's upkeep
+    calls :meth:`restart_if_dead`, which starts a new thread (:meth:`_spawn`) and says why, once.
+    The part sets ``_thread`` (the running thread), ``_stop`` (a threading.Event set when it is
+    stopped on purpose) and implements :meth:`_spawn`.
+    """
+
+    failure = None  # why the thread last died, until it is restarted
+    restarts = 0  # how often it was
+
+    def _spawn(self) -> None:
+        raise NotImplementedError
+
+    def restart_if_dead(self):
+        """Start the thread again if it died of an exception; return why it died, else None."""
+        thread = self._thread
+        if thread is None or thread.is_alive() or self._stop.is_set() or self.failure is None:
+            return None
+        failure, self.failure = self.failure, None
+        self.restarts += 1
+        self._spawn()
+        return failure

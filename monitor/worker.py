@@ -13,7 +13,7 @@ from monitor.dsp.clipping import ClipCounter
 from monitor.dsp.features import AnalysisParams, FeatureBatch, FeatureExtractor
 from monitor.dsp.levels import Normalizer, limit_samples, mix_to_mono
 from monitor.ringbuffer import RingBuffer
-from monitor.threads import NamedThread
+from monitor.threads import NamedThread, Restartable
 from monitor.settings import Settings
 
 __all__ = ["AnalysisWorker", "AudioConsumer"]
@@ -26,7 +26,7 @@ class AudioConsumer(Protocol):
     def feed(self, mono: np.ndarray, samplerate: float, stream_time: float) -> None: ...
 
 
-class AnalysisWorker:
+class AnalysisWorker(Restartable):
     """Turns the ring buffer's audio into :class:`FeatureBatch` es on its own thread.
 
     Each pass takes everything new from the ring, replaces non-finite samples by 0 (counting
@@ -65,8 +65,6 @@ class AnalysisWorker:
         self._clips = ClipCounter()  # runs at the device's real rails (before normalisation)
         self.channels = ChannelTap(samplerate)  # every channel's last second (meters, delay)
         self.dropped_batches = 0  # batches lost because nobody drained them in time
-        self.restarts = 0  # times the thread died and was restarted
-        self.failure: Optional[str] = None  # why the thread last died
         self.scope = np.zeros(0, dtype=np.float32)  # latest scope_ms of mono audio (atomic swap)
         self.gain_db = 0.0
         self.clamped = 0  # mono samples beyond ±SAMPLE_LIMIT (+96 dBFS), clamped for analysis
@@ -113,19 +111,11 @@ class AnalysisWorker:
 
     def start(self) -> None:
         self._stop.clear()
+        self._spawn()
+
+    def _spawn(self) -> None:
         self._thread = NamedThread(target=self._run, name="analysis-worker", daemon=True)
         self._thread.start()
-
-    def restart_if_dead(self) -> Optional[str]:
-        """If the thread died of an exception, start it again and return why it died (once);
-        else None. The session calls this from its upkeep."""
-        thread = self._thread
-        if thread is None or thread.is_alive() or self._stop.is_set() or self.failure is None:
-            return None
-        failure, self.failure = self.failure, None
-        self.restarts += 1
-        self.start()
-        return failure
 
     def stop(self) -> None:
         self._stop.set()

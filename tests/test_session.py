@@ -332,3 +332,27 @@ def test_saved_settings_never_block_a_valid_command_line(saved):
         assert session.pipeline.source.active or session.pipeline.source.finished
     finally:
         session.close()
+
+
+def test_a_dead_classifier_is_reported_and_restarted(sessions):
+    session = sessions({"generator": "sine:1000", "classifier": True})
+    classifier = session.open_classifier()
+    assert classifier is not None, session.problems.get("classifier")
+    session.start()
+    died = threading.Event()
+    original = classifier._process
+
+    def fail_once(*args):
+        if not died.is_set():
+            died.set()
+            raise RuntimeError("injected")
+        return original(*args)
+
+    classifier._process = fail_once
+    assert died.wait(20)
+    classifier._thread.join(10)
+    session.poll()
+    assert "injected" in session.problems.get("classifier").text
+    assert classifier._thread.is_alive() and classifier.restarts == 1
+    seen = classifier.snapshot.seq
+    assert wait_for(lambda: classifier.snapshot.seq > seen, timeout=20)

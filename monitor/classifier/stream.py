@@ -27,7 +27,7 @@ from monitor.classifier.model import YamnetModel
 from monitor.classifier.ontology import LabelTree
 from monitor.classifier.timing import EventTimes
 from monitor.settings import ParameterError, Settings
-from monitor.threads import NamedThread
+from monitor.threads import NamedThread, Restartable
 
 __all__ = ["SoundEventClassifier", "StreamingResampler", "PatchResult", "Snapshot", "resolve_watch",
            "EVENT_TOP_K"]
@@ -124,7 +124,7 @@ def resolve_watch(watch: Sequence, labels: Sequence[str]) -> tuple:
     return tuple(out)
 
 
-class SoundEventClassifier:
+class SoundEventClassifier(Restartable):
     """YAMNet on a live stream: per-patch scores every 0.48 s, smoothed, logged and watched.
 
     Parameters
@@ -154,8 +154,6 @@ class SoundEventClassifier:
         self.snapshot = Snapshot()
         self.dropped_seconds = 0.0  # audio dropped because the classifier fell behind
         self.error: Optional[str] = None  # set if the model failed while running
-        self.failure: Optional[str] = None  # why the thread last died (until restarted)
-        self.restarts = 0  # times the thread died and was restarted
         self._queue: collections.deque = collections.deque()
         self._unwoken_seconds = 0.0  # audio fed since the thread was last woken, s
         # Each counter has one writer (feeder, classifier thread), so no lock is needed.
@@ -196,20 +194,11 @@ class SoundEventClassifier:
     def start(self) -> None:
         if self._thread is None:
             self._stop.clear()
-            self._thread = NamedThread(target=self._run, name="classifier", daemon=True)
-            self._thread.start()
+            self._spawn()
 
-    def restart_if_dead(self) -> Optional[str]:
-        """If the thread died of an exception, start it again and return why it died (once);
-        else None. The session calls this from its upkeep."""
-        thread = self._thread
-        if thread is None or thread.is_alive() or self._stop.is_set() or self.failure is None:
-            return None
-        failure, self.failure = self.failure, None
-        self.restarts += 1
+    def _spawn(self) -> None:
         self._thread = NamedThread(target=self._run, name="classifier", daemon=True)
         self._thread.start()
-        return failure
 
     def feed(self, mono: np.ndarray, samplerate: float, stream_time: float) -> None:
         """Queue a block of mono audio; cheap and non-blocking (called from the worker thread).

@@ -108,6 +108,15 @@ def build_parser() -> argparse.ArgumentParser:
                      help="save mel_db, power_db, frame_times, ... at the end (headless)")
     run.add_argument("--screenshot", metavar="OUT.png", help="with --duration: save the window and exit")
     run.add_argument("--record", metavar="OUT.wav", help="record the incoming audio while monitoring")
+    run.add_argument("--session", metavar="DIR", help="write the analysis to DIR as it goes "
+                     "(new or empty folder; crash-safe; see README 'Long sessions')")
+    run.add_argument("--open", metavar="DIR", help="browse a session saved with --session (no input)")
+    run.add_argument("--snapshot-every", dest="snapshot_every", metavar="PERIOD",
+                     help="save a PNG of the waterfall every PERIOD (10m, 30s, 1h) of stream")
+    run.add_argument("--snapshot-dir", dest="snapshot_dir", metavar="DIR",
+                     help="folder for --snapshot-every")
+    run.add_argument("--level-log", dest="level_log", metavar="FILE.csv",
+                     help="append per-minute LAeq, LAFmax, LCpeak (and flat) levels to a new CSV")
     return p
 
 
@@ -162,7 +171,10 @@ def _check_run_options(ns: argparse.Namespace) -> None:
         if _opt(ns, name) and not _opt(ns, "headless"):
             raise ParameterError(f"--{name.replace('_', '-')} needs --headless")
     # Output paths are checked now, not after an hour of monitoring.
-    for name in ("save_features", "events_csv", "screenshot", "record"):
+    from monitor.run_outputs import check_options
+
+    check_options(ns)
+    for name in ("save_features", "events_csv", "screenshot", "record", "level_log"):
         path = _opt(ns, name)
         if path:
             folder = os.path.dirname(os.path.abspath(path))
@@ -212,6 +224,10 @@ def _main(argv: Optional[Sequence[str]] = None) -> int:
         _check_run_options(ns)
         if _opt(ns, "list_devices"):
             return _list_devices()
+        if _opt(ns, "open"):
+            from monitor.gui.session_browser import run_browser
+
+            return run_browser(ns.open, ns)
         if not given.get("classifier", True):
             ignored = [f"--{k}" for k in ("model", "labels", "watch", "threshold", "aggregate")
                        if k in given] + (["--events-csv"] if _opt(ns, "events_csv") else [])

@@ -19,6 +19,7 @@ import numpy as np
 
 from monitor.dsp.features import FeatureBatch
 from monitor.errors import ParameterError
+from monitor.run_outputs import RunOutputs, tee
 from monitor.session import Session
 from monitor.settings import Settings
 
@@ -131,16 +132,21 @@ def run_headless(given: dict, ns: argparse.Namespace, saved: Optional[dict] = No
     signals = [signal.SIGINT, signal.SIGTERM] + ([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])
     previous = {s: signal.signal(s, lambda *_: stop.set()) for s in signals}
     store = FeatureStore() if getattr(ns, "save_features", None) else None
+    outputs = None
     try:
         session.open_classifier()
+        outputs = RunOutputs.from_options(ns, session)
+        sink = tee(store, outputs)
         session.start()
         reporter.print_new()
         if session.settings.realtime:
-            _run_realtime(session, interval, duration, store, stop, reporter)
+            _run_realtime(session, interval, duration, sink, stop, reporter)
         else:
-            _run_offline(session, interval, duration, store, stop)
+            _run_offline(session, interval, duration, sink, stop)
     finally:
         session.close()
+        if outputs is not None:
+            outputs.close()
         reporter.print_new()
         for s, h in previous.items():
             signal.signal(s, h)

@@ -10,6 +10,7 @@ import sys
 from PyQt6 import QtCore, QtWidgets
 
 from monitor.gui.main_window import MainWindow
+from monitor.run_outputs import RunOutputs
 from monitor.session import Session
 from monitor.settings_store import SettingsStore
 
@@ -82,15 +83,19 @@ def _run_window(app: QtWidgets.QApplication, given: dict, ns: argparse.Namespace
     # The demo recording stands in for a missing input only when nothing is recorded: a
     # recording of the demo would be a file of the wrong sound.
     session = Session(given, store.load(), record=record, allow_demo=record is None)
+    outputs = None
     try:
         session.open_classifier()
+        outputs = RunOutputs.from_options(ns, session)
         session.start()
     except BaseException:
+        if outputs is not None:
+            outputs.close()
         session.close()
         raise
     for p in reversed(session.problems.items()):
         print(f"{PROG}: {p.text}", file=sys.stderr)
-    window = MainWindow(session, store=store)
+    window = MainWindow(session, store=store, outputs=outputs)
     screenshot = getattr(ns, "screenshot", None)
     duration = getattr(ns, "duration", None)
     geometry = store.value("geometry", None)
@@ -128,4 +133,6 @@ def _run_window(app: QtWidgets.QApplication, given: dict, ns: argparse.Namespace
         window.run_stats.write(window)
         window.close()
         session.close()
+        if outputs is not None:
+            outputs.close()
     return result["code"]

@@ -13,6 +13,7 @@ from PyQt6 import QtCore, QtGui, QtWidgets
 from monitor.gui.classifier_view import classifier_panel
 from monitor.gui.controls import VIEWS, ControlPanel, ViewBar
 from monitor.gui.meters import LevelMeters
+from monitor.gui.overview import LiveOverview
 from monitor.gui.run_stats import RunStats
 from monitor.gui.scope import ScopeView
 from monitor.gui.spectrum import SpectrumView
@@ -52,10 +53,11 @@ class MainWindow(QtWidgets.QMainWindow):
     """
 
     def __init__(self, session: Session, store: Optional[SettingsStore] = None,
-                 parent: Optional[QtWidgets.QWidget] = None) -> None:
+                 parent: Optional[QtWidgets.QWidget] = None, outputs=None) -> None:
         super().__init__(parent)
         apply_theme(QtWidgets.QApplication.instance())
         self.session = session
+        self.outputs = outputs  # RunOutputs (--session, --snapshot-every, --level-log) or None
         session.start()
         settings = session.settings
         self.store = store
@@ -78,6 +80,7 @@ class MainWindow(QtWidgets.QMainWindow):
         # -- views ----------------------------------------------------------------------------
         params = session.pipeline.worker.params
         self.waterfall = Waterfall(settings, params)
+        self.overview = LiveOverview(self, outputs.session_dir if outputs is not None else None)
         self.spectrum = SpectrumView(settings, self.waterfall.rows)
         self.scope = ScopeView(settings)
         self.meters = LevelMeters(settings)
@@ -116,6 +119,7 @@ class MainWindow(QtWidgets.QMainWindow):
             # Same axis width on both plots, so that their time axes line up.
             for plot in (self.waterfall.plot, self.activity_strip):
                 plot.getAxis("left").setWidth(64)
+        ul.addWidget(self.overview.strip)
         self._upper = upper
         lower = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
         lower.addWidget(self.spectrum)
@@ -212,10 +216,13 @@ class MainWindow(QtWidgets.QMainWindow):
         batches = worker.drain()
         for batch in batches:
             self.waterfall.push(batch)
+            if self.outputs is not None:
+                self.outputs.add(batch)
             self.frames_seen += len(batch)
             self._peak_acc = max(self._peak_acc, float(batch.peak_dbfs.max()))
             self._rms_acc = max(self._rms_acc, float(batch.rms_dbfs.max()))
         self._ticks += 1
+        self.overview.tick(batches, now)
         if not self.paused:
             self.waterfall.draw()
             self._spectrum_due = self._spectrum_due or bool(batches)
@@ -320,6 +327,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def _settings_applied(self) -> None:
         new = self.settings
         self.waterfall.apply_settings(new)
+        self.overview.apply_settings(new)
         self.spectrum.apply_settings(new)
         self.spectrum.set_rows(self.waterfall.rows)
         self.scope.apply_settings(new)

@@ -17,6 +17,8 @@ numbers little-endian; every array file is append-only raw data, readable with
       frame_levels.f32      (frames, 2) float32: rms_dbfs, peak_dbfs of each frame
       ltsa-mean-L.f32       (bins, n_rows) float32 dB: LTSA level L (monitor.dsp.ltsa), the mean
       ltsa-max-L.f32        in linear power / the max of K·2**L frames, from the *decoded* rows
+      ltsa-rms-mean-L.f32   (bins, 1) float32 dB: the frames' rms_dbfs by the same levels
+      ltsa-rms-max-L.f32
     events.csv              start_s,label,peak_score,duration_s: classifier events, appended as
                             each ends
     levels.csv              per-minute start_s,duration_s,LAeq,LAFmax,LCpeak,LZeq,LZFmax,LZpeak
@@ -137,17 +139,25 @@ class _SegmentWriter:
                   "frame_levels": {"file": "frame_levels.f32", "dtype": "<f4",
                                    "shape": ["frames", 2], "columns": ["rms_dbfs", "peak_dbfs"]},
                   "ltsa": {"files": "ltsa-mean-L.f32, ltsa-max-L.f32", "dtype": "<f4",
-                           "shape": ["bins", n], "frames_per_bin": "frames_per_bin * 2**L"}}
+                           "shape": ["bins", n], "frames_per_bin": "frames_per_bin * 2**L"},
+                  "rms_ltsa": {"files": "ltsa-rms-mean-L.f32, ltsa-rms-max-L.f32",
+                               "dtype": "<f4", "shape": ["bins", 1],
+                               "meaning": "per-frame rms_dbfs by the same levels"}}
         with create_exclusive(os.path.join(self.path, "layout.json"), "w") as f:
             json.dump(layout, f, indent=1)
         self._files = {name: create_exclusive(os.path.join(self.path, name))
                        for name in ("rows.u8", "times.f64", "frame_levels.f32")}
         self._ltsa_files: dict[tuple[str, int], io.BufferedWriter] = {}
         self.ltsa = LTSA(n, FRAMES_PER_BIN, keep_bins=2, on_bin=self._bin)
+        self.rms_ltsa = LTSA(1, FRAMES_PER_BIN, keep_bins=2, on_bin=self._rms_bin)
         self.frames = 0
 
-    def _bin(self, level: int, index: int, mean: np.ndarray, mx: np.ndarray) -> None:
-        for kind, data in (("mean", mean), ("max", mx)):
+    def _rms_bin(self, level: int, index: int, mean: np.ndarray, mx: np.ndarray) -> None:
+        self._bin(level, index, mean, mx, ("rms-mean", "rms-max"))
+
+    def _bin(self, level: int, index: int, mean: np.ndarray, mx: np.ndarray,
+             kinds=("mean", "max")) -> None:
+        for kind, data in zip(kinds, (mean, mx)):
             key = (kind, level)
             f = self._ltsa_files.get(key)
             if f is None:
@@ -164,6 +174,7 @@ class _SegmentWriter:
         # The LTSA is of the decoded codes: the overview of a reopened session is exactly the
         # mean of the columns a scroll-back shows.
         self.ltsa.push(decode_db(codes))
+        self.rms_ltsa.push(batch.rms_dbfs.reshape(-1, 1))
         self.frames += len(batch)
 
     def flush(self) -> None:
@@ -449,20 +460,20 @@ class Segment:
         """Index of the first frame starting after stream time ``t`` (s)."""
         return int(np.searchsorted(self.times(), t, side="right"))
 
-    def ltsa(self) -> LTSA:
-        """The stored LTSA levels as an :class:`LTSA` (memory maps; every level drawable)."""
-        ltsa = LTSA(self.n_rows, self.frames_per_bin, keep_bins=1 << 62)
+    def ltsa(self, what: str = "") -> LTSA:
+        """The stored LTSA levels as an :class:`LTSA` (memory maps; every level drawable);
+        ``what='rms-'``: the per-frame RMS level's (one row)."""
+        n_rows = 1 if what else self.n_rows
+        ltsa = LTSA(n_rows, self.frames_per_bin, keep_bins=1 << 62)
         level = 0
         while True:
-            sizes = [self._size(f"ltsa-{k}-{level}.f32") for k in ("mean", "max")]
-            bins = min(sizes) // (4 * self.n_rows)
+            names = [f"ltsa-{what}{k}-{level}.f32" for k in ("mean", "max")]
+            bins = min(self._size(n) for n in names) // (4 * n_rows)
             if bins == 0:
                 break
-            lv = _Level(self.n_rows, 1)
-            lv.mean = np.memmap(os.path.join(self.path, f"ltsa-mean-{level}.f32"), "<f4", "r",
-                                shape=(bins, self.n_rows))
-            lv.max = np.memmap(os.path.join(self.path, f"ltsa-max-{level}.f32"), "<f4", "r",
-                               shape=(bins, self.n_rows))
+            lv = _Level(n_rows, 1)
+            lv.mean, lv.max = (np.memmap(os.path.join(self.path, n), "<f4", "r",
+                                         shape=(bins, n_rows)) for n in names)
             lv.count = bins
             ltsa.levels.append(lv)
             level += 1

@@ -39,43 +39,54 @@ class ClockAxis(pg.AxisItem):
 
     def tickStrings(self, values, scale, spacing):  # noqa: N802 - pyqtgraph API
         out = []
+        digits = 0 if spacing >= 1 else min(3, int(math.ceil(-math.log10(spacing))))
         for v in values:
-            s = int(round(v))
-            h, rem = divmod(abs(s), 3600)
-            m, sec = divmod(rem, 60)
-            sign = "-" if s < 0 else ""
-            out.append(f"{sign}{h}:{m:02d}:{sec:02d}" if h else f"{sign}{m}:{sec:02d}")
+            sign = "-" if v < 0 else ""
+            v = abs(v)
+            h, rem = divmod(int(v), 3600)
+            m = rem // 60
+            sec = v - 3600 * h - 60 * m
+            text = f"{sec:0{3 + digits if digits else 2}.{digits}f}"
+            out.append(f"{sign}{h}:{m:02d}:{text}" if h else f"{sign}{m}:{text}")
         return out
 
 
 class _ImageItem(QtWidgets.QGraphicsItem):
-    """Draws a (rows, n) uint32 RGB32 picture into the rectangle it is given."""
+    """Draws a (rows, n) uint32 RGB32 picture into the rectangle it is given.
+
+    The picture is drawn at its own pixel size and placed by the item's transform (a direct
+    ``drawImage(QRectF, QImage)`` of a few columns stretched over a wide, low plot mixed
+    neighbouring columns in Qt's raster engine here).
+    """
 
     def __init__(self) -> None:
         super().__init__()
         self._pixels: Optional[np.ndarray] = None
         self._image: Optional[QtGui.QImage] = None
-        self._rect = QtCore.QRectF()
+        self._size = QtCore.QRectF()
 
     def set_image(self, pixels: Optional[np.ndarray], rect: QtCore.QRectF) -> None:
         self.prepareGeometryChange()
         if pixels is None:
             self._pixels = self._image = None
+            self._size = QtCore.QRectF()
         else:
             self._pixels = np.ascontiguousarray(pixels, dtype=np.uint32)
             h, w = self._pixels.shape
             self._image = QtGui.QImage(sip.voidptr(self._pixels.ctypes.data), w, h,
                                        self._pixels.strides[0], QtGui.QImage.Format.Format_RGB32)
-        self._rect = QtCore.QRectF(rect)
+            self._size = QtCore.QRectF(0, 0, w, h)
+            self.setTransform(QtGui.QTransform(rect.width() / w, 0.0, 0.0, rect.height() / h,
+                                               rect.x(), rect.y()))
         self.update()
 
     def boundingRect(self) -> QtCore.QRectF:  # noqa: N802 - Qt API
-        return self._rect
+        return self._size
 
     def paint(self, painter: QtGui.QPainter, *args) -> None:
         if self._image is not None:
             painter.setRenderHint(QtGui.QPainter.RenderHint.SmoothPixmapTransform, False)
-            painter.drawImage(self._rect, self._image)
+            painter.drawImage(QtCore.QPointF(0, 0), self._image)
 
 
 class _PickBox(pg.ViewBox):
@@ -281,7 +292,13 @@ class OverviewStrip(QtWidgets.QWidget):
             255.0 / (s.db_ceil - s.db_floor))
         np.nan_to_num(x, copy=False, nan=0.0, neginf=0.0)
         np.clip(x, 0.0, 255.0, out=x)
-        pixels = self._lut32[(x + 0.5).astype(np.uint8)]
+        codes = (x + 0.5).astype(np.uint8)
+        # Fewer pixels than rows: each pixel row takes the max of its rows, or a narrow tone
+        # would vanish (or not) by where Qt's nearest-neighbour scaling samples it.
+        group = max(1, self.rows.n_rows // max(1, int(self._box.height())))
+        if group > 1:
+            codes = np.maximum.reduceat(codes, np.arange(0, codes.shape[0], group), axis=0)
+        pixels = self._lut32[codes]
         t0 = (self._t_first or 0.0) + view.first_frame * self._spf
         span = len(view) * view.frames_per_bin * self._spf
         self.image.set_image(pixels, QtCore.QRectF(t0, 0.0, span, self.rows.n_rows))
@@ -329,12 +346,17 @@ def scrollback_columns(segment, history, end_time: float) -> Optional[np.ndarray
     if segment.scale != rows.scale or segment.n_rows != rows.n_rows or not history.same_rows(segment.params):
         return None
     merge, width = history.merge, history.width
-    i1 = segment.index_at(end_time)
-    need = merge * width
-    i0 = i1 - need
-    db = segment.db(max(0, i0), i1)
-    if i0 < 0:
-        db = np.concatenate((np.full((-i0, segment.n_rows), -np.inf, np.float32), db))
+    # Frames of a segment are contiguous (frame i starts at times[0] + i · hop / rate): a time
+    # past its end or before its start is padded with empty columns, so each stays at its time.
+    times = segment.times()
+    spf = segment.params.seconds_per_frame
+    i1 = int(np.floor((end_time - float(times[0])) / spf + 1e-6)) if len(times) else 0
+    i0 = i1 - merge * width
+    lo = min(max(i0, 0), i1)
+    hi = max(min(i1, segment.frames), lo)
+    db = segment.db(lo, hi) if hi > lo else np.zeros((0, segment.n_rows), np.float32)
+    db = np.concatenate((np.full((lo - i0, segment.n_rows), -np.inf, np.float32), db,
+                         np.full((i1 - hi, segment.n_rows), -np.inf, np.float32)))
     db = db.reshape(width, merge, segment.n_rows).max(axis=1)
     return np.ascontiguousarray(db.T)
 

@@ -520,10 +520,12 @@ class Waterfall(QtWidgets.QWidget):
             self.image_item.freeze(self._lut32[self._frozen_codes])
         else:
             self._frozen_db = self._frozen_codes = None
-            self.scrollback_time = None
             self.image_item.freeze(None)
             self._dirty = True
             self._clock.reset()
+            if self.scrollback_time is not None:
+                self.scrollback_time = None
+                self._layout_axes()  # back to time relative to now
 
     def show_columns(self, db: np.ndarray, end_time: float) -> None:
         """Scroll-back: show ``db`` ((n_rows, width) dBFS, oldest column first, the history's
@@ -538,7 +540,12 @@ class Waterfall(QtWidgets.QWidget):
         self._frozen_codes = h.quantize(self._frozen_db)
         self._frozen_head = h.width
         self.scrollback_time = float(end_time)
-        self._x0 = -h.width * h.column_seconds
+        self._x0 = self.scrollback_time - h.width * h.column_seconds  # time axis: session time
+        vb = self.plot.getPlotItem().getViewBox()
+        if self.settings.orientation == "vertical":
+            vb.setRange(yRange=(self._x0, self.scrollback_time), padding=0)
+        else:
+            vb.setRange(xRange=(self._x0, self.scrollback_time), padding=0)
         self._place_image()
         self.image_item.freeze(self._lut32[self._frozen_codes])
 
@@ -600,7 +607,7 @@ class Waterfall(QtWidgets.QWidget):
         level = "floor" if not math.isfinite(db) else f"{db:.1f} dB"
         freq = f"{hz:.0f} Hz" if hz < 1000 else f"{hz / 1000:.3f} kHz"
         if self.paused and self.scrollback_time is not None:  # scroll-back: session time
-            return f"t {self.scrollback_time + t:.2f} s   f {freq}   {level}"
+            return f"t {t:.2f} s   f {freq}   {level}"
         return f"t {t:+.2f} s   f {freq}   {level}"
 
     # -- internals ------------------------------------------------------------------------------

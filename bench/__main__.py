@@ -22,7 +22,7 @@ import traceback
 
 from bench.report import Figure, flush, machine, render_markdown, render_text
 
-SECTIONS = ("dsp", "render", "latency", "classifier", "app", "startup")
+SECTIONS = ("dsp", "render", "latency", "classifier", "app", "startup", "long_session")
 NEEDS_MIC = {"app", "startup", "soak"}
 TITLES = {
     "dsp": "1. Streaming DSP throughput",
@@ -32,11 +32,12 @@ TITLES = {
     "app": "3. Whole app (virtual microphone, 48 kHz, default settings, classifier on)",
     "startup": "6. Start-up (warm)",
     "soak": "7. Soak (10 min on the virtual microphone)",
+    "long_session": "8. Long sessions (synthetic 24 h session on disk, overview, open)",
 }
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FINDINGS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "findings.md")
 SOAK_START, SOAK_END = "<!-- soak:start -->", "<!-- soak:end -->"
-ORDER = ["1.", "2.", "3.", "4.", "5.", "6.", "7."]
+ORDER = ["1.", "2.", "3.", "4.", "5.", "6.", "7.", "8."]
 
 
 def _run_section(name: str, quick: bool) -> tuple[list[Figure], str]:

@@ -71,7 +71,9 @@ class _ImageItem(QtWidgets.QGraphicsItem):
             self._pixels = self._image = None
             self._size = QtCore.QRectF()
         else:
-            self._pixels = np.ascontiguousarray(pixels, dtype=np.uint32)
+            if pixels.dtype != np.uint32 or pixels.strides[1] != 4 or pixels.strides[0] % 4:
+                pixels = np.ascontiguousarray(pixels, dtype=np.uint32)
+            self._pixels = pixels  # may be the first columns of a wider buffer (no copy)
             h, w = self._pixels.shape
             self._image = QtGui.QImage(sip.voidptr(self._pixels.ctypes.data), w, h,
                                        self._pixels.strides[0], QtGui.QImage.Format.Format_RGB32)
@@ -152,6 +154,9 @@ class OverviewStrip(QtWidgets.QWidget):
         self._lut32 = rgb32_table(settings.colormap)
         self._last_redraw = -math.inf
         self._drawn_key = None
+        self._geometry = None  # what the pixel buffer's columns were coloured for
+        self._pixels: Optional[np.ndarray] = None
+        self._n_drawn = 0
         self._t_first: Optional[float] = None  # stream time of the LTSA's frame 0
         self._spf = 0.0
         self._live = live
@@ -215,7 +220,7 @@ class OverviewStrip(QtWidgets.QWidget):
         self._spf = rows.params.seconds_per_frame
         self._left.set_rows(rows)
         self._box.setRange(yRange=(0, rows.n_rows), padding=0)
-        self._drawn_key = None
+        self._drawn_key = self._geometry = None
         self.image.set_image(None, QtCore.QRectF())
 
     def set_ltsa(self, ltsa: LTSA, level_ltsa: LTSA, t_first: float, rows: FrequencyRows) -> None:
@@ -287,18 +292,31 @@ class OverviewStrip(QtWidgets.QWidget):
 
     def _draw(self, view) -> None:
         s = self.settings
-        db = view.mean_db if self.mode == "mean" else view.max_db
+        # Fewer pixels than rows: each pixel row takes the max of its rows, or a narrow tone
+        # would vanish (or not) by where Qt's nearest-neighbour scaling samples it.
+        group = max(1, self.rows.n_rows // max(1, int(self._box.height())))
+        geometry = (view.level, view.first_frame, self.mode, s.db_floor, s.db_ceil, s.colormap,
+                    group, self.rows.n_rows)
+        n = len(view)
+        if geometry != self._geometry or self._pixels is None or n > self._pixels.shape[1] \
+                or n < self._n_drawn:
+            # A new level, range or colours: colour every bin (at most ``width``) anew.
+            self._geometry = geometry
+            capacity = max(n, self.width_px()) + 8
+            self._pixels = np.zeros((-(-self.rows.n_rows // group), capacity), np.uint32)
+            self._n_drawn = 0
+        new = slice(self._n_drawn, n)  # the same level gained bins: colour only those
+        db = view.mean_db[new] if self.mode == "mean" else view.max_db[new]
         x = (np.asarray(db, dtype=np.float32).T - np.float32(s.db_floor)) * np.float32(
             255.0 / (s.db_ceil - s.db_floor))
         np.nan_to_num(x, copy=False, nan=0.0, neginf=0.0)
         np.clip(x, 0.0, 255.0, out=x)
         codes = (x + 0.5).astype(np.uint8)
-        # Fewer pixels than rows: each pixel row takes the max of its rows, or a narrow tone
-        # would vanish (or not) by where Qt's nearest-neighbour scaling samples it.
-        group = max(1, self.rows.n_rows // max(1, int(self._box.height())))
         if group > 1:
             codes = np.maximum.reduceat(codes, np.arange(0, codes.shape[0], group), axis=0)
-        pixels = self._lut32[codes]
+        self._pixels[:, new] = self._lut32[codes]
+        self._n_drawn = n
+        pixels = self._pixels[:, :n]
         t0 = (self._t_first or 0.0) + view.first_frame * self._spf
         span = len(view) * view.frames_per_bin * self._spf
         self.image.set_image(pixels, QtCore.QRectF(t0, 0.0, span, self.rows.n_rows))

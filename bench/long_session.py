@@ -31,7 +31,7 @@ import time
 
 from bench.report import Figure, Target
 
-SECTION = "8. Long sessions (synthetic, 48 kHz, n_fft 2048, hop 512, log scale)"
+SECTION = "8. Long sessions (synthetic 24 h session on disk, overview, open)"
 SR, N_FFT, HOP = 48000.0, 2048, 512
 BATCH = 256  # frames per synthetic batch (2.7 s)
 

@@ -63,6 +63,7 @@ VERSION = 1
 DB_OFFSET = 120.0  # code 0 = -120 dBFS
 DB_STEP = 0.5  # dB per code
 FRAMES_PER_BIN = 64  # LTSA level 0: 64 frames (0.68 s at 48 kHz, hop 512)
+GAP_SECONDS_MAX = 600.0  # frames skipped up to this long are stored as silence (see write())
 EVENT_COLUMNS = ("start_s", "label", "peak_score", "duration_s")
 
 
@@ -151,6 +152,8 @@ class _SegmentWriter:
         self.ltsa = LTSA(n, FRAMES_PER_BIN, keep_bins=2, on_bin=self._bin)
         self.rms_ltsa = LTSA(1, FRAMES_PER_BIN, keep_bins=2, on_bin=self._rms_bin)
         self.frames = 0
+        self.first_frame = int(first_frame)
+        self._t0 = first_frame * params.seconds_per_frame
 
     def _rms_bin(self, level: int, index: int, mean: np.ndarray, mx: np.ndarray) -> None:
         self._bin(level, index, mean, mx, ("rms-mean", "rms-max"))
@@ -166,16 +169,33 @@ class _SegmentWriter:
             f.write(np.ascontiguousarray(data, "<f4").tobytes())
 
     def write(self, batch: FeatureBatch) -> None:
+        """Append a batch. Frames are contiguous on disk (frame i at times[0] + i · hop / rate):
+        frames the analysis skipped (up to GAP_SECONDS_MAX) are stored as silence, and a stream
+        that starts again from 0 (a reopened input) continues the segment's clock."""
+        gap = batch.first_frame - (self.first_frame + self.frames)
+        if 0 < gap <= GAP_SECONDS_MAX / self.params.seconds_per_frame:
+            for k in range(0, gap, 4096):
+                m = min(4096, gap - k)
+                self._append(np.zeros((m, self.n_rows), np.uint8),
+                             np.full((m, 2), -np.inf, np.float32))
         codes = encode_db(self.rows.rows(batch))
-        levels = np.stack((batch.rms_dbfs, batch.peak_dbfs), axis=1).astype("<f4")
+        self._append(codes, np.stack((batch.rms_dbfs, batch.peak_dbfs), axis=1))
+
+    @property
+    def n_rows(self) -> int:
+        return self.rows.n_rows
+
+    def _append(self, codes: np.ndarray, levels: np.ndarray) -> None:
+        n = codes.shape[0]
+        times = self._t0 + (self.frames + np.arange(n)) * self.params.seconds_per_frame
         self._files["rows.u8"].write(codes.tobytes())
-        self._files["times.f64"].write(batch.frame_times.astype("<f8").tobytes())
-        self._files["frame_levels.f32"].write(levels.tobytes())
+        self._files["times.f64"].write(times.astype("<f8").tobytes())
+        self._files["frame_levels.f32"].write(levels.astype("<f4").tobytes())
         # The LTSA is of the decoded codes: the overview of a reopened session is exactly the
         # mean of the columns a scroll-back shows.
         self.ltsa.push(decode_db(codes))
-        self.rms_ltsa.push(batch.rms_dbfs.reshape(-1, 1))
-        self.frames += len(batch)
+        self.rms_ltsa.push(levels[:, :1])
+        self.frames += n
 
     def flush(self) -> None:
         for f in list(self._files.values()) + list(self._ltsa_files.values()):
@@ -233,7 +253,7 @@ class SessionWriter:
         self._level_files = []
         self._events_file = None
         self._events_written: set = set()
-        self._events_seen = 0
+        self._events_seen: tuple = (0, None)
         self._t0_wall = time.time()
         if directory is not None:
             make_session_dir(directory)
@@ -297,9 +317,10 @@ class SessionWriter:
         if c is None or self._events_file is None:
             return
         events = c.events
-        if len(events) == self._events_seen:
+        mark = (len(events), events[-1] if events else None)  # the log is capped: not len only
+        if mark == self._events_seen:
             return
-        self._events_seen = len(events)
+        self._events_seen = mark
         done = [e for e in events if not e.open and (e.start, e.label) not in self._events_written]
         for e in done:
             self._events_written.add((e.start, e.label))
@@ -343,8 +364,15 @@ class SessionWriter:
             self.frames_written += len(batch)
         elif kind == "audio":
             _, mono, sr = item
+            start = 0.0
+            if self._levels is not None and self._levels.samplerate != sr:
+                row = self._levels.row()  # another input rate: close the period so far
+                if row is not None:
+                    self._write_level(row)
+                start = self._levels.start_s + self._levels.samples / self._levels.samplerate
+                self._levels = None
             if self._levels is None:
-                self._levels = PeriodLevels(sr, self.period)
+                self._levels = PeriodLevels(sr, self.period, start)
             for row in self._levels.feed(mono):
                 self._write_level(row)
         elif kind == "events":

@@ -295,3 +295,39 @@ def test_bad_long_run_options_are_one_line(tmp_path, args, says):
 
 if __name__ == "__main__":
     sys.exit(pytest.main([__file__, "-q"]))
+
+
+def test_writer_keeps_frames_contiguous_over_gaps_and_restarts(tmp_path):
+    from monitor.dsp.features import AnalysisParams, FeatureExtractor
+    from monitor.session_store import SessionWriter
+    from monitor.settings import Settings
+
+    params = AnalysisParams(8000.0, 256, 64, "hann", 32, 0.0, 4000.0, False, "slaney")
+    t = np.arange(8000) / 8000.0
+    batch = FeatureExtractor(params).process((0.5 * np.sin(2 * np.pi * 1000 * t)).astype(np.float32))
+    n = len(batch)
+    writer = SessionWriter(str(tmp_path / "s"), Settings(), blocking=True)
+    writer.add(batch)
+    later = type(batch)(**{**batch.__dict__, "first_frame": n + 50})  # 50 frames skipped
+    writer.add(later)
+    writer.add(batch)  # the stream starts again from frame 0 (a reopened input)
+    writer.close()
+    seg = SessionReader(str(tmp_path / "s")).main_segment()
+    assert seg.frames == 3 * n + 50
+    np.testing.assert_allclose(np.diff(seg.times()), params.seconds_per_frame)
+    codes = seg.codes(0, seg.frames)
+    assert (codes[n:n + 50] == 0).all()  # the gap: silence
+    np.testing.assert_array_equal(codes[:n], codes[n + 50:2 * n + 50])
+    np.testing.assert_array_equal(codes[:n], codes[2 * n + 50:])
+    assert writer.dropped_frames == 0
+
+
+def test_classifier_events_reach_the_session(tmp_path):
+    from conftest import REPO
+
+    speech = REPO / "tests" / "data" / "alsa_speech_front_center.wav"
+    proc = _run("--headless", "--input", str(speech), "--no-realtime", "--interval", "10",
+                "--session", str(tmp_path / "s"))
+    assert proc.returncode == 0, proc.stderr
+    events = SessionReader(str(tmp_path / "s")).events()
+    assert any(label == "Speech" for _, label, _, _ in events), events

@@ -58,3 +58,12 @@ def test_silence_is_minus_infinity_and_view_fits_the_width():
     assert np.isneginf(v.mean_db[13:]).all() and v.max_db[12, 0] == -20.0
     # the finest levels are no longer stored beyond keep_bins
     assert not ltsa.levels[0].stored and ltsa.levels[0].count == 100
+
+
+def test_silence_pushed_in_chunks_equals_silence_pushed_at_once():
+    a, b = LTSA(3, frames_per_bin=5), LTSA(3, frames_per_bin=5)
+    a.push(np.full((10000, 3), -np.inf, np.float32))
+    b.push_silence(10000, chunk=333)
+    assert a.frames == b.frames == 10000
+    assert [lv.count for lv in a.levels] == [lv.count for lv in b.levels]
+    assert np.isneginf(b.levels[0].mean[:b.levels[0].count]).all()

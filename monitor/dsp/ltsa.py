@@ -158,6 +158,13 @@ class LTSA:
         self.frames += n
         return done
 
+    def push_silence(self, n: int, chunk: int = 4096) -> None:
+        """Add ``n`` frames of silence (``-inf`` dB), a chunk at a time (bounded memory)."""
+        block = np.full((min(n, chunk), self.n_rows), -np.inf, np.float32)
+        while n > 0:
+            self.push(block[:min(n, chunk)])
+            n -= chunk
+
     def _add(self, level: int, mean: np.ndarray, mx: np.ndarray) -> None:
         while True:
             if level == len(self.levels):

@@ -43,9 +43,12 @@ class PeriodLevels:
         Hz.
     period : float
         Seconds per row (default 60).
+    start_s : float
+        Stream time of the first sample, s (the rows' ``start_s`` count from it).
     """
 
-    def __init__(self, samplerate: float, period: float = 60.0) -> None:
+    def __init__(self, samplerate: float, period: float = 60.0, start_s: float = 0.0) -> None:
+        self.start_s = float(start_s)
         self.samplerate = float(samplerate)
         self.period = float(period)
         self.period_samples = max(1, int(round(self.period * self.samplerate)))
@@ -97,6 +100,7 @@ class PeriodLevels:
         if not self._n:
             return None
         n = self._n
-        return {"start_s": self._start / self.samplerate, "duration_s": n / self.samplerate,
+        return {"start_s": self.start_s + self._start / self.samplerate,
+                "duration_s": n / self.samplerate,
                 "LAeq": _db(self._ea / n), "LAFmax": _db(self._fa), "LCpeak": _db(self._pc ** 2),
                 "LZeq": _db(self._ez / n), "LZFmax": _db(self._fz), "LZpeak": _db(self._pz ** 2)}

@@ -217,6 +217,7 @@ class OverviewStrip(QtWidgets.QWidget):
         self.ltsa = LTSA(rows.n_rows, self.frames_per_bin)
         self.level_ltsa = LTSA(1, self.frames_per_bin)
         self._t_first = None
+        self._next_frame = 0
         self._spf = rows.params.seconds_per_frame
         self._left.set_rows(rows)
         self._box.setRange(yRange=(0, rows.n_rows), padding=0)
@@ -233,11 +234,23 @@ class OverviewStrip(QtWidgets.QWidget):
         if not len(batch):
             return
         if batch.params != self.rows.params:
-            self.set_rows(FrequencyRows(batch.params, self.rows.scale))
+            new = FrequencyRows(batch.params, self.rows.scale)
+            if new.n_rows == self.rows.n_rows and np.allclose(new.row_hz, self.rows.row_hz):
+                self.rows = new  # the same rows (another window, say): the overview goes on
+            else:
+                self.set_rows(new)
         if self._t_first is None:
             self._t_first = float(batch.frame_times[0])
+            self._next_frame = batch.first_frame
+        # As on disk (monitor.session_store): frames skipped by the analysis (up to 10 min)
+        # count as silence, a stream restarting from 0 continues the clock.
+        gap = batch.first_frame - self._next_frame
+        if 0 < gap <= 600.0 / self._spf:
+            self.ltsa.push_silence(gap)
+            self.level_ltsa.push_silence(gap)
         self.ltsa.push(self.rows.rows(batch) if rows is None else rows)
         self.level_ltsa.push(batch.rms_dbfs.reshape(-1, 1))
+        self._next_frame = batch.first_frame + len(batch)
 
     def set_events(self, events, alerts=()) -> None:
         """Event starts ``[(start_s, label), ...]`` and alerts ``[(time_s, label), ...]``."""

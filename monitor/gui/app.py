@@ -132,6 +132,9 @@ def _run_window(app: QtWidgets.QApplication, given: dict, ns: argparse.Namespace
         stop_requested["window"] = None
         window.run_stats.write(window)
         window.close()
+        if outputs is not None and session.pipeline is not None:
+            for batch in session.pipeline.worker.drain():  # analysed after the last tick
+                outputs.add(batch)
         session.close()
         if outputs is not None:
             outputs.close()

@@ -140,7 +140,7 @@ class OverviewStrip(QtWidgets.QWidget):
     live_requested = QtCore.pyqtSignal()
 
     MAX_REDRAWS_PER_SECOND = 4.0
-    HEIGHT = 110
+    HEIGHT = 76
 
     def __init__(self, settings, rows: FrequencyRows, frames_per_bin: int = 64,
                  parent: Optional[QtWidgets.QWidget] = None, live: bool = True) -> None:

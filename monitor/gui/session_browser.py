@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import signal
 import sys
 from typing import Optional
 
@@ -136,13 +137,14 @@ class SessionBrowser(QtWidgets.QMainWindow):
 
 def run_browser(directory: str, ns: argparse.Namespace) -> int:
     """The ``--open DIR`` window; returns the exit code (``--duration``/``--screenshot`` apply)."""
-    from monitor.gui.app import _no_display
+    from monitor.gui.app import _no_display, _qt_message
 
     reader = SessionReader(directory)  # ParameterError: one line, exit code 2
     if _no_display():
         print(f"{PROG}: error: no display (DISPLAY/WAYLAND_DISPLAY unset); QT_QPA_PLATFORM="
               f"offscreen for --screenshot", file=sys.stderr)
         return 2
+    QtCore.qInstallMessageHandler(_qt_message)
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([sys.argv[0]])
     window = SessionBrowser(reader)
     window.resize(1280, 640)
@@ -157,6 +159,18 @@ def run_browser(directory: str, ns: argparse.Namespace) -> int:
 
     if duration is not None:
         QtCore.QTimer.singleShot(int(duration * 1000), finish)
-    window.show()
-    app.exec()
+    # SIGINT/SIGTERM close the window; Python runs handlers between bytecodes: a timer wakes it.
+    previous = {s: signal.signal(s, lambda *_: window.close())
+                for s in (signal.SIGINT, signal.SIGTERM)}
+    wake = QtCore.QTimer()
+    wake.timeout.connect(lambda: None)
+    wake.start(200)
+    try:
+        window.show()
+        app.exec()
+    finally:
+        wake.stop()
+        for s, h in previous.items():
+            signal.signal(s, h)
+        QtCore.qInstallMessageHandler(None)
     return result["code"]

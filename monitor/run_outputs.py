@@ -8,6 +8,7 @@ call per batch (:meth:`RunOutputs.add`) and one at the end (:meth:`RunOutputs.cl
 
 from __future__ import annotations
 
+import os
 from typing import Optional
 
 from monitor.dsp.features import FeatureBatch
@@ -25,7 +26,17 @@ def check_options(ns) -> None:
         raise ParameterError("--snapshot-every and --snapshot-dir go together")
     if every is not None:
         parse_period(every)
-    if getattr(ns, "open", None) and (getattr(ns, "headless", False) or getattr(ns, "session", None)):
+    # Refused before anything is created (the writer checks again, exclusively).
+    level_log, directory = getattr(ns, "level_log", None), getattr(ns, "session", None)
+    if level_log and os.path.lexists(level_log):
+        raise ParameterError(f"--level-log: {level_log} exists (never overwritten)")
+    if directory and os.path.isdir(directory) and os.listdir(directory):
+        raise ParameterError(f"--session: {directory} is not empty (a session is never "
+                             f"written over)")
+    if directory and os.path.lexists(directory) and not os.path.isdir(directory):
+        raise ParameterError(f"--session: {directory} exists and is not a folder")
+    if getattr(ns, "open", None) and (getattr(ns, "headless", False)
+                                      or getattr(ns, "session", None)):
         raise ParameterError("--open browses a saved session in the window: not with "
                              "--headless or --session")
 
@@ -45,7 +56,7 @@ class RunOutputs:
         self._closed = False
 
     @classmethod
-    def from_options(cls, ns, session) -> Optional["RunOutputs"]:
+    def from_options(cls, ns, session) -> Optional[RunOutputs]:
         """The outputs ``ns`` asks for around ``session`` (call before ``session.start()``);
         None when none is asked for."""
         directory = getattr(ns, "session", None)

@@ -55,8 +55,17 @@ from monitor.dsp.period_levels import COLUMNS as LEVEL_COLUMNS
 from monitor.dsp.period_levels import PeriodLevels
 from monitor.errors import ParameterError
 
-__all__ = ["SessionWriter", "SessionReader", "Segment", "encode_db", "decode_db",
-           "DB_OFFSET", "DB_STEP", "FRAMES_PER_BIN", "create_exclusive"]
+__all__ = [
+    "DB_OFFSET",
+    "DB_STEP",
+    "FRAMES_PER_BIN",
+    "Segment",
+    "SessionReader",
+    "SessionWriter",
+    "create_exclusive",
+    "decode_db",
+    "encode_db",
+]
 
 FORMAT = "spectromon-session"
 VERSION = 1
@@ -269,7 +278,8 @@ class SessionWriter:
             try:
                 self._level_files.append(self._csv(level_log, LEVEL_COLUMNS))
             except FileExistsError:
-                raise ParameterError(f"--level-log: {level_log} exists (never overwritten)") from None
+                raise ParameterError(f"--level-log: {level_log} exists "
+                                     f"(never overwritten)") from None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="session-writer", daemon=True)
         self._thread.start()

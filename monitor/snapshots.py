@@ -26,7 +26,7 @@ import numpy as np
 from monitor.dsp.features import FeatureBatch
 from monitor.errors import ParameterError
 
-__all__ = ["png_bytes", "parse_period", "Snapshotter"]
+__all__ = ["Snapshotter", "parse_period", "png_bytes"]
 
 
 def png_bytes(rgb: np.ndarray) -> bytes:

@@ -16,9 +16,9 @@ import sys  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import soundfile as sf  # noqa: E402
+from conftest import main_cmd, wait_until  # noqa: E402
 from PyQt6 import QtGui  # noqa: E402
 
-from conftest import main_cmd, wait_until  # noqa: E402
 from monitor.dsp.ltsa import power_mean_db  # noqa: E402
 from monitor.dsp.period_levels import PeriodLevels  # noqa: E402
 from monitor.dsp.weighting import SOSFilter, leq_db, peak_db, weighting_sos  # noqa: E402
@@ -304,7 +304,8 @@ def test_writer_keeps_frames_contiguous_over_gaps_and_restarts(tmp_path):
 
     params = AnalysisParams(8000.0, 256, 64, "hann", 32, 0.0, 4000.0, False, "slaney")
     t = np.arange(8000) / 8000.0
-    batch = FeatureExtractor(params).process((0.5 * np.sin(2 * np.pi * 1000 * t)).astype(np.float32))
+    tone = (0.5 * np.sin(2 * np.pi * 1000 * t)).astype(np.float32)
+    batch = FeatureExtractor(params).process(tone)
     n = len(batch)
     writer = SessionWriter(str(tmp_path / "s"), Settings(), blocking=True)
     writer.add(batch)

@@ -186,7 +186,8 @@ class LTSA:
         """Completed bins of ``level``."""
         return self.levels[level].count if level < len(self.levels) else 0
 
-    def view(self, width: int, first_frame: int = 0, last_frame: Optional[int] = None) -> Optional[LTSAView]:
+    def view(self, width: int, first_frame: int = 0,
+             last_frame: Optional[int] = None) -> Optional[LTSAView]:
         """The bins to draw frames ``[first_frame, last_frame)`` at ``width`` pixels: those of
         the finest stored level with at most ``width`` bins in that span (None: no bin yet).
 
@@ -209,6 +210,7 @@ def _pair_mean(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     lo = np.minimum(a, b)
     with np.errstate(invalid="ignore", divide="ignore"):
         # log-add around the larger one: exact to float32 and no overflow at any level
-        out = hi + _TEN_OVER_LN10 * np.log1p(np.power(10.0, (lo - hi) / 10.0)) - _TEN_OVER_LN10 * math.log(2.0)
+        out = (hi + _TEN_OVER_LN10 * np.log1p(np.power(10.0, (lo - hi) / 10.0))
+               - _TEN_OVER_LN10 * math.log(2.0))
     out = np.where(np.isneginf(hi), -np.inf, out)
     return out.astype(np.float32)

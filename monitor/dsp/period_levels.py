@@ -24,7 +24,7 @@ import numpy as np
 
 from monitor.dsp.weighting import FULL_SCALE_SINE_POWER, SOSFilter, weighting_sos
 
-__all__ = ["PeriodLevels", "FAST_SECONDS", "COLUMNS"]
+__all__ = ["COLUMNS", "FAST_SECONDS", "PeriodLevels"]
 
 FAST_SECONDS = 0.125
 COLUMNS = ("start_s", "duration_s", "LAeq", "LAFmax", "LCpeak", "LZeq", "LZFmax", "LZpeak")

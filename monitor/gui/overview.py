@@ -31,7 +31,7 @@ from monitor.gui.axes import FrequencyAxis
 from monitor.gui.theme import COLORS
 from monitor.gui.waterfall import rgb32_table
 
-__all__ = ["OverviewStrip", "ScrollBack", "ClockAxis", "scrollback_columns"]
+__all__ = ["ClockAxis", "OverviewStrip", "ScrollBack", "scrollback_columns"]
 
 
 class ClockAxis(pg.AxisItem):
@@ -374,7 +374,8 @@ def scrollback_columns(segment, history, end_time: float) -> Optional[np.ndarray
     (n_rows, width) dBFS, oldest first, ``-inf`` where nothing was stored. None when the
     segment's rows are not the history's."""
     rows = history.rows
-    if segment.scale != rows.scale or segment.n_rows != rows.n_rows or not history.same_rows(segment.params):
+    if (segment.scale != rows.scale or segment.n_rows != rows.n_rows
+            or not history.same_rows(segment.params)):
         return None
     merge, width = history.merge, history.width
     # Frames of a segment are contiguous (frame i starts at times[0] + i · hop / rate): a time
@@ -498,7 +499,8 @@ class LiveOverview:
         self.scroll.live()
         self.window.set_paused(False)
         self.strip.show_cursor(None)
-        self.strip.message.setText("" if self.session_dir else "scroll-back: start with --session DIR")
+        self.strip.message.setText("" if self.session_dir else
+                                   "scroll-back: start with --session DIR")
 
 
 def _clock(t: float) -> str:

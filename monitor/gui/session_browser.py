@@ -25,7 +25,7 @@ from monitor.gui.waterfall import Waterfall
 from monitor.session_store import SessionReader
 from monitor.settings import Settings
 
-__all__ = ["SessionBrowser", "run_browser", "browse_settings"]
+__all__ = ["SessionBrowser", "browse_settings", "run_browser"]
 
 PROG = "spectromon"
 _DISPLAY = ("history", "db_floor", "db_ceil", "colormap", "orientation")
@@ -112,7 +112,8 @@ class SessionBrowser(QtWidgets.QMainWindow):
         """Read the session's overview (and events) again from disk."""
         self.reader.refresh()
         seg = self.segment
-        self.overview.set_ltsa(seg.ltsa(), seg.ltsa("rms-"), float(seg.times()[0]), self.waterfall.rows)
+        self.overview.set_ltsa(seg.ltsa(), seg.ltsa("rms-"), float(seg.times()[0]),
+                               self.waterfall.rows)
         self.overview.set_events([(e[0], e[1]) for e in self.reader.events()])
         self.overview.refresh(force=True)
 

@@ -240,7 +240,10 @@ class SessionWriter:
     """
 
     FLUSH_SECONDS = 1.0
-    QUEUE_ITEMS = 2048  # batches or audio blocks: tens of seconds of slack
+    # The queue is bounded in bytes, not items (a batch can be 2 frames or 2000): 32 MiB is
+    # about a minute of batches and audio at the defaults (16 KiB per frame of 1025 bins
+    # and its audio) before anything is dropped.
+    QUEUE_BYTES = 32 * 2**20
 
     def __init__(self, directory: Optional[str], settings, level_log: Optional[str] = None,
                  problems=None, period: float = 60.0, classifier=None,
@@ -256,7 +259,9 @@ class SessionWriter:
         self.dropped_samples = 0  # audio samples not integrated into the level log
         self.frames_written = 0
         self.error: Optional[str] = None
-        self._queue: queue.Queue = queue.Queue(self.QUEUE_ITEMS)
+        self._queue: queue.Queue = queue.Queue()
+        self._queued_bytes = 0
+        self._room = threading.Condition()
         self._segments: list[_SegmentWriter] = []
         self._levels: Optional[PeriodLevels] = None
         self._level_files = []
@@ -297,22 +302,27 @@ class SessionWriter:
         """Queue a feature batch to be written (the tick / headless loop)."""
         if self.directory is None or not len(batch):
             return
-        self._put(("batch", batch), len(batch), "frames")
+        nbytes = batch.power_db.nbytes + batch.mel_db.nbytes + 12 * len(batch)
+        self._put(("batch", batch), len(batch), "frames", nbytes)
         self._check_events()
 
     def feed(self, mono: np.ndarray, samplerate: float, stream_time: float) -> None:
         """AudioConsumer: queue a copy of the captured mono mix for the level log."""
         if self._level_files:
             self._put(("audio", np.array(mono, dtype=np.float32), samplerate), mono.size,
-                      "samples")
+                      "samples", mono.size * 4)
 
-    def _put(self, item, n: int, unit: str) -> None:
-        if self.blocking:
-            self._queue.put(item)
-            return
-        try:
-            self._queue.put_nowait(item)
-        except queue.Full:
+    def _put(self, item, n: int, unit: str, nbytes: int = 0) -> None:
+        with self._room:
+            full = self._queued_bytes > 0 and self._queued_bytes + nbytes > self.QUEUE_BYTES
+            while full and self.blocking and self._thread.is_alive():
+                self._room.wait(0.5)
+                full = self._queued_bytes > 0 and self._queued_bytes + nbytes > self.QUEUE_BYTES
+            if not full:
+                self._queued_bytes += nbytes
+        if not full:
+            self._queue.put((nbytes, item))
+        else:
             if unit == "frames":
                 self.dropped_frames += n
             else:
@@ -342,9 +352,9 @@ class SessionWriter:
         last_flush = time.monotonic()
         while True:
             try:
-                item = self._queue.get(timeout=0.2)
+                nbytes, item = self._queue.get(timeout=0.2)
             except queue.Empty:
-                item = None
+                nbytes, item = 0, None
             if item is not None and self.error is None:
                 try:
                     self._write(item)
@@ -352,6 +362,10 @@ class SessionWriter:
                     self.error = f"session: {type(exc).__name__}: {exc}"
                     if self.problems is not None:
                         self.problems.report("session", f"cannot write the session: {exc}", "error")
+            if item is not None:
+                with self._room:
+                    self._queued_bytes -= nbytes
+                    self._room.notify_all()
             now = time.monotonic()
             if now - last_flush >= self.FLUSH_SECONDS:
                 self._flush()

@@ -13,7 +13,8 @@ Drawing any span at ``width`` pixels picks the finest level with at most ``width
 
 Memory: a level is kept only while it could be drawn (at most :attr:`LTSA.keep_bins` bins);
 beyond that only its running pair is kept, so the memory stays bounded for any session
-length (about ``2 · keep_bins`` bins in all, e.g. 2 × 8192 × 512 rows × 8 B = 64 MiB).
+length (about ``2 · keep_bins`` bins in all, e.g. 2 × 4096 × 512 rows × 8 B = 32 MiB; a
+level of 4096 bins serves any width up to 4096 pixels).
 The on-disk session (:mod:`monitor.session_store`) keeps every level.
 
 Silence (``-inf`` dB) is kept as power 0, i.e. ``-inf`` in the mean, so a column of silence
@@ -114,7 +115,7 @@ class LTSA:
         Frames pushed.
     """
 
-    def __init__(self, n_rows: int, frames_per_bin: int = 64, keep_bins: int = 8192,
+    def __init__(self, n_rows: int, frames_per_bin: int = 64, keep_bins: int = 4096,
                  on_bin: Optional[Callable] = None) -> None:
         if frames_per_bin < 1 or keep_bins < 2:
             raise ValueError("frames_per_bin must be >= 1 and keep_bins >= 2")

@@ -332,3 +332,34 @@ def test_classifier_events_reach_the_session(tmp_path):
     assert proc.returncode == 0, proc.stderr
     events = SessionReader(str(tmp_path / "s")).events()
     assert any(label == "Speech" for _, label, _, _ in events), events
+
+
+def test_overview_draws_at_most_its_width_in_the_waterfalls_colours(qtbot):
+    from monitor.dsp.features import AnalysisParams
+    from monitor.dsp.frequency_rows import FrequencyRows
+    from monitor.gui.overview import OverviewStrip
+    from monitor.gui.waterfall import WaterfallHistory, rgb32_table
+    from monitor.settings import Settings
+
+    params = AnalysisParams(48000.0, 2048, 512, "hann", 16, 0.0, 24000.0, False, "slaney")
+    settings = Settings(scale="mel")
+    rows = FrequencyRows(params, "mel")
+    strip = OverviewStrip(settings, rows)
+    qtbot.addWidget(strip)
+    strip.resize(400, 200)
+    strip.show()
+    qtbot.waitExposed(strip)
+    rng = np.random.default_rng(5)
+    frames = rng.uniform(-110, 0, size=(64 * 3000, rows.n_rows)).astype(np.float32)
+    strip.ltsa.push(frames)  # 3000 level-0 bins: far more than the strip's pixels
+    strip._t_first = 0.0
+    assert strip.refresh(force=True)
+    width = strip.width_px()
+    view = strip.ltsa.view(width)
+    assert len(view) <= width < 2 * len(view) + 2  # the finest level that fits
+    history = WaterfallHistory(params, "mel", 10.0, settings.db_floor, settings.db_ceil)
+    want = rgb32_table(settings.colormap)[history.quantize(np.array(view.mean_db).T)]
+    np.testing.assert_array_equal(strip.image._pixels, want)
+    strip.set_mode("max")
+    want = rgb32_table(settings.colormap)[history.quantize(np.array(view.max_db).T)]
+    np.testing.assert_array_equal(strip.image._pixels, want)

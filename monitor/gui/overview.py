@@ -254,8 +254,9 @@ class OverviewStrip(QtWidgets.QWidget):
 
     def set_events(self, events, alerts=()) -> None:
         """Event starts ``[(start_s, label), ...]`` and alerts ``[(time_s, label), ...]``."""
-        if len(events) != len(self.events) or len(alerts) != len(self.alerts):
-            self.events, self.alerts = list(events), list(alerts)
+        events, alerts = list(events), list(alerts)
+        if events != self.events or alerts != self.alerts:
+            self.events, self.alerts = events, alerts
             self._draw_marks()
 
     def time_span(self) -> tuple[float, float]:
@@ -454,6 +455,7 @@ class LiveOverview:
         self.strip = OverviewStrip(window.settings, window.waterfall.rows)
         self.scroll = ScrollBack(window.waterfall, self._reader)
         self._session_reader = None
+        self._events_mark = None
         self.strip.time_chosen.connect(self.show_at)
         self.strip.live_requested.connect(self.live)
         self._end = QtGui.QShortcut(QtGui.QKeySequence(QtCore.Qt.Key.Key_End), window,
@@ -483,8 +485,12 @@ class LiveOverview:
             self.strip.push(batch)
         classifier = self.window.session.classifier
         if classifier is not None:
-            self.strip.set_events([(e.start, e.label) for e in classifier.events],
-                                  [(a.time, a.label) for a in classifier.alerts])
+            events, alerts = classifier.events, classifier.alerts
+            mark = (len(events), len(alerts), events[-1] if events else None)
+            if mark != self._events_mark:  # the lists are rebuilt only when they changed
+                self._events_mark = mark
+                self.strip.set_events([(e.start, e.label) for e in events],
+                                      [(a.time, a.label) for a in alerts])
         self.strip.refresh(now)
 
     def apply_settings(self, settings) -> None:

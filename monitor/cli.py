@@ -116,7 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--snapshot-dir", dest="snapshot_dir", metavar="DIR",
                      help="folder for --snapshot-every")
     run.add_argument("--level-log", dest="level_log", metavar="FILE.csv",
-                     help="append per-minute LAeq, LAFmax, LCpeak (and flat) levels to a new CSV")
+                     help="per-minute LAeq, LAFmax, LCpeak (and flat) levels to a new CSV, "
+                          "a row appended each minute")
     return p
 
 

@@ -4,7 +4,8 @@ live waterfall, and the scroll-back it drives.
 Each pixel column is a bin of :class:`monitor.dsp.ltsa.LTSA`: the mean (or, switched, the max)
 of the display rows it covers, on the waterfall's frequency rows and colours. Classifier
 events are orange ticks (watch-list alerts red), the RMS level a thin line on the colour
-scale's dB range. Its cost per display frame is bounded whatever the session's length: it is
+scale's dB range. In the live window it is drawn once the session outgrows the waterfall's
+history (until then the waterfall shows all of it). Its cost per display frame is bounded whatever the session's length: it is
 redrawn at most :attr:`OverviewStrip.MAX_REDRAWS_PER_SECOND` times a second and only when a new
 bin of the level drawn (or the width, levels, mode) changed, and a redraw touches at most
 ``width`` bins (the LTSA's decimation levels).
@@ -491,7 +492,12 @@ class LiveOverview:
                 self._events_mark = mark
                 self.strip.set_events([(e.start, e.label) for e in events],
                                       [(a.time, a.label) for a in alerts])
-        self.strip.refresh(now)
+        # While the whole session still fits in the waterfall, the overview would only repeat
+        # it (stretched): it is drawn once the session outgrows the waterfall's history.
+        t0, t1 = self.strip.time_span()
+        h = wf.history
+        if t1 - t0 > h.width * h.column_seconds:
+            self.strip.refresh(now)
 
     def apply_settings(self, settings) -> None:
         self.strip.apply_settings(settings)

@@ -212,6 +212,8 @@ class _SegmentWriter:
 
     def close(self) -> None:
         for f in list(self._files.values()) + list(self._ltsa_files.values()):
+            f.flush()
+            os.fsync(f.fileno())  # on the disk, not only in the kernel, once the run ends
             f.close()
 
 

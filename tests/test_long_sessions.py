@@ -235,7 +235,7 @@ def test_live_scroll_back_while_capture_goes_on(tmp_path, qtbot):
     from monitor.session import Session
     from monitor.session_store import SessionWriter
 
-    session = Session({"generator": "sine:1000@-6", "classifier": False})
+    session = Session({"generator": "sine:1000@-6", "classifier": False, "history": 2.0})
     writer = SessionWriter(str(tmp_path / "live"), session.settings, problems=session.problems)
     outputs = RunOutputs(writer, None)
     session.start()
@@ -262,7 +262,12 @@ def test_live_scroll_back_while_capture_goes_on(tmp_path, qtbot):
         # End returns to live
         window.overview.live()
         assert not wf.paused and wf.scrollback_time is None
-        assert window.overview.strip.ltsa.frames > 0
+        # the session outgrew the 2 s waterfall: the overview is drawn, the tone's row bright
+        strip = window.overview.strip
+        qtbot.waitUntil(lambda: strip.redraws > 0, timeout=30000)
+        view = strip.ltsa.view(strip.width_px())
+        assert all(_near(r, wf.rows, 1000) for r in np.argmax(view.mean_db, axis=1))
+        assert strip.image._pixels is not None and strip.image._pixels.shape[1] == len(view)
     finally:
         window.close()
         outputs.close()

@@ -368,3 +368,43 @@ def test_overview_draws_at_most_its_width_in_the_waterfalls_colours(qtbot):
     strip.set_mode("max")
     want = rgb32_table(settings.colormap)[history.quantize(np.array(view.max_db).T)]
     np.testing.assert_array_equal(strip.image._pixels, want)
+
+
+def test_a_click_on_the_event_log_shows_the_event(tmp_path, qtbot):
+    from conftest import REPO
+    from monitor.gui.main_window import MainWindow
+    from monitor.gui.overview import _parse_clock
+    from monitor.run_outputs import RunOutputs
+    from monitor.session import Session
+    from monitor.session_store import SessionWriter
+
+    speech = REPO / "tests" / "data" / "alsa_speech_front_center.wav"
+    session = Session({"input": str(speech), "loop": True, "history": 2.0})
+    session.open_classifier()
+    assert session.classifier is not None
+    writer = SessionWriter(str(tmp_path / "s"), session.settings, problems=session.problems,
+                           classifier=session.classifier)
+    outputs = RunOutputs(writer, None)
+    session.start()
+    window = MainWindow(session, outputs=outputs)
+    qtbot.addWidget(window)
+    window.resize(1280, 800)
+    window.show()
+    try:
+        table = window.classifier_view.table
+        qtbot.waitUntil(lambda: table.rowCount() > 0, timeout=60000)
+        t = _parse_clock(table.item(0, 0).text())
+        assert t is not None
+        reader = SessionReader(str(tmp_path / "s"))
+        qtbot.waitUntil(lambda: (reader.refresh() or reader.main_segment() is not None)
+                        and reader.main_segment().times()[-1] > t + 0.5, timeout=30000)
+        table.cellClicked.emit(0, 0)
+        wf = window.waterfall
+        assert wf.paused and wf.scrollback_time is not None
+        span = wf.history.width * wf.history.column_seconds
+        assert wf.scrollback_time - span <= t <= wf.scrollback_time
+    finally:
+        window.close()
+        outputs.close()
+        session.close()
+    assert any(e[1] == "Speech" for e in SessionReader(str(tmp_path / "s")).events())

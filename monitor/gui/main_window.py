@@ -100,6 +100,7 @@ class MainWindow(QtWidgets.QMainWindow):
         if self.classifier_view is not None:
             self.classifier_view.settings_changed.connect(self.change_settings)
             self.activity_strip = self.classifier_view.activity_strip()
+            self.overview.connect_event_log(self.classifier_view.table)
 
         upper = QtWidgets.QWidget()
         ul = QtWidgets.QVBoxLayout(upper)

@@ -463,6 +463,19 @@ class LiveOverview:
                                     activated=self.live)
         if session_dir is None:
             self.strip.message.setText("scroll-back: start with --session DIR")
+        self._event_table = None
+
+    def connect_event_log(self, table) -> None:
+        """A click on a row of the classifier's event log (its start cell reads ``m:ss.ss``)
+        shows that event in the waterfall."""
+        self._event_table = table
+        table.cellClicked.connect(self._event_clicked)
+
+    def _event_clicked(self, row: int, _column: int) -> None:
+        item = self._event_table.item(row, 0)
+        t = _parse_clock(item.text()) if item is not None else None
+        if t is not None:
+            self.show_at(t)
 
     def _reader(self):
         if self.session_dir is None:
@@ -513,6 +526,18 @@ class LiveOverview:
         self.strip.show_cursor(None)
         self.strip.message.setText("" if self.session_dir else
                                    "scroll-back: start with --session DIR")
+
+
+def _parse_clock(text: str) -> Optional[float]:
+    """``'m:ss.ss'`` (or ``'h:mm:ss'``) → seconds; None if it is not a time."""
+    try:
+        parts = [float(p) for p in text.strip().split(":")]
+    except ValueError:
+        return None
+    t = 0.0
+    for p in parts:
+        t = 60.0 * t + p
+    return t
 
 
 def _clock(t: float) -> str:

@@ -372,6 +372,7 @@ def test_overview_draws_at_most_its_width_in_the_waterfalls_colours(qtbot):
 
 def test_a_click_on_the_event_log_shows_the_event(tmp_path, qtbot):
     from conftest import REPO
+
     from monitor.gui.main_window import MainWindow
     from monitor.gui.overview import _parse_clock
     from monitor.run_outputs import RunOutputs

@@ -5,14 +5,15 @@ Each pixel column is a bin of :class:`monitor.dsp.ltsa.LTSA`: the mean (or, swit
 of the display rows it covers, on the waterfall's frequency rows and colours. Classifier
 events are orange ticks (watch-list alerts red), the RMS level a thin line on the colour
 scale's dB range. In the live window it is drawn once the session outgrows the waterfall's
-history (until then the waterfall shows all of it). Its cost per display frame is bounded whatever the session's length: it is
-redrawn at most :attr:`OverviewStrip.MAX_REDRAWS_PER_SECOND` times a second and only when a new
-bin of the level drawn (or the width, levels, mode) changed, and a redraw touches at most
-``width`` bins (the LTSA's decimation levels).
+history (until then the waterfall shows all of it). Its cost per display frame is bounded
+whatever the session's length: it is redrawn at most
+:attr:`OverviewStrip.MAX_REDRAWS_PER_SECOND` times a second and only when a new bin of the
+level drawn (or the width, levels, mode) changed; a redraw colours only the new bins, and at
+most ``width`` bins are drawn (the LTSA's decimation levels).
 
-Click or drag on it: the main waterfall shows that moment at full column resolution, read
-back from the session on disk (``--session``), while capture goes on; the *live* button or
-End returns.
+Click or drag on it (or click an event in the classifier's event log): the main waterfall shows
+that moment at full column resolution, read back from the session on disk (``--session``),
+while capture goes on; the *live* button or End returns.
 """
 
 from __future__ import annotations

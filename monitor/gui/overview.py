@@ -54,12 +54,8 @@ class ClockAxis(pg.AxisItem):
 
 
 class _ImageItem(QtWidgets.QGraphicsItem):
-    """Draws a (rows, n) uint32 RGB32 picture into the rectangle it is given.
-
-    The picture is drawn at its own pixel size and placed by the item's transform (a direct
-    ``drawImage(QRectF, QImage)`` of a few columns stretched over a wide, low plot mixed
-    neighbouring columns in Qt's raster engine here).
-    """
+    """Draws a (rows, n) uint32 RGB32 picture into the rectangle it is given (drawn at its own
+    pixel size, placed and stretched by the item's transform)."""
 
     def __init__(self) -> None:
         super().__init__()

@@ -534,6 +534,7 @@ def test_views_are_one_click_away(make_window, qtbot):
     assert window.scope.isVisible() and not window.waterfall.isVisible()
     assert window.settings.scope_ms == 1000.0 and window.controls.scope_spin.value() == 1000
     qtbot.waitUntil(lambda: window.scope.curve.getData()[0] is not None
+                    and len(window.scope.curve.getData()[0]) > 0
                     and window.scope.curve.getData()[0].min() < -900, timeout=WAIT_MS)
     assert not window.spectrum.isVisible()
     window.view_bar.buttons["spectrum"].click()
@@ -556,7 +557,9 @@ def test_linear_power_values_darken_quiet_parts(make_window, qtbot):
 def test_spectrum_scope_and_meters_follow_the_signal(make_window, qtbot):
     window = make_window("sine:1000@-6")
     wait_columns(qtbot, window)
-    qtbot.waitUntil(lambda: window.spectrum.curve.getData()[1] is not None, timeout=WAIT_MS)
+    # Not just "not None": SpectrumView starts with empty arrays until its first frame.
+    qtbot.waitUntil(lambda: window.spectrum.curve.getData()[1] is not None
+                    and len(window.spectrum.curve.getData()[1]) > 0, timeout=WAIT_MS)
     x, y = window.spectrum.curve.getData()
     assert abs(window.waterfall.rows.hz_at(x[int(np.argmax(y))]) / 1000 - 1) < 0.05
     assert -8 < y.max() < -5

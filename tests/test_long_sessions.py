@@ -409,3 +409,42 @@ def test_a_click_on_the_event_log_shows_the_event(tmp_path, qtbot):
         outputs.close()
         session.close()
     assert any(e[1] == "Speech" for e in SessionReader(str(tmp_path / "s")).events())
+
+
+def test_the_window_starts_and_stops_a_session(tmp_path, qtbot):
+    from monitor.gui.main_window import MainWindow
+    from monitor.session import Session
+
+    session = Session({"generator": "sine:1000@-6", "classifier": False})
+    session.start()
+    window = MainWindow(session)
+    qtbot.addWidget(window)
+    window.show()
+    overview = window.overview
+    try:
+        assert window.outputs is None and not overview.strip.session_button.isChecked()
+        full = tmp_path / "full"
+        full.mkdir()
+        (full / "x").write_text("x")
+        assert "not empty" in overview.start_session(str(full))  # refused, nothing written
+        assert window.outputs is None
+        assert overview.start_session(str(tmp_path / "s")) is None
+        assert overview.strip.session_button.isChecked()
+        rows = tmp_path / "s" / "segment-000" / "rows.u8"
+        qtbot.waitUntil(lambda: rows.exists() and rows.stat().st_size >= 512 * 200,
+                        timeout=30000)
+        seg = SessionReader(str(tmp_path / "s")).main_segment()
+        overview.show_at(float(seg.times()[100]))
+        assert window.waterfall.scrollback_time is not None
+        writer = window.outputs.writer
+        overview.stop_session()
+        assert not overview.strip.session_button.isChecked()
+        assert window.outputs.writer is None  # the tick feeds it no more
+        assert all(f.closed for seg_w in writer._segments for f in seg_w._files.values())
+        size = rows.stat().st_size
+    finally:
+        window.close()
+        session.close()
+    seg = SessionReader(str(tmp_path / "s")).main_segment()
+    assert seg.frames == size // 512
+    assert all(_near(r, seg.rows, 1000) for r in np.argmax(seg.db(0, seg.frames), axis=1)[10:])

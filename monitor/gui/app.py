@@ -132,6 +132,7 @@ def _run_window(app: QtWidgets.QApplication, given: dict, ns: argparse.Namespace
         stop_requested["window"] = None
         window.run_stats.write(window)
         window.close()
+        outputs = window.outputs  # also a session started from the window
         if outputs is not None and session.pipeline is not None:
             for batch in session.pipeline.worker.drain():  # analysed after the last tick
                 outputs.add(batch)

@@ -188,12 +188,18 @@ class OverviewStrip(QtWidgets.QWidget):
         self.live_button.setToolTip("back to the live waterfall (End)")
         self.live_button.clicked.connect(self.live_requested.emit)
         self.live_button.setVisible(live)
+        self.session_button = QtWidgets.QToolButton()
+        self.session_button.setText("● disk")
+        self.session_button.setCheckable(True)
+        self.session_button.setToolTip("write the session to a folder from now on (as --session)")
+        self.session_button.setVisible(False)  # shown by LiveOverview
         self.message = QtWidgets.QLabel("")
         self.message.setStyleSheet(f"color: {COLORS['dim']}; font-size: 8pt;")
         side = QtWidgets.QVBoxLayout()
         side.setContentsMargins(2, 0, 2, 0)
         side.addWidget(self.mode_box)
         side.addWidget(self.live_button)
+        side.addWidget(self.session_button)
         side.addStretch(1)
         layout = QtWidgets.QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -461,6 +467,60 @@ class LiveOverview:
         if session_dir is None:
             self.strip.message.setText("scroll-back: start with --session DIR")
         self._event_table = None
+        self._writer = None  # a session started from the window (the button)
+        self.strip.session_button.setVisible(True)
+        self.strip.session_button.setChecked(session_dir is not None)
+        self.strip.session_button.setEnabled(session_dir is None)  # --session runs to the end
+        self.strip.session_button.toggled.connect(self._session_toggled)
+
+    def _session_toggled(self, on: bool) -> None:
+        if on and self._writer is None:
+            folder = QtWidgets.QFileDialog.getExistingDirectory(
+                self.window, "Write the session to a new or empty folder")
+            if not folder or self.start_session(folder) is not None:
+                self.strip.session_button.setChecked(False)
+        elif not on and self._writer is not None:
+            self.stop_session()
+
+    def start_session(self, directory: str) -> Optional[str]:
+        """Write the session to ``directory`` from now on, as ``--session`` does (the level
+        log only with ``--level-log``/``--session`` at start: the audio taps are fixed then).
+        Returns why not, or None."""
+        from monitor.errors import ParameterError
+        from monitor.run_outputs import RunOutputs
+        from monitor.session_store import SessionWriter
+
+        w = self.window
+        if w.outputs is not None and w.outputs.writer is not None:
+            return "a session is already being written"
+        try:
+            writer = SessionWriter(directory, w.session.settings, problems=w.session.problems,
+                                   classifier=w.session.classifier)
+        except ParameterError as exc:
+            self.strip.message.setText(str(exc))
+            return str(exc)
+        if w.outputs is None:
+            w.outputs = RunOutputs(writer, None)
+        else:
+            w.outputs.writer = writer
+        self._writer = writer
+        self.session_dir, self._session_reader = directory, None
+        self.strip.message.setText(f"writing the session to {directory}")
+        if not self.strip.session_button.isChecked():
+            self.strip.session_button.setChecked(True)
+        return None
+
+    def stop_session(self) -> None:
+        """Stop writing the session started by :meth:`start_session` (it stays readable)."""
+        writer, self._writer = self._writer, None
+        if writer is None:
+            return
+        if self.window.outputs is not None and self.window.outputs.writer is writer:
+            self.window.outputs.writer = None
+        writer.close()
+        self.strip.message.setText(f"session written to {writer.directory}")
+        if self.strip.session_button.isChecked():
+            self.strip.session_button.setChecked(False)
 
     def connect_event_log(self, table) -> None:
         """A click on a row of the classifier's event log (its start cell reads ``m:ss.ss``)

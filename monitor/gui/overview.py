@@ -441,6 +441,9 @@ class ScrollBack:
         self.waterfall.set_paused(False)
 
 
+_NO_SESSION = "scroll-back reads a session on disk: --session DIR or ● disk"
+
+
 class LiveOverview:
     """The overview strip of the main window, with its scroll-back: what the window constructs
     (one line), lays out (``.strip``) and calls from its tick (:meth:`tick`).
@@ -465,7 +468,7 @@ class LiveOverview:
         self._end = QtGui.QShortcut(QtGui.QKeySequence(QtCore.Qt.Key.Key_End), window,
                                     activated=self.live)
         if session_dir is None:
-            self.strip.message.setText("scroll-back: start with --session DIR")
+            self.strip.message.setText(_NO_SESSION)
         self._event_table = None
         self._writer = None  # a session started from the window (the button)
         self.strip.session_button.setVisible(True)
@@ -581,8 +584,7 @@ class LiveOverview:
         self.scroll.live()
         self.window.set_paused(False)
         self.strip.show_cursor(None)
-        self.strip.message.setText("" if self.session_dir else
-                                   "scroll-back: start with --session DIR")
+        self.strip.message.setText("" if self.session_dir else _NO_SESSION)
 
 
 def _parse_clock(text: str) -> Optional[float]:

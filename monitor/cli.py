@@ -12,6 +12,8 @@ from typing import Any, Optional, Sequence
 
 from monitor import __version__
 from monitor.errors import ParameterError
+from monitor.outputs import check_output_options, ensure_standard_fds
+from monitor.recorder import file_format
 from monitor.session import fit_settings
 from monitor.settings import FIELDS, Field, Settings, parse_db_range
 
@@ -96,7 +98,13 @@ def build_parser() -> argparse.ArgumentParser:
     groups["display"].add_argument("--reset-settings", action="store_true",
                                    help="forget the settings saved by the window")
     groups["classifier"].add_argument("--events-csv", dest="events_csv", metavar="OUT.csv",
-                                      help="write the event log (headless)")
+                                      type=_text, help="append each event to this new file as "
+                                                       "it ends (headless)")
+    groups["classifier"].add_argument("--save-clips", dest="save_clips", metavar="DIR",
+                                      type=_text,
+                                      help="save a clip (pre-roll + until --clip-after s after "
+                                           "the event) for each watch-list alert; SIGUSR1 and "
+                                           "Ctrl+Shift+S save the pre-roll here too")
     run = p.add_argument_group("run")
     run.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     run.add_argument("--headless", action="store_true",
@@ -104,20 +112,27 @@ def build_parser() -> argparse.ArgumentParser:
                           "dropped_frames, problems, ...)")
     run.add_argument("--interval", type=float, metavar="SECONDS", help="headless output interval (default 0.5)")
     run.add_argument("--duration", type=float, metavar="SECONDS", help="stop after this long")
-    run.add_argument("--save-features", dest="save_features", metavar="OUT.npz",
+    run.add_argument("--save-features", dest="save_features", metavar="OUT.npz", type=_text,
                      help="save mel_db, power_db, frame_times, ... at the end (headless)")
-    run.add_argument("--screenshot", metavar="OUT.png", help="with --duration: save the window and exit")
-    run.add_argument("--record", metavar="OUT.wav", help="record the incoming audio while monitoring")
-    run.add_argument("--session", metavar="DIR", help="write the analysis to DIR as it goes "
-                     "(new or empty folder; crash-safe; see README 'Long sessions')")
-    run.add_argument("--open", metavar="DIR", help="browse a session saved with --session (no input)")
+    run.add_argument("--screenshot", metavar="OUT.png", type=_text,
+                     help="with --duration: save the window and exit")
+    run.add_argument("--record", metavar="OUT.wav", type=_text,
+                     help="record the incoming audio while monitoring")
+    run.add_argument("--session", metavar="DIR", type=_text,
+                     help="write the analysis to DIR as it goes (new or empty folder; "
+                          "crash-safe; see README 'Long sessions')")
+    run.add_argument("--open", metavar="DIR", type=_text,
+                     help="browse a session saved with --session (no input)")
     run.add_argument("--snapshot-every", dest="snapshot_every", metavar="PERIOD",
                      help="save a PNG of the waterfall every PERIOD (10m, 30s, 1h) of stream")
-    run.add_argument("--snapshot-dir", dest="snapshot_dir", metavar="DIR",
+    run.add_argument("--snapshot-dir", dest="snapshot_dir", metavar="DIR", type=_text,
                      help="folder for --snapshot-every")
-    run.add_argument("--level-log", dest="level_log", metavar="FILE.csv",
+    run.add_argument("--level-log", dest="level_log", metavar="FILE.csv", type=_text,
                      help="per-minute LAeq, LAFmax, LCpeak (and flat) levels to a new CSV, "
                           "a row appended each minute")
+    from monitor.network.options import add_network_options
+
+    add_network_options(p)
     return p
 
 
@@ -155,12 +170,21 @@ def _opt(ns: argparse.Namespace, name: str, default: Any = None) -> Any:
     return getattr(ns, name, default)
 
 
+def one_line(message: str) -> str:
+    """``message`` as one line: a newline in a path or a library's message must not split it."""
+    return " ".join(message.replace("\r", "\\r").replace("\n", "\\n ").split())
+
+
 def _fail(message: str) -> int:
-    print(f"{PROG}: error: {message}", file=sys.stderr)
+    print(f"{PROG}: error: {one_line(message)}", file=sys.stderr)
     return EXIT_USAGE
 
 
 def _check_run_options(ns: argparse.Namespace) -> None:
+    screenshot = _opt(ns, "screenshot")
+    if screenshot and os.path.splitext(screenshot)[1].lower() not in (".png", ".jpg", ".jpeg",
+                                                                          ".bmp"):
+        raise ParameterError(f"--screenshot: {screenshot!r} must end in .png, .jpg or .bmp")
     duration, interval = _opt(ns, "duration"), _opt(ns, "interval")
     if duration is not None and not (0 < duration < 1e7):
         raise ParameterError(f"--duration must be positive seconds, got {duration:g}")
@@ -168,20 +192,35 @@ def _check_run_options(ns: argparse.Namespace) -> None:
         raise ParameterError(f"--interval must be from 0.01 to 3600 seconds, got {interval:g}")
     if _opt(ns, "screenshot") and (duration is None or _opt(ns, "headless")):
         raise ParameterError("--screenshot needs --duration SECONDS and the window (not --headless)")
+    if _opt(ns, "input"):
+        # A file plays at its own rate and channel count: options of a device do not apply.
+        device_only = [f"--{k}" for k in ("device", "samplerate", "channels", "latency",
+                                            "blocksize") if _opt(ns, k) is not None]
+        if device_only:
+            verb = "does" if len(device_only) == 1 else "do"
+            raise ParameterError(f"{' and '.join(device_only)} {verb} not apply to --input "
+                                 f"(a file plays at its own rate and channels)")
     for name in ("save_features", "events_csv"):
         if _opt(ns, name) and not _opt(ns, "headless"):
             raise ParameterError(f"--{name.replace('_', '-')} needs --headless")
-    # Output paths are checked now, not after an hour of monitoring.
+    clips = _opt(ns, "save_clips")
+    if clips and not (os.path.isdir(clips) and os.access(clips, os.W_OK)):
+        raise ParameterError(f"--save-clips: {clips} is not a writable folder")
+    if clips and _opt(ns, "realtime", True) is False:
+        raise ParameterError("--save-clips needs real time (not --no-realtime)")
+    # Output paths are checked now, not after an hour of monitoring: every one is created
+    # exclusively later, so an existing name (file, link, FIFO) is refused here already.
     from monitor.run_outputs import check_options
 
-    check_options(ns)
-    for name in ("save_features", "events_csv", "screenshot", "record", "level_log"):
-        path = _opt(ns, name)
-        if path:
-            folder = os.path.dirname(os.path.abspath(path))
-            if os.path.isdir(path) or not os.path.isdir(folder) or not os.access(folder, os.W_OK):
-                raise ParameterError(f"--{name.replace('_', '-')}: cannot write {path} "
-                                     f"(no such folder, or not writable)")
+    check_options(ns)  # --session, --open, --snapshot-*, --level-log
+    check_output_options({f"--{n.replace('_', '-')}": _opt(ns, n)
+                          for n in ("save_features", "events_csv", "screenshot", "record",
+                                    "level_log")})
+    if _opt(ns, "record"):
+        file_format(_opt(ns, "record"))
+    from monitor.network.options import check_network_options
+
+    check_network_options(ns)
 
 
 def _list_devices() -> int:
@@ -201,6 +240,7 @@ def _list_devices() -> int:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of ``python main.py`` and ``spectromon``; returns the exit code."""
+    ensure_standard_fds()
     code = _main(argv)
     _exit_now_if_audio_stuck(code)
     return code
@@ -234,6 +274,10 @@ def _main(argv: Optional[Sequence[str]] = None) -> int:
                        if k in given] + (["--events-csv"] if _opt(ns, "events_csv") else [])
             if ignored:
                 print(f"{PROG}: note: --no-classifier: ignoring {', '.join(ignored)}", file=sys.stderr)
+        if _opt(ns, "subscribe"):
+            from monitor.subscribe import run_subscriber
+
+            return run_subscriber(ns)
         if _opt(ns, "headless"):
             from monitor.headless import run_headless
 

@@ -8,7 +8,9 @@ with exit code 2: a scripted test must never pass on the demo signal.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
+import os
 import signal
 import sys
 import threading
@@ -19,6 +21,7 @@ import numpy as np
 
 from monitor.dsp.features import FeatureBatch
 from monitor.errors import ParameterError
+from monitor.outputs import write_atomically
 from monitor.run_outputs import RunOutputs, tee
 from monitor.session import Session
 from monitor.settings import Settings
@@ -66,6 +69,8 @@ class IntervalStats:
                "frames": self.n, "dropped_frames": status.dropped_frames,
                "overflows": status.overflows, "underflows": status.underflows, "nonfinite": status.nonfinite,
                "clipped": status.clipped, "gain_db": round(status.gain_db, 2)}
+        if status.clamped:
+            out["clamped"] = status.clamped
         if status.dropped_batches:
             out["dropped_batches"] = status.dropped_batches
         if status.worker_restarts:
@@ -102,14 +107,16 @@ class FeatureStore:
 
         times = (np.concatenate([b.frame_times for b in self.batches]) if self.batches
                  else np.zeros(0))
-        np.savez(path, mel_db=cat("mel_db", params.n_mels).astype(np.float32),
-                 power_db=cat("power_db", params.n_fft // 2 + 1).astype(np.float32),
-                 frame_times=times, mel_freqs=params.mel_freqs, fft_freqs=params.fft_freqs,
-                 sample_rate=samplerate, n_fft=params.n_fft, hop=params.hop, window=params.window,
-                 n_mels=params.n_mels, fmin=params.fmin, fmax=params.fmax, htk=params.htk,
-                 mel_norm=str(params.mel_norm), normalize=settings.normalize,
-                 normalize_target=settings.target_dbfs(),
-                 channel=0 if settings.channel is None else settings.channel)  # 0: mono mix
+        arrays = dict(
+            mel_db=cat("mel_db", params.n_mels).astype(np.float32),
+            power_db=cat("power_db", params.n_fft // 2 + 1).astype(np.float32),
+            frame_times=times, mel_freqs=params.mel_freqs, fft_freqs=params.fft_freqs,
+            sample_rate=samplerate, n_fft=params.n_fft, hop=params.hop, window=params.window,
+            n_mels=params.n_mels, fmin=params.fmin, fmax=params.fmax, htk=params.htk,
+            mel_norm=str(params.mel_norm), normalize=settings.normalize,
+            normalize_target=settings.target_dbfs(),
+            channel=0 if settings.channel is None else settings.channel)  # 0: mono mix
+        write_atomically(path, lambda f: np.savez(f, **arrays), "--save-features")
 
 
 def run_headless(given: dict, ns: argparse.Namespace, saved: Optional[dict] = None) -> int:
@@ -131,22 +138,42 @@ def run_headless(given: dict, ns: argparse.Namespace, saved: Optional[dict] = No
     stop = threading.Event()
     signals = [signal.SIGINT, signal.SIGTERM] + ([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])
     previous = {s: signal.signal(s, lambda *_: stop.set()) for s in signals}
+    save = threading.Event()  # SIGUSR1: save the pre-roll (in the loop, not in the handler)
+    if hasattr(signal, "SIGUSR1"):
+        previous[signal.SIGUSR1] = signal.signal(signal.SIGUSR1, lambda *_: save.set())
+    if getattr(ns, "save_clips", None):
+        from monitor.clips import AlertClips
+
+        session.clips = AlertClips(ns.save_clips)
     store = FeatureStore() if getattr(ns, "save_features", None) else None
+    publisher = None
     outputs = None
     try:
         session.open_classifier()
         outputs = RunOutputs.from_options(ns, session)
         sink = tee(store, outputs)
         session.start()
+        if getattr(ns, "events_csv", None) and session.classifier is not None:
+            session.classifier.log_events_to(ns.events_csv)  # a row as each event closes
+        publisher = _start_publisher(ns, session)
+        gc.collect()
+        gc.freeze()  # start-up objects out of the collector's sight (see gui.app: 29 ms → 0)
         reporter.print_new()
-        if session.settings.realtime:
-            _run_realtime(session, interval, duration, sink, stop, reporter)
-        else:
-            _run_offline(session, interval, duration, sink, stop)
+        try:
+            if session.settings.realtime:
+                _run_realtime(session, interval, duration, sink, stop, reporter, save,
+                              publisher)
+            else:
+                _run_offline(session, interval, duration, sink, stop, publisher)
+        except OutputClosed:
+            pass
     finally:
         session.close()
         if outputs is not None:
             outputs.close()
+        if publisher is not None:
+            publisher.update(session, force=True)  # the last labels, events and status
+            publisher.close()
         reporter.print_new()
         for s, h in previous.items():
             signal.signal(s, h)
@@ -157,10 +184,24 @@ def run_headless(given: dict, ns: argparse.Namespace, saved: Optional[dict] = No
                        pipeline.worker.params)
         except OSError as exc:
             raise ParameterError(f"cannot write {ns.save_features}: {exc.strerror or exc}") from None
-    events_csv = getattr(ns, "events_csv", None)
-    if events_csv and session.classifier is not None:
-        session.classifier.write_events_csv(events_csv)
     return 0
+
+
+def _start_publisher(ns: argparse.Namespace, session: Session):
+    """The MQTT publisher of ``--publish`` (started once the input works), or None."""
+    if not getattr(ns, "publish", None):
+        return None
+    from monitor.network.options import broker_of
+    from monitor.network.publisher import Publisher
+
+    s = session.settings
+    publisher = Publisher(broker_of(ns, ns.publish), ns.node, (s.db_floor, s.db_ceil),
+                          publish_audio=getattr(ns, "publish_audio", False))
+    if publisher.publish_audio:
+        session.pipeline.worker.consumers.append(publisher)
+    publisher.update(session)
+    publisher.start()
+    return publisher
 
 
 class ProblemPrinter:
@@ -182,19 +223,33 @@ class ProblemPrinter:
                 print(f"{PROG}: {p.text}", file=sys.stderr, flush=True)
 
 
-def _extra(classifier) -> dict:
-    return {"top": classifier.top()} if classifier is not None else {}
+def _extra(classifier, publisher=None) -> dict:
+    out = {"top": classifier.top()} if classifier is not None else {}
+    if publisher is not None:
+        out["publish"] = publisher.counters()
+    return out
 
 
-def _emit(stats: IntervalStats, t: float, session: Session) -> None:
-    print(dumps(stats.line(t, session.status(), _extra(session.classifier))), flush=True)
+class OutputClosed(Exception):
+    """Whoever read our stdout is gone (``... | head -1``): end the run, keep the files."""
+
+
+def _emit(stats: IntervalStats, t: float, session: Session, publisher=None) -> None:
+    try:
+        print(dumps(stats.line(t, session.status(), _extra(session.classifier, publisher))),
+              flush=True)
+    except BrokenPipeError:
+        # Point stdout at /dev/null so that the interpreter's last flush does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise OutputClosed from None
     stats.reset()
 
 
 DRAIN_SECONDS = 0.1  # how often batches are taken from the worker (its queue is bounded)
 
 
-def _run_realtime(session: Session, interval, duration, store, stop, reporter) -> None:
+def _run_realtime(session: Session, interval, duration, store, stop, reporter,
+                  save: Optional[threading.Event] = None, publisher=None) -> None:
     stats = IntervalStats()
 
     def take() -> None:
@@ -202,11 +257,18 @@ def _run_realtime(session: Session, interval, duration, store, stop, reporter) -
             stats.add(batch)
             if store is not None:
                 store.add(batch)
+            if publisher is not None:
+                publisher.offer(batch)
+        if publisher is not None:
+            publisher.update(session)
 
     t0 = time.monotonic()
     next_line = interval
     while not stop.is_set():
         now = time.monotonic() - t0
+        if save is not None and save.is_set():
+            save.clear()
+            session.save_preroll()  # the problem line names the file
         session.poll()
         reporter.print_new()
         source = session.pipeline.source
@@ -215,19 +277,22 @@ def _run_realtime(session: Session, interval, duration, store, stop, reporter) -
         take()
         end = duration is not None and now >= duration
         if now >= next_line or end:
-            _emit(stats, now, session)
+            _emit(stats, now, session, publisher)
             next_line += interval
         if end or source.finished:
             break
         until = min(next_line, duration if duration is not None else next_line)
         stop.wait(min(DRAIN_SECONDS, max(0.0, until - (time.monotonic() - t0))))
     # Whatever was captured before stopping is still analysed (by the worker's last pass) and
-    # saved; the worker thread is the only reader of the ring.
+    # saved; the worker thread is the only reader of the ring. A file's last stretch after the
+    # previous line gets a line of its own (a 0.3 s file prints one line, not none).
     session.stop()
     take()
+    if stats.n:
+        _emit(stats, time.monotonic() - t0, session, publisher)
 
 
-def _run_offline(session: Session, interval, duration, store, stop) -> None:
+def _run_offline(session: Session, interval, duration, store, stop, publisher=None) -> None:
     """As fast as possible, in stream time, on this thread: deterministic and complete."""
     pipeline, classifier = session.pipeline, session.classifier
     source, worker = pipeline.source, pipeline.worker
@@ -253,15 +318,18 @@ def _run_offline(session: Session, interval, duration, store, stop) -> None:
             stats.add(batch)
             if store is not None:
                 store.add(batch)
+            if publisher is not None:
+                publisher.offer(batch)
+                publisher.update(session)
         t = done / sr
         while t >= next_line:
-            _emit(stats, next_line, session)
+            _emit(stats, next_line, session, publisher)
             next_line += interval
     if classifier is not None:
         # The file's tail after the last full patch is padded into one more, as YAMNet does.
         classifier.flush()
         classifier.wait_idle()
     if stats.n or done / sr > next_line - interval:
-        _emit(stats, done / sr, session)
+        _emit(stats, done / sr, session, publisher)
     if source.error:
         session.problems.report("input", source.error, "error")

@@ -44,6 +44,7 @@ class Status:
     nonfinite: int
     clipped: int
     gain_db: float
+    clamped: int = 0
     dropped_batches: int = 0
     worker_restarts: int = 0
     classifier_dropped_seconds: float = 0.0
@@ -76,7 +77,8 @@ class Pipeline:
                 raise ParameterError(f"channel {settings.channel} is beyond the "
                                      f"{self.source.channels} channel(s) of {self.source.description}")
             # Always there: it keeps the pre-roll; it records to a file only when `record` is given.
-            self.recorder = Recorder(self.source.samplerate, self.source.channels, path=record)
+            self.recorder = Recorder(self.source.samplerate, self.source.channels, path=record,
+                                     preroll_seconds=settings.preroll)
         except ParameterError:
             self.source.stop()
             raise
@@ -183,6 +185,7 @@ class Pipeline:
             latency_ms=1e3 * latency, dropped_frames=self.ring.dropped,
             overflows=self.source.overflows, underflows=self.source.underflows, nonfinite=self.worker.nonfinite,
             clipped=self.worker.clipped, gain_db=self.worker.gain_db,
+            clamped=self.worker.clamped,
             dropped_batches=self.worker.dropped_batches, worker_restarts=self.worker.restarts,
             recording=self.recorder.status(),
             problem=self.source.error or self.recorder.error)

@@ -554,6 +554,15 @@ class Recorder:
         self._add(sink)
         return path
 
+    def end_clip(self, path: str, after_s: float) -> None:
+        """End the clip at ``path`` ``after_s`` seconds after this call (or when it was to end,
+        if sooner): for a clip that lasts as long as its event."""
+        sink = self._all.get(path)
+        if sink is None or sink.done.is_set():
+            return
+        end = self.ring.written + int(round(after_s * self.samplerate))
+        self._request(lambda: self._end_at(sink, end if sink.stop is None else min(end, sink.stop)))
+
     def wait_saved(self, path: str, timeout: Optional[float] = None) -> bool:
         """Wait until the output at ``path`` is complete and closed; True if it is."""
         sink = self._all.get(path)

@@ -6,14 +6,14 @@ A session alone
 
 - merges the saved settings with the command line (the command line wins; naming a source on
   it drops the saved source),
-- applies the rules that need the source's sample rate (:func:`fit_settings`: hop follows
-  n_fft unless chosen, mel bands lowered to leave none empty, a frequency range beyond Nyquist
-  reset) -- written once, for the start and for every later change,
+- applies the rules that need the source's sample rate (:func:`monitor.rules.fit_settings`:
+  hop follows n_fft unless chosen, mel bands lowered to leave none empty, a frequency range
+  beyond Nyquist reset) -- written once, at the start and at every later change,
 - runs the ordered fallbacks when the input cannot be opened (:meth:`Session.start`),
 - changes the source, reconfigures, retries a lost input and rescans the devices,
 - starts and stops the pipeline (the only place that does), and
-- keeps the one list of :class:`Problem` s that the status bar, the banners and the headless
-  JSON all read.
+- keeps the one list of problems (:class:`monitor.problems.Problems`) that the status bar,
+  the banners and the headless JSON all read.
 
 A value is *strict* when the user gave it in the current request (on the command line at start,
 or in the change being applied): a strict value that does not fit is refused with a
@@ -24,274 +24,31 @@ fits again (mel bands lowered at n_fft 256 come back at 2048).
 
 from __future__ import annotations
 
-import dataclasses
+import os
 import threading
 import time
-from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Optional
 
-from monitor.dsp.mel import empty_filters
 from monitor.errors import ParameterError
 from monitor.pipeline import Pipeline, Status
+from monitor.problems import Problem, Problems
 from monitor.resources import resource_path
-from monitor.settings import FIELDS, SOURCE_FIELDS, Settings, field_spec, hop_min
+from monitor.rules import SOURCE_IDENTITY, clean_saved, fit_settings, merge_choices, usable_n_mels
+from monitor.settings import SOURCE_FIELDS, Settings, field_spec
 from monitor.sources import FileSource, Source, open_source
 
-__all__ = ["Session", "Problem", "Problems", "SourceUnavailable", "fit_settings", "clean_saved", "merge_choices",
-           "DEMO_SOURCE_NOTE"]
+__all__ = ["Session", "SourceUnavailable", "DEMO_SOURCE_NOTE",
+           # the rules and the problem list, for the callers that use them with a session
+           "Problem", "Problems", "fit_settings", "clean_saved", "merge_choices", "usable_n_mels"]
 
 RETRY_SECONDS = 2.0  # a lost microphone is reopened this often
-SEVERITIES = ("info", "warning", "error")
 DEMO_SOURCE_NOTE = "showing the demo signal"
-# Fields that name the source: giving any of them on the command line replaces the saved source.
-SOURCE_IDENTITY = ("device", "input", "generator")
 # Source fields that need the source reopened (the analysed channel is picked by the worker).
 REOPEN_FIELDS = tuple(k for k in SOURCE_FIELDS if k != "channel")
 
 
 class SourceUnavailable(ParameterError):
     """The input could not be opened or started (a fallback may help)."""
-
-
-# -- problems --------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Problem:
-    """Something the user should know.
-
-    Attributes
-    ----------
-    key : str
-        What it is about ('input', 'recording', 'classifier', 'worker', 'change', 'fit:n_mels',
-        ...); a new problem with the same key replaces the old one.
-    text : str
-        One line.
-    severity : {'info', 'warning', 'error'}
-        'error': something the user asked for does not work; 'warning': it works differently
-        than asked (a fallback); 'info': an adaptation or an event worth a line.
-    time : float
-        Wall-clock time it was reported (``time.time()``).
-    """
-
-    key: str
-    text: str
-    severity: str
-    time: float
-
-    def as_dict(self) -> dict:
-        return {"key": self.key, "text": self.text, "severity": self.severity,
-                "time": round(self.time, 3)}
-
-
-class Problems:
-    """The session's one list of problems, newest per key.
-
-    Written by the session (any thread that drives it) and read by the presenters; a reader gets
-    a snapshot. :attr:`version` changes with every change, so presenters redraw only then.
-    """
-
-    def __init__(self) -> None:
-        self._items: dict[str, Problem] = {}
-        self._lock = threading.Lock()
-        self.version = 0
-
-    def report(self, key: str, text: str, severity: str = "warning") -> None:
-        """Add or replace the problem ``key`` (no change if the same text is already there)."""
-        if severity not in SEVERITIES:
-            raise ValueError(f"severity must be one of {SEVERITIES}, got {severity!r}")
-        with self._lock:
-            old = self._items.get(key)
-            if old is not None and old.text == text and old.severity == severity:
-                return
-            self._items[key] = Problem(key, text, severity, time.time())
-            self.version += 1
-
-    def clear(self, *keys: str, prefix: Optional[str] = None) -> None:
-        """Remove the problems ``keys`` (and every key starting with ``prefix``)."""
-        with self._lock:
-            doomed = [k for k in self._items if k in keys or (prefix and k.startswith(prefix))]
-            for k in doomed:
-                del self._items[k]
-            if doomed:
-                self.version += 1
-
-    def get(self, key: str) -> Optional[Problem]:
-        return self._items.get(key)
-
-    def items(self) -> list[Problem]:
-        """All problems, most severe first, then newest first."""
-        with self._lock:
-            items = list(self._items.values())
-        return sorted(items, key=lambda p: (-SEVERITIES.index(p.severity), -p.time))
-
-    def top(self, min_severity: str = "warning") -> Optional[Problem]:
-        """The most severe, newest problem of at least ``min_severity``, or None."""
-        floor = SEVERITIES.index(min_severity)
-        for p in self.items():
-            if SEVERITIES.index(p.severity) >= floor:
-                return p
-        return None
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-
-# -- the rules -------------------------------------------------------------------------------
-def usable_n_mels(settings: Settings, samplerate: float) -> Optional[int]:
-    """The largest n_mels up to ``settings.n_mels`` whose mel filters all catch an FFT bin at
-    ``samplerate`` (Hz), or None when even one band would be empty."""
-    fmax = settings.fmax_for(samplerate)
-
-    def ok(n: int) -> bool:
-        return empty_filters(samplerate, settings.n_fft, n, settings.fmin, fmax, settings.htk) == 0
-
-    if ok(settings.n_mels):
-        return settings.n_mels
-    if not ok(1):
-        return None
-    lo, hi = 1, settings.n_mels  # ok(lo), not ok(hi): bisect the largest usable count
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        lo, hi = (mid, hi) if ok(mid) else (lo, mid)
-    return lo
-
-
-def fit_settings(choices: dict, samplerate: Optional[float] = None,
-                 channels: Optional[int] = None, strict: Iterable[str] = ()
-                 ) -> tuple[Settings, dict[str, str]]:
-    """The settings in force for the user's ``choices`` on a source of ``samplerate`` Hz and
-    ``channels`` channels. The one place of the rules that depend on the source.
-
-    - **hop** follows n_fft (n_fft/4, 75 % overlap) unless the user chose one; a chosen hop
-      that no longer fits n_fft is replaced by n_fft/4 for as long as it does not fit.
-    - **frequency range**: fmin/fmax beyond the source's Nyquist frequency go back to
-      0 Hz … Nyquist.
-    - **mel bands** are lowered until no mel filter is empty.
-    - **channel**: a channel beyond the source's goes back to the mono mix.
-
-    Parameters
-    ----------
-    choices : dict
-        Settings fields the user chose (saved, on the command line, in the window); the
-        others take their defaults.
-    samplerate : float, optional
-        Hz, of the open source; None checks only what does not depend on it.
-    channels : int, optional
-        Channels of the open source.
-    strict : iterable of str
-        Fields given in this very request: refused instead of adapted.
-
-    Returns
-    -------
-    settings : Settings
-    notes : dict
-        ``{rule: one line}`` for each adaptation made (``'hop'``, ``'range'``, ``'n_mels'``,
-        ``'channel'``).
-
-    Raises
-    ------
-    ParameterError
-        A strict value that does not fit, or a value no rule can adapt.
-    """
-    strict = frozenset(strict)
-    values = dict(choices)
-    notes: dict[str, str] = {}
-    n_fft = values.get("n_fft", field_spec("n_fft").default)
-    auto_hop = max(1, n_fft // 4) if isinstance(n_fft, int) else None
-    hop = values.get("hop")
-    if hop is None:
-        values["hop"] = auto_hop
-    elif ("hop" not in strict and isinstance(n_fft, int) and isinstance(hop, int)
-          and not hop_min(n_fft) <= hop <= n_fft):
-        values["hop"] = auto_hop
-        notes["hop"] = f"hop {hop} does not fit n_fft {n_fft}: using {auto_hop} (n_fft/4)"
-    settings = Settings(**values).validate()
-    if samplerate is None:
-        return settings, notes
-
-    nyquist = samplerate / 2
-    fmax = settings.fmax_for(samplerate)
-    if fmax > nyquist + 1e-9 or settings.fmin >= fmax:
-        chosen = {k: getattr(settings, k) for k in ("fmin", "fmax")
-                  if k in choices and choices[k] != field_spec(k).default}
-        if strict & chosen.keys() or not chosen:
-            if settings.fmax is not None and settings.fmax > nyquist + 1e-9:
-                raise ParameterError(f"fmax {settings.fmax:g} Hz is above the Nyquist frequency "
-                                     f"{nyquist:g} Hz of {samplerate:g} Hz audio")
-            raise ParameterError(f"fmin ({settings.fmin:g} Hz) must be below fmax ({fmax:g} Hz) "
-                                 f"for {samplerate:g} Hz audio")
-        settings = dataclasses.replace(settings, fmin=0.0, fmax=None)
-        what = " and ".join(f"{k} {v:g} Hz" for k, v in chosen.items())
-        notes["range"] = (f"{what} {'does' if len(chosen) == 1 else 'do'} not fit {samplerate:g} Hz "
-                          f"audio: frequency range reset to 0 … {nyquist:g} Hz")
-
-    usable = usable_n_mels(settings, samplerate)
-    if usable != settings.n_mels:
-        if "n_mels" in strict or usable is None:
-            fmax = settings.fmax_for(samplerate)
-            raise ParameterError(
-                f"n_mels {settings.n_mels} is too many for n_fft {settings.n_fft} between "
-                f"{settings.fmin:g} and {fmax:g} Hz: mel filters would be empty (use fewer "
-                f"mels or a larger n_fft)")
-        notes["n_mels"] = (f"n_mels lowered from {settings.n_mels} to {usable}: more would leave "
-                           f"mel filters empty at n_fft {settings.n_fft} (back when they fit)")
-        settings = dataclasses.replace(settings, n_mels=usable)
-
-    if channels is not None and settings.channel is not None and settings.channel > channels:
-        if "channel" in strict:
-            raise ParameterError(f"channel {settings.channel} is beyond the {channels} "
-                                 f"channel(s) of the input")
-        notes["channel"] = (f"channel {settings.channel} is beyond the input's {channels}: "
-                            f"analysing the mono mix")
-        settings = dataclasses.replace(settings, channel=None)
-    return settings, notes
-
-
-def clean_saved(saved: dict) -> tuple[dict, list[str]]:
-    """The saved fields that are valid, and one line for each one dropped.
-
-    A bad saved value (a threshold of 5, an fps of 1e308, a field that no longer exists) is
-    dropped alone: every other saved preference is kept.
-    """
-    kept: dict = {}
-    dropped: list[str] = []
-    names = {f.name for f in FIELDS if f.persist}
-    for name, value in saved.items():
-        if name not in names:
-            continue  # an old or a run-only field: not a preference
-        try:
-            field_spec(name).check(value)
-        except ParameterError as exc:
-            dropped.append(f"saved {name} dropped ({exc})")
-            continue
-        kept[name] = value
-    # Rules between fields (fmin < fmax, floor < ceiling, ...): drop one saved value at a time.
-    while kept:
-        try:
-            fit_settings(kept)
-            break
-        except ParameterError as exc:
-            for name in list(kept):
-                trial = {k: v for k, v in kept.items() if k != name}
-                try:
-                    fit_settings(trial)
-                except ParameterError:
-                    continue
-                dropped.append(f"saved {name} dropped ({exc})")
-                kept = trial
-                break
-            else:
-                dropped.append(f"saved settings dropped ({exc})")
-                kept = {}
-    return kept, dropped
-
-
-def merge_choices(saved: dict, given: dict) -> dict:
-    """The command line's fields over the saved ones. Naming a source on the command line
-    (device, file or generator) drops every saved source field: the saved device's rate or
-    channel must not apply to another input."""
-    if any(k in given for k in SOURCE_IDENTITY):
-        saved = {k: v for k, v in saved.items() if k not in SOURCE_FIELDS}
-    return {**saved, **given}
 
 
 def demo_source(settings: Settings) -> Source:
@@ -336,7 +93,7 @@ class Session:
                  source_factory: Optional[Callable[[Settings], Source]] = None) -> None:
         self.problems = Problems()
         self._given = dict(given or {})
-        saved, dropped = clean_saved(dict(saved or {}))
+        saved, dropped = clean_saved(dict(saved or {}), self._given)
         for line in dropped:
             self.problems.report(f"saved:{line.split()[1]}", f"{line}; --reset-settings "
                                  f"forgets the saved settings", "warning")
@@ -349,6 +106,7 @@ class Session:
         self.settings, _ = fit_settings(self.choices, strict=self._given)
         self.pipeline: Optional[Pipeline] = None
         self.classifier = None
+        self.clips = None  # a monitor.clips.AlertClips: clips saved on alerts (poll drives it)
         self.on_demo = False
         self._next_retry = 0.0
         self._lock = threading.RLock()  # one driver at a time (GUI thread or headless loop)
@@ -652,6 +410,37 @@ class Session:
                 if failure:
                     self.problems.report("classifier", f"the classifier stopped ({failure}) "
                                          f"and was restarted", "error")
+                events_csv = self.classifier.events_csv
+                if events_csv is not None and events_csv.error:
+                    self.problems.report("events_csv", events_csv.error, "error")
+            if self.clips is not None:
+                self.clips.poll(self)
+
+    def save_preroll(self, directory: Optional[str] = None,
+                     continue_recording: bool = False) -> Optional[str]:
+        """Save the pre-roll (the last ``settings.preroll`` seconds captured before this call)
+        to a new file ``preroll-YYYYmmdd-HHMMSS.wav`` in ``directory`` (default: the clips'
+        folder, else the current one), and with ``continue_recording`` go on recording into
+        it. Returns its path, or None with the problem ``'preroll'`` saying why not; the file
+        is complete within moments (the recorder's thread writes it)."""
+        with self._lock:
+            if directory is None:
+                directory = self.clips.directory if self.clips is not None else os.getcwd()
+            if self.pipeline is None:
+                self.problems.report("preroll", "cannot save the last seconds: nothing runs",
+                                     "error")
+                return None
+            recorder = self.pipeline.recorder
+            try:
+                path = recorder.save_preroll(directory, continue_recording=continue_recording)
+            except ParameterError as exc:
+                self.problems.report("preroll", f"cannot save the last seconds: {exc}", "error")
+                return None
+            held = min(recorder.ring.written / recorder.samplerate, recorder.preroll_seconds)
+            then = "; recording on into it" if continue_recording else ""
+            self.problems.report("preroll", f"saved the last {round(held, 1):g} s to {path}"
+                                 f"{then}", "info")
+            return path
 
     @property
     def input_lost(self) -> bool:

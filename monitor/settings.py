@@ -169,6 +169,9 @@ FIELDS: tuple[Field, ...] = (
     _f("generator", None, "str", "source", "synthetic input: sine:1000, sine:1000@-6, "
        "sweep:20-20000:10, tones:440,880@-12, white, pink, silence (levels in dBFS)",
        label="generator", optional=True, flag="--generator", metavar="SPEC", persist=False),
+    _f("preroll", 30.0, "float", "source", "seconds of audio always kept in memory for 'save "
+       "the last N s' (SIGUSR1, Ctrl+Shift+S) and for clips (default 30, at most 600)",
+       label="pre-roll", lo=1, hi=600, unit="seconds", flag="--preroll", metavar="SECONDS"),
     _f("realtime", True, "bool", "source", "with --input: process as fast as possible and stop "
        "at the end (t and --interval are then seconds of audio)", flag="--no-realtime",
        action="store_false", persist=False),
@@ -236,6 +239,9 @@ FIELDS: tuple[Field, ...] = (
        flag="--specific-first", action="store_true"),
     _f("watch", (), "watch", "classifier", "alert when LABEL scores over THRESHOLD (default 0.3);"
        " repeatable", label="watch list", flag="--watch", metavar="LABEL[@THRESHOLD]"),
+    _f("clip_after", 5.0, "float", "classifier", "with --save-clips: seconds a clip goes on "
+       "after its event ends (default 5)", label="clip after", lo=0, hi=600, unit="seconds",
+       flag="--clip-after", metavar="SECONDS"),
 )
 
 _BY_NAME = {f.name: f for f in FIELDS}

@@ -1,10 +1,13 @@
 """Periodic snapshots: a PNG of the live waterfall every period, with or without a display.
 
-The picture is rendered from the display rows with the waterfall's own colour map
-(:func:`monitor.gui.colormaps.lookup_table`) and its own history logic
-(:class:`monitor.gui.waterfall.WaterfallHistory`), so it is what the window shows, and written
-by a minimal PNG encoder (zlib, no Qt, no display). One pixel per column and per row; the
-highest frequency at the top, the newest column at the right.
+The picture is what the window's waterfall shows: the display rows
+(:class:`monitor.dsp.frequency_rows.FrequencyRows`), ``merge`` frames per column by their
+maximum, the history's length, the dB range mapped to 256 colours and the colour map's table,
+computed here the way :class:`monitor.gui.waterfall.WaterfallHistory` and
+:func:`monitor.gui.colormaps.lookup_table` do (this module sits below the window in the
+layers, so it cannot import them; tests/test_long_sessions.py checks both are the same). It is
+written by a minimal PNG encoder (zlib, no Qt, no display). One pixel per column and per row;
+the highest frequency at the top, the newest column at the right.
 
 Files are named ``snapshot-<run start, UTC YYYYmmddTHHMMSS>-t<stream seconds, 7 digits>s.png``
 in the snapshot directory and created exclusively (never overwritten). Periods count in stream
@@ -21,12 +24,70 @@ import time
 import zlib
 from typing import Optional
 
+import math
+
 import numpy as np
 
 from monitor.dsp.features import FeatureBatch
+from monitor.dsp.frequency_rows import FrequencyRows
 from monitor.errors import ParameterError
 
-__all__ = ["Snapshotter", "parse_period", "png_bytes"]
+__all__ = ["Picture", "Snapshotter", "colour_table", "parse_period", "png_bytes"]
+
+MAX_COLUMNS = 2048  # as WaterfallHistory.MAX_COLUMNS
+
+
+def colour_table(name: str) -> np.ndarray:
+    """The colour map ``name`` as (256, 3) uint8 RGB, index 0 = the dB floor (the window's)."""
+    if name == "grayscale":
+        ramp = np.arange(256, dtype=np.uint8)
+        return np.stack([ramp, ramp, ramp], axis=1)
+    import pyqtgraph as pg  # its colour tables only (CC0 data from matplotlib); no Qt window
+
+    lut = pg.colormap.get(name).getLookupTable(0.0, 1.0, 256, alpha=False)
+    return np.ascontiguousarray(lut, dtype=np.uint8)
+
+
+class Picture:
+    """The waterfall's picture without a window: a ring of columns (dBFS) of ``history`` s.
+
+    Parameters
+    ----------
+    params : AnalysisParams
+    scale : {'linear', 'log', 'mel'}
+    history : float
+        Seconds shown.
+    db_floor, db_ceil : float
+        dB at colour index 0 and 255.
+    """
+
+    def __init__(self, params, scale: str, history: float, db_floor: float,
+                 db_ceil: float) -> None:
+        self.params = params
+        self.rows = FrequencyRows(params, scale)
+        frames = history / params.seconds_per_frame
+        self.merge = max(1, int(math.ceil(frames / MAX_COLUMNS)))
+        width = int(math.ceil(frames / self.merge))
+        self.width = max(4, (width + 3) // 4 * 4)
+        self.db_floor, self.db_ceil = float(db_floor), float(db_ceil)
+        self.db = np.full((self.width, self.rows.n_rows), -np.inf, np.float32)
+        self.head = 0
+        self._pending = np.zeros((0, self.rows.n_rows), np.float32)
+
+    def push(self, batch: FeatureBatch) -> None:
+        rows = np.concatenate((self._pending, self.rows.rows(batch)))
+        k = rows.shape[0] // self.merge
+        self._pending = rows[k * self.merge:]
+        cols = rows[:k * self.merge].reshape(k, self.merge, -1).max(axis=1)[-self.width:]
+        self.db[(self.head + np.arange(len(cols))) % self.width] = cols
+        self.head += len(cols)
+
+    def codes(self) -> np.ndarray:
+        """(n_rows, width) uint8 colour indices, oldest column first, row 0 = lowest."""
+        order = (self.head + np.arange(self.width)) % self.width
+        x = (self.db[order].T - self.db_floor) * (255.0 / (self.db_ceil - self.db_floor))
+        np.clip(x, 0.0, 255.0, out=x)
+        return (x + 0.5).astype(np.uint8)
 
 
 def png_bytes(rgb: np.ndarray) -> bytes:
@@ -94,13 +155,10 @@ class Snapshotter:
         """Take a batch; write a snapshot when it passes a period boundary (returns its path)."""
         if not len(batch):
             return None
-        from monitor.gui.waterfall import WaterfallHistory
-
         h = self._history
         if h is None or h.params != batch.params:
             s = self.settings
-            h = self._history = WaterfallHistory(batch.params, s.scale, s.history, s.db_floor,
-                                                 s.db_ceil)
+            h = self._history = Picture(batch.params, s.scale, s.history, s.db_floor, s.db_ceil)
         h.push(batch)
         end = float(batch.frame_times[-1] + batch.params.n_fft / batch.params.samplerate)
         path = None
@@ -111,11 +169,9 @@ class Snapshotter:
 
     def image(self) -> Optional[np.ndarray]:
         """The picture now: (n_rows, width, 3) uint8, top row = highest frequency."""
-        from monitor.gui.colormaps import lookup_table
-
         if self._history is None:
             return None
-        return lookup_table(self.settings.colormap)[self._history.visible()[::-1]]
+        return colour_table(self.settings.colormap)[self._history.codes()[::-1]]
 
     def _write(self, t: float) -> Optional[str]:
         path = os.path.join(self.directory, f"snapshot-{self._stamp}-t{int(round(t)):07d}s.png")

@@ -10,7 +10,7 @@ import numpy as np
 
 from monitor.dsp.clipping import ClipCounter
 from monitor.dsp.features import AnalysisParams, FeatureBatch, FeatureExtractor
-from monitor.dsp.levels import Normalizer
+from monitor.dsp.levels import Normalizer, limit_samples, mix_to_mono
 from monitor.ringbuffer import RingBuffer
 from monitor.settings import Settings
 
@@ -65,10 +65,13 @@ class AnalysisWorker:
         self.failure: Optional[str] = None  # why the thread last died
         self.scope = np.zeros(0, dtype=np.float32)  # latest scope_ms of mono audio (atomic swap)
         self.gain_db = 0.0
+        self.clamped = 0  # mono samples beyond ±SAMPLE_LIMIT (+96 dBFS), clamped for analysis
         self._pending: Optional[Settings] = None
         self._pending_lock = threading.Lock()
         self._requested = settings
         self._settings = settings
+        self._extractor: Optional[FeatureExtractor] = None
+        self._normalizer: Optional[Normalizer] = None
         self._apply(settings)
         self._stop = threading.Event()
         self._thread: Optional[threading.Thread] = None
@@ -159,13 +162,15 @@ class AnalysisWorker:
         channel = self._settings.channel
         if channel is not None and channel <= block.shape[1]:
             mono = np.ascontiguousarray(block[:, channel - 1])
-        elif block.shape[1] == 1:
-            mono = block[:, 0]
         else:
-            mono = block.mean(axis=1, dtype=np.float32)
+            mono = mix_to_mono(block)  # in float64: ±3e38 in two channels is not Inf
+        # Finite samples beyond +96 dBFS would overflow the power spectrum: clamped, counted.
+        mono, clamped = limit_samples(mono)
+        self.clamped += clamped
         # The classifier hears the mono mix as captured: normalisation is for what the user
         # sees, and YAMNet's scores depend on level (noise boosted +40 dB reads as something).
-        heard = mono if channel is None or block.shape[1] == 1 else block.mean(axis=1, dtype=np.float32)
+        heard = (mono if channel is None or block.shape[1] == 1
+                 else limit_samples(mix_to_mono(block))[0])
         mono = self._normalizer.process(mono)
         self.gain_db = self._normalizer.gain_db
         self.frames_in += block.shape[0]
@@ -190,12 +195,12 @@ class AnalysisWorker:
     def _apply(self, settings: Settings) -> None:
         params = AnalysisParams.from_settings(settings, self.samplerate)
         old = self._settings
-        if not hasattr(self, "_extractor") or self._extractor.params != params:
+        if self._extractor is None or self._extractor.params != params:
             extractor = FeatureExtractor(params)
-            if hasattr(self, "_extractor"):
+            if self._extractor is not None:
                 extractor.stft.seek(self.frames_in)  # frame k stays at sample k * hop
             self._extractor = extractor
-        if (not hasattr(self, "_normalizer") or old.normalize != settings.normalize
+        if (self._normalizer is None or old.normalize != settings.normalize
                 or old.target_dbfs() != settings.target_dbfs()):
             self._normalizer = Normalizer(settings.normalize, settings.target_dbfs(), self.samplerate)
         self._settings = settings

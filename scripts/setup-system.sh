@@ -3,7 +3,7 @@
 #
 #   scripts/setup-system.sh venv    python3-venv (only called when `python3 -m venv` failed)
 #   scripts/setup-system.sh run     PortAudio; with a display also the Qt xcb libraries
-#   scripts/setup-system.sh test    run + PulseAudio, Xvfb, espeak-ng, sox and the xcb libraries
+#   scripts/setup-system.sh test    run + PulseAudio, Xvfb, espeak-ng, sox, Mosquitto and the xcb libraries
 #   scripts/setup-system.sh bench   like test (the benchmarks drive the same services)
 #
 # "May" means: we are root, or sudo works without a password. Otherwise the exact apt-get line
@@ -17,7 +17,7 @@ PORTAUDIO=(libportaudio2)
 QT_XCB=(libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxkbcommon-x11-0 libxcb-image0
         libxcb-render-util0 libxcb-xinerama0 libxcb-randr0 libxcb-shape0 libxcb-xkb1
         libegl1 libgl1 libfontconfig1 libdbus-1-3)
-SERVICES=(pulseaudio pulseaudio-utils libasound2-plugins xvfb espeak-ng sox)
+SERVICES=(pulseaudio pulseaudio-utils libasound2-plugins xvfb espeak-ng sox mosquitto)
 
 case "$what" in
     venv) wanted=(python3-venv) ;;

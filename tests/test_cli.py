@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 
@@ -251,3 +252,81 @@ def test_recording_survives_a_kill(tmp_path):
     assert info.samplerate == 48000 and info.frames >= 48000 // 2
     y, _ = sf.read(out, dtype="float32")
     assert y.shape[0] == info.frames and abs(20 * np.log10(np.abs(y).max()) + 6) < 0.1
+
+
+# -- the command line's own rules (issue: hostile inputs) ---------------------------------------
+@pytest.mark.parametrize("args,needle", [
+    (["--input", "x.wav", "--samplerate", "16000"], "--samplerate does not apply to --input"),
+    (["--input", "x.wav", "--device", "pulse", "--channels", "2"], "--device and --channels do not"),
+    (["--input", ""], "non-empty"),
+    (["--record", ""], "non-empty"),
+    (["--events-csv", "a\nb.csv", "--headless"], "non-empty single line"),
+    (["--screenshot", "x.xyz", "--duration", "1"], "must end in .png"),
+    (["--no-classifier", "--threshold", "2"], "threshold must be from 0 to 1"),
+    (["--hop", "1"], "hop must be from 32"),
+    (["--db-range=-1e308:1e308"], "dB range"),
+    (["--db-range=0:1e-300"], "dB range"),
+    (["--fps", "1e308"], "refresh rate must be from 1 to 240"),
+])
+def test_conflicting_empty_and_extreme_values_are_one_line(args, needle):
+    proc = run("--headless", "--duration", "0.2", *args)
+    assert_usage_error(proc, needle)
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+
+
+def test_a_message_with_a_newline_stays_one_line(tmp_path):
+    proc = run("--headless", "--generator", "sine:1000", "--model", str(tmp_path / "a\nb.onnx"))
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+
+
+def test_headless_realtime_prints_a_short_files_end(tmp_path):
+    for seconds, last in ((0.3, 0.3), (1.3, 1.3)):
+        path = tmp_path / f"short{seconds}.wav"
+        t = np.arange(int(48000 * seconds)) / 48000
+        sf.write(path, (0.5 * np.sin(2 * np.pi * 1000 * t)).astype(np.float32), 48000)
+        lines = json_lines(run("--headless", "--input", str(path), "--no-classifier"))
+        assert lines and lines[-1]["t"] >= last - 0.05, lines
+        assert sum(line["frames"] for line in lines) > 0
+
+
+def test_closed_stdout_still_writes_the_outputs(tmp_path):
+    """``spectromon --headless ... | head -1``: the reader goes away; the run ends and the
+    features are still saved, with no traceback."""
+    out = tmp_path / "f.npz"
+    proc = subprocess.Popen([sys.executable, os.path.join(ROOT, "main.py"), "--headless",
+                             "--generator", "sine:1000", "--no-classifier", "--interval", "0.1",
+                             "--save-features", str(out)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, cwd=ROOT)
+    proc.stdout.readline()
+    proc.stdout.close()  # as head -1 does
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0 and b"Traceback" not in err, err
+    assert np.load(out)["mel_db"].shape[0] > 0
+
+
+def test_sighup_ends_headless_like_sigterm(tmp_path):
+    out = tmp_path / "f.npz"
+    proc = subprocess.Popen([sys.executable, os.path.join(ROOT, "main.py"), "--headless",
+                             "--generator", "sine:1000", "--no-classifier",
+                             "--save-features", str(out)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, cwd=ROOT, text=True)
+    assert proc.stdout.readline().startswith("{")
+    proc.send_signal(signal.SIGHUP)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert np.load(out)["mel_db"].shape[0] > 0
+
+
+def test_headless_without_an_input_exits_2_instead_of_playing_the_demo(tmp_path):
+    """No usable input and none named: the window would show the demo; headless (and any run
+    that records) must not pass a scripted test on it."""
+    env = dict(os.environ, PULSE_SERVER=f"unix:{tmp_path / 'no-pulse-here'}")
+    for extra in ([], ["--record", str(tmp_path / "r.wav")]):
+        proc = subprocess.run([sys.executable, os.path.join(ROOT, "main.py"), "--headless",
+                               "--duration", "1", "--no-classifier", *extra], env=env,
+                              capture_output=True, text=True, timeout=60, cwd=ROOT)
+        if proc.returncode == 0 and "demo" not in proc.stderr:
+            pytest.skip("this machine has a real input device")
+        assert proc.returncode == 2, proc.stderr
+        assert "demo" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "r.wav").exists()

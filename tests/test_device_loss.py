@@ -212,6 +212,7 @@ def test_window_shows_input_lost_and_retries(pulse_mic, qtbot, tmp_path):
     assert not window.pipeline.input_lost
     qtbot.waitUntil(lambda: window.frames_seen > seen + 10, timeout=10_000)
     window.close()
+    assert window.wait_stopped(30)
 
 
 def test_frozen_server_counts_as_lost_then_recovers(pulse_mic, tmp_path):

@@ -57,6 +57,7 @@ def make_window(qtbot, store):
     yield make
     for w in windows:
         w.close()
+        assert w.wait_stopped(30), "the audio did not stop"
 
 
 def wait_columns(qtbot, window: MainWindow, n: int = 30) -> None:
@@ -579,8 +580,8 @@ def test_clip_indicator_lights_on_clipping(qtbot, store, tmp_path):
     t = np.arange(48000) / 48000
     tone = np.clip(np.round(2 * 32768 * np.sin(2 * np.pi * 1000 * t)), -32768, 32767)
     sf.write(str(tmp_path / "clipped.wav"), tone.astype(np.int16), 48000, subtype="PCM_16")
-    settings = Settings(input=str(tmp_path / "clipped.wav"), classifier=False).validate()
-    window = MainWindow(settings, Pipeline(settings), store=store)
+    session = Session({"input": str(tmp_path / "clipped.wav"), "loop": True, "classifier": False})
+    window = MainWindow(session, store=store)
     qtbot.addWidget(window)
     window.show()
     try:
@@ -735,6 +736,7 @@ def test_input_lost_banner_rescans_and_retries(pulse_mic, qtbot):
         qtbot.waitUntil(lambda: window.frames_seen > seen + 10, timeout=WAIT_MS)
     finally:
         window.close()
+        assert window.wait_stopped(30)
 
 
 def test_classifier_panel_and_activity_strip(qtbot, store):
@@ -816,6 +818,7 @@ def test_close_stops_the_pipeline(make_window, qtbot):
     wait_columns(qtbot, window, 5)
     pipeline = window.pipeline
     window.close()
+    assert window.wait_stopped(30)  # the stop runs off the GUI thread
     assert pipeline.worker._thread is None and not pipeline.source.active
     assert not window.timer.isActive()
 

@@ -448,3 +448,27 @@ def test_the_window_starts_and_stops_a_session(tmp_path, qtbot):
     seg = SessionReader(str(tmp_path / "s")).main_segment()
     assert seg.frames == size // 512
     assert all(_near(r, seg.rows, 1000) for r in np.argmax(seg.db(0, seg.frames), axis=1)[10:])
+
+
+@pytest.mark.parametrize("scale", ["log", "mel"])
+def test_snapshot_picture_is_the_waterfalls(scale):
+    """monitor.snapshots sits below the window: its picture and colours must be the window's."""
+    from monitor.dsp.features import AnalysisParams, FeatureExtractor
+    from monitor.gui.colormaps import COLORMAPS, lookup_table
+    from monitor.gui.waterfall import WaterfallHistory
+    from monitor.snapshots import Picture, colour_table
+
+    for name in COLORMAPS:
+        np.testing.assert_array_equal(colour_table(name), lookup_table(name))
+    params = AnalysisParams(48000.0, 2048, 512, "hann", 64, 0.0, 24000.0, False, "slaney")
+    rng = np.random.default_rng(7)
+    x = (0.3 * rng.standard_normal(48000 * 3)).astype(np.float32)
+    ex = FeatureExtractor(params)
+    history = WaterfallHistory(params, scale, 2.0, -100.0, 0.0)
+    picture = Picture(params, scale, 2.0, -100.0, 0.0)
+    for block in np.array_split(x, 23):
+        batch = ex.process(block)
+        if len(batch):
+            history.push(batch)
+            picture.push(batch)
+    np.testing.assert_array_equal(picture.codes(), history.visible())

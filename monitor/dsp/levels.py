@@ -8,9 +8,39 @@ import numpy as np
 
 from monitor.dsp.db import amplitude_to_dbfs
 
-__all__ = ["frame_levels", "peak_frequency", "Normalizer"]
+__all__ = ["frame_levels", "peak_frequency", "Normalizer", "limit_samples", "mix_to_mono",
+           "SAMPLE_LIMIT"]
 
 _NEIGHBOURS = np.array([-1, 0, 1])
+
+# Largest sample magnitude analysed (+96.3 dBFS). A float WAV may hold any finite value
+# (±3.4e38): squared in the power spectrum such a value is Inf in float32. Bounded here, the
+# largest power is (SAMPLE_LIMIT · 40 dB of normaliser gain · n_fft 16384)² ≈ 1e22, far inside
+# float32, so every finite input gives finite features. Real audio never comes near it.
+SAMPLE_LIMIT = 65536.0
+
+
+def limit_samples(block: np.ndarray) -> tuple[np.ndarray, int]:
+    """Clamp ``block`` to ±:data:`SAMPLE_LIMIT`; return it and how many samples were clamped.
+
+    The input is returned unchanged (not copied) when nothing is beyond the limit. NaN and Inf
+    must have been replaced before (they are not counted here).
+    """
+    over = int(np.count_nonzero(np.abs(block) > SAMPLE_LIMIT))
+    if over:
+        block = np.clip(block, -SAMPLE_LIMIT, SAMPLE_LIMIT)
+    return block, over
+
+
+def mix_to_mono(block: np.ndarray) -> np.ndarray:
+    """Mean of the channels of ``block`` (frames × channels), float32.
+
+    Summed in float64: in float32 two channels at ±3e38 add up to Inf, and many channels of
+    nearly equal samples lose their low bits.
+    """
+    if block.shape[1] == 1:
+        return block[:, 0]
+    return block.mean(axis=1, dtype=np.float64).astype(np.float32)
 
 
 def frame_levels(frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

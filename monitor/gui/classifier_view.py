@@ -8,6 +8,7 @@ otherwise a couple of attribute reads and, for the strip, one transform update.
 
 from __future__ import annotations
 
+import os
 from typing import Optional
 
 import numpy as np
@@ -316,6 +317,11 @@ class ClassifierView(QtWidgets.QWidget):
         grid.addWidget(self.watch_list, 1, 0, 1, 2)
         grid.addWidget(self.watch_remove, 1, 2, QtCore.Qt.AlignmentFlag.AlignTop)
         grid.addWidget(self.watch_error, 2, 0, 1, 3)
+        # --save-clips: the session's AlertClips follows this switch (monitor.gui.save_last).
+        self.clips_check = QtWidgets.QCheckBox("save a clip of each alert")
+        self.clips_check.setToolTip("pre-roll + until a few seconds after the event, one WAV "
+                                    "file per alert (--save-clips DIR, --clip-after SECONDS)")
+        grid.addWidget(self.clips_check, 3, 0, 1, 3)
         self.watch_add.clicked.connect(self._add_watch)
         self.watch_edit.returnPressed.connect(self._add_watch)
         self.watch_remove.clicked.connect(self._remove_watch)
@@ -324,8 +330,8 @@ class ClassifierView(QtWidgets.QWidget):
     def _event_log(self) -> QtWidgets.QWidget:
         box = QtWidgets.QGroupBox("Event log")
         v = QtWidgets.QVBoxLayout(box)
-        self.table = QtWidgets.QTableWidget(0, 4)
-        self.table.setHorizontalHeaderLabels(["start", "label", "peak", "duration (s)"])
+        self.table = QtWidgets.QTableWidget(0, 5)
+        self.table.setHorizontalHeaderLabels(["start", "label", "peak", "duration (s)", "clip"])
         self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setDefaultSectionSize(20)
         self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -449,8 +455,10 @@ class ClassifierView(QtWidgets.QWidget):
             self.watch_list.addItem(f"{label}  ≥ {float(threshold):.2f}")
 
     def _export_clicked(self) -> None:
-        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Export event log", "events.csv",
-                                                        "CSV files (*.csv)")
+        # Never overwritten (the CSV is created exclusively): no question whose answer is ignored.
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(
+            self, "Export event log", "events.csv", "CSV files (*.csv)",
+            options=QtWidgets.QFileDialog.Option.DontConfirmOverwrite)
         if path:
             self.export_csv(path)
 
@@ -465,7 +473,8 @@ class ClassifierView(QtWidgets.QWidget):
             self.table.setRowCount(len(shown))
         for r, ev in enumerate(shown):
             cells = (_fmt_time(ev.start), ev.label, f"{ev.peak:.2f}",
-                     f"{ev.duration:.2f}" + (" …" if ev.open else ""))
+                     f"{ev.duration:.2f}" + (" …" if ev.open else ""),
+                     os.path.basename(ev.clip) if ev.clip else "")
             for c, text in enumerate(cells):
                 item = self.table.item(r, c)
                 if item is None:

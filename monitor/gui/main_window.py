@@ -15,7 +15,9 @@ from monitor.gui.controls import VIEWS, ControlPanel, ViewBar
 from monitor.gui.meters import LevelMeters
 from monitor.gui.overview import LiveOverview
 from monitor.gui.run_stats import RunStats
+from monitor.gui.save_last import add_save_last
 from monitor.gui.scope import ScopeView
+from monitor.gui.shutdown import stop_in_background
 from monitor.gui.spectrum import SpectrumView
 from monitor.gui.status import FpsMeter, InputLostBanner, NoticeBanner, StatusLine
 from monitor.gui.theme import COLORS, apply_theme
@@ -180,6 +182,7 @@ class MainWindow(QtWidgets.QMainWindow):
                         activated=self.view_bar.pause_button.toggle)
         QtGui.QShortcut(QtGui.QKeySequence(QtCore.Qt.Key.Key_F11), self,
                         activated=self.toggle_full_screen)
+        self.save_last_button = add_save_last(self)  # and Ctrl+Shift+S, and the clip switch
         self.timer = QtCore.QTimer(self)
         self.timer.setTimerType(QtCore.Qt.TimerType.PreciseTimer)
         self.timer.timeout.connect(self.tick)
@@ -411,6 +414,14 @@ class MainWindow(QtWidgets.QMainWindow):
                 self._save()
                 self.store.set_value("geometry", self.saveGeometry())
                 self.store.qsettings.sync()
-            self.session.stop()
+            self._stopping = stop_in_background(self.session)  # the GUI thread never waits
         super().closeEvent(event)
+
+    def wait_stopped(self, timeout: Optional[float] = None) -> bool:
+        """After :meth:`close`: wait until the audio has stopped; True when it has."""
+        thread = getattr(self, "_stopping", None)
+        if thread is not None:
+            thread.join(timeout)
+            return not thread.is_alive()
+        return True
 

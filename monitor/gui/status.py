@@ -103,6 +103,7 @@ def drop_counters(status) -> str:
         f"audio frames dropped by the ring buffer: {status.dropped_frames}",
         f"input overflows / underflows reported: {status.overflows} / {status.underflows}",
         f"non-finite samples replaced by 0: {status.nonfinite}",
+        f"samples beyond +96 dBFS clamped: {status.clamped}",
         f"samples at full scale: {status.clipped}",
         f"analysis batches dropped (not drawn in time): {status.dropped_batches}",
         f"analysis restarts: {status.worker_restarts}",

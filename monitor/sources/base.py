@@ -8,9 +8,54 @@ from typing import Optional
 
 import numpy as np
 
+from monitor.errors import ParameterError
 from monitor.ringbuffer import RingBuffer
 
-__all__ = ["Source", "PacedSource"]
+__all__ = ["Source", "PacedSource", "check_stream_format", "MIN_RATE", "MAX_RATE", "MAX_CHANNELS",
+           "MAX_BLOCK", "MAX_SAMPLES_PER_SECOND"]
+
+# Bounds on what a source may deliver, checked before anything is allocated for it (a header
+# that lies - 100 MHz × 64 channels in a 6 MB file - once asked the ring buffer for 95 GiB).
+MIN_RATE, MAX_RATE = 1000.0, 768000.0  # Hz
+MAX_CHANNELS = 64
+MAX_BLOCK = 65536  # frames per block
+# The ring holds 4 s: 6.144 M samples/s (768 kHz × 8 ch, 96 kHz × 64 ch) is 98 MB of float32.
+MAX_SAMPLES_PER_SECOND = 768000 * 8
+
+
+def check_stream_format(samplerate: float, channels: int, blocksize: int = 0,
+                        what: str = "the input") -> None:
+    """Refuse a rate, channel count or block size outside the bounds, naming the bound.
+
+    Parameters
+    ----------
+    samplerate : float
+        Hz.
+    channels : int
+    blocksize : int
+        Frames per block (0: chosen later, bounded then).
+    what : str
+        Whose format it is, for the message ("file x.wav").
+
+    Raises
+    ------
+    ParameterError
+    """
+    if not (np.isfinite(samplerate) and MIN_RATE <= samplerate <= MAX_RATE):
+        raise ParameterError(f"{what} has a sample rate of {samplerate:.10g} Hz; it must be "
+                             f"from {MIN_RATE:g} to {MAX_RATE:g} Hz")
+    if not (1 <= channels <= MAX_CHANNELS):
+        raise ParameterError(f"{what} has {channels} channels; at most {MAX_CHANNELS} are "
+                             f"supported")
+    if not (0 <= blocksize <= MAX_BLOCK):
+        raise ParameterError(f"{what}: a block of {blocksize} frames is more than the "
+                             f"{MAX_BLOCK} supported")
+    rate = samplerate * channels
+    if rate > MAX_SAMPLES_PER_SECOND:
+        raise ParameterError(f"{what} has {samplerate:.10g} Hz × {channels} channels = "
+                             f"{rate / 1e6:.1f} M samples/s; at most "
+                             f"{MAX_SAMPLES_PER_SECOND / 1e6:.3g} M samples/s are supported "
+                             f"(e.g. 96 kHz × 64 or 768 kHz × 8 channels)")
 
 
 class Source:

@@ -1,11 +1,19 @@
 """Test and demo signals: sine, log sweep, white and pink noise, silence, multi-tone.
 
-Spec grammar (``--generator``), levels in dBFS after ``@`` (peak for tones, RMS for noise)::
+Spec grammar (``--generator``), levels in dBFS after ``@``::
 
     sine:FREQ[@DB]              sine:1000, sine:1000@-6
-    sweep:F0-F1:SECONDS[@DB]    sweep:20-20000:10 (logarithmic, repeats)
+    sweep:F0-F1:SECONDS[@DB]    sweep:20-20000:10 (logarithmic, repeats; F0 = F1 is a sine)
     tones:F1,F2,...[@DB]        tones:440,880,1320@-12 (each tone at DB)
     white[@DB]  pink[@DB]  silence
+
+Levels: for ``sine``, ``sweep`` and ``tones`` the level is the **peak** of each tone; for
+``white`` and ``pink`` it is the **RMS**, and the noise is limited to ±4 × its RMS (a 12 dB crest
+factor; 6e-5 of Gaussian samples lie beyond, clipping them moves the RMS by 0.005 dB). A
+generator never exceeds full scale: a spec that could (``white@0``, whose Gaussian peaks
+reach +13 dBFS, or 1000 tones at -12 dBFS each, up to +48 dBFS) is refused with the largest
+level that fits. At most :data:`MAX_TONE_RATE` sine samples per second are rendered (64 tones at
+48 kHz, measured at 11 % of one core); more could not keep up in real time.
 """
 
 from __future__ import annotations
@@ -15,14 +23,18 @@ from typing import Callable
 import numpy as np
 
 from monitor.errors import ParameterError
-from monitor.sources.base import PacedSource
+from monitor.sources.base import PacedSource, check_stream_format
 
-__all__ = ["GeneratorSource", "parse_spec"]
+__all__ = ["GeneratorSource", "parse_spec", "MAX_TONE_RATE", "NOISE_CREST"]
 
 _DEFAULT_DB = {"sine": -6.0, "sweep": -6.0, "tones": -12.0, "white": -20.0, "pink": -20.0,
                "silence": 0.0}
 _PINK_OCTAVES = 16
 _SWEEP_FADE = 0.02  # seconds of fade-in and fade-out of each sweep
+# Sine samples rendered per second, at most: ~0.17 % of a core per tone at 48 kHz (measured),
+# so 64 tones at 48 kHz take 11 %; 1000 tones ran at 57 % of real time.
+MAX_TONE_RATE = 64 * 48000
+NOISE_CREST = 4.0  # noise peaks are limited to this many times its RMS (+12.04 dB)
 
 
 def parse_spec(spec: str, samplerate: float) -> dict:
@@ -63,7 +75,29 @@ def parse_spec(spec: str, samplerate: float) -> dict:
         raise ParameterError(f"sweep duration must be from 0.01 to 3600 s, got {out['seconds']:g}")
     if not (np.isfinite(db) and -200 <= db <= 0):
         raise ParameterError(f"generator level must be from -200 to 0 dBFS, got {db:g}")
+    n_tones = len(out.get("freqs", ()))
+    if n_tones * samplerate > MAX_TONE_RATE:
+        most = max(1, int(MAX_TONE_RATE // samplerate))
+        raise ParameterError(f"generator: {n_tones} tones at {samplerate:g} Hz are more than can be "
+                             f"rendered in real time; at most {most} at this rate")
+    _check_full_scale(kind, db, n_tones)
     return {"kind": kind, "db": db, **out}
+
+
+def _check_full_scale(kind: str, db: float, n_tones: int) -> None:
+    """Refuse a level whose signal could exceed full scale (0 dBFS peak), saying the most allowed."""
+    if kind == "tones" and n_tones > 1:
+        peak = 20 * np.log10(n_tones) + db  # tones in phase add up
+        if peak > 0:
+            raise ParameterError(f"generator: {n_tones} tones at {db:g} dBFS each can add up to "
+                                 f"{peak:+.2f} dBFS, above full scale; use at most "
+                                 f"{-20 * np.log10(n_tones):.2f} dBFS each")
+    elif kind in ("white", "pink"):
+        peak = 20 * np.log10(NOISE_CREST) + db
+        if peak > 0:
+            raise ParameterError(f"generator: {kind} noise at {db:g} dBFS RMS peaks at {peak:+.1f} "
+                                 f"dBFS, above full scale; use at most "
+                                 f"{-20 * np.log10(NOISE_CREST):.1f} dBFS RMS")
 
 
 class GeneratorSource(PacedSource):
@@ -85,6 +119,7 @@ class GeneratorSource(PacedSource):
 
     def __init__(self, spec: str, samplerate: float = 48000.0, blocksize: int = 0,
                  seed: int = 0) -> None:
+        check_stream_format(samplerate, 1, blocksize, f"generator {spec}")
         super().__init__(samplerate, 1, blocksize)
         self.spec = parse_spec(spec, samplerate)
         self.description = f"generator {spec}"
@@ -122,9 +157,9 @@ class GeneratorSource(PacedSource):
         # Instantaneous frequency f0·exp(rate·τ); phase is its integral. Each repeat starts
         # where the previous one ended (phase carried over, modulo one cycle), so the return
         # from f1 to f0 is a jump in frequency only, not a click across the whole spectrum.
-        cycles_per_sweep = f0 * np.expm1(rate * period / self.samplerate) / rate
+        cycles_per_sweep = f0 * _growth(rate, period / self.samplerate)
         carried = np.mod(repeat * np.mod(cycles_per_sweep, 1.0), 1.0)
-        cycles = f0 * (np.expm1(rate * tau) / rate) + carried
+        cycles = f0 * _growth(rate, tau) + carried
         # The jump from f1 back to f0 still splatters across the spectrum (a vertical line in
         # the waterfall); a short raised-cosine fade at both ends of each sweep hides it.
         fade = np.minimum(1.0, np.minimum(tau, seconds - tau) / min(_SWEEP_FADE, seconds / 4))
@@ -132,7 +167,7 @@ class GeneratorSource(PacedSource):
         return self.amplitude * envelope * np.sin(2 * np.pi * np.mod(cycles, 1.0))
 
     def _white(self, t: np.ndarray) -> np.ndarray:
-        return self.amplitude * self._rng.standard_normal(t.size)
+        return self.amplitude * _limit(self._rng.standard_normal(t.size))
 
     def _pink(self, t: np.ndarray) -> np.ndarray:
         # Voss-McCartney: octave k holds a random value for 2**k samples; the sum has a 1/f
@@ -147,4 +182,16 @@ class GeneratorSource(PacedSource):
                 values[0] = self._pink_value[k]
             out += np.repeat(values, np.diff(np.append(starts, held.size)))
             self._pink_index[k], self._pink_value[k] = held[-1], values[-1]
-        return self.amplitude * out / np.sqrt(_PINK_OCTAVES + 1)
+        return self.amplitude * _limit(out / np.sqrt(_PINK_OCTAVES + 1))
+
+
+def _limit(noise: np.ndarray) -> np.ndarray:
+    """Unit-RMS noise clipped to ±:data:`NOISE_CREST` (in place)."""
+    return np.clip(noise, -NOISE_CREST, NOISE_CREST, out=noise)
+
+
+def _growth(rate: float, tau):
+    """∫₀^τ exp(rate·s) ds = expm1(rate·τ) / rate, and τ itself for rate 0 (F0 = F1: a sine)."""
+    if rate == 0.0:
+        return np.asarray(tau, dtype=np.float64)
+    return np.expm1(rate * tau) / rate

@@ -14,7 +14,7 @@ from typing import Any, Optional, Union
 
 from monitor.ringbuffer import RingBuffer
 from monitor.errors import ParameterError
-from monitor.sources.base import Source
+from monitor.sources.base import Source, check_stream_format
 
 __all__ = ["MicrophoneSource", "portaudio_problem", "list_devices", "resolve_device",
            "rescan_devices", "abandoned_streams", "COMMON_RATES"]
@@ -121,6 +121,8 @@ class MicrophoneSource(Source):
         if self.channels > info["max_input_channels"]:
             raise ParameterError(f"device {self.device_name!r} has {info['max_input_channels']} "
                                  f"input channel(s), {self.channels} asked")
+        check_stream_format(self.samplerate, self.channels, blocksize,
+                            f"device {self.device_name!r}")  # before the ring is sized
         try:
             sd.check_input_settings(self.device_index, channels=self.channels,
                                     samplerate=self.samplerate, dtype="float32")

@@ -404,7 +404,8 @@ class SessionWriter:
         elif kind == "events":
             f, w = self._events_file
             for e in item[1]:
-                w.writerow(e.as_row())
+                # our own columns (EVENT_COLUMNS), whatever the classifier's CSV holds
+                w.writerow([f"{e.start:.3f}", e.label, f"{e.peak:.4f}", f"{e.duration:.3f}"])
 
     def _write_level(self, row: dict) -> None:
         out = [f"{row['start_s']:.3f}", f"{row['duration_s']:.3f}"]

@@ -17,14 +17,13 @@ every period of the file).
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import struct
 import time
 import zlib
 from typing import Optional
-
-import math
 
 import numpy as np
 

@@ -22,7 +22,8 @@ import traceback
 
 from bench.report import Figure, flush, machine, render_markdown, render_text
 
-SECTIONS = ("dsp", "render", "latency", "classifier", "app", "startup", "offline", "network")
+SECTIONS = ("dsp", "render", "latency", "classifier", "app", "startup", "offline", "network",
+            "long_session")
 NEEDS_MIC = {"app", "startup", "soak"}
 TITLES = {
     "dsp": "1. Streaming DSP throughput",
@@ -35,11 +36,12 @@ TITLES = {
     "soak": "7. Soak (10 min on the virtual microphone)",
     "offline": "8. Offline analysis (10 min 48 kHz file, n_fft 2048, hop 512, 128 mels, classifier off)",
     "network": "9. Network (MQTT, local Mosquitto)",
+    "long_session": "10. Long sessions (synthetic 24 h session on disk, overview, open)",
 }
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FINDINGS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "findings.md")
 SOAK_START, SOAK_END = "<!-- soak:start -->", "<!-- soak:end -->"
-ORDER = ["1.", "2.", "3.", "4.", "5.", "6.", "7.", "8.", "9."]
+ORDER = ["1.", "2.", "3.", "4.", "5.", "6.", "7.", "8.", "9.", "10."]
 
 
 def _run_section(name: str, quick: bool) -> tuple[list[Figure], str]:

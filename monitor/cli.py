@@ -128,6 +128,18 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--export-spectrogram", dest="export_spectrogram", metavar="OUT.npz",
                      type=_text,
                      help="headless: at the end, write the last --history seconds of spectrogram")
+    run.add_argument("--session", metavar="DIR", type=_text,
+                     help="write the analysis to DIR as it goes (new or empty folder; "
+                          "crash-safe; see README 'Long sessions')")
+    run.add_argument("--open", metavar="DIR", type=_text,
+                     help="browse a session saved with --session (no input)")
+    run.add_argument("--snapshot-every", dest="snapshot_every", metavar="PERIOD",
+                     help="save a PNG of the waterfall every PERIOD (10m, 30s, 1h) of stream")
+    run.add_argument("--snapshot-dir", dest="snapshot_dir", metavar="DIR", type=_text,
+                     help="folder for --snapshot-every")
+    run.add_argument("--level-log", dest="level_log", metavar="FILE.csv", type=_text,
+                     help="per-minute LAeq, LAFmax, LCpeak (and flat) levels to a new CSV, "
+                          "a row appended each minute")
     from monitor.network.options import add_network_options
 
     add_network_options(p)
@@ -209,9 +221,13 @@ def _check_run_options(ns: argparse.Namespace) -> None:
         raise ParameterError("--save-clips needs real time (not --no-realtime)")
     # Output paths are checked now, not after an hour of monitoring: every one is created
     # exclusively later, so an existing name (file, link, FIFO) is refused here already.
+    from monitor.run_outputs import check_options
+
+    check_options(ns)  # --session, --open, --snapshot-*, --level-log
     check_output_options({f"--{n.replace('_', '-')}": _opt(ns, n)
                           for n in ("save_features", "events_csv", "screenshot", "record",
-                                    "export_spectrum", "export_log", "export_spectrogram")})
+                                    "export_spectrum", "export_log", "export_spectrogram",
+                                    "level_log")})
     if _opt(ns, "record"):
         file_format(_opt(ns, "record"))
     from monitor.network.options import check_network_options
@@ -274,6 +290,10 @@ def _main(argv: Optional[Sequence[str]] = None) -> int:
         _check_run_options(ns)
         if _opt(ns, "list_devices"):
             return _list_devices()
+        if _opt(ns, "open"):
+            from monitor.gui.session_browser import run_browser
+
+            return run_browser(ns.open, ns)
         if not given.get("classifier", True):
             ignored = [f"--{k}" for k in ("model", "labels", "watch", "threshold", "aggregate")
                        if k in given] + (["--events-csv"] if _opt(ns, "events_csv") else [])

@@ -26,6 +26,7 @@ from monitor.channel_monitor import channel_report
 from monitor.headless_exports import HeadlessExports
 from monitor.outputs import write_atomically
 from monitor.npz_writer import save_npz
+from monitor.run_outputs import RunOutputs, tee
 from monitor.session import Session
 from monitor.settings import Settings
 
@@ -148,10 +149,13 @@ def run_headless(given: dict, ns: argparse.Namespace, saved: Optional[dict] = No
     store = FeatureStore() if getattr(ns, "save_features", None) else None
     publisher = None
     exports = HeadlessExports(ns, session.settings.history)
+    outputs = None
     try:
         session.open_classifier()
         if getattr(ns, "measure", False) or getattr(ns, "export_log", None):
             session.open_measurement()
+        outputs = RunOutputs.from_options(ns, session)
+        sink = tee(exports.tee(store), outputs)
         session.start()
         if getattr(ns, "events_csv", None) and session.classifier is not None:
             session.classifier.log_events_to(ns.events_csv)  # a row as each event closes
@@ -161,14 +165,16 @@ def run_headless(given: dict, ns: argparse.Namespace, saved: Optional[dict] = No
         reporter.print_new()
         try:
             if session.settings.realtime:
-                _run_realtime(session, interval, duration, exports.tee(store), stop, reporter,
-                              save, publisher)
+                _run_realtime(session, interval, duration, sink, stop, reporter, save,
+                              publisher)
             else:
-                _run_offline(session, interval, duration, exports.tee(store), stop, publisher)
+                _run_offline(session, interval, duration, sink, stop, publisher)
         except OutputClosed:
             pass
     finally:
         session.close()
+        if outputs is not None:
+            outputs.close()
         if publisher is not None:
             publisher.update(session, force=True)  # the last labels, events and status
             publisher.close()

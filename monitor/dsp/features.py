@@ -96,6 +96,13 @@ class FeatureBatch:
         k = np.arange(self.first_frame, self.first_frame + len(self))
         return k * (self.params.hop / self.params.samplerate)
 
+    def frames(self, start: int, stop: int) -> "FeatureBatch":
+        """Frames ``start:stop`` of this batch (views, no copy)."""
+        start, stop, _ = slice(start, stop).indices(len(self))
+        return FeatureBatch(self.params, self.first_frame + start, self.power_db[start:stop],
+                            self.mel_db[start:stop], self.peak_dbfs[start:stop],
+                            self.rms_dbfs[start:stop], self.peak_hz[start:stop])
+
 
 class FeatureExtractor:
     """Turns mono blocks of any size into :class:`FeatureBatch` es.

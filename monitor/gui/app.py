@@ -14,6 +14,7 @@ from monitor.errors import ParameterError
 from monitor.gui.main_window import MainWindow
 from monitor.gui.screen_fit import fit_to_screen
 from monitor.gui.screenshot import save_screenshot
+from monitor.run_outputs import RunOutputs
 from monitor.session import Session
 from monitor.settings_store import SettingsStore
 
@@ -105,16 +106,20 @@ def _run_window(app: QtWidgets.QApplication, given: dict, ns: argparse.Namespace
         from monitor.clips import AlertClips
 
         session.clips = AlertClips(ns.save_clips)
+    outputs = None
     try:
         session.open_classifier()
         session.open_measurement()  # a bad --calibration file: exit 2 before any window
+        outputs = RunOutputs.from_options(ns, session)
         session.start()
     except BaseException:
+        if outputs is not None:
+            outputs.close()
         session.close()
         raise
     for p in reversed(session.problems.items()):
         print(f"{PROG}: {p.text}", file=sys.stderr)
-    window = MainWindow(session, store=store)
+    window = MainWindow(session, store=store, outputs=outputs)
     screenshot = getattr(ns, "screenshot", None)
     duration = getattr(ns, "duration", None)
     geometry = store.value("geometry", None)
@@ -156,5 +161,11 @@ def _run_window(app: QtWidgets.QApplication, given: dict, ns: argparse.Namespace
         stop_requested["window"] = None
         window.run_stats.write(window)
         window.close()
-        session.close()
+        session.close()  # the audio has stopped: the worker's last batches are all there
+        outputs = window.outputs  # also a session started from the window
+        if outputs is not None and session.pipeline is not None:
+            for batch in session.pipeline.worker.drain():  # analysed after the last tick
+                outputs.add(batch)
+        if outputs is not None:
+            outputs.close()
     return result["code"]

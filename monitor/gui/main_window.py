@@ -16,6 +16,7 @@ from monitor.gui.instrument_panels import InstrumentPanels
 from monitor.gui.menus import about_text, build_menus, shortcuts_text
 from monitor.gui.meters import LevelMeters
 from monitor.gui.projector import PROJECTOR_SCALE, ProjectorBar
+from monitor.gui.overview import LiveOverview
 from monitor.gui.run_stats import RunStats
 from monitor.gui.save_last import add_save_last
 from monitor.gui.scope import ScopeView
@@ -66,9 +67,10 @@ class MainWindow(QtWidgets.QMainWindow):
     record_requested = QtCore.pyqtSignal(bool)
 
     def __init__(self, session: Session, store: Optional[SettingsStore] = None,
-                 parent: Optional[QtWidgets.QWidget] = None) -> None:
+                 parent: Optional[QtWidgets.QWidget] = None, outputs=None) -> None:
         super().__init__(parent)
         self.session = session
+        self.outputs = outputs  # RunOutputs (--session, --snapshot-every, --level-log) or None
         session.start()
         settings = session.settings
         apply_theme(QtWidgets.QApplication.instance(), settings.theme, settings.ui_scale)
@@ -100,6 +102,7 @@ class MainWindow(QtWidgets.QMainWindow):
         # -- views ----------------------------------------------------------------------------
         params = session.pipeline.worker.params
         self.waterfall = Waterfall(settings, params)
+        self.overview = LiveOverview(self, outputs.session_dir if outputs is not None else None)
         self.spectrum = SpectrumView(settings, self.waterfall.rows)
         self.scope = ScopeView(settings)
         self.meters = LevelMeters(settings)
@@ -124,6 +127,7 @@ class MainWindow(QtWidgets.QMainWindow):
         if self.classifier_view is not None:
             self.classifier_view.settings_changed.connect(self.change_settings)
             self.activity_strip = self.classifier_view.activity_strip()
+            self.overview.connect_event_log(self.classifier_view.table)
 
         upper = QtWidgets.QWidget()
         # The strip goes under the waterfall (time on x) or, --vertical, right of it.
@@ -145,6 +149,7 @@ class MainWindow(QtWidgets.QMainWindow):
             # Same axis width on both plots, so that their time axes line up.
             for plot in (self.waterfall.plot, self.activity_strip):
                 plot.getAxis("left").setWidth(64)
+        ul.addWidget(self.overview.strip)
         self._upper = upper
         lower = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
         lower.addWidget(self.spectrum)
@@ -257,12 +262,15 @@ class MainWindow(QtWidgets.QMainWindow):
         batches = worker.drain()
         for batch in batches:
             self.waterfall.push(batch)
+            if self.outputs is not None:
+                self.outputs.add(batch)
             self.frames_seen += len(batch)
             self._peak_acc = max(self._peak_acc, float(batch.peak_dbfs.max()))
             self._rms_acc = max(self._rms_acc, float(batch.rms_dbfs.max()))
             if len(batch):
                 self._peak_hz = float(batch.peak_hz[-1])
         self._ticks += 1
+        self.overview.tick(batches, now)
         if not self.paused:
             self.waterfall.draw()
             self._spectrum_due = self._spectrum_due or bool(batches)
@@ -495,6 +503,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.waterfall.apply_settings(new)
         self._place_strip()
         self._apply_look()
+        self.overview.apply_settings(new)
         self.spectrum.apply_settings(new)
         self.spectrum.set_rows(self.waterfall.rows)
         self.scope.apply_settings(new)

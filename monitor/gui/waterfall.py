@@ -531,6 +531,7 @@ class Waterfall(QtWidgets.QWidget):
         self._frozen_db: Optional[np.ndarray] = None
         self._frozen_codes: Optional[np.ndarray] = None
         self._frozen_head = 0
+        self.scrollback_time: Optional[float] = None  # set by show_columns (scroll-back)
         self._lut32 = rgb32_table(settings.colormap)
         self._left = FrequencyAxis("left")
         self._bottom = FrequencyAxis("bottom")
@@ -642,6 +643,31 @@ class Waterfall(QtWidgets.QWidget):
             self.image_item.freeze(None)
             self._dirty = True
             self._clock.reset()
+            if self.scrollback_time is not None:
+                self.scrollback_time = None
+                self._layout_axes()  # back to time relative to now
+
+    def show_columns(self, db: np.ndarray, end_time: float) -> None:
+        """Scroll-back: show ``db`` ((n_rows, width) dBFS, oldest column first, the history's
+        geometry) as a frozen picture whose right edge is stream time ``end_time`` (s); the
+        history keeps filling. ``set_paused(False)`` returns to the live picture."""
+        h = self.history
+        if db.shape != (h.rows.n_rows, h.width):
+            raise ValueError(f"columns must be {(h.rows.n_rows, h.width)}, got {db.shape}")
+        if not self.paused:
+            self.set_paused(True)
+        self._frozen_db = np.ascontiguousarray(db, dtype=np.float32)
+        self._frozen_codes = h.quantize(self._frozen_db)
+        self._frozen_head = h.width
+        self.scrollback_time = float(end_time)
+        self._x0 = self.scrollback_time - h.width * h.column_seconds  # time axis: session time
+        vb = self.plot.getPlotItem().getViewBox()
+        if self.settings.orientation == "vertical":
+            vb.setRange(yRange=(self._x0, self.scrollback_time), padding=0)
+        else:
+            vb.setRange(xRange=(self._x0, self.scrollback_time), padding=0)
+        self._place_image()
+        self.image_item.freeze(self._lut32[self._frozen_codes])
 
     def set_value_mode(self, mode: str) -> None:
         """Colour by 'db' or by linear 'power'."""
@@ -715,6 +741,8 @@ class Waterfall(QtWidgets.QWidget):
         if self.value_mode == "power" and math.isfinite(db):
             level = f"{10.0 ** (db / 10.0):.3g} FS²  {level}"
         freq = f"{hz:.0f} Hz" if hz < 1000 else f"{hz / 1000:.3f} kHz"
+        if self.paused and self.scrollback_time is not None:  # scroll-back: session time
+            return f"t {t:.2f} s   f {freq}   {level}"
         return f"t {t:+.2f} s   f {freq}   {level}"
 
     # -- internals ------------------------------------------------------------------------------

@@ -487,6 +487,30 @@ class Session:
                                  f"{then}", "info")
             return path
 
+    def set_recording(self, on: bool, directory: Optional[str] = None) -> Optional[str]:
+        """Start recording the input as captured to a new ``recording-YYYYmmdd-HHMMSS.wav`` in
+        ``directory`` (default: the clips' folder, else the current one), or stop it. Returns
+        the file's path, or None with the problem ``'recording'`` saying why not."""
+        with self._lock:
+            if self.pipeline is None:
+                return None
+            recorder = self.pipeline.recorder
+            if not on:
+                path = recorder.stop_recording()
+                if path is not None:
+                    self.problems.report("recording", f"recording closed: {path}", "info")
+                return path
+            if directory is None:
+                directory = self.clips.directory if self.clips is not None else os.getcwd()
+            path = os.path.join(directory, time.strftime("recording-%Y%m%d-%H%M%S.wav"))
+            try:
+                recorder.start_recording(path)
+            except ParameterError as exc:
+                self.problems.report("recording", f"cannot record: {exc}", "error")
+                return None
+            self.problems.report("recording", f"recording to {path}", "info")
+            return path
+
     @property
     def input_lost(self) -> bool:
         return self.pipeline is not None and self.pipeline.input_lost

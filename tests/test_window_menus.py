@@ -38,7 +38,7 @@ def window(qtbot, tmp_path):
 
 def test_menus_hold_the_usual_places_and_shortcuts(window, qtbot, tmp_path, monkeypatch):
     titles = [a.text().replace("&", "") for a in window.menuBar().actions()]
-    assert titles == ["File", "View", "Help"]
+    assert titles == ["File", "Export", "View", "Help"]
     acts = window.actions
     assert acts["quit"].shortcut().toString() == "Ctrl+Q"
     assert [k.toString() for k in acts["shortcuts"].shortcuts()] == ["F1", "?"]
@@ -53,12 +53,15 @@ def test_menus_hold_the_usual_places_and_shortcuts(window, qtbot, tmp_path, monk
     assert problem is not None and "saved the last" in problem.text, problem
     path = window.save_screenshot(str(tmp_path / "shot.png"))
     assert path and (tmp_path / "shot.png").stat().st_size > 1000
-    acts["record"].trigger()  # nobody listens: it says so and stays unchecked
-    assert not acts["record"].isChecked() and "--record" in window.statusBar().currentMessage()
     heard = []
     window.record_requested.connect(heard.append)
-    acts["record"].trigger()
+    acts["record"].trigger()  # File ▸ Record: a new file in the current folder, as captured
     assert heard == [True] and acts["record"].isChecked()
+    recording = window.session.problems.get("recording").text
+    assert recording.startswith("recording to ") and "recording-" in recording
+    acts["record"].trigger()
+    assert heard == [True, False] and not acts["record"].isChecked()
+    assert window.session.problems.get("recording").text.startswith("recording closed")
     v = versions()
     assert v["spectromon"] and v["Qt"] and v["numpy"]
     acts["about"].trigger()

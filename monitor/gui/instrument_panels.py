@@ -74,7 +74,7 @@ class InstrumentPanels:
             self.measurements.calibrate_requested.connect(self.calibrate)
             self.measurements.export_log_requested.connect(lambda: self.export_log())
             self.measurements.settings_changed.connect(window.change_settings)
-        menu = window.menuBar().addMenu("&Export")
+        self.export_menu = menu = QtWidgets.QMenu("&Export", window)  # placed by the menus
         for text, slot in (("Spectrum (CSV)…", self.export_spectrum),
                            ("Measurement log (CSV)…", self.export_log),
                            ("Spectrogram (NPZ)…", self.export_spectrogram),

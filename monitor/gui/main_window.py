@@ -61,7 +61,7 @@ class MainWindow(QtWidgets.QMainWindow):
     Signals
     -------
     record_requested(bool)
-        File ▸ Record toggled (the application starts/stops the recorder).
+        File ▸ Record toggled: True once a recording started, False when it stopped.
     """
 
     record_requested = QtCore.pyqtSignal(bool)
@@ -440,17 +440,15 @@ class MainWindow(QtWidgets.QMainWindow):
         self.meters.update()
 
     def toggle_record(self, on: bool) -> None:
-        """File ▸ Record: asks the application (``record_requested``); says so when nothing
-        listens, rather than showing a recording that is not happening."""
-        if self.receivers(self.record_requested) == 0:
-            action = self.actions["record"]
-            blocked = action.blockSignals(True)
-            action.setChecked(False)
-            action.blockSignals(blocked)
-            self.statusBar().showMessage("recording from the menu is not available in this "
-                                         "build: start with --record FILE.wav", 8000)
-            return
-        self.record_requested.emit(bool(on))
+        """File ▸ Record: the session starts or stops a recording of the input as captured;
+        the menu entry shows what really happens."""
+        path = self.session.set_recording(bool(on))
+        action = self.actions["record"]
+        blocked = action.blockSignals(True)
+        action.setChecked(bool(on) and path is not None)
+        action.blockSignals(blocked)
+        self.record_requested.emit(bool(on) and path is not None)
+        self._present_problems()
 
     def open_file(self) -> None:
         """File ▸ Open: choose an audio file to analyse (as the Controls' button does)."""

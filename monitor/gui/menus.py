@@ -62,6 +62,7 @@ def build_menus(window) -> dict[str, QtGui.QAction]:
     file_menu.addSeparator()
     acts["quit"] = _action(file_menu, "&Quit", window.close, "Ctrl+Q")
 
+    bar.addMenu(window.instruments.export_menu)  # the instrument panels' exports
     view_menu = bar.addMenu("&View")
     for i, (key, view) in enumerate(VIEWS.items()):
         acts[f"view_{key}"] = _action(view_menu, view["label"],

@@ -20,6 +20,7 @@ import hashlib
 import json
 import os
 import struct
+import signal
 import subprocess
 import sys
 import textwrap
@@ -726,25 +727,44 @@ def test_bad_model_files_get_one_line_without_being_read(models, name, words, mo
 
 # --- end to end: main.py --headless ----------------------------------------------------------
 
+# The child's peak RSS must be its own: a process forked from this (large) pytest process counts
+# the parent's pages it shared before exec in ru_maxrss (Linux keeps the old mm's high-water
+# mark across exec). A tiny launcher, itself exec'd, forks the real child and reports its rusage.
+_LAUNCH = """import os, sys
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.argv[1], sys.argv[1:])
+_, status, usage = os.wait4(pid, 0)
+with open(os.environ["SPECTROMON_TEST_RUSAGE"], "w") as f:
+    f.write(str(usage.ru_maxrss))
+code = os.waitstatus_to_exitcode(status)
+sys.exit(code if code >= 0 else 128 - code)
+"""
+
+
 def run_main_rusage(*args: str, cwd: Path, timeout: float = RUN_TIMEOUT):
-    """As :func:`run_main`, with the peak RSS of this child alone (``os.wait4``)."""
-    out, err = cwd / ".stdout", cwd / ".stderr"
-    env = dict(os.environ, XDG_CONFIG_HOME=str(cwd / ".config"), QT_QPA_PLATFORM="offscreen")
+    """As :func:`run_main`, with the peak RSS of this child alone (``os.wait4`` in a launcher
+    that is not a fork of pytest)."""
+    out, err, rusage = cwd / ".stdout", cwd / ".stderr", cwd / ".rusage"
+    env = dict(os.environ, XDG_CONFIG_HOME=str(cwd / ".config"), QT_QPA_PLATFORM="offscreen",
+               SPECTROMON_TEST_RUSAGE=str(rusage))
     with open(out, "wb") as fo, open(err, "wb") as fe:
-        proc = subprocess.Popen([PY, str(MAIN), *args], cwd=cwd, stdout=fo, stderr=fe,
-                                stdin=subprocess.DEVNULL, env=env)
-    timer = threading.Timer(timeout, proc.kill)
+        proc = subprocess.Popen([PY, "-c", _LAUNCH, PY, str(MAIN), *args], cwd=cwd, stdout=fo,
+                                stderr=fe, stdin=subprocess.DEVNULL, env=env,
+                                start_new_session=True)
+    timer = threading.Timer(timeout, lambda: os.killpg(proc.pid, signal.SIGKILL))
     timer.start()
     try:
-        _, status, usage = os.wait4(proc.pid, 0)
+        proc.wait()
     finally:
         timer.cancel()
-    proc.returncode = os.waitstatus_to_exitcode(status)
     stdout, stderr = out.read_text(errors="replace"), err.read_text(errors="replace")
     out.unlink()
     err.unlink()
     assert proc.returncode != -9, f"main.py {' '.join(args)} hung for {timeout} s"
-    return proc.returncode, stdout, stderr, usage.ru_maxrss / 1024
+    maxrss = int(rusage.read_text())
+    rusage.unlink()
+    return proc.returncode, stdout, stderr, maxrss / 1024
 
 
 def usage_error(rc: int, stderr: str, rss_mb: float) -> str:

@@ -60,10 +60,10 @@ class InstrumentPanels:
         self.devices = DevicesView(session, window.change_settings)
         self.measurements = MeasurementsView(self.feed, settings) if self.feed is not None else QtWidgets.QLabel(
             "measurements unavailable (see the problems)")
-        docks = [window._dock("Measurements", "measurementsDock", self.measurements),
-                 window._dock("Octave bands", "octaveDock", self.octave),
-                 window._dock("Channels", "channelsDock", self.channels),
-                 window._dock("Devices", "devicesDock", self.devices)]
+        docks = [window._dock("Measurements", "measurementsDock", self.measurements, scroll=True),
+                 window._dock("Octave bands", "octaveDock", self.octave, scroll=True),
+                 window._dock("Channels", "channelsDock", self.channels, scroll=True),
+                 window._dock("Devices", "devicesDock", self.devices, scroll=True)]
         # Tabs beside the Controls, which stay in front: the window's layout is unchanged until
         # the user picks a tab (stacked, they squeezed the Controls to nothing at 1280 × 800).
         for dock in docks:

@@ -558,7 +558,16 @@ class MainWindow(QtWidgets.QMainWindow):
                               axis_px=axis.height() if vertical else 0)
         self._upper_layout.invalidate()
 
-    def _dock(self, title: str, name: str, widget: QtWidgets.QWidget) -> QtWidgets.QDockWidget:
+    def _dock(self, title: str, name: str, widget: QtWidgets.QWidget,
+              scroll: bool = False) -> QtWidgets.QDockWidget:
+        """A right-hand dock holding ``widget``; with ``scroll`` the widget scrolls in it, so
+        its size never makes the window larger than the screen."""
+        if scroll:
+            area = QtWidgets.QScrollArea()
+            area.setWidgetResizable(True)
+            area.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+            area.setWidget(widget)
+            widget = area
         dock = QtWidgets.QDockWidget(title)
         dock.setObjectName(name)
         dock.setWidget(widget)

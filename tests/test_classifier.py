@@ -18,7 +18,7 @@ import soundfile as sf
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # the widget tests: real Qt, no screen
 
 from conftest import main_cmd, unavailable
-from monitor.classifier import (INSTALL_COMMAND, SoundEventClassifier, benchmark_patch, load_model,
+from monitor.classifier import (INSTALL_COMMAND, SoundEventClassifier, load_model,
                                 open_classifier)
 from monitor.classifier.aggregation import EventLog, ScoreSmoother, WatchList, ranked
 from monitor.classifier.frontend import (PATCH_HOP_SAMPLES, PATCH_SAMPLES, LogMelFrontend,
@@ -469,12 +469,6 @@ def test_close_never_hangs_and_keeps_results(model):
     assert clf.wait_idle(timeout=1.0) in (True, False)  # returns at once either way
     clf.feed(np.zeros(480, np.float32), 48000.0, 1.01)  # after close: ignored, no error
     assert clf.error is None
-
-
-def test_benchmark_patch_reports_times():
-    out = benchmark_patch(n=5)
-    assert out["patches"] == 5 and out["frontend_ms"] > 0 and out["model_ms"] > 0
-    assert out["precision"] == "float"
 
 
 # --- command line ------------------------------------------------------------------------------

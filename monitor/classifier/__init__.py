@@ -7,20 +7,16 @@ says in one line why there is none (the model is optional at run time).
 from __future__ import annotations
 
 import os
-import time
 from typing import Optional
 
-import numpy as np
-
 from monitor.classifier.aggregation import Alert, Event
-from monitor.classifier.frontend import PATCH_SAMPLES, SAMPLE_RATE, LogMelFrontend
 from monitor.classifier.model import (DISTRIBUTION, INSTALL_COMMAND, ModelUnavailable, YamnetModel,
                                       check_model_file, find_packaged_model, load_labels)
 from monitor.classifier.stream import PatchResult, Snapshot, SoundEventClassifier
 from monitor.outputs import show_path
 from monitor.settings import ParameterError, Settings
 
-__all__ = ["open_classifier", "load_model", "benchmark_patch", "SoundEventClassifier", "Classifier",
+__all__ = ["open_classifier", "load_model", "SoundEventClassifier", "Classifier",
            "PatchResult", "Snapshot", "Event", "Alert", "INSTALL_COMMAND", "PRECISION"]
 
 Classifier = SoundEventClassifier
@@ -97,40 +93,3 @@ def open_classifier(settings: Settings, distribution: str = DISTRIBUTION
         command = "pip install onnxruntime" if "onnxruntime" in str(exc) else INSTALL_COMMAND
         return None, f"classifier unavailable: {exc}; install with: {command}"
     return SoundEventClassifier(model, settings), None
-
-
-def benchmark_patch(n: int = 200, precision: str = PRECISION, threads: int = 1,
-                    distribution: str = DISTRIBUTION) -> dict:
-    """Time the per-patch work (frontend, model) on ``n`` patches of noise.
-
-    Returns
-    -------
-    dict
-        ``frontend_ms``, ``model_ms``, ``total_ms`` (medians per patch, milliseconds),
-        ``model_p95_ms``, ``patches``, ``precision``, ``threads``; the realtime budget is one
-        patch per 480 ms.
-    """
-    model = load_model(Settings(), distribution, precision=precision, threads=threads)
-    rng = np.random.default_rng(0)
-    audio = (0.1 * rng.standard_normal(PATCH_SAMPLES + n * 7680)).astype(np.float32)
-    frontend = LogMelFrontend()
-    hop = 7680
-    front, run = [], []
-    patches = frontend.process(audio[:PATCH_SAMPLES - hop])
-    for i in range(n + 5):
-        chunk = audio[PATCH_SAMPLES - hop + i * hop: PATCH_SAMPLES + i * hop]
-        t0 = time.perf_counter()
-        patches = frontend.process(chunk)
-        t1 = time.perf_counter()
-        for p in patches:
-            model.scores(p.log_mel)
-        t2 = time.perf_counter()
-        if i >= 5:  # warm-up: first runs allocate onnxruntime's buffers
-            front.append(t1 - t0)
-            run.append(t2 - t1)
-    f_ms, m_ms = 1e3 * np.median(front), 1e3 * np.median(run)
-    return {"frontend_ms": round(float(f_ms), 4), "model_ms": round(float(m_ms), 4),
-            "total_ms": round(float(np.median(np.add(front, run)) * 1e3), 4),
-            "model_p95_ms": round(float(1e3 * np.percentile(run, 95)), 4),
-            "patches": len(run), "precision": model.precision, "threads": threads,
-            "samplerate": SAMPLE_RATE}

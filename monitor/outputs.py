@@ -479,7 +479,37 @@ def remove_if_ours(path: str, fd: int) -> None:
             pass
 
 
-class StreamingOutput:
+class _SyncedFile:
+    """What the files written as they go share: ``fd``, ``path``, ``error`` and ``sync()``."""
+
+    fd = -1
+    path = ""
+    error: Optional[str] = None
+
+    def sync(self) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Sync what is queued and close. Raises :class:`ParameterError` if that fails."""
+        if self.fd < 0:
+            return
+        try:
+            if not self.error:
+                self.sync()
+        finally:
+            if self.fd >= 0:
+                os.close(self.fd)
+                self.fd = -1
+
+    def _remove(self) -> None:
+        """Close and delete the file (if it is still ours)."""
+        if self.fd >= 0:
+            remove_if_ours(self.path, self.fd)
+            os.close(self.fd)
+            self.fd = -1
+
+
+class StreamingOutput(_SyncedFile):
     """A file written as it goes, created exclusively, made durable batch by batch.
 
     :meth:`write` buffers; :meth:`sync` writes the buffered batch and ``fsync`` s it. If the
@@ -542,25 +572,10 @@ class StreamingOutput:
             self.discard()
         raise ParameterError(self.error) from None
 
-    def close(self) -> None:
-        """Sync what is queued and close. Raises :class:`ParameterError` if that fails."""
-        if self.fd < 0:
-            return
-        try:
-            if not self.error:
-                self.sync()
-        finally:
-            if self.fd >= 0:
-                os.close(self.fd)
-                self.fd = -1
 
     def discard(self) -> None:
         """Close and delete the file (if it is still ours)."""
-        if self.fd < 0:
-            return
-        remove_if_ours(self.path, self.fd)
-        os.close(self.fd)
-        self.fd = -1
+        self._remove()
 
     def __enter__(self) -> "StreamingOutput":
         return self
@@ -641,7 +656,7 @@ class CsvStream:
         self.close()
 
 
-class NpyStream:
+class NpyStream(_SyncedFile):
     """A 2-D ``.npy`` file (rows × ``width``) appended to as it goes, loadable after every sync.
 
     Created exclusively (:func:`open_exclusive`). :meth:`sync` writes the queued rows after the
@@ -727,23 +742,7 @@ class NpyStream:
             raise ParameterError(self.error) from None
         self.rows += block.shape[0]
 
-    def _remove(self) -> None:
-        if self.fd >= 0:
-            remove_if_ours(self.path, self.fd)
-            os.close(self.fd)
-            self.fd = -1
 
-    def close(self) -> None:
-        """Sync what is queued and close. Raises :class:`ParameterError` if that fails."""
-        if self.fd < 0:
-            return
-        try:
-            if not self.error:
-                self.sync()
-        finally:
-            if self.fd >= 0:
-                os.close(self.fd)
-                self.fd = -1
 
     def __enter__(self) -> "NpyStream":
         return self

@@ -52,6 +52,7 @@ import numpy as np
 import soundfile as sf
 
 from monitor.errors import ParameterError
+from monitor.outputs import mount_point, open_exclusive
 from monitor.ringbuffer import RingBuffer
 from monitor.threads import NamedThread
 
@@ -87,23 +88,10 @@ def _create_exclusive(path: str) -> int:
 
 
 def reserve(path: str) -> int:
-    """Create ``path`` exclusively and return its file descriptor (open for writing).
-
-    Never overwrites and never follows a symbolic link: an existing name is refused.
-    (One small function, so the app's common exclusive-output helper can replace it.)
-
-    Raises
-    ------
-    ParameterError
-        The path exists, or cannot be created (the message says why).
-    """
-    try:
-        return _create_exclusive(path)
-    except FileExistsError:
-        raise ParameterError(f"will not overwrite {path}: it exists (choose another name)") \
-            from None
-    except OSError as exc:
-        raise ParameterError(f"cannot write {path}: {exc.strerror or exc}") from None
+    """Create ``path`` exclusively and return its file descriptor: the app's one exclusive
+    create (:func:`monitor.outputs.open_exclusive`: never overwrites, never follows a link).
+    Raises ParameterError (one line) when the name is taken or cannot be created."""
+    return open_exclusive(path)
 
 
 def _reserve_unique(folder: str, stem: str, ext: str) -> tuple[str, int]:
@@ -133,16 +121,6 @@ def file_format(path: str, live: bool = True) -> dict:
         raise ParameterError(f"cannot record to {path}: use {allowed}; "
                              f"{ext or 'no extension'} cannot be kept readable after a crash")
     return _FORMATS[ext]
-
-
-def mount_point(path: str) -> str:
-    """The mount point of the file system holding ``path`` (a file or a folder)."""
-    p = os.path.realpath(path)
-    while not os.path.isdir(p):
-        p = os.path.dirname(p)
-    while not os.path.ismount(p):
-        p = os.path.dirname(p)
-    return p
 
 
 def describe_write_error(path: str, detail: str) -> str:

@@ -54,6 +54,7 @@ from monitor.dsp.ltsa import LTSA, _Level
 from monitor.dsp.period_levels import COLUMNS as LEVEL_COLUMNS
 from monitor.dsp.period_levels import PeriodLevels
 from monitor.errors import ParameterError
+from monitor.outputs import open_exclusive
 
 __all__ = [
     "DB_OFFSET",
@@ -95,8 +96,9 @@ def decode_db(codes: np.ndarray) -> np.ndarray:
 
 
 def create_exclusive(path: str, mode: str = "wb"):
-    """Open a new file at exactly ``path`` (O_EXCL: an existing file is never overwritten)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    """Open a new file at exactly ``path``, through the app's one exclusive create
+    (:func:`monitor.outputs.open_exclusive`: never overwrites, never follows a link)."""
+    fd = open_exclusive(path)
     return os.fdopen(fd, mode, **({} if "b" in mode else {"newline": "", "encoding": "utf-8"}))
 
 

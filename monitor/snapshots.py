@@ -30,6 +30,7 @@ import numpy as np
 from monitor.dsp.features import FeatureBatch
 from monitor.dsp.frequency_rows import FrequencyRows
 from monitor.errors import ParameterError
+from monitor.outputs import write_bytes
 
 __all__ = ["Picture", "Snapshotter", "colour_table", "parse_period", "png_bytes"]
 
@@ -186,16 +187,13 @@ class Snapshotter:
 
     def _write(self, t: float) -> Optional[str]:
         path = os.path.join(self.directory, f"snapshot-{self._stamp}-t{int(round(t)):07d}s.png")
-        try:
-            data = png_bytes(self.image())
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-        except OSError as exc:
+        try:  # whole or not at all, never over a name or through a link (monitor.outputs)
+            write_bytes(path, png_bytes(self.image()))
+        except ParameterError as exc:
             self.failed += 1
             if self.problems is not None:
-                self.problems.report("snapshot", f"cannot write snapshot {path}: "
-                                     f"{exc.strerror or exc} ({self.failed} missed)", "warning")
+                self.problems.report("snapshot", f"snapshot not written: {exc} "
+                                     f"({self.failed} missed)", "warning")
             return None
         self.written.append(path)
         return path

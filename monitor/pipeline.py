@@ -110,6 +110,7 @@ class Pipeline:
             self.recorder.discard()  # nothing recorded: leave no empty file behind
             raise
         self._started = True
+        self._last_written, self._last_progress = self.ring.written, time.monotonic()
 
     def stop(self) -> None:
         """Stop the source, let the worker finish what arrived, close the recording.
@@ -149,9 +150,19 @@ class Pipeline:
                                  f"{new.channels} ch instead of {old.samplerate:g} Hz × {old.channels} ch")
         for tap in old.taps:  # the recorder goes on with the new source
             new.add_tap(tap)
+        if old.kind == "microphone":
+            self.recorder.insert_silence(self._frames_missed(old.samplerate))
         new.start(self.ring)
         self.source = new
-        self._last_written = -1
+        self._last_written, self._last_progress = self.ring.written, time.monotonic()
+
+    def _frames_missed(self, samplerate: float) -> int:
+        """Frames the lost input would have delivered up to now (its outage), estimated from
+        the last time :meth:`_check_stall` saw audio arrive, plus what arrived after that at the
+        nominal rate: within about one block and the stream's latency, with no drift between
+        the device's clock and this one beyond a poll period."""
+        lost_at = self._last_progress + (self.ring.written - self._last_written) / samplerate
+        return max(0, round((time.monotonic() - lost_at) * samplerate))
 
     @property
     def input_lost(self) -> bool:
@@ -162,11 +173,13 @@ class Pipeline:
     def _check_stall(self) -> None:
         # PortAudio does not always report a dead server (the finished callback never comes
         # when the client library is stuck), so a stream that stops calling back is lost too.
-        if self.source.kind != "microphone" or not self._started or self.source.error:
+        if self.source.kind != "microphone" or not self._started:
             return
         now = time.monotonic()
         if self.ring.written != self._last_written:
             self._last_written, self._last_progress = self.ring.written, now
+        elif self.source.error:
+            return
         elif now - self._last_progress > (STALL_SECONDS if self._last_written > 0
                                           else FIRST_AUDIO_SECONDS):
             self.source.error = f"input lost (no audio for {now - self._last_progress:.0f} s)"

@@ -38,6 +38,7 @@ place, is never written through.
 from __future__ import annotations
 
 import atexit
+import collections
 import csv
 import logging
 import os
@@ -66,6 +67,12 @@ PREROLL_SECONDS = 30.0  # default pre-roll kept in memory
 MAX_PREROLL_SECONDS = 600.0  # 10 min: 230 MB at 48 kHz stereo float32
 SYNC_SECONDS = 0.5  # header rewritten and file synced this often: a kill -9 loses less
 CHUNK_SECONDS = 0.1  # most audio moved per pass of the writer (bounds every copy)
+# Longest outage filled with silence: an hour (690 MB at 48 kHz mono float32, written in a few
+# seconds while the new input waits in the 40 s ring). A longer one is filled to an hour; its
+# row in .gaps.csv (with the UTC time it was noted) still places what follows.
+MAX_INPUT_GAP_SECONDS = 3600.0
+WRITER_BEHIND = "writer behind"  # why a gap was filled: the disk stalled past the ring
+INPUT_LOST = "input lost"  # the input was lost and came back: its absence, kept in time
 POLL_SECONDS = 0.02  # writer's wait when its ring is empty
 STOP_SECONDS = 0.5  # longest stop() blocks its caller
 EXIT_SECONDS = 30.0  # at interpreter exit, wait this long for writers to close their files
@@ -261,8 +268,9 @@ class _Sink:
         self.done = threading.Event()
         self._gaps_csv = None
 
-    def note_gap(self, file_frame: int, frames: int) -> None:
-        """List a stretch of silence (writer fell behind) in the sidecar FILE.gaps.csv."""
+    def note_gap(self, file_frame: int, frames: int, reason: str = WRITER_BEHIND) -> None:
+        """List a stretch of silence in the sidecar FILE.gaps.csv, with why it is there
+        (:data:`WRITER_BEHIND` or :data:`INPUT_LOST`)."""
         self.gaps.append((file_frame, frames))
         sr = self.file.samplerate
         try:
@@ -270,10 +278,10 @@ class _Sink:
                 path = self.file.path + ".gaps.csv"
                 self._gaps_csv = os.fdopen(reserve(path), "w", newline="")
                 csv.writer(self._gaps_csv).writerow(
-                    ["file_frame", "frames", "file_seconds", "seconds", "noted_utc"])
+                    ["file_frame", "frames", "file_seconds", "seconds", "noted_utc", "reason"])
             csv.writer(self._gaps_csv).writerow(
                 [file_frame, frames, f"{file_frame / sr:.6f}", f"{frames / sr:.6f}",
-                 time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())])
+                 time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), reason])
             self._gaps_csv.flush()
         except (OSError, ParameterError) as exc:
             logger.error("cannot list the gap in %s.gaps.csv: %s", self.file.path, exc)
@@ -341,6 +349,9 @@ class Recorder:
         Monitoring goes on; the file written so far is closed and valid.
     gaps, gap_frames : int
         Stretches (and frames) of silence written because the writer fell behind its ring.
+    input_gaps, input_gap_frames : int
+        Stretches (and frames) of silence written for the time the input was lost
+        (:meth:`insert_silence`), so that the recording keeps wall-clock time.
     position : int
         Frames through the writer so far (silence included): the stream position.
     """
@@ -363,7 +374,12 @@ class Recorder:
         self.error: Optional[str] = None
         self.gaps = 0
         self.gap_frames = 0
-        self._gap_log: list[tuple[int, int]] = []  # (stream position, frames), recent ones
+        self.input_gaps = 0
+        self.input_gap_frames = 0
+        # (tap position, frames) of silence to insert there: appended by insert_silence while
+        # no source feeds the tap, consumed by the writer when it reaches that position.
+        self._silences: collections.deque = collections.deque()
+        self._gap_log: list[tuple[int, int, str]] = []  # (stream position, frames, why), recent
         self.position = 0
         self._sinks: list[_Sink] = []  # writer-thread owned
         self._requests: queue.SimpleQueue = queue.SimpleQueue()
@@ -425,6 +441,21 @@ class Recorder:
         if now - self._last_sync >= SYNC_SECONDS:
             self._sync()
             self._last_sync = now
+
+    def insert_silence(self, frames: int) -> int:
+        """Fill ``frames`` of silence in after what the last source delivered: the time an
+        input was lost, so that the recording, the pre-roll and clips keep wall-clock time.
+
+        Call it between stopping the old source and starting the new one (no source may feed
+        the tap meanwhile). Listed in each file's ``.gaps.csv`` as :data:`INPUT_LOST` and
+        counted in :attr:`input_gaps`. At most :data:`MAX_INPUT_GAP_SECONDS`. Returns the
+        frames that will be inserted.
+        """
+        frames = min(max(0, int(frames)), int(MAX_INPUT_GAP_SECONDS * self.samplerate))
+        if frames:
+            self._silences.append((self.ring.written, frames))
+            self._wake.set()
+        return frames
 
     def join(self, timeout: Optional[float] = None) -> bool:
         """Wait for the writer to close its files after :meth:`stop`; True when it has."""
@@ -565,6 +596,8 @@ class Recorder:
                 "record_error": self.error,
                 "record_gaps": self.gaps,
                 "record_gap_seconds": round(self.gap_frames / sr, 3),
+                "record_input_gaps": self.input_gaps,
+                "record_input_gap_seconds": round(self.input_gap_frames / sr, 3),
                 "record_backlog_seconds": round(self.ring.available / sr, 3),
                 "preroll_seconds": round(min(self.position / sr, self.preroll_seconds), 3),
                 "clips_pending": sum(1 for s in self._all.values()
@@ -636,8 +669,16 @@ class Recorder:
             self._requests.get()()
 
     def _pump(self) -> int:
+        chunk = self._chunk
+        if self._silences:
+            at, frames = self._silences[0]
+            if at <= self.ring.read_pos:  # everything the lost input delivered is through
+                self._silences.popleft()
+                self._fill_gap(frames, INPUT_LOST)
+                return frames
+            chunk = min(chunk, at - self.ring.read_pos)
         dropped = self.ring.dropped
-        block = self.ring.read(self._chunk)
+        block = self.ring.read(chunk)
         gap = self.ring.dropped - dropped  # lost just before `block`: fill with silence
         if gap:
             self._fill_gap(gap)
@@ -645,26 +686,30 @@ class Recorder:
             self._feed(block)
         return gap + block.shape[0]
 
-    def _fill_gap(self, frames: int) -> None:
+    def _fill_gap(self, frames: int, reason: str = WRITER_BEHIND) -> None:
         pos = self.position
-        self.gaps += 1
-        self.gap_frames += frames
+        if reason == INPUT_LOST:
+            self.input_gaps += 1
+            self.input_gap_frames += frames
+        else:
+            self.gaps += 1
+            self.gap_frames += frames
         self._gap_log = [g for g in self._gap_log if g[0] + g[1] > self._history.oldest]
-        self._gap_log.append((pos, frames))
-        logger.warning("recorder fell behind: %d frames (%.3f s) of silence at %.3f s",
-                       frames, frames / self.samplerate, pos / self.samplerate)
+        self._gap_log.append((pos, frames, reason))
+        logger.warning("recording: %d frames (%.3f s) of silence at %.3f s (%s)",
+                       frames, frames / self.samplerate, pos / self.samplerate, reason)
         for sink in self._sinks:
-            self._note_gap(sink, pos, frames)
+            self._note_gap(sink, pos, frames, reason)
         while frames:
             n = min(frames, self._chunk)
             self._feed(self._zeros[:n])
             frames -= n
 
-    def _note_gap(self, sink: _Sink, pos: int, frames: int) -> None:
+    def _note_gap(self, sink: _Sink, pos: int, frames: int, reason: str) -> None:
         hi = pos + frames if sink.stop is None else min(pos + frames, sink.stop)
         lo = max(pos, sink.start)
         if hi > lo:
-            sink.note_gap(lo - sink.start, hi - lo)
+            sink.note_gap(lo - sink.start, hi - lo, reason)
 
     def _feed(self, block: np.ndarray) -> None:
         p = self.position
@@ -686,9 +731,9 @@ class Recorder:
         sink.start = max(sink.start, self._history.oldest)
         hi = self.position if sink.stop is None else min(sink.stop, self.position)
         self._sinks.append(sink)
-        for pos, frames in self._gap_log:
+        for pos, frames, reason in self._gap_log:
             if pos < hi:
-                self._note_gap(sink, pos, min(frames, hi - pos))
+                self._note_gap(sink, pos, min(frames, hi - pos), reason)
         for lo in range(sink.start, hi, self._chunk):
             if sink not in self._sinks:
                 return  # a write failed

@@ -235,3 +235,41 @@ def test_frozen_server_counts_as_lost_then_recovers(pulse_mic, tmp_path):
         assert not pipeline.input_lost
     finally:
         assert _stop_in_thread(pipeline), "stop() hung"
+
+
+def test_recording_keeps_time_across_a_lost_input(pulse_mic, tmp_path):
+    """While the input is lost the recording gets silence for the outage (listed in .gaps.csv
+    as 'input lost'), so that what is recorded after the reconnect stays at its wall-clock time."""
+    import soundfile as sf
+
+    path = tmp_path / "rec.wav"
+    pipeline = Pipeline(SETTINGS, record=str(path))
+    pipeline.start()
+    try:
+        wait_until(lambda: pipeline.ring.written >= RATE // 2, 10, "audio to flow")
+        before_kill = time.monotonic()
+        pulse_mic.kill()
+        after_kill = time.monotonic()
+        wait_until(lambda: pipeline.input_lost, 10, "the loss to be noticed")
+        pulse_mic.start()
+        before_restart = time.monotonic()
+        pipeline.restart_source()
+        after_restart = time.monotonic()
+        target = pipeline.ring.written + RATE // 2
+        wait_until(lambda: pipeline.ring.written >= target, 15, "audio after the restart")
+    finally:
+        assert _stop_in_thread(pipeline)
+    assert pipeline.recorder.join(30)
+    rec = pipeline.recorder
+    assert rec.input_gaps == 1 and rec.gaps == 0
+    outage = rec.input_gap_frames / RATE
+    # The estimate may be early by the audio in flight when the server died (its latency) and
+    # late by one block: generous bounds around the outage the test itself saw.
+    assert before_restart - after_kill - 0.25 <= outage <= after_restart - before_kill + 0.5
+    rows = (tmp_path / "rec.wav.gaps.csv").read_text().splitlines()
+    assert rows[0].split(",")[-1] == "reason" and len(rows) == 2
+    file_frame, frames = (int(v) for v in rows[1].split(",")[:2])
+    assert rows[1].endswith(",input lost") and frames == rec.input_gap_frames
+    audio, sr = sf.read(path, dtype="float32", always_2d=True)
+    assert np.all(audio[file_frame:file_frame + frames] == 0)
+    assert audio.shape[0] >= file_frame + frames + RATE // 4  # and the audio after it is kept

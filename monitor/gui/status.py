@@ -179,6 +179,9 @@ def drop_counters(status) -> str:
         f"classifier restarts: {status.classifier_restarts}",
         f"recording gaps filled with silence: {status.recording.get('record_gaps', 0)} "
         f"({status.recording.get('record_gap_seconds', 0):.1f} s)",
+        f"input outages filled with silence in the recording: "
+        f"{status.recording.get('record_input_gaps', 0)} "
+        f"({status.recording.get('record_input_gap_seconds', 0):.1f} s)",
     ])
 
 

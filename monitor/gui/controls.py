@@ -485,7 +485,7 @@ class ViewBar(QtWidgets.QWidget):
         outer.setSpacing(6)
         flow = FlowLayout(spacing=10)
         self.flow = flow
-        outer.addLayout(flow, 4)
+        outer.addLayout(flow, 8)  # two rows at 1024 px (4: three rows)
         self.buttons: dict[str, QtWidgets.QToolButton] = {}
         self.axis_buttons: dict[str, QtWidgets.QToolButton] = {}
         self.value_buttons: dict[str, QtWidgets.QToolButton] = {}

@@ -88,6 +88,7 @@ def _taps(correction_db: Callable, samplerate: float, n_taps: int) -> np.ndarray
     zero_phase = np.fft.irfft(magnitude, n_grid)
     d = (n_taps - 1) // 2
     centred = np.concatenate((zero_phase[-d:], zero_phase[:d + 1]))
+    centred = 0.5 * (centred + centred[::-1])  # symmetric exactly (irfft is, to rounding)
     # Cut without a taper: the truncated ideal response is the least-squares (L2) best FIR of
     # that length, and the curve is smooth (continuous, piecewise linear in log f), so its
     # truncation ripple is small. Tapering widens the smoothing instead: at 48 kHz and 4095

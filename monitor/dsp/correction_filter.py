@@ -193,6 +193,13 @@ class StreamingFIR:
         self._skip = self.fir.delay_samples
         self.samples_in = 0
 
+    def flush(self) -> np.ndarray:
+        """The last ``delay`` corrected samples, taking the input after the stream's end as
+        zero (the stream has ended); then :meth:`reset`."""
+        y = self.process(np.zeros(self.delay_samples))  # min(delay, samples fed) come out
+        self.reset()
+        return y
+
     def process(self, x: np.ndarray) -> np.ndarray:
         """Feed ``x`` (1-D) and return the corrected samples now complete (float64)."""
         x = np.asarray(x, dtype=np.float64).ravel()

@@ -181,3 +181,39 @@ def test_the_session_reads_the_file_for_the_waterfall_even_without_measurements(
     with pytest.raises(ParameterError, match="gone.txt"):
         given.start()
     given.close()
+
+
+def test_headless_exports_and_levels_are_mic_corrected(step_file, tmp_path):
+    import json
+    import subprocess
+
+    from conftest import main_cmd
+
+    gram = tmp_path / "g.npz"
+    proc = subprocess.run(main_cmd("--headless", "--generator", "sine:5000@-20", "--measure",
+                                   "--no-classifier", "--duration", "2.6", "--leq-period", "1",
+                                   "--history", "1", "--calibration", step_file,
+                                   "--export-spectrogram", str(gram)),
+                          capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0, proc.stderr
+    m = json.loads(proc.stdout.splitlines()[-1])["measure"]
+    assert m["level_dbfs"] == pytest.approx(-14.0, abs=0.05)  # +6 dB above 2.1 kHz
+    last = m["levels"]["last_period"]  # the steady second period, corrected in the time domain
+    assert last["lzeq_db"] == pytest.approx(-14.0, abs=0.1)
+    from monitor.dsp.weighting import weighting_db
+
+    # C(5 kHz) = -1.2 dB (IEC 61672-1; the IIR is within 0.1 dB of it there); peak = RMS + 3.01.
+    assert last["lceq_db"] == pytest.approx(-14.0 + float(weighting_db("C", 5000.0)), abs=0.12)
+    assert last["lcpeak_db"] == pytest.approx(last["lceq_db"] + 3.01, abs=0.05)
+    with np.load(gram) as npz:
+        assert str(npz["calibration"]) == "step.txt"
+        power, f = npz["power_db"], npz["frequencies_hz"]
+    k = int(np.argmin(np.abs(f - 5000.0)))
+    # The tone's line: a sine of amplitude a has one-sided lobe power a² N Σw² / 4 (Parseval), so
+    # its level re a full-scale sine is 10 log10(4 · lobe / (N Σw²)).
+    from monitor.dsp.windows import get_window
+
+    window = get_window("hann", 2048)
+    lobe = np.sum(10 ** (power[-1, k - 3:k + 4].astype(np.float64) / 10))
+    line = 10 * np.log10(4 * lobe / (2048 * np.sum(window ** 2)))
+    assert line == pytest.approx(-14.0, abs=0.1)

@@ -208,7 +208,8 @@ class InstrumentPanels:
         def write(p):
             write_spectrogram_npz(p, h.db[:, j % h.width].T, h.column_end_time(j), h.rows.row_hz,
                                   scale=h.scale, samplerate=h.params.samplerate, n_fft=h.params.n_fft,
-                                  hop=h.params.hop, frames_per_column=h.merge)
+                                  hop=h.params.hop, frames_per_column=h.merge,
+                                  calibration=h.params.calibration or "")  # mic file in the dB
         return self._write("spectrogram", self._path(path, "spectrogram", "npz", "Export spectrogram"), write)
 
     def export_png(self, path: str | None = None) -> str | None:

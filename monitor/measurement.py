@@ -50,7 +50,7 @@ _FIRS_LOCK = threading.Lock()
 
 def _correction_fir(calibration, samplerate: float) -> CorrectionFIR:
     """The time-domain correction FIR of ``calibration`` at ``samplerate`` Hz, designed once per
-    file and rate (0.1-0.5 s: a new consumer for the same file reuses it)."""
+    file and rate (20-150 ms: a new consumer for the same file reuses it)."""
     key = (id(calibration), float(samplerate))
     with _FIRS_LOCK:
         hit = _FIRS.get(key)
@@ -207,7 +207,7 @@ class MeasurementConsumer:
         """Use microphone ``calibration`` (MicCalibration or None) and ``spl_offset_db`` (dB or
         None) from the next measurement on (safe from any thread)."""
         old, old_gain, _, old_fir = self._calibration
-        if calibration is old:  # a new SPL offset only: keep the designs (the FIR takes ~0.1 s)
+        if calibration is old:  # a new SPL offset only: keep the designs
             gain, fir = old_gain, old_fir
         elif calibration is None:
             gain = fir = None

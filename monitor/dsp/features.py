@@ -28,7 +28,7 @@ class AnalysisParams:
     fmax: float
     htk: bool
     mel_norm: object
-    calibration: object = None  # name of the mic calibration file in the powers, or None
+    calibration: str | None = None  # name of the mic calibration file in the powers, or None
 
     @classmethod
     def from_settings(cls, settings, samplerate: float) -> "AnalysisParams":

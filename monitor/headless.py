@@ -115,6 +115,7 @@ class FeatureStore:
             sample_rate=samplerate, n_fft=params.n_fft, hop=params.hop, window=params.window,
             n_mels=params.n_mels, fmin=params.fmin, fmax=params.fmax, htk=params.htk,
             mel_norm=str(params.mel_norm), normalize=settings.normalize,
+            calibration=params.calibration or "",  # the mic file in the powers, "" none
             normalize_target=settings.target_dbfs(),
             channel=0 if settings.channel is None else settings.channel)  # 0: mono mix
         write_atomically(path, lambda f: save_npz(f, blocks, arrays), "--save-features")

@@ -92,6 +92,7 @@ class HeadlessExports:
             keep = int(np.ceil(self.history / self.params.seconds_per_frame))
             write_spectrogram_npz(path, power[-keep:], times[-keep:], self.params.fft_freqs,
                                   samplerate=self.params.samplerate, n_fft=self.params.n_fft,
-                                  hop=self.params.hop, window=str(self.params.window))
+                                  hop=self.params.hop, window=str(self.params.window),
+                                  calibration=self.params.calibration or "")  # mic file in the dB
             written.append(path)
         return written

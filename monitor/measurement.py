@@ -17,6 +17,7 @@ import threading
 import numpy as np
 
 from monitor.dsp.clipping import ClipCounter
+from monitor.dsp.correction_filter import CorrectionFIR, StreamingFIR, design_correction
 from monitor.dsp.detectors import DropoutDetector
 from monitor.dsp.distortion import WINDOW_NAME, measure_distortion
 from monitor.dsp.octave import band_levels
@@ -43,6 +44,26 @@ def _sig(x, figures: int = 4):
     return float(f"{float(x):.{figures}g}")
 
 
+_FIRS: collections.OrderedDict = collections.OrderedDict()  # (id, rate) → (calibration, FIR)
+_FIRS_LOCK = threading.Lock()
+
+
+def _correction_fir(calibration, samplerate: float) -> CorrectionFIR:
+    """The time-domain correction FIR of ``calibration`` at ``samplerate`` Hz, designed once per
+    file and rate (20-150 ms: a new consumer for the same file reuses it)."""
+    key = (id(calibration), float(samplerate))
+    with _FIRS_LOCK:
+        hit = _FIRS.get(key)
+        if hit is not None and hit[0] is calibration:
+            return hit[1]
+    fir = design_correction(calibration.correction_db, samplerate, check_hz=calibration.frequencies_hz)
+    with _FIRS_LOCK:
+        _FIRS[key] = (calibration, fir)  # the calibration held: its id is not reused meanwhile
+        while len(_FIRS) > 4:
+            _FIRS.popitem(last=False)
+    return fir
+
+
 class MeasurementConsumer:
     """Measures what the worker feeds it; fits ``monitor.worker.AudioConsumer``.
 
@@ -65,8 +86,11 @@ class MeasurementConsumer:
     band_fraction : int
         1/b-octave bands reported (1, 3, 6, 12 or 24).
     calibration : MicCalibration or None
-        Microphone response corrected in the spectrum (levels, THD, bands; not the time-domain
-        Leq, which the file's frequency response cannot be applied to without a filter).
+        Microphone response corrected in the spectrum (levels, THD, bands) per FFT bin, and in
+        LAeq/LCeq/LZeq and LCpeak by a linear-phase FIR designed from the file
+        (``monitor.dsp.correction_filter``; its delay is taken out, so the levels lag the
+        input by ``(taps - 1) / 2`` samples, 85 ms at 48 kHz and 8191 taps). A new file starts
+        a new Leq period.
     spl_offset_db : float or None
         dB added to dBFS figures for dB SPL (``monitor.calibration.spl_offset_db``).
     dropout_min_samples : int
@@ -108,6 +132,8 @@ class MeasurementConsumer:
         self._clips = ClipCounter(2)
         self._dropouts = DropoutDetector(dropout_min_samples)
         self._levels = LevelIntegrator(self.samplerate)
+        self._mic_filter: StreamingFIR | None = None  # the time-domain mic correction in use
+        self._calibration = (None, None, None, None)
         self.leq_period = None if leq_period is None else float(leq_period)
         self._last_period: dict | None = None
         self._dc_warning = False
@@ -149,11 +175,19 @@ class MeasurementConsumer:
         self._thread.start()
 
     def stop(self) -> None:
-        """Stop the thread after a last pass over what was fed."""
+        """Stop the thread after a last pass over what was fed; the levels then take in the
+        microphone correction's last ``delay`` samples too (the input after the end as zero),
+        so they cover every sample fed."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5.0)
+            if self._thread.is_alive():
+                return  # still measuring: it keeps its samples
             self._thread = None
+        mic_filter = self._mic_filter
+        if mic_filter is not None and mic_filter.samples_in:
+            self._integrate(mic_filter.flush())
+            self._publish_counts()
 
     @property
     def problem(self) -> str | None:
@@ -172,9 +206,16 @@ class MeasurementConsumer:
     def set_calibration(self, calibration=None, spl_offset_db: float | None = None) -> None:
         """Use microphone ``calibration`` (MicCalibration or None) and ``spl_offset_db`` (dB or
         None) from the next measurement on (safe from any thread)."""
-        gain = (None if calibration is None else
-                calibration.power_gain(np.fft.rfftfreq(self.n_fft, 1.0 / self.samplerate)))
-        self._calibration = (calibration, gain, spl_offset_db)  # one swap: read whole by the thread
+        old, old_gain, _, old_fir = self._calibration
+        if calibration is old:  # a new SPL offset only: keep the designs
+            gain, fir = old_gain, old_fir
+        elif calibration is None:
+            gain = fir = None
+        else:
+            gain = calibration.power_gain(np.fft.rfftfreq(self.n_fft, 1.0 / self.samplerate))
+            fir = _correction_fir(calibration, self.samplerate)
+        # One swap: read whole by the thread.
+        self._calibration = (calibration, gain, spl_offset_db, fir)
 
     @property
     def calibration(self):
@@ -183,6 +224,11 @@ class MeasurementConsumer:
     @property
     def spl_offset_db(self) -> float | None:
         return self._calibration[2]
+
+    @property
+    def correction_fir(self) -> CorrectionFIR | None:
+        """The time-domain microphone correction of the levels, or None."""
+        return self._calibration[3]
 
     def latest(self) -> dict:
         """The last measurement and the detector counts: finite numbers or None, JSON-ready.
@@ -225,12 +271,17 @@ class MeasurementConsumer:
         self.samples_missed += missed
         new = block[take - (written - first):].astype(np.float64)
         self._seen = written
+        fir = self._calibration[3]
+        if fir is not (None if self._mic_filter is None else self._mic_filter.fir):
+            # Another microphone correction: a new Leq period, measured with it throughout.
+            self._mic_filter = None if fir is None else StreamingFIR(fir)
+            self._reset_levels = True
         if self._reset_levels:
             self._reset_levels = False
             self._levels.reset()
         self._clips.process(new)
         self._dropouts.process(new)
-        self._integrate(new)
+        self._integrate(new if self._mic_filter is None else self._mic_filter.process(new))
         due = written >= self.n_fft and (self._measured_at is None
                                           or written - self._measured_at >= self.interval_samples)
         if due:
@@ -257,7 +308,7 @@ class MeasurementConsumer:
                 self._levels.reset()
 
     def _measure(self, x: np.ndarray, stream_time: float) -> dict:
-        calibration, gain, spl_offset = self._calibration
+        calibration, gain, spl_offset, fir = self._calibration
         try:
             r = measure_distortion(x, self.samplerate, self.n_fft, self.averages, self.n_harmonics,
                                    self.band, power_gain=gain)
@@ -287,6 +338,9 @@ class MeasurementConsumer:
                       "level_dbfs": [_num(v) for v in bands.level_dbfs]},
             "calibration": None if calibration is None else calibration.source,
         }
+        if fir is not None:  # how the levels' time-domain correction was made
+            out["calibration_fir"] = {"taps": fir.n_taps, "delay_ms": _num(1e3 * fir.delay_s, 3),
+                                      "max_error_db": _num(fir.max_error_db, 3), "from_hz": fir.f_lo}
         if spl_offset is not None:
             out["spl_offset_db"] = _num(spl_offset)
             for key in ("level_dbfs", "noise_dbfs", "noise_dbfs_a"):

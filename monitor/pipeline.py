@@ -123,9 +123,10 @@ class Pipeline:
         self._started = False
 
     def reconfigure(self, settings: Settings) -> None:
-        """Apply new analysis/display settings live (already fitted to this source)."""
-        self.settings = settings
+        """Apply new analysis/display settings live (already fitted to this source). Raises
+        ParameterError (nothing changed) when a new calibration file cannot be read."""
         self.worker.configure(settings)
+        self.settings = settings
 
     def restart_source(self) -> None:
         """Reopen the same input after it was lost (audio server restarted, device replugged).

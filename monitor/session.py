@@ -138,6 +138,7 @@ class Session:
         with self._lock:
             if self.pipeline is not None:
                 return self.pipeline
+            self._check_calibration()  # the worker reads it too (the waterfall's correction)
             attempts: list[tuple[dict, bool]] = [(self.choices, False)]
             if (any(k in SOURCE_FIELDS for k in self._saved)
                     and not any(k in self._given for k in SOURCE_FIELDS)):
@@ -257,6 +258,23 @@ class Session:
         return classifier
 
     # -- the measurements ----------------------------------------------------------------------
+    def _check_calibration(self) -> None:
+        """A saved calibration file that no longer reads is dropped, with a problem saying so;
+        the command line's raises ParameterError."""
+        if self.settings.calibration is None or self.measurement is not None:
+            return  # none, or open_measurement() checked it
+        from monitor.calibration import load_calibration
+
+        try:
+            load_calibration(self.settings.calibration)
+        except ParameterError as exc:
+            if "calibration" in self._given or "calibration" not in self._saved:
+                raise
+            del self._saved["calibration"]
+            self.settings, _ = fit_settings(self.choices, strict=self._given)
+            self.problems.report("saved:calibration", f"saved calibration dropped ({exc}); "
+                                 f"--reset-settings forgets the saved settings", "warning")
+
     def open_measurement(self):
         """Measure the analysed audio (``monitor.measurement_feed``), from now on.
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import collections
+import dataclasses
 import threading
 from typing import Optional, Protocol
 
 import numpy as np
 
+from monitor.calibration import MicCalibration, load_calibration
 from monitor.channel_monitor import ChannelTap
 from monitor.dsp.clipping import ClipCounter
 from monitor.dsp.features import AnalysisParams, FeatureBatch, FeatureExtractor
@@ -36,6 +38,14 @@ class AnalysisWorker(Restartable):
 
     Settings change live through :meth:`configure`; the worker picks them up at its next pass
     and starts a new STFT history only when the analysis parameters changed.
+
+    The microphone calibration file of ``settings.calibration`` is read by :meth:`configure`
+    (and the constructor), on the caller's thread, so a file that does not read raises
+    ParameterError there. Its correction goes into every power spectrum as a power gain per
+    FFT bin (interpolated on log frequency, :meth:`MicCalibration.power_gain`): power dB, mel dB
+    and the peak frequency are mic-corrected dBFS, and the batches' ``params.calibration`` names
+    the file. The SPL offset is not added (the waterfall's dB range is dBFS). The consumers
+    (the classifier, the measurements) get the audio uncorrected.
 
     Parameters
     ----------
@@ -74,16 +84,30 @@ class AnalysisWorker(Restartable):
         self._settings = settings
         self._extractor: Optional[FeatureExtractor] = None
         self._normalizer: Optional[Normalizer] = None
-        self._apply(settings)
+        self._mic: Optional[MicCalibration] = None
+        self._requested_mic = self._pending_mic = self._read_mic(settings.calibration)
+        self._apply(settings, self._requested_mic)
         self._stop = threading.Event()
         self._thread: Optional[threading.Thread] = None
 
     # -- control (any thread) -------------------------------------------------------------------
     def configure(self, settings: Settings) -> None:
-        """Use ``settings`` from the next pass on (safe from any thread)."""
+        """Use ``settings`` from the next pass on (safe from any thread). Raises ParameterError
+        (nothing changed) when a new calibration file cannot be read."""
+        mic = (self._requested_mic if settings.calibration == self._requested.calibration
+               else self._read_mic(settings.calibration))
         with self._pending_lock:
-            self._pending = settings
-            self._requested = settings
+            self._pending, self._pending_mic = settings, mic
+            self._requested, self._requested_mic = settings, mic
+
+    @staticmethod
+    def _read_mic(path: Optional[str]) -> Optional[MicCalibration]:
+        return None if path is None else load_calibration(path)
+
+    @property
+    def calibration(self) -> Optional[MicCalibration]:
+        """The microphone calibration in the powers now, or None."""
+        return self._mic
 
     @property
     def settings(self) -> Settings:
@@ -163,8 +187,8 @@ class AnalysisWorker(Restartable):
         """Analyse ``block`` (frames × channels float32) synchronously; also used offline."""
         if self._pending is not None:
             with self._pending_lock:  # held for a swap only; never taken by the audio callback
-                settings, self._pending = self._pending, None
-            self._apply(settings)
+                settings, self._pending, mic = self._pending, None, self._pending_mic
+            self._apply(settings, mic)
         # One reduction for the usual case: the sum is finite only if every sample is (NaN and
         # inf propagate). Huge finite garbage may overflow it: the exact check below then
         # replaces nothing.
@@ -210,15 +234,18 @@ class AnalysisWorker(Restartable):
         else:
             self.scope = np.concatenate((self.scope, mono))[-n:]
 
-    def _apply(self, settings: Settings) -> None:
+    def _apply(self, settings: Settings, mic: Optional[MicCalibration]) -> None:
         params = AnalysisParams.from_settings(settings, self.samplerate)
+        if mic is not None:
+            params = dataclasses.replace(params, calibration=mic.source)
         old = self._settings
-        if self._extractor is None or self._extractor.params != params:
-            extractor = FeatureExtractor(params)
+        if self._extractor is None or self._extractor.params != params or mic is not self._mic:
+            gain = None if mic is None else mic.power_gain(params.fft_freqs).astype(np.float32)
+            extractor = FeatureExtractor(params, gain)
             if self._extractor is not None:
                 extractor.stft.seek(self.frames_in)  # frame k stays at sample k * hop
             self._extractor = extractor
         if (self._normalizer is None or old.normalize != settings.normalize
                 or old.target_dbfs() != settings.target_dbfs()):
             self._normalizer = Normalizer(settings.normalize, settings.target_dbfs(), self.samplerate)
-        self._settings = settings
+        self._settings, self._mic = settings, mic

@@ -28,6 +28,7 @@ class AnalysisParams:
     fmax: float
     htk: bool
     mel_norm: object
+    calibration: str | None = None  # name of the mic calibration file in the powers, or None
 
     @classmethod
     def from_settings(cls, settings, samplerate: float) -> "AnalysisParams":
@@ -111,8 +112,11 @@ class FeatureExtractor:
     product with the mel filterbank, one vectorised ``log10``.
     """
 
-    def __init__(self, params: AnalysisParams) -> None:
+    def __init__(self, params: AnalysisParams, power_gain: np.ndarray | None = None) -> None:
         self.params = params
+        # Power gain per rfft bin (float32, n_fft//2 + 1: a mic calibration, see
+        # monitor.worker), multiplied into every power spectrum before mel and dB; None: off.
+        self.power_gain = power_gain
         self.stft = StreamingSTFT(params.n_fft, params.hop, params.window)
         # float32 mel weights: the products are sums of positive terms, so float32 keeps
         # ~1e-7 relative precision (1e-6 dB) at half the memory traffic of float64.
@@ -126,6 +130,8 @@ class FeatureExtractor:
             # Most live blocks are shorter than a hop: skip the whole (costly) empty pipeline.
             return self._empty(first)
         power = self.stft.power(frames, out=np.empty((len(frames), self.stft.n_bins), np.float32))
+        if self.power_gain is not None:
+            power *= self.power_gain
         mel = self._mel(power)
         peak_db, rms_db = frame_levels(frames)
         peak_hz = peak_frequency(power, self.params.samplerate, self.params.n_fft)

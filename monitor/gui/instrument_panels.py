@@ -86,14 +86,18 @@ class InstrumentPanels:
 
     # -- drawing ----------------------------------------------------------------------------------
     def row_offsets(self, rows) -> np.ndarray:
-        """The spectrum's per-row dB offsets for ``rows`` (weighting + microphone file)."""
-        cal = self.feed.calibration if self.feed is not None else None
-        key = (id(rows), rows.n_rows, self.window.settings.weighting, id(cal))
+        """The spectrum's per-row dB offsets for ``rows``: the weighting. The microphone file is
+        in the rows already (the worker corrects every power spectrum: ``params.calibration``)."""
+        mic = getattr(rows.params, "calibration", None)
+        key = (id(rows), rows.n_rows, self.window.settings.weighting, mic)
         if key != self._offsets_key:
             self._offsets_key = key
-            self._offsets = spectrum_offsets_db(rows.row_hz, self.window.settings.weighting, cal)
+            self._offsets = spectrum_offsets_db(rows.row_hz, self.window.settings.weighting)
             unit = "dBFS" if self.window.settings.weighting == "Z" else f"dB({self.window.settings.weighting})FS"
-            self.window.spectrum.plot.setLabel("left", "level", units=unit + (" mic-corrected" if cal else ""))
+            plot = self.window.spectrum.plot
+            plot.setLabel("left", "level", units=unit + (", mic-corrected" if mic else ""))
+            plot.setToolTip(f"levels in {unit}" + (f", mic-corrected: {mic}" if mic else
+                                                   ", no microphone calibration file"))
         return self._offsets
 
     def draw_spectrum(self, history, now: float, peak_hz=None) -> None:
@@ -204,7 +208,8 @@ class InstrumentPanels:
         def write(p):
             write_spectrogram_npz(p, h.db[:, j % h.width].T, h.column_end_time(j), h.rows.row_hz,
                                   scale=h.scale, samplerate=h.params.samplerate, n_fft=h.params.n_fft,
-                                  hop=h.params.hop, frames_per_column=h.merge)
+                                  hop=h.params.hop, frames_per_column=h.merge,
+                                  calibration=h.params.calibration or "")  # mic file in the dB
         return self._write("spectrogram", self._path(path, "spectrogram", "npz", "Export spectrogram"), write)
 
     def export_png(self, path: str | None = None) -> str | None:

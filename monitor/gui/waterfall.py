@@ -45,6 +45,16 @@ COLOR_BAR_TIPS = {
 }
 
 
+def color_bar_tip(mode: str, calibration=None) -> str:
+    """The colour bar's tooltip for value ``mode``, saying which microphone file (name, from
+    ``AnalysisParams.calibration``) corrects the powers, if any."""
+    tip = COLOR_BAR_TIPS[mode]
+    if calibration:
+        unit = "dBFS" if mode == "db" else "FS²"
+        tip += f"\nvalues in {unit}, mic-corrected: {calibration}"
+    return tip
+
+
 class WaterfallHistory:
     """Fixed-size ring of waterfall columns. No Qt.
 
@@ -439,6 +449,8 @@ class ColorBar(QtWidgets.QWidget):
             marks = [((v - floor) / (ceil - floor), f"{v:.0f}")
                      for v in round_ticks(floor, ceil, 5)]
             unit = "dBFS"
+        if getattr(h.params, "calibration", None):
+            unit += " mic"  # the powers are mic-corrected (the tooltip names the file)
         for frac, text in marks:
             y = bottom - frac * height
             p.drawLine(QtCore.QPointF(16 * k, y), QtCore.QPointF(19 * k, y))
@@ -549,7 +561,7 @@ class Waterfall(QtWidgets.QWidget):
         self.plot.viewport().installEventFilter(self)
         self.color_bar = ColorBar(self)
         self.color_bar.set_table(self._lut32)
-        self.color_bar.setToolTip(COLOR_BAR_TIPS["db"])
+        self.color_bar.setToolTip(color_bar_tip("db", params.calibration))
         layout = QtWidgets.QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
@@ -584,6 +596,8 @@ class Waterfall(QtWidgets.QWidget):
                 self._layout_axes()  # the same geometry, new level calibration
             else:
                 self._new_history(batch.params, first_frame=batch.first_frame)
+            self.color_bar.setToolTip(color_bar_tip(self.value_mode, batch.params.calibration))
+            self.color_bar.update()
         h = self.history
         n = h.push(batch)
         if n:
@@ -675,7 +689,7 @@ class Waterfall(QtWidgets.QWidget):
             self.value_mode = mode
             self.history.set_levels(self.settings.db_floor, self.settings.db_ceil, mode)
             self._recolour()
-            self.color_bar.setToolTip(COLOR_BAR_TIPS[mode])
+            self.color_bar.setToolTip(color_bar_tip(mode, self.history.params.calibration))
 
     def apply_settings(self, settings: Settings) -> None:
         """Apply display settings live. A new scale or history length restarts the history;
@@ -740,6 +754,8 @@ class Waterfall(QtWidgets.QWidget):
         level = "floor" if not math.isfinite(db) else f"{db:.1f} dB"
         if self.value_mode == "power" and math.isfinite(db):
             level = f"{10.0 ** (db / 10.0):.3g} FS²  {level}"
+        if h.params.calibration and math.isfinite(db):
+            level += " (mic-corrected)"
         freq = f"{hz:.0f} Hz" if hz < 1000 else f"{hz / 1000:.3f} kHz"
         if self.paused and self.scrollback_time is not None:  # scroll-back: session time
             return f"t {t:.2f} s   f {freq}   {level}"

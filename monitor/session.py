@@ -268,12 +268,17 @@ class Session:
         try:
             load_calibration(self.settings.calibration)
         except ParameterError as exc:
-            if "calibration" in self._given or "calibration" not in self._saved:
-                raise
-            del self._saved["calibration"]
-            self.settings, _ = fit_settings(self.choices, strict=self._given)
-            self.problems.report("saved:calibration", f"saved calibration dropped ({exc}); "
-                                 f"--reset-settings forgets the saved settings", "warning")
+            self._drop_saved_calibration(exc)
+
+    def _drop_saved_calibration(self, exc: ParameterError) -> None:
+        """The one rule for a calibration file that does not read: from the command line (or
+        not saved) it is refused (``exc`` raised); saved, it is dropped with a warning."""
+        if "calibration" in self._given or "calibration" not in self._saved:
+            raise exc
+        del self._saved["calibration"]
+        self.settings, _ = fit_settings(self.choices, strict=self._given)
+        self.problems.report("saved:calibration", f"saved calibration dropped ({exc}); "
+                             f"--reset-settings forgets the saved settings", "warning")
 
     def open_measurement(self):
         """Measure the analysed audio (``monitor.measurement_feed``), from now on.
@@ -290,12 +295,7 @@ class Session:
         try:
             feed = MeasurementFeed(self.settings, threaded)
         except ParameterError as exc:
-            if "calibration" in self._given or "calibration" not in self._saved:
-                raise
-            del self._saved["calibration"]
-            self.settings, _ = fit_settings(self.choices, strict=self._given)
-            self.problems.report("saved:calibration", f"saved calibration dropped ({exc}); "
-                                 f"--reset-settings forgets the saved settings", "warning")
+            self._drop_saved_calibration(exc)
             feed = MeasurementFeed(self.settings, threaded)
         if self.pipeline is not None:  # opened after start: the running worker feeds it too
             feed.set_input(self.pipeline.source.description)

@@ -36,6 +36,9 @@ What it cannot see, and what fires it:
 - Steps into or out of exact zeros: a prediction whose samples (x[n-order..n]) include an exact
   zero is never flagged; runs of zeros are the dropout detector's (``monitor.dsp.detectors``).
   A single zeroed sample is thus seen by neither.
+- A waveform that jumps to a rail and back (a stuck or saturating converter) is a break twice,
+  counted here as well as by the clipping counter; a steadily clipped tone is predictable and
+  is not.
 - The first ``fit + window`` seconds (plus up to one hop): nothing is decided before the
   predictor and the scale have been filled once.
 - Music with sharp transients (a drum hit, a plucked string, a consonant after a pause) can

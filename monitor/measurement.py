@@ -246,6 +246,8 @@ class MeasurementConsumer:
             self._levels.reset()
         self._clips.process(new)
         self._dropouts.process(new)
+        if missed:
+            self._discontinuities.restart()  # skipped samples would read as a splice
         self._discontinuities.process(new)
         self._stamp_events(first - self._checked, segments)
         self._checked += new.size

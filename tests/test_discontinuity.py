@@ -129,6 +129,24 @@ def test_events_do_not_depend_on_the_blocking(sizes, seed):
     assert _events(x, fs, sizes=sizes) == whole
 
 
+def test_a_restart_forgets_the_stretch_before():
+    """Samples skipped (the measurement fell behind) must not read as a splice."""
+    fs = 48000
+    x = _sine(fs, 997.0, 2.0)
+    det = DiscontinuityDetector(fs)
+    det.process(x[:fs])
+    det.restart()
+    det.process(x[fs + 300:])  # 300 samples skipped
+    assert det.events == 0 and det.samples == x.size - 300
+    y = x[fs + 300:].copy()
+    y = np.concatenate((y[:fs // 2], y[fs // 2 + 200:]))  # a real break after the restart
+    det = DiscontinuityDetector(fs)
+    det.process(x[:fs])
+    det.restart()
+    det.process(y)
+    assert det.last_events.tolist() == [pytest.approx(fs + fs // 2, abs=3)]
+
+
 # -- the measurement consumer: stream times of every detector's events --------------------------
 
 def _feed(consumer, x, fs, sizes=ODD, t0=0.0):

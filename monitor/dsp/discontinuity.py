@@ -36,9 +36,10 @@ What it cannot see, and what fires it:
 - Steps into or out of exact zeros: a prediction whose samples (x[n-order..n]) include an exact
   zero is never flagged; runs of zeros are the dropout detector's (``monitor.dsp.detectors``).
   A single zeroed sample is thus seen by neither.
-- A waveform that jumps to a rail and back (a stuck or saturating converter) is a break twice,
-  counted here as well as by the clipping counter; a steadily clipped tone is predictable and
-  is not.
+- A second break within ``window`` (50 ms) of a first is seen only when it is larger: the
+  first one's errors are in the RMS it is compared with. A waveform that jumps to a rail and
+  back 30 samples later (a stuck converter) counts once here, and as clipping; a steadily
+  clipped tone is predictable and is no discontinuity.
 - The first ``fit + window`` seconds (plus up to one hop): nothing is decided before the
   predictor and the scale have been filled once.
 - Music with sharp transients (a drum hit, a plucked string, a consonant after a pause) can
@@ -117,14 +118,22 @@ class DiscontinuityDetector:
         self.fit = max(4 * self.order, int(round(fit * self.samplerate)))
         self.hop = max(1, int(round(hop * self.samplerate)))
         self._taper = np.hanning(self.fit + 2)[1:-1]
+        self._start = 0  # the sample the current continuous stretch began at
         self._padded = np.zeros(self.fit + self.order)
         self._lags = np.lib.stride_tricks.sliding_window_view(self._padded, self.fit)[:self.order + 1]
-        # The first grid point with a full fit behind it, and the first decided sample.
-        self._first_fit = -(-self.fit // self.hop) * self.hop
-        self._first_decision = self._first_fit + self.window
         self.events = 0
         self.samples = 0
         self.last_events = np.zeros(0, np.int64)
+        self.restart()
+
+    def restart(self) -> None:
+        """The next sample does not follow the last one (samples were skipped): start afresh,
+        keeping the counts; nothing is decided until the predictor and the scale are filled
+        again. The undecided last :attr:`delay` samples are not decided."""
+        self._start = self.samples
+        # The first grid point with a full fit behind it, and the first decided sample.
+        self._first_fit = -(-(self._start + self.fit) // self.hop) * self.hop
+        self._first_decision = self._first_fit + self.window
         self._x = np.zeros(0, np.float64)  # the last fit + order samples
         self._a = np.zeros(self.order)  # coefficients of the current grid segment
         # Squared errors and candidacy of the samples not yet decided and the window before.
@@ -153,9 +162,9 @@ class DiscontinuityDetector:
         points = np.arange(-(-start // self.hop) * self.hop, start + n, self.hop)
         edges = np.concatenate(([start], points[points > start], [start + n]))
         for u, v in zip(edges[:-1].tolist(), edges[1:].tolist()):
-            if u % self.hop == 0 and u >= self.fit:
+            if u % self.hop == 0 and u >= self._start + self.fit:
                 self._a = self._fit(ext[u - base - self.fit:u - base])
-            lo = max(u, p)
+            lo = max(u, self._start + p)
             if lo >= v or u < self._first_fit:
                 continue
             seg = ext[lo - base - p:v - base]  # the samples predicted and the p before them

@@ -92,6 +92,27 @@ def test_marks_sit_on_their_columns_scroll_and_leave_with_the_history(qtbot):
     assert [k for _, k in wf.detector_marks.columns()] == ["dc"]
 
 
+def test_marks_of_a_new_source_follow_the_columns(qtbot):
+    """A new source's stream time starts again at 0 while the waterfall's columns go on: the
+    marks are put on the columns' time; an old stream's late event is discarded, counted."""
+    settings = Settings(history=5.0)
+    params = AnalysisParams.from_settings(settings, FS)
+    wf = Waterfall(settings, params)
+    qtbot.addWidget(wf)
+    first = FeatureExtractor(params).process(GeneratorSource("sine:500", FS).render(2 * FS)[:, 0])
+    wf.push(first)
+    wf.draw(wf.latest_time)
+    second = FeatureExtractor(params).process(GeneratorSource("sine:500", FS).render(FS)[:, 0])
+    assert second.first_frame == 0  # the new stream's frames start again
+    wf.push(second)
+    wf.draw(wf.latest_time)
+    assert wf.detector_marks.offset == pytest.approx(len(first) * params.hop / FS)
+    wf.detector_marks.add([(0.5, "dropout"), (2.9, "clipping")])  # new stream's 0.5 s; an old one
+    placed = wf.detector_marks.columns()
+    assert [k for _, k in placed] == ["dropout"] and wf.detector_marks.discarded == 1
+    assert abs(placed[0][0] - _expected_column(wf, wf.detector_marks.offset + 0.5)) <= 1
+
+
 def _tone_with_faults(path, seconds=4.0):
     """A 16-bit 200 Hz tone at -20 dBFS with samples stuck at the rail from 1.5 s (30) and
     a lost buffer (300 samples) at 2.5 s."""
@@ -134,11 +155,16 @@ def test_a_file_with_a_clip_and_a_lost_buffer_marks_both(qtbot, tmp_path):
             # (the entry's errors fill the RMS before it): 2 discontinuities, 1 clipping event.
             qtbot.waitUntil(lambda: kinds().count("discontinuity") == 2 and "clipping" in kinds(),
                             timeout=WAIT_MS)
-            w.set_paused(True)  # hold the picture still for the checks
+            # The whole file drawn, then the display timer stopped: the picture holds still.
             wf = w.waterfall
-            m = session.measurement.latest()
-            assert m["clipping"]["events"] == 1 and m["discontinuities"]["events"] == 2
-            assert m["dropouts"]["events"] == 0
+            qtbot.waitUntil(lambda: wf.history.latest_time > 3.9, timeout=WAIT_MS)
+            w.timer.stop()
+            w.tick()  # what came since the last tick, drawn
+            # The counts are published just after the events are logged (same pass).
+            feed = session.measurement
+            qtbot.waitUntil(lambda: feed.latest()["discontinuities"]["events"] == 2, timeout=WAIT_MS)
+            m = feed.latest()
+            assert m["clipping"]["events"] == 1 and m["dropouts"]["events"] == 0
             cols = dict()
             for c, kind in marks.columns():
                 cols.setdefault(kind, []).append(c)

@@ -220,3 +220,32 @@ def test_the_log_export_has_the_discontinuities():
     assert "discontinuity_events" in LOG_COLUMNS
     row = measurement_row({"discontinuities": {"events": 3, "last_time_s": 1.0}})
     assert row["discontinuity_events"] == 3
+
+
+def test_headless_measure_and_log_report_the_discontinuities(tmp_path):
+    """Through the command line: a 16-bit file with one lost buffer, analysed offline."""
+    import csv
+    import json
+    import subprocess
+
+    import soundfile as sf
+    from conftest import main_cmd
+
+    fs = 44100
+    x = _sine(fs, 440.0, 4.0, amplitude=0.25)
+    s = int(2.2 * fs)
+    x = np.concatenate((x[:s], x[s + 128:]))
+    path, log = tmp_path / "lost.wav", tmp_path / "log.csv"
+    sf.write(path, x, fs, subtype="PCM_16")
+    proc = subprocess.run(main_cmd("--headless", "--input", str(path), "--no-realtime", "--measure",
+                                   "--no-classifier", "--interval", "1", "--export-log", str(log)),
+                          capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0, proc.stderr
+    m = [json.loads(line) for line in proc.stdout.splitlines()][-1]["measure"]
+    assert m["discontinuities"]["events"] == 1
+    assert m["discontinuities"]["last_time_s"] == pytest.approx(s / fs, abs=4 / fs)
+    assert m["detector_events"]["last_time_s"]["discontinuity"] == pytest.approx(s / fs, abs=4 / fs)
+    assert m["clipping"]["events"] == 0 and m["dropouts"]["events"] == 0
+    with open(log, newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert rows[-1]["discontinuity_events"] == "1"

@@ -51,12 +51,17 @@ class DetectorMarks(QtWidgets.QGraphicsItem):
         waterfall's columns keep counting when a new source's stream time starts again at 0).
     places : int
         Times the marks were placed (for tests and benchmarks).
+    discarded : int
+        Events not marked because their time lay over 1 s after the live picture's newest
+        column: an earlier stream's, taken after a new source's first columns came.
     """
 
     def __init__(self, parent: QtWidgets.QGraphicsItem) -> None:
         super().__init__(parent)
         self.offset = 0.0
         self.places = 0
+        self.discarded = 0
+        self._live_end: Optional[float] = None  # waterfall time of the live picture's right edge
         self._times = np.zeros(0, np.float64)  # waterfall time (s) of each mark, oldest first
         self._kinds = np.zeros(0, np.int8)  # index into KINDS
         self._x = np.zeros(0, np.float64)  # item x of each mark as last placed
@@ -96,6 +101,11 @@ class DetectorMarks(QtWidgets.QGraphicsItem):
             return
         times = np.array([t for t, _ in events], np.float64) + self.offset
         kinds = np.array([KINDS.index(k) for _, k in events], np.int8)
+        if self._live_end is not None:
+            now = times <= self._live_end + 1.0  # a live event is never that far ahead
+            if not now.all():
+                self.discarded += int(times.size - np.count_nonzero(now))
+                times, kinds = times[now], kinds[now]
         self._times = np.concatenate((self._times, times))[-KEPT:]
         self._kinds = np.concatenate((self._kinds, kinds))[-KEPT:]
         self._stale = True
@@ -130,6 +140,8 @@ class DetectorMarks(QtWidgets.QGraphicsItem):
             self._stale = True
         self._geometry = (end_time, *geometry)
         start = end_time - width * column_seconds  # time of the picture's left edge
+        if prune:
+            self._live_end = end_time
         if prune and self._times.size and self._times.min() < start:
             keep = self._times >= start
             self._times, self._kinds = self._times[keep], self._kinds[keep]

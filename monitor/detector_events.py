@@ -68,6 +68,9 @@ class DetectorEvents:
                 out.append((t, kind))
             return out[::-1], self.total
 
+    def __len__(self) -> int:
+        return len(self._events)
+
     def newer_than(self, time_s: float) -> list[tuple[float, str]]:
         """The kept events later than stream time ``time_s`` (s), oldest first."""
         with self._lock:

@@ -113,6 +113,35 @@ def test_marks_of_a_new_source_follow_the_columns(qtbot):
     assert abs(placed[0][0] - _expected_column(wf, wf.detector_marks.offset + 0.5)) <= 1
 
 
+def test_scroll_back_marks_again_what_left_the_live_history(qtbot):
+    from monitor.detector_events import DetectorEvents
+
+    settings = Settings(history=2.0)
+    params = AnalysisParams.from_settings(settings, FS)
+    wf = Waterfall(settings, params)
+    qtbot.addWidget(wf)
+    ex = FeatureExtractor(params)
+    source = GeneratorSource("sine:1000@-20", FS)
+    log = DetectorEvents()
+    log.add("discontinuity", [0.6])
+    wf.push(ex.process(source.render(FS)[:, 0]))
+    wf.draw(wf.latest_time)
+    assert wf.detector_marks.take(log) == 1
+    for _ in range(4):  # 4 s on: the mark left the 2 s history
+        wf.push(ex.process(source.render(FS)[:, 0]))
+        wf.draw(wf.latest_time)
+    assert wf.detector_marks.columns() == []
+    h = wf.history
+    wf.show_columns(np.full((h.rows.n_rows, h.width), -np.inf, np.float32), 1.5)  # 0 .. 1.5 s back
+    (column, kind), = wf.detector_marks.columns()
+    assert kind == "discontinuity"
+    assert abs(column - (h.width - (1.5 - 0.6) / h.column_seconds)) <= 1
+    wf.set_paused(False)  # live again: gone again
+    wf.push(ex.process(source.render(FS // 4)[:, 0]))
+    wf.draw(wf.latest_time)
+    assert wf.detector_marks.columns() == []
+
+
 def _tone_with_faults(path, seconds=4.0):
     """A 16-bit 200 Hz tone at -20 dBFS with samples stuck at the rail from 1.5 s (30) and
     a lost buffer (300 samples) at 2.5 s."""

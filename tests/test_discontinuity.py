@@ -249,3 +249,40 @@ def test_headless_measure_and_log_report_the_discontinuities(tmp_path):
     with open(log, newline="") as f:
         rows = list(csv.DictReader(f))
     assert rows[-1]["discontinuity_events"] == "1"
+
+
+@hsettings(max_examples=30, deadline=None)
+@given(st.lists(st.integers(1, 300), min_size=1, max_size=30), st.integers(0, 2 ** 31))
+def test_clip_and_dropout_positions_do_not_depend_on_the_blocking(sizes, seed):
+    from monitor.dsp.clipping import POSITIVE_RAIL, ClipCounter
+
+    rng = np.random.default_rng(seed)
+    x = 0.3 * np.sin(np.arange(6000) * 0.05) + 0.01 * rng.standard_normal(6000)
+    starts = {}
+    for kind, value, length in (("clip", POSITIVE_RAIL, 5), ("clip", -1.0, 40), ("zero", 0.0, 50),
+                                ("zero", 0.0, 33), ("clip", POSITIVE_RAIL, 1)):
+        at = int(rng.integers(100, 5800 - length))
+        while any(abs(at - a) < 150 for a in starts):
+            at = int(rng.integers(100, 5800 - length))
+        x[at:at + length] = value
+        starts[at] = (kind, length)
+
+    def positions(cut):
+        clips, drops = ClipCounter(), DropoutDetector()
+        found = {"clip": [], "zero": []}
+        pos = 0
+        for n in itertools.cycle(cut):
+            if pos >= x.size:
+                break
+            block = x[pos:pos + n].astype(np.float32)
+            clips.process(block)
+            drops.process(block)
+            found["clip"] += clips.last_events.tolist()
+            found["zero"] += drops.last_events.tolist()
+            pos += n
+        return found
+
+    expected = {"clip": sorted(a for a, (k, n) in starts.items() if k == "clip" and n >= 2),
+                "zero": sorted(a for a, (k, n) in starts.items() if k == "zero")}
+    assert positions((x.size,)) == expected
+    assert positions(sizes) == expected

@@ -62,6 +62,7 @@ class DetectorMarks(QtWidgets.QGraphicsItem):
         self.places = 0
         self.discarded = 0
         self._live_end: Optional[float] = None  # waterfall time of the live picture's right edge
+        self._log = None  # the DetectorEvents last taken from
         self._times = np.zeros(0, np.float64)  # waterfall time (s) of each mark, oldest first
         self._kinds = np.zeros(0, np.int8)  # index into KINDS
         self._x = np.zeros(0, np.float64)  # item x of each mark as last placed
@@ -91,9 +92,20 @@ class DetectorMarks(QtWidgets.QGraphicsItem):
 
     def take(self, events) -> int:
         """Add the events of ``events`` (a DetectorEvents) not taken before; returns how many."""
+        self._log = events
         new, self._sequence = events.after(self._sequence)
         self.add(new)
         return len(new)
+
+    def reload(self) -> None:
+        """Mark again every event the log still keeps (a scroll-back picture may show a time
+        whose marks had left the live history)."""
+        if self._log is None:
+            return
+        events, self._sequence = self._log.after(0)
+        self._times, self._kinds = np.zeros(0, np.float64), np.zeros(0, np.int8)
+        self._stale = True
+        self.add(events)
 
     def add(self, events: list[tuple[float, str]]) -> None:
         """Add ``(stream time s, kind)`` events (kinds of ``monitor.detector_events.KINDS``)."""
@@ -124,7 +136,8 @@ class DetectorMarks(QtWidgets.QGraphicsItem):
               prune: bool = True) -> None:
         """Put the marks on a picture of ``width`` columns of ``column_seconds`` s whose right
         edge is waterfall time ``end_time`` (s; None: no picture yet). ``prune``: forget the
-        marks older than the picture (the live history); False for a scroll-back picture.
+        marks older than the picture (the live history); False for a scroll-back picture,
+        which first marks again every event the log (:meth:`take`) still keeps.
 
         The lines are kept in coordinates of a fixed time origin and the item is moved: a
         scroll costs one ``setPos``; the lines are rebuilt only when marks come or go or the
@@ -134,6 +147,9 @@ class DetectorMarks(QtWidgets.QGraphicsItem):
             self._geometry = None
             self.setVisible(False)
             return
+        if not prune and self._log is not None and self._times.size < len(self._log):
+            self._geometry = None  # no placing from add(): done below
+            self.reload()
         geometry = (width, column_seconds, rows)
         if self._geometry is None or self._geometry[1:] != geometry:
             self._origin = end_time

@@ -67,10 +67,10 @@ def test_marks_sit_on_their_columns_scroll_and_leave_with_the_history(qtbot):
     assert "magenta = discontinuity" in wf.plot.toolTip() == LEGEND
     events = [(0.25, "clipping"), (0.5, "dropout"), (0.75, "discontinuity"), (0.9, "dc")]
     wf.detector_marks.add(events)
-    placed = dict((k, c) for c, k in wf.detector_marks.columns())
+    placed = {k: c for c, k in wf.detector_marks.columns()}
     for t, kind in events:
         assert abs(placed[kind] - _expected_column(wf, t)) <= 1, kind
-        qtbot.waitUntil(lambda: _mark_pixels(wf, kind, placed[kind]) > 0, timeout=5000)
+        qtbot.waitUntil(lambda k=kind: _mark_pixels(wf, k, placed[k]) > 0, timeout=5000)
     # Between the marks: no mark colour on the top edge.
     quiet = (placed["clipping"] + placed["dropout"]) // 2
     assert all(_mark_pixels(wf, kind, quiet) == 0 for kind in MARK_COLORS)
@@ -194,7 +194,7 @@ def test_a_file_with_a_clip_and_a_lost_buffer_marks_both(qtbot, tmp_path):
             qtbot.waitUntil(lambda: feed.latest()["discontinuities"]["events"] == 2, timeout=WAIT_MS)
             m = feed.latest()
             assert m["clipping"]["events"] == 1 and m["dropouts"]["events"] == 0
-            cols = dict()
+            cols = {}
             for c, kind in marks.columns():
                 cols.setdefault(kind, []).append(c)
             assert len(cols["clipping"]) == 1

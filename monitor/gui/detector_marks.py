@@ -172,7 +172,7 @@ class DetectorMarks(QtWidgets.QGraphicsItem):
         self.setVisible(bool(np.any(keep & (self._times <= end_time + column_seconds))))
 
     def _rebuild(self) -> None:
-        _, width, dt, rows = self._geometry
+        _, _, dt, rows = self._geometry
         self.prepareGeometryChange()
         x = (self._times - self._origin) / dt
         self._x = x

@@ -31,7 +31,7 @@ __all__ = [
 LOG_COLUMNS = ("time_s", "fundamental_hz", "level_dbfs", "level_db_spl", "thd_percent", "thd_db",
                "thdn_percent", "thdn_db", "sinad_db", "snr_db", "enob_bits", "noise_dbfs",
                "noise_dbfs_a", "dc_offset", "hum_hz", "hum_dbfs", "laeq_db", "lceq_db", "lzeq_db",
-               "lcpeak_db", "clip_events", "dropout_events", "window", "frames_averaged", "n_fft")
+               "lcpeak_db", "clip_events", "dropout_events", "discontinuity_events", "window", "frames_averaged", "n_fft")
 
 
 def default_name(kind: str, extension: str, when: float | None = None) -> str:
@@ -68,6 +68,7 @@ def measurement_row(m: dict) -> dict:
         row[k] = levels.get(k)
     row["clip_events"] = (m.get("clipping") or {}).get("events")
     row["dropout_events"] = (m.get("dropouts") or {}).get("events")
+    row["discontinuity_events"] = (m.get("discontinuities") or {}).get("events")
     return row
 
 

@@ -16,9 +16,11 @@ import threading
 
 import numpy as np
 
+from monitor.detector_events import DetectorEvents
 from monitor.dsp.clipping import ClipCounter
 from monitor.dsp.correction_filter import CorrectionFIR, StreamingFIR, design_correction
 from monitor.dsp.detectors import DropoutDetector
+from monitor.dsp.discontinuity import DiscontinuityDetector
 from monitor.dsp.distortion import WINDOW_NAME, measure_distortion
 from monitor.dsp.octave import band_levels
 from monitor.dsp.power_spectrum import HANN, power_spectrum
@@ -101,12 +103,16 @@ class MeasurementConsumer:
         Seconds after which the Leq / LCpeak period restarts (the finished period's figures
         stay in ``levels["last_period"]``, each exactly ``leq_period`` seconds of samples long);
         None: one period since the start.
+    events : DetectorEvents or None
+        Where the stream times (s) of the detectors' events go (the feed keeps one across
+        consumers); None: a new one (:attr:`events`).
     """
 
     def __init__(self, samplerate: float, n_fft: int = 8192, averages: int = 4, interval: float = 0.5,
                  n_harmonics: int = 10, band: tuple | None = (20.0, 20000.0), band_fraction: int = 3,
                  calibration=None, spl_offset_db: float | None = None, dropout_min_samples: int = 32,
-                 dc_warn_dbfs: float = -40.0, leq_period: float | None = None) -> None:
+                 dc_warn_dbfs: float = -40.0, leq_period: float | None = None,
+                 events: DetectorEvents | None = None) -> None:
         self.samplerate = float(samplerate)
         self.n_fft, self.averages = int(n_fft), int(averages)
         self.span = self.n_fft * (self.averages + 1) // 2
@@ -131,6 +137,12 @@ class MeasurementConsumer:
         self._reset_levels = False
         self._clips = ClipCounter(2)
         self._dropouts = DropoutDetector(dropout_min_samples)
+        self._discontinuities = DiscontinuityDetector(self.samplerate)
+        self.events = DetectorEvents() if events is None else events
+        # Stream time of consumer sample i: origin + i / samplerate, the origin of the segment
+        # holding i (a new one when the worker's stream time jumps: a new source).
+        self._segments: collections.deque = collections.deque(maxlen=64)
+        self._checked = 0  # samples the detectors have looked at (fewer than _seen if missed)
         self._levels = LevelIntegrator(self.samplerate)
         self._mic_filter: StreamingFIR | None = None  # the time-domain mic correction in use
         self._calibration = (None, None, None, None)
@@ -163,6 +175,9 @@ class MeasurementConsumer:
                 first = min(n, size - start)
                 self._ring[start:start + first] = mono[:first]
                 self._ring[:n - first] = mono[first:]
+            origin = stream_time - (self._written + n) / self.samplerate  # time of sample 0
+            if not self._segments or abs(origin - self._segments[-1][1]) > 0.5 / self.samplerate:
+                self._segments.append((self._written, origin))
             self._written += n
             self._stream_time = stream_time
         self.feeds += 1
@@ -268,6 +283,7 @@ class MeasurementConsumer:
             take = max(written - first, min(written, self.span))
             index = np.arange(written - take, written) % size
             block = self._ring[index]  # fancy indexing copies
+            segments = list(self._segments)
         self.samples_missed += missed
         new = block[take - (written - first):].astype(np.float64)
         self._seen = written
@@ -281,6 +297,11 @@ class MeasurementConsumer:
             self._levels.reset()
         self._clips.process(new)
         self._dropouts.process(new)
+        if missed:
+            self._discontinuities.restart()  # skipped samples would read as a splice
+        self._discontinuities.process(new)
+        self._stamp_events(first - self._checked, segments)
+        self._checked += new.size
         self._integrate(new if self._mic_filter is None else self._mic_filter.process(new))
         due = written >= self.n_fft and (self._measured_at is None
                                           or written - self._measured_at >= self.interval_samples)
@@ -290,6 +311,23 @@ class MeasurementConsumer:
         elif missed or new.size:
             self._publish_counts()
         return due
+
+    def _stamp_events(self, shift: int, segments: list) -> None:
+        """Record the stream times of the events the detectors counted in the last block;
+        ``shift`` turns a detector's sample index into this consumer's (samples missed)."""
+        for kind, detector in (("clipping", self._clips), ("dropout", self._dropouts),
+                               ("discontinuity", self._discontinuities)):
+            if detector.last_events.size:
+                self.events.add(kind, [self._time_of(int(i) + shift, segments) for i in detector.last_events])
+
+    def _time_of(self, index: int, segments: list) -> float:
+        """Stream time (s) of consumer sample ``index``."""
+        origin = segments[0][1] if segments else 0.0
+        for start, o in segments:
+            if start > index:
+                break
+            origin = o
+        return origin + index / self.samplerate
 
     def _integrate(self, new: np.ndarray) -> None:
         """Leq and LCpeak of ``new``; a period ends exactly at its last sample."""
@@ -321,6 +359,8 @@ class MeasurementConsumer:
         self._failure = None
         warning = r.dc_offset is not None and abs(r.dc_offset) >= self.dc_warn
         self.dc_warnings += int(warning and not self._dc_warning)
+        if warning and not self._dc_warning:
+            self.events.add("dc", [stream_time])
         self._dc_warning = warning
         out = {
             "time_s": _num(stream_time, 3), "samplerate_hz": self.samplerate, "n_fft": self.n_fft,
@@ -363,6 +403,9 @@ class MeasurementConsumer:
     def _counts(self) -> dict:
         return {"clipping": {"events": self._clips.events, "samples": self._clips.samples},
                 "dropouts": {"events": self._dropouts.events, "samples": self._dropouts.samples},
+                "discontinuities": {"events": self._discontinuities.events,
+                                    "last_time_s": _num(self.events.last["discontinuity"], 4)},
+                "detector_events": self.events.summary(),
                 "dc_warnings": self.dc_warnings, "feeds": self.feeds, "dropped_feeds": self.dropped_feeds,
                 "samples_missed": self.samples_missed, "levels": self._levels_dict(), "problem": self.problem}
 

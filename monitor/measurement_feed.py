@@ -18,6 +18,7 @@ import time
 import numpy as np
 
 from monitor.calibration import MicCalibration, load_calibration, spl_offset_db
+from monitor.detector_events import DetectorEvents
 from monitor.measurement import LOG_ROWS, MeasurementConsumer
 from monitor.settings import Settings
 
@@ -66,6 +67,7 @@ class MeasurementFeed:
         self._built = threading.Event()  # set once a consumer exists
         self._last: dict = {}  # the stopped consumer's last measurement
         self._old_log: collections.deque = collections.deque(maxlen=LOG_ROWS)  # of earlier consumers
+        self.events = DetectorEvents()  # every consumer's detector events (monitor.detector_events)
 
     @staticmethod
     def _load(path: str | None) -> MicCalibration | None:
@@ -94,7 +96,7 @@ class MeasurementFeed:
             consumer = MeasurementConsumer(samplerate, n_fft=s.measure_n_fft, averages=s.measure_averages,
                                            n_harmonics=s.harmonics, band_fraction=s.band_fraction,
                                            calibration=self._mic, spl_offset_db=self.spl_offset,
-                                           leq_period=s.leq_period)
+                                           leq_period=s.leq_period, events=self.events)
             if self.threaded:
                 consumer.start()
             self.consumer = consumer

@@ -48,6 +48,9 @@ class ClipCounter:
         Clipping events so far (runs at a rail holding a clipped sample), over all channels.
     per_channel : ndarray of int64
         Clipped samples so far in each channel (channel 1 first); empty before the first block.
+    last_events : ndarray of int64
+        Frame indices (from this counter's first frame) where the events counted by the last
+        :meth:`process` call began (the first sample of the run), any channel, in order.
     """
 
     def __init__(self, min_run: int = 2) -> None:
@@ -55,6 +58,8 @@ class ClipCounter:
         self.count = 0
         self.events = 0
         self.per_channel = np.zeros(0, np.int64)
+        self.frames = 0  # frames looked at so far
+        self.last_events = np.zeros(0, np.int64)
         # Per channel, the run the last block ended in: its rail (+1, -1, 0), its length so far,
         # the samples of it already counted, and whether it was counted as an event.
         self._label = np.zeros(0, np.int8)
@@ -72,6 +77,8 @@ class ClipCounter:
         now became a run)."""
         if block.ndim == 1:
             block = block[:, None]
+        if self.last_events.size:
+            self.last_events = np.zeros(0, np.int64)
         if block.shape[0] == 0:
             return 0
         channels = block.shape[1]
@@ -96,6 +103,9 @@ class ClipCounter:
             self.per_channel[c] += n
             new += n
         self.count += new
+        self.frames += block.shape[0]
+        if hot.size > 1 and self.last_events.size:
+            self.last_events.sort()
         return new
 
     def _channel(self, c: int, x: np.ndarray) -> int:
@@ -113,7 +123,12 @@ class ClipCounter:
         counted = np.where((run_labels != 0) & (totals >= self.min_run), totals, beyond)
         counted = np.maximum(counted, before)
         event = counted > 0
-        self.events += int(np.count_nonzero(event & ~had_event))
+        began = event & ~had_event
+        if began.any():
+            # Where each new event's run began (a run carried over began in an earlier block).
+            at = self.frames + starts[began] - (totals[began] - lengths[began])
+            self.last_events = np.concatenate((self.last_events, at.astype(np.int64)))
+        self.events += int(np.count_nonzero(began))
         self._label[c], self._length[c] = run_labels[-1], totals[-1]
         self._counted[c], self._event[c] = counted[-1], event[-1]
         return int((counted - before).sum())

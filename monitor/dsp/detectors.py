@@ -35,6 +35,12 @@ class DropoutDetector:
         Zeros in a row that make a dropout (a lost buffer is 64 samples or more).
     min_level : float
         Full scale = 1; default 2^-10 (-60 dB, 32 LSB at 16 bits).
+
+    Attributes
+    ----------
+    last_events : ndarray of int64
+        Sample indices (from this detector's first sample) of the first zero of each dropout
+        counted by the last :meth:`process` call (a dropout is counted when it ends).
     """
 
     def __init__(self, min_run: int = 32, min_level: float = 2.0 ** -10) -> None:
@@ -43,13 +49,19 @@ class DropoutDetector:
         self.events = 0
         self.samples = 0
         self._seen_signal = False
+        self.seen = 0  # samples looked at so far
+        self.last_events = np.zeros(0, np.int64)
         self._zeros = 0  # zeros at the end of the stream so far (after signal)
         self._before = 0.0  # |sample| before those zeros (or the last |sample|)
 
     def process(self, x: np.ndarray) -> None:
         """Look at the next block ``x`` (1-D)."""
+        if self.last_events.size:
+            self.last_events = np.zeros(0, np.int64)
         if not x.size:
             return
+        offset, self.seen = self.seen, self.seen + x.size
+        ended = []  # a gap carried over from the last block that ends here
         zero = x == 0
         magnitude = np.abs(x)
         run_zero, starts, lengths = _runs(zero)
@@ -61,12 +73,16 @@ class DropoutDetector:
         elif self._zeros >= self.min_run and max(self._before, magnitude[0]) >= self.min_level:
             self.events += 1  # the last block ended in a gap that ends here
             self.samples += self._zeros
+            ended = [offset - self._zeros]
         inside = run_zero & (np.arange(run_zero.size) < run_zero.size - 1)  # the signal came back
         if not self._seen_signal and run_zero[0]:
             inside[0] = False
         dropout = inside & (totals >= self.min_run) & (np.maximum(before, after) >= self.min_level)
         self.events += int(np.count_nonzero(dropout))
         self.samples += int(totals[dropout].sum())
+        if ended or dropout.any():
+            at = offset + starts[dropout] - (totals[dropout] - lengths[dropout])
+            self.last_events = np.concatenate((np.array(ended, np.int64), at.astype(np.int64)))
         self._seen_signal = self._seen_signal or not zero.all()
         if run_zero[-1] and self._seen_signal:
             self._zeros, self._before = int(totals[-1]), float(before[-1])

@@ -111,7 +111,9 @@ class InstrumentPanels:
                                           None if recent is None else recent + offsets, peak_hz)
 
     def tick(self, now: float) -> None:
-        """The channel meters (the display timer's secondary rate)."""
+        """The channel meters and the waterfall's detector marks (the display timer's secondary rate)."""
+        if self.feed is not None:
+            self.window.waterfall.detector_marks.take(self.feed.events)  # marks of new events
         pipeline = self.window.pipeline
         worker = pipeline.worker
         peak, rms = worker.channels.levels(weighting=self.window.settings.weighting)

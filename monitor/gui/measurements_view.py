@@ -44,6 +44,10 @@ METHODS = {
            "energy averaged over the Leq period; LCpeak is the largest C-weighted |sample|.",
     "detectors": "Clipping: runs of 2 or more samples at a rail (int16 +32767/32768 or -1) or "
                  "any sample beyond full scale; dropouts: 32 or more exact zeros inside signal.",
+    "discontinuities": "Discontinuities: a sample whose linear-prediction error (order 12, fitted to "
+                       "the 40 ms before) is over 12 times its RMS of the 50 ms before, and at least "
+                       "-60 dBFS, with the error back under 3 times that RMS 10 ms after; a lost, "
+                       "repeated or spliced buffer. Sharp attacks in music can fire it.",
 }
 #: Rows of the panel: (key in the table, label, method key).
 FIGURES = (
@@ -64,6 +68,7 @@ FIGURES = (
     ("lcpeak", "LCpeak", "leq"),
     ("clipping", "clipping", "detectors"),
     ("dropouts", "dropouts", "detectors"),
+    ("discontinuities", "discontinuities", "discontinuities"),
     ("dc_warnings", "DC warnings", "dc"),
 )
 _DASH = "—"
@@ -109,8 +114,15 @@ def format_measurement(m: dict) -> dict[str, str]:
         "lcpeak": _f(lv.get("lcpeak_db" + suffix), ".1f", " dB"),
         "clipping": f"{clip.get('events', 0)} events, {clip.get('samples', 0)} samples",
         "dropouts": f"{drop.get('events', 0)} events, {drop.get('samples', 0)} samples",
+        "discontinuities": _discontinuities(m.get("discontinuities") or {}),
         "dc_warnings": str(m.get("dc_warnings", 0)),
     }
+
+
+def _discontinuities(d: dict) -> str:
+    """'3 events, last at 12.35 s' (stream time of the newest)."""
+    last = d.get("last_time_s")
+    return f"{d.get('events', 0)} events" + ("" if last is None else f", last at {last:.2f} s")
 
 
 class MeasurementSettings(QtWidgets.QWidget):
@@ -208,7 +220,7 @@ class MeasurementsView(QtWidgets.QWidget):
             name = QtWidgets.QLabel(label)
             value = QtWidgets.QLabel(_DASH)
             value.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
-            tip = f"{METHODS[method]}\n{_WINDOW}" if method not in ("leq", "detectors", "dc") else METHODS[method]
+            tip = f"{METHODS[method]}\n{_WINDOW}" if method not in ("leq", "detectors", "dc", "discontinuities") else METHODS[method]
             name.setToolTip(tip)
             value.setToolTip(tip)
             grid.addWidget(name, row, 0)

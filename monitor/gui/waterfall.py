@@ -30,6 +30,7 @@ from monitor.dsp.features import AnalysisParams, FeatureBatch
 from monitor.gui.axes import FrequencyAxis
 from monitor.gui.axes import _linear_ticks as round_ticks
 from monitor.gui.colormaps import lookup_table
+from monitor.gui.detector_marks import LEGEND as MARKS_LEGEND, DetectorMarks
 from monitor.dsp.frequency_rows import FrequencyRows
 from monitor.gui.theme import COLORS, cache_static_items
 from monitor.settings import Settings
@@ -556,6 +557,8 @@ class Waterfall(QtWidgets.QWidget):
         vb.disableAutoRange()
         self.image_item = RingImageItem()
         self.plot.addItem(self.image_item)
+        self.detector_marks = DetectorMarks(self.image_item)  # the detectors' events
+        self.plot.setToolTip(MARKS_LEGEND)
         self.plot.scene().sigMouseMoved.connect(self._mouse_moved)
         # The readout goes when the mouse leaves (it used to keep its last values).
         self.plot.viewport().installEventFilter(self)
@@ -599,6 +602,7 @@ class Waterfall(QtWidgets.QWidget):
             self.color_bar.setToolTip(color_bar_tip(self.value_mode, batch.params.calibration))
             self.color_bar.update()
         h = self.history
+        self.detector_marks.follow(h, batch)
         n = h.push(batch)
         if n:
             # Colour only the new columns, in both halves of the doubled ring.
@@ -632,6 +636,7 @@ class Waterfall(QtWidgets.QWidget):
             self.draws += 1
             if h.marks or self._mark_lines:
                 self._place_marks()
+            self.detector_marks.place(h.latest_time, h.width, h.column_seconds, h.rows.n_rows)
         self._x0 = latest - h.width * h.column_seconds - stream_time
         self._display_time = stream_time
         self._place_image()
@@ -682,6 +687,7 @@ class Waterfall(QtWidgets.QWidget):
             vb.setRange(xRange=(self._x0, self.scrollback_time), padding=0)
         self._place_image()
         self.image_item.freeze(self._lut32[self._frozen_codes])
+        self.detector_marks.place(self.scrollback_time, h.width, h.column_seconds, h.rows.n_rows, prune=False)
 
     def set_value_mode(self, mode: str) -> None:
         """Colour by 'db' or by linear 'power'."""
@@ -801,6 +807,8 @@ class Waterfall(QtWidgets.QWidget):
         self._new_ring()
         self._layout_axes()
         self._place_marks()
+        h = self.history
+        self.detector_marks.place(h.latest_time, h.width, h.column_seconds, h.rows.n_rows)
         self.draws += 1
 
     def _place_image(self) -> None:

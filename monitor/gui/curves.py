@@ -33,6 +33,9 @@ class FixedRangeCurve(pg.PlotCurveItem):
 
 
 def drawn_on_screen(widget) -> bool:
-    """False when drawing ``widget`` is wasted: hidden (its dock or layout) or the window
-    minimised. Its state should still be updated; only the drawing is skipped."""
-    return widget.isVisible() and not widget.window().isMinimized()
+    """False when drawing ``widget`` is wasted: hidden (its dock or layout), in a dock behind
+    another dock's tab (Qt moves those outside the window, still "visible", with an empty
+    visible region) or the window minimised. Its state should still be updated; only the
+    drawing is skipped."""
+    return (widget.isVisible() and not widget.window().isMinimized()
+            and not widget.visibleRegion().isEmpty())

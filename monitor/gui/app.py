@@ -149,13 +149,20 @@ def _run_window(app: QtWidgets.QApplication, given: dict, ns: argparse.Namespace
     stop_requested["window"] = window
     try:
         if not stop_requested["stop"]:
-            window.show()
+            state = getattr(ns, "window_state", None)
+            if state == "paused":
+                window.set_paused(True)
+            {"full-screen": window.showFullScreen,
+             "minimised": window.showMinimized}.get(state, window.show)()
             # Without a window manager (a bare X server, a kiosk) nothing gives the new window
             # the keyboard focus, and Space/F11 would do nothing.
             window.raise_()
             window.activateWindow()
             freeze_startup_objects()
-            app.exec()
+            # A signal while the window opened (the collection above can take 50 ms) has
+            # closed it already: exec() would then wait for a window that never closes.
+            if not stop_requested["stop"]:
+                app.exec()
     finally:
         wake.stop()
         stop_requested["window"] = None

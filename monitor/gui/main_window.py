@@ -596,11 +596,16 @@ class MainWindow(QtWidgets.QMainWindow):
             self.store.save(self.session.saved_choices())
 
     def _hidden(self) -> bool:
-        """True while none of the window can be seen: minimised, or shown but not exposed."""
+        """True while none of the window can be seen: minimised, or no longer exposed after it
+        was (a window just shown is not exposed yet, and is not slowed down for that)."""
         if self.isMinimized():
             return True
         handle = self.windowHandle()
-        return handle is not None and self.isVisible() and not handle.isExposed()
+        if handle is None or not self.isVisible():
+            return False
+        exposed = handle.isExposed()
+        self._was_exposed = getattr(self, "_was_exposed", False) or exposed
+        return self._was_exposed and not exposed
 
     def _pace(self) -> bool:
         """The display timer at ``settings.fps``, or at :data:`IDLE_INTERVAL` while paused or

@@ -135,6 +135,8 @@ class ActivityStrip(pg.PlotWidget):
         bottom = self.getPlotItem().getAxis("bottom")
         bottom.setTicks([[], []])
         bottom.setStyle(showValues=False)
+        for axis in (self._axis, bottom):  # they never change while the cells scroll
+            axis.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.image_item = pg.ImageItem(axisOrder="row-major")
         self.addItem(self.image_item)
         # place() moves the image at the display rate and the view range is fixed: without

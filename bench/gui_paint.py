@@ -48,10 +48,18 @@ def main(argv=None) -> int:
     ns = ap.parse_args(argv)
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     sys.path.insert(0, REPO)
-    from PyQt6 import QtCore, QtWidgets
     import pyqtgraph as pg
+    from PyQt6 import QtCore, QtWidgets
 
-    from monitor.gui import classifier_view, main_window, meters, overview, scope, spectrum, waterfall
+    from monitor.gui import (
+        classifier_view,
+        main_window,
+        meters,
+        overview,
+        scope,
+        spectrum,
+        waterfall,
+    )
     from monitor.gui.app import one_blas_thread
     from monitor.session import Session
 

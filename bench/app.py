@@ -108,9 +108,30 @@ def split_by_name(first: dict, last: dict, names: dict, main_pid: int, span: flo
     return dict(sorted(out.items(), key=lambda kv: -kv[1]))
 
 
+# The offscreen screen the app runs on, px. fit_to_screen leaves 16 × 40 px for a window
+# manager's frame, so a 1216 × 800 screen gives issue 12's 1200 × 760 window.
+SCREEN = (1216, 800)
+FULL_SCREEN = (1920, 1080)  # a projector: the window full screen (--window-state full-screen)
+# The window states measured beside the normal run: (state, screen, CPU target %, label).
+STATES = (("full-screen", FULL_SCREEN, 15.0, "full screen 1920×1080"),
+          ("paused", SCREEN, 2.0, "paused (Space)"),
+          ("minimised", SCREEN, 2.0, "minimised"))
+
+
+def offscreen_platform(workdir: str, screen: tuple) -> str:
+    """``QT_QPA_PLATFORM`` for Qt's offscreen plugin with one ``screen`` = (width, height) px."""
+    path = os.path.join(workdir, "screen.json")
+    with open(path, "w") as f:
+        json.dump({"screens": [{"name": "bench", "x": 0, "y": 0, "width": screen[0],
+                                "height": screen[1], "logicalDpi": 96, "logicalBaseDpi": 96,
+                                "dpr": 1}]}, f)
+    return f"offscreen:configfile={path}"
+
+
 def measure(cmd: list[str], seconds: float, interval: float = 1.0, rss_every: float = 1.0,
-            log=None) -> Run:
-    """Run ``cmd`` (which ends by itself after ``seconds``) and sample it every ``interval`` s.
+            log=None, screen: Optional[tuple] = None) -> Run:
+    """Run ``cmd`` (which ends by itself after ``seconds``) and sample it every ``interval`` s,
+    offscreen on a ``screen`` of (width, height) px (None: the plugin's default, 800 × 800).
 
     CPU and RSS samples are kept only between ``WARMUP`` and ``seconds - TAIL`` after launch:
     at the end the app tears down (threads joined, the model and Qt freed), and a sample taken
@@ -120,7 +141,8 @@ def measure(cmd: list[str], seconds: float, interval: float = 1.0, rss_every: fl
 
     workdir = tempfile.mkdtemp(prefix="bench-app-")
     stats_path = os.path.join(workdir, "stats.json")
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", SPECTROMON_STATS_FILE=stats_path,
+    platform = offscreen_platform(workdir, screen) if screen else "offscreen"
+    env = dict(os.environ, QT_QPA_PLATFORM=platform, SPECTROMON_STATS_FILE=stats_path,
                XDG_CONFIG_HOME=os.path.join(workdir, "config"), PYTHONPATH=REPO)
     launched = time.time()
     t0 = time.monotonic()
@@ -239,25 +261,58 @@ SECTION = ("3. Whole app (virtual microphone, 48 kHz, n_fft 4096, hop 1024, mel,
            "classifier on)")
 
 
+def state_figures(states: dict, product: list, section: str) -> list[Figure]:
+    """Process and GUI-thread CPU of each window state of :data:`STATES` run, each beside the
+    normal window's runs of the same bench run."""
+    figs = []
+    for state, _screen, limit, label in STATES:
+        runs = states.get(state)
+        if not runs:
+            continue
+        figs.append(Figure(section, f"process CPU, {label}", "% of one core",
+                           [statistics.fmean(r.cpu) for r in runs], "window 1200×760",
+                           [statistics.fmean(r.cpu) for r in product],
+                           Target("<=", limit, f"≤ {limit:g} %"),
+                           note=f"--window-state {state}"))
+        figs.append(Figure(section, f"… of which the GUI (main) thread, {label}", "% of one core",
+                           [r.gui_thread for r in runs], "window 1200×760",
+                           [r.gui_thread for r in product]))
+    return figs
+
+
 def run(quick: bool = False, log=print, mic=None) -> list[Figure]:
     seconds = float(os.environ.get("BENCH_APP_SECONDS", 15.0 if quick else 60.0))
     repeats = int(os.environ.get("BENCH_APP_REPEATS", 1 if quick else 2))
+    wanted = os.environ.get("BENCH_APP_STATES", ",".join(s[0] for s in STATES)).split(",")
     product, bare = [], []
+    states: dict = {}
     for i in range(repeats):  # alternated, so drifts in machine load hit both alike
         log(f"  app: product run {i + 1}/{repeats}, {seconds:g} s")
-        r = measure(product_cmd(seconds, *ISSUE_ARGS), seconds)
+        r = measure(product_cmd(seconds, *ISSUE_ARGS), seconds, screen=SCREEN)
         _check(r, "the app")
         product.append(r)
         log(f"    cpu mean {statistics.fmean(r.cpu):.1f} %, fps {r.stats.get('fps', 0):.1f}, "
-            f"dropped {r.stats.get('dropped_frames')}, source {r.stats.get('source')}")
+            f"dropped {r.stats.get('dropped_frames')}, source {r.stats.get('source')}, "
+            f"window {r.stats.get('window')}")
         log(f"    threads: {thread_line(r)}")
         log(f"  app: bare baseline run {i + 1}/{repeats}")
-        b = measure(bare_cmd(seconds), seconds)
+        b = measure(bare_cmd(seconds), seconds, screen=SCREEN)
         _check(b, "the bare baseline")
         bare.append(b)
         log(f"    cpu mean {statistics.fmean(b.cpu):.1f} %, fps {b.stats.get('fps', 0):.1f}")
         log(f"    threads: {thread_line(b)}")
-    return app_figures(product, bare, seconds, SECTION)
+        for state, screen, _limit, label in STATES:
+            if state not in wanted:
+                continue
+            log(f"  app: {label} run {i + 1}/{repeats}")
+            r = measure(product_cmd(seconds, *ISSUE_ARGS, "--window-state", state), seconds,
+                        screen=screen)
+            _check(r, f"the app ({label})")
+            states.setdefault(state, []).append(r)
+            log(f"    cpu mean {statistics.fmean(r.cpu):.1f} %, fps {r.stats.get('fps', 0):.1f}, "
+                f"window {r.stats.get('window')}")
+            log(f"    threads: {thread_line(r)}")
+    return app_figures(product, bare, seconds, SECTION) + state_figures(states, product, SECTION)
 
 
 if __name__ == "__main__":

@@ -118,6 +118,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="with --duration: save the window and exit")
     run.add_argument("--record", metavar="OUT.wav", type=_text,
                      help="record the incoming audio while monitoring")
+    run.add_argument("--window-state", dest="window_state",
+                     choices=("normal", "full-screen", "minimised", "paused"),
+                     help="how the window opens: full-screen (as F11), minimised, or with the "
+                          "display paused (as Space); default normal")
     run.add_argument("--measure", action="store_true",
                      help="headless: add \"measure\" (level, THD, THD+N, SINAD, SNR, noise, hum, bands, "
                           "LAeq, LCpeak, ...) to each line; see the README's Measurements")

@@ -141,12 +141,25 @@ def test_two_channels_of_a_file_delay_polarity_and_clip_lights(qtbot, make_windo
     sf.write(path, np.stack([left, right], axis=1), fs, subtype="FLOAT")
     window = make_window(input=str(path), loop=True)
     channels = window.instruments.channels
+    window.instruments.docks[2].raise_()  # the Channels tab: its meters run while on screen
     qtbot.waitUntil(lambda: len(channels.bars.states) == 2 and "INVERTED" in channels.compare.text(),
                     timeout=WAIT_MS)
     assert "+30.0 samples" in channels.compare.text()
     assert channels.figures.text().startswith("1: ")
     qtbot.waitUntil(lambda: channels.bars.states[1].clipping, timeout=WAIT_MS)
     assert not channels.bars.states[0].clipping
+
+
+def test_channel_meters_read_nothing_behind_their_tab(qtbot, make_window):
+    # Behind the Controls' tab the channel meters and their comparison (a cross-correlation
+    # of 0.5 s) are neither computed nor drawn; raised, they run.
+    window = make_window(generator="sine:1000@-6")
+    channels = window.instruments.channels
+    qtbot.waitUntil(lambda: window._ticks > 30 and window.frames_seen > 10, timeout=WAIT_MS)
+    assert channels.bars.states == []
+    window.instruments.docks[2].raise_()
+    qtbot.waitUntil(lambda: len(channels.bars.states) == 1, timeout=WAIT_MS)
+    assert channels.figures.text().startswith("1: -6.0")  # AES17: the sine @-6 reads -6 dB RMS
 
 
 def test_exports_from_the_window_parse_back_and_never_overwrite(qtbot, make_window, tmp_path):

@@ -55,6 +55,7 @@ def run_gui(given: dict, ns: argparse.Namespace) -> int:
               f"QT_QPA_PLATFORM=offscreen for --screenshot", file=sys.stderr)
         return 2
     QtCore.qInstallMessageHandler(_qt_message)
+    one_blas_thread()
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([sys.argv[0]])
     app.setApplicationName(PROG)
     app.setOrganizationName(PROG)
@@ -79,6 +80,20 @@ def run_gui(given: dict, ns: argparse.Namespace) -> int:
         # Qt still talks while it unloads plugins at exit, when Python can no longer run a
         # handler (a crash under QT_DEBUG_PLUGINS): give the messages back to Qt first.
         QtCore.qInstallMessageHandler(None)
+
+
+def one_blas_thread() -> None:
+    """Let numpy's BLAS (OpenBLAS) run on the calling thread only.
+
+    With its default pool (one thread per core) every matrix product of the measurement
+    thread handed work to a pool thread that then spun waiting for more: measured with the
+    window at issue 12's settings, a native thread at 40-60 % of a core and the measurement
+    thread at 15-17 %; with one BLAS thread, no pool thread and the measurement thread ~5 %.
+    The products here are small (a spectrum, a filter bank): a pool buys nothing in real time.
+    """
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1, user_api="blas")
 
 
 def freeze_startup_objects() -> None:
@@ -149,13 +164,20 @@ def _run_window(app: QtWidgets.QApplication, given: dict, ns: argparse.Namespace
     stop_requested["window"] = window
     try:
         if not stop_requested["stop"]:
-            window.show()
+            state = getattr(ns, "window_state", None)
+            if state == "paused":
+                window.set_paused(True)
+            {"full-screen": window.showFullScreen,
+             "minimised": window.showMinimized}.get(state, window.show)()
             # Without a window manager (a bare X server, a kiosk) nothing gives the new window
             # the keyboard focus, and Space/F11 would do nothing.
             window.raise_()
             window.activateWindow()
             freeze_startup_objects()
-            app.exec()
+            # A signal while the window opened (the collection above can take 50 ms) has
+            # closed it already: exec() would then wait for a window that never closes.
+            if not stop_requested["stop"]:
+                app.exec()
     finally:
         wake.stop()
         stop_requested["window"] = None

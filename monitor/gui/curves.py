@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pyqtgraph as pg
+from PyQt6 import QtCore
 
 __all__ = ["FixedRangeCurve", "drawn_on_screen"]
 
@@ -33,6 +34,13 @@ class FixedRangeCurve(pg.PlotCurveItem):
 
 
 def drawn_on_screen(widget) -> bool:
-    """False when drawing ``widget`` is wasted: hidden (its dock or layout) or the window
+    """False when drawing ``widget`` is wasted: hidden (its dock or layout), in a dock behind
+    another dock's tab (Qt moves those outside the window, still "visible") or the window
     minimised. Its state should still be updated; only the drawing is skipped."""
-    return widget.isVisible() and not widget.window().isMinimized()
+    if not widget.isVisible():
+        return False
+    top = widget.window()
+    if top.isMinimized():
+        return False
+    # Not visibleRegion(): that excludes what opaque children cover (a plot inside its view).
+    return QtCore.QRect(widget.mapTo(top, QtCore.QPoint(0, 0)), widget.size()).intersects(top.rect())

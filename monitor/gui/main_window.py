@@ -33,6 +33,7 @@ __all__ = ["MainWindow"]
 
 STATUS_INTERVAL = 0.25  # s: the status bar changes at 4 Hz, not at the display rate
 SECONDARY_DIVIDER = 2  # spectrum, scope and meters are redrawn every this many display frames
+IDLE_INTERVAL = 0.25  # s: the display timer while paused or minimised (drain, status; no drawing)
 # Problems shown in the notice banner (the input-lost banner and the status bar show the rest).
 _QUIET = ("end of file",)
 
@@ -271,7 +272,8 @@ class MainWindow(QtWidgets.QMainWindow):
                 self._peak_hz = float(batch.peak_hz[-1])
         self._ticks += 1
         self.overview.tick(batches, now)
-        if not self.paused:
+        hidden = self._pace()
+        if not self.paused and not hidden:
             self.waterfall.draw()
             self._spectrum_due = self._spectrum_due or bool(batches)
             # The waterfall scrolls at the full display rate; the spectrum, scope and meters
@@ -294,7 +296,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self._fps.tick(now)
             self.run_stats.drawn(now, self.waterfall.history.head > 0)
         else:
-            # What passed while paused is not held when the display resumes.
+            # What passed while paused (or minimised) is not held when the display resumes.
             self.waterfall.history.take_recent_max()
         if now - self._last_status >= STATUS_INTERVAL:
             self._last_status = now
@@ -346,6 +348,7 @@ class MainWindow(QtWidgets.QMainWindow):
         """Freeze the display; audio keeps being analysed and the history keeps filling."""
         self.paused = bool(paused)
         self.waterfall.set_paused(self.paused)
+        self._pace()
         if self.view_bar.pause_button.isChecked() != self.paused:
             self.view_bar.pause_button.setChecked(self.paused)
 
@@ -509,7 +512,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.instruments.apply_settings(new)
         if self.classifier_view is not None:
             self.classifier_view.apply_settings(new)
-        self.timer.setInterval(max(1, int(round(1000.0 / new.fps))))
+        self._pace()
         self.controls.set_settings(new)
         self._sync_view()
         self._save()
@@ -591,6 +594,35 @@ class MainWindow(QtWidgets.QMainWindow):
     def _save(self) -> None:
         if self.store is not None:
             self.store.save(self.session.saved_choices())
+
+    def _hidden(self) -> bool:
+        """True while none of the window can be seen: minimised, or no longer exposed after it
+        was (a window just shown is not exposed yet, and is not slowed down for that)."""
+        if self.isMinimized():
+            return True
+        handle = self.windowHandle()
+        if handle is None or not self.isVisible():
+            return False
+        exposed = handle.isExposed()
+        self._was_exposed = getattr(self, "_was_exposed", False) or exposed
+        return self._was_exposed and not exposed
+
+    def _pace(self) -> bool:
+        """The display timer at ``settings.fps``, or at :data:`IDLE_INTERVAL` while paused or
+        hidden (the batches are still drained into the history, the status still shown).
+        Returns whether the window is hidden."""
+        hidden = self._hidden()
+        idle = self.paused or hidden
+        ms = int(IDLE_INTERVAL * 1000) if idle else max(1, int(round(1000.0 / self.settings.fps)))
+        if self.timer.interval() != ms:
+            self.timer.setInterval(ms)
+        return hidden
+
+    def changeEvent(self, event: QtCore.QEvent) -> None:  # noqa: N802 - Qt API
+        if (event.type() == QtCore.QEvent.Type.WindowStateChange and hasattr(self, "timer")
+                and not self._closed):
+            self._pace()  # restored: the display rate again at once
+        super().changeEvent(event)
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802 - Qt API
         """Stop the timer and the audio, save the settings; never blocks for long."""

@@ -78,6 +78,9 @@ class LevelMeters(QtWidgets.QWidget):
         self.setToolTip("peak and RMS level (dBFS); the line holds the peak; CLIP lights when a "
                         "sample reaches full scale")
         self._shown: Optional[tuple] = None  # the look last painted (see _look)
+        # paintEvent covers every pixel (the background pixmap first): the window and the
+        # central widget behind need not repaint with each level update.
+        self.setAttribute(QtCore.Qt.WidgetAttribute.WA_OpaquePaintEvent, True)
 
     def sizeHint(self) -> QtCore.QSize:  # noqa: N802 - Qt API
         return QtCore.QSize(104, 300)

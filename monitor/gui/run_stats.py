@@ -50,7 +50,9 @@ class RunStats:
                 "classifier": window.classifier is not None,
                 "settings": {k: v for k, v in dataclasses.asdict(window.settings).items()
                              if isinstance(v, (int, float, str, bool, type(None)))},
-                "problems": [p.text for p in window.session.problems.items()]}
+                "problems": [p.text for p in window.session.problems.items()],
+                "window": [window.width(), window.height()], "paused": window.paused,
+                "full_screen": window.isFullScreen(), "minimised": window.isMinimized()}
         try:
             with open(path, "w") as f:
                 json.dump(data, f)

@@ -1,0 +1,99 @@
+"""What the window draws when nothing needs drawing: paused, minimised, a dock behind a tab.
+
+Paints are counted with an event filter on the real views (Qt offscreen, a real generator
+source); nothing here times anything.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+
+import pytest
+from PyQt6 import QtCore
+
+from monitor.gui.main_window import IDLE_INTERVAL, MainWindow
+from monitor.session import Session
+
+WAIT_MS = 20000
+
+
+class PaintCounter(QtCore.QObject):
+    """Counts paint events of the widgets it is installed on, by widget."""
+
+    def __init__(self, widgets: dict) -> None:
+        super().__init__()
+        self.counts = {name: 0 for name in widgets}
+        self._names = {id(w): name for name, w in widgets.items()}
+        for w in widgets.values():
+            w.installEventFilter(self)
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt API
+        if event.type() == QtCore.QEvent.Type.Paint:
+            self.counts[self._names[id(obj)]] += 1
+        return False
+
+    def reset(self) -> None:
+        self.counts = dict.fromkeys(self.counts, 0)
+
+
+@pytest.fixture
+def window(qtbot):
+    session = Session({"classifier": False, "generator": "sine:1000@-6", "fps": 60})
+    session.start()
+    w = MainWindow(session)
+    qtbot.addWidget(w)
+    w.resize(1200, 760)
+    w.show()
+    qtbot.waitExposed(w)
+    yield w
+    w.close()
+    session.close()
+
+
+def _views(w) -> dict:
+    return {"waterfall": w.waterfall.plot.viewport(), "spectrum": w.spectrum.plot.viewport(),
+            "scope": w.scope.plot.viewport(), "meters": w.meters}
+
+
+def _ticks(qtbot, w, n: int) -> None:
+    start = w._ticks
+    qtbot.waitUntil(lambda: w._ticks >= start + n, timeout=WAIT_MS)
+
+
+def test_paused_window_ticks_slowly_and_paints_no_view(qtbot, window):
+    counter = PaintCounter(_views(window))
+    qtbot.waitUntil(lambda: window.waterfall.draws > 5 and counter.counts["spectrum"] > 0,
+                    timeout=WAIT_MS)
+    fast = window.timer.interval()
+    assert fast == round(1000 / 60)
+    window.set_paused(True)
+    assert window.timer.interval() == round(1000 * IDLE_INTERVAL)
+    _ticks(qtbot, window, 2)  # the frozen picture is drawn once
+    counter.reset()
+    seen, draws = window.frames_seen, window.waterfall.draws
+    _ticks(qtbot, window, 3)
+    assert window.frames_seen > seen  # still analysed and drained into the history
+    assert window.waterfall.draws == draws
+    assert counter.counts == dict.fromkeys(counter.counts, 0)
+    window.set_paused(False)
+    assert window.timer.interval() == fast
+    qtbot.waitUntil(lambda: counter.counts["waterfall"] > 0 and counter.counts["spectrum"] > 0,
+                    timeout=WAIT_MS)
+
+
+def test_minimised_window_draws_nothing_and_resumes_when_restored(qtbot, window):
+    qtbot.waitUntil(lambda: window.waterfall.draws > 5, timeout=WAIT_MS)
+    window.showMinimized()
+    qtbot.waitUntil(window.isMinimized, timeout=WAIT_MS)
+    _ticks(qtbot, window, 1)
+    assert window.timer.interval() == round(1000 * IDLE_INTERVAL)
+    seen, draws = window.frames_seen, window.waterfall.draws
+    _ticks(qtbot, window, 3)
+    assert window.frames_seen > seen
+    assert window.waterfall.draws == draws
+    window.showNormal()
+    qtbot.waitUntil(lambda: not window.isMinimized(), timeout=WAIT_MS)
+    assert window.timer.interval() == round(1000 / 60)
+    qtbot.waitUntil(lambda: window.waterfall.draws > draws, timeout=WAIT_MS)

@@ -29,6 +29,7 @@ from monitor.npz_writer import save_npz
 from monitor.run_outputs import RunOutputs, tee
 from monitor.session import Session
 from monitor.settings import Settings
+from monitor.threads import one_blas_thread
 
 __all__ = ["run_headless", "IntervalStats", "dumps"]
 
@@ -151,6 +152,7 @@ def run_headless(given: dict, ns: argparse.Namespace, saved: Optional[dict] = No
     publisher = None
     exports = HeadlessExports(ns, session.settings.history)
     outputs = None
+    one_blas_thread()  # as the window: no BLAS pool thread spinning after each product
     try:
         session.open_classifier()
         if getattr(ns, "measure", False) or getattr(ns, "export_log", None):

@@ -17,6 +17,7 @@ from monitor.gui.screenshot import save_screenshot
 from monitor.run_outputs import RunOutputs
 from monitor.session import Session
 from monitor.settings_store import SettingsStore
+from monitor.threads import one_blas_thread
 
 __all__ = ["run_gui"]
 
@@ -80,20 +81,6 @@ def run_gui(given: dict, ns: argparse.Namespace) -> int:
         # Qt still talks while it unloads plugins at exit, when Python can no longer run a
         # handler (a crash under QT_DEBUG_PLUGINS): give the messages back to Qt first.
         QtCore.qInstallMessageHandler(None)
-
-
-def one_blas_thread() -> None:
-    """Let numpy's BLAS (OpenBLAS) run on the calling thread only.
-
-    With its default pool (one thread per core) every matrix product of the measurement
-    thread handed work to a pool thread that then spun waiting for more: measured with the
-    window at issue 12's settings, a native thread at 40-60 % of a core and the measurement
-    thread at 15-17 %; with one BLAS thread, no pool thread and the measurement thread ~5 %.
-    The products here are small (a spectrum, a filter bank): a pool buys nothing in real time.
-    """
-    from threadpoolctl import threadpool_limits
-
-    threadpool_limits(1, user_api="blas")
 
 
 def freeze_startup_objects() -> None:

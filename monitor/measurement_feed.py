@@ -67,6 +67,7 @@ class MeasurementFeed:
         self._built = threading.Event()  # set once a consumer exists
         self._last: dict = {}  # the stopped consumer's last measurement
         self._old_log: collections.deque = collections.deque(maxlen=LOG_ROWS)  # of earlier consumers
+        self._analysing = True
         self.events = DetectorEvents()  # every consumer's detector events (monitor.detector_events)
 
     @staticmethod
@@ -97,6 +98,7 @@ class MeasurementFeed:
                                            n_harmonics=s.harmonics, band_fraction=s.band_fraction,
                                            calibration=self._mic, spl_offset_db=self.spl_offset,
                                            leq_period=s.leq_period, events=self.events)
+            consumer.analysing = self._analysing
             if self.threaded:
                 consumer.start()
             self.consumer = consumer
@@ -104,6 +106,19 @@ class MeasurementFeed:
         return consumer
 
     # -- control (the session's thread) -----------------------------------------------------------
+    @property
+    def analysing(self) -> bool:
+        """Whether the tone, distortion, noise and band figures are computed (the detectors and
+        the levels always are); see :attr:`MeasurementConsumer.analysing`."""
+        return self._analysing
+
+    @analysing.setter
+    def analysing(self, on: bool) -> None:
+        self._analysing = bool(on)
+        consumer = self.consumer
+        if consumer is not None:
+            consumer.analysing = self._analysing
+
     @property
     def spl_offset(self) -> float | None:
         """dB added to dBFS for dB SPL, or None (not calibrated)."""

@@ -40,6 +40,7 @@ def make_window(qtbot, store):
         qtbot.addWidget(window)
         window.resize(1280, 800)
         window.show()
+        window.instruments.docks[0].raise_()  # the Measurements tab: its figures run while shown
         made.append((window, session))
         return window
 
@@ -275,3 +276,20 @@ def test_devices_panel_rescan_while_lost_then_the_input_comes_back_by_itself(qtb
     finally:
         window.close()
         session.close()
+
+
+def test_figures_are_computed_only_while_a_panel_shows_them(qtbot, make_window):
+    """Behind the Controls' tab the tone, distortion and band figures stop (a third of the
+    measurement thread's CPU); the detectors and the levels go on; raised, the figures resume."""
+    window = make_window(generator="sine:1000@-6")
+    feed = _measured(qtbot, window)
+    window.controls_dock.raise_()
+    qtbot.waitUntil(lambda: not feed.analysing, timeout=WAIT_MS)
+    updates, checked = feed.updates, feed.consumer._checked
+    qtbot.waitUntil(lambda: feed.consumer._checked > checked + 2 * 48000, timeout=WAIT_MS)
+    # Two seconds of audio checked: four figures if measuring; at most the one of the pass in
+    # flight when the flag fell.
+    assert feed.updates - updates <= 1
+    assert feed.latest()["levels"]["lzeq_db"] == pytest.approx(-6.0, abs=0.1)
+    window.instruments.docks[0].raise_()
+    qtbot.waitUntil(lambda: feed.updates > updates, timeout=WAIT_MS)

@@ -145,6 +145,9 @@ class InstrumentPanels:
         """The measurement panel and the octave bars (4 Hz)."""
         if self.feed is None:
             return
+        # The figures are computed only while a panel shows them (the detectors, their marks
+        # and the levels always run); hidden behind the Controls' tab they cost 3 % of a core.
+        self.feed.analysing = drawn_on_screen(self.measurements) or drawn_on_screen(self.octave)
         self.measurements.refresh()
         if self.feed.updates != self._octave_version:
             self._octave_version = self.feed.updates

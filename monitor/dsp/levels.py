@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import math
 
 import numpy as np
 
@@ -20,12 +21,16 @@ _NEIGHBOURS = np.array([-1, 0, 1])
 SAMPLE_LIMIT = 65536.0
 
 
-def limit_samples(block: np.ndarray) -> tuple[np.ndarray, int]:
+def limit_samples(block: np.ndarray, extremes: tuple[float, float] | None = None
+                  ) -> tuple[np.ndarray, int]:
     """Clamp ``block`` to ±:data:`SAMPLE_LIMIT`; return it and how many samples were clamped.
 
     The input is returned unchanged (not copied) when nothing is beyond the limit. NaN and Inf
-    must have been replaced before (they are not counted here).
+    must have been replaced before (they are not counted here). ``extremes``: bounds (min, max)
+    of the samples if the caller knows them (e.g. of the block ``block`` was mixed from).
     """
+    if extremes is not None and -SAMPLE_LIMIT <= extremes[0] and extremes[1] <= SAMPLE_LIMIT:
+        return block, 0
     over = int(np.count_nonzero(np.abs(block) > SAMPLE_LIMIT))
     if over:
         block = np.clip(block, -SAMPLE_LIMIT, SAMPLE_LIMIT)
@@ -48,13 +53,23 @@ def frame_levels(frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
     A full-scale sine has peak 0 dBFS and RMS -3.01 dBFS.
     """
-    if frames.shape[0] == 0:
+    n = frames.shape[0]
+    if n == 0:
         empty = np.zeros(0, dtype=np.float32)
         return empty, empty
-    # ufunc reductions directly: np.max/np.mean add ~10 µs of Python per call (same results).
-    peak = np.maximum.reduce(np.abs(frames), axis=1)
-    rms = np.sqrt(np.add.reduce(np.square(frames, dtype=np.float64), axis=1) / frames.shape[1])
-    return amplitude_to_dbfs(peak).astype(np.float32), amplitude_to_dbfs(rms).astype(np.float32)
+    # Both levels in one float64 array, so that one floor/log/scale/round pass (4 ufunc calls
+    # instead of 10) turns them into dBFS; ufunc reductions directly (np.max/np.mean add
+    # ~10 µs of Python per call). Per row, so results do not depend on how frames are batched.
+    levels = np.empty((2, n))
+    levels[0] = np.maximum.reduce(np.abs(frames), axis=1)  # a float64 out would buffer: 2x
+    np.add.reduce(np.square(frames, dtype=np.float64), axis=1, out=levels[1])
+    levels[1] /= frames.shape[1]
+    np.sqrt(levels[1], out=levels[1])
+    np.maximum(levels, 1e-5, out=levels)
+    np.log10(levels, out=levels)
+    levels *= 20.0
+    peak, rms = levels.astype(np.float32)
+    return peak, rms
 
 
 def peak_frequency(power: np.ndarray, samplerate: float, n_fft: int) -> np.ndarray:
@@ -136,7 +151,7 @@ class Normalizer:
     @property
     def gain_db(self) -> float:
         """The gain last applied, dB."""
-        return float(20.0 * np.log10(self.gain))
+        return 20.0 * math.log10(self.gain)
 
     def process(self, block: np.ndarray) -> np.ndarray:
         """Return ``block`` (1-D) scaled towards the target; unchanged in mode 'none'."""

@@ -129,9 +129,22 @@ class FeatureExtractor:
         # Power and mel rows share one allocation, so that one floor/log/scale pass turns
         # both into dB (3 ufunc calls instead of 6 per batch); each part stays C-contiguous.
         values = np.empty(n * (n_bins + n_mels), np.float32)
-        power = self.stft.power(frames, out=values[:n * n_bins].reshape(n, n_bins))
-        mel = self._mel(power, out=values[n * n_bins:].reshape(n, n_mels))
-        peak_db, rms_db = frame_levels(frames)
+        power = values[:n * n_bins].reshape(n, n_bins)
+        mel = values[n * n_bins:].reshape(n, n_mels)
+        # Offline batches (2 s) go through in chunks whose temporaries stay in the cache and
+        # in kept buffers; results are per row, so identical however the frames are chunked.
+        chunk = self.stft.scratch_rows
+        levels = []
+        for a in range(0, n, chunk):
+            b = min(n, a + chunk)
+            self.stft.power(frames[a:b], out=power[a:b])
+            self._mel(power[a:b], out=mel[a:b])
+            levels.append(frame_levels(frames[a:b]))
+        if len(levels) == 1:
+            peak_db, rms_db = levels[0]
+        else:
+            peak_db = np.concatenate([p for p, _ in levels])
+            rms_db = np.concatenate([r for _, r in levels])
         peak_hz = peak_frequency(power, self.params.samplerate, self.params.n_fft)
         # In place: the powers are not needed once in dB.
         power_to_db(values, out=values)

@@ -105,7 +105,7 @@ class MelProjection:
         From :func:`mel_filterbank`.
     """
 
-    SCRATCH_ROWS = 8  # rows per call up to which the product goes to a kept buffer
+    SCRATCH_BYTES = 256 * 1024  # largest product kept between calls
 
     def __init__(self, weights: np.ndarray) -> None:
         n_mels, n_bins = weights.shape
@@ -141,11 +141,12 @@ class MelProjection:
         n = power.shape[0]
         if n == 0:
             return np.zeros((0, self.n_mels), dtype=np.float32) if out is None else out
-        if n > self.SCRATCH_ROWS:
+        rows = max(1, self.SCRATCH_BYTES // self._w.nbytes)
+        if n > rows:
             product = np.multiply(power[:, None, self._k0:self._k1], self._w)
-        else:  # live batches (1-2 rows): one kept buffer instead of an allocation per call
+        else:  # one kept buffer (in cache) instead of an allocation per call
             if self._product.shape[0] < n:
-                self._product = np.empty((self.SCRATCH_ROWS,) + self._w.shape, np.float32)
+                self._product = np.empty((rows,) + self._w.shape, np.float32)
             product = np.multiply(power[:, None, self._k0:self._k1], self._w,
                                   out=self._product[:n])
         sums = np.add.reduceat(product.reshape(n, -1), self._starts, axis=1)

@@ -40,7 +40,10 @@ class StreamingSTFT:
         self._start = self._end = 0
         self._no_frames = np.zeros((0, n_fft), dtype=np.float32)
         self._no_frames.flags.writeable = False
-        self._windowed = np.zeros((0, n_fft))  # scratch of power(), grown to SCRATCH_ROWS
+        # Frames per power() call computed in kept buffers (16 at n_fft 2048, 2 at 16384):
+        # 2 × 256 KiB, which stay in the L2 cache.
+        self.scratch_rows = max(1, SCRATCH_BYTES // (8 * n_fft))
+        self._windowed = np.zeros((0, n_fft))  # scratch of power(), scratch_rows when used
         self._spectrum = np.zeros((0, self.n_bins), np.complex128)
 
     def seek(self, position: int) -> None:
@@ -100,14 +103,15 @@ class StreamingSTFT:
         without a float64 temporary.
         """
         n = frames.shape[0]
-        if n > SCRATCH_ROWS:  # offline batches: allocation is nothing beside their arithmetic
+        if n > self.scratch_rows:  # callers wanting speed pass at most scratch_rows frames
             spectrum = np.fft.rfft(frames * self.window, axis=1)
         else:
-            # Live batches are 1-2 frames: reusing the window product and the spectrum saves
-            # two allocations per frame, and rfft(out=) (numpy >= 2) a copy (~5 µs at 2048).
+            # Reusing the window product and the spectrum saves two allocations per call (for
+            # a live frame ~2 µs, and rfft(out=), numpy >= 2, a copy); for batches, the page
+            # faults of fresh multi-MB temporaries (the offline run's 2 s of system time).
             if self._windowed.shape[0] < n:
-                self._windowed = np.empty((SCRATCH_ROWS, self.n_fft))
-                self._spectrum = np.empty((SCRATCH_ROWS, self.n_bins), np.complex128)
+                self._windowed = np.empty((self.scratch_rows, self.n_fft))
+                self._spectrum = np.empty((self.scratch_rows, self.n_bins), np.complex128)
             windowed = np.multiply(frames, self.window, out=self._windowed[:n])
             spectrum = _rfft(windowed, self._spectrum[:n])
         # Square re and im in place in the interleaved float64 view, then add the pairs.
@@ -116,7 +120,7 @@ class StreamingSTFT:
         return np.add(flat[:, 0::2], flat[:, 1::2], out=out)
 
 
-SCRATCH_ROWS = 8  # frames per batch up to which power() works in kept buffers
+SCRATCH_BYTES = 256 * 1024  # size of power()'s kept window product (and of its spectrum)
 
 
 def _rfft_out(x: np.ndarray, out: np.ndarray) -> np.ndarray:

@@ -51,7 +51,8 @@ def count(mode: str, seconds: float, run: bool) -> int:
     """Instructions of one ``python -m bench.instructions --loop MODE SECONDS RUN`` process."""
     cmd = ["valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null",
            sys.executable, "-m", "bench.instructions", "--loop", mode, str(seconds), str(int(run))]
-    env = dict(os.environ, PYTHONHASHSEED="0", PYTHONPATH=REPO)
+    # OpenBLAS's idle threads spin: their instructions depend on scheduling, not on the code.
+    env = dict(os.environ, PYTHONHASHSEED="0", PYTHONPATH=REPO, OPENBLAS_NUM_THREADS="1")
     out = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, check=True).stderr
     return int(re.search(r"I\s+refs:\s+([\d,]+)", out).group(1).replace(",", ""))
 

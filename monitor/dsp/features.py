@@ -107,8 +107,9 @@ class FeatureBatch:
 class FeatureExtractor:
     """Turns mono blocks of any size into :class:`FeatureBatch` es.
 
-    All frames completed by one block are computed together: one 2-D ``rfft``, one matrix
-    product with the mel filterbank, one vectorised ``log10``.
+    The frames completed by one block are computed together, in chunks of
+    ``stft.scratch_rows`` frames (kept buffers that stay in the cache): one 2-D ``rfft`` and
+    one sparse mel projection per chunk, one dB pass over power and mel of the whole batch.
     """
 
     def __init__(self, params: AnalysisParams) -> None:

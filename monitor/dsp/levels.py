@@ -7,8 +7,6 @@ import math
 
 import numpy as np
 
-from monitor.dsp.db import amplitude_to_dbfs
-
 __all__ = ["frame_levels", "peak_frequency", "Normalizer", "limit_samples", "mix_to_mono",
            "SAMPLE_LIMIT"]
 

@@ -139,6 +139,7 @@ class FeatureExtractor:
         for a in range(0, n, chunk):
             b = min(n, a + chunk)
             self.stft.power(frames[a:b], out=power[a:b])
+            # (a per-bin power gain, e.g. a calibration, goes here: before the mel projection)
             self._mel(power[a:b], out=mel[a:b])
             levels.append(frame_levels(frames[a:b]))
         if len(levels) == 1:

@@ -169,6 +169,8 @@ def measure(cmd: list[str], seconds: float, interval: float = 1.0, rss_every: fl
             since = time.monotonic() - t0
             if proc.poll() is not None or since > seconds - TAIL:
                 continue  # the last interval may include shutdown: wait for the exit unsampled
+            if rss <= 0:  # an exiting (zombie) process reads 0 in /proc/PID/statm: not a sample
+                continue
             if since >= WARMUP:
                 try:
                     threads = (since, {t.id: t.user_time + t.system_time for t in ps.threads()})

@@ -119,7 +119,8 @@ def run(quick: bool = False, log=print) -> list[Figure]:
     repeats = 2 if quick else 5
     ours = [benchmark_patch(200, precision=PRECISION) for _ in range(repeats)]
     int8 = [benchmark_patch(200, precision="int8") for _ in range(repeats)]
-    log(f"  classifier: {ours[0]['precision']} {np.median([r['total_ms'] for r in ours]):.2f} ms/patch, "
+    log(f"  classifier: {ours[0]['precision']} {np.median([r['total_ms'] for r in ours]):.2f} ms/patch "
+        f"(thread CPU {np.median([r['total_cpu_ms'] for r in ours]):.2f}), "
         f"int8 {np.median([r['total_ms'] for r in int8]):.2f} ms/patch")
     section = "5. Classifier"
     figs = [
@@ -128,6 +129,11 @@ def run(quick: bool = False, log=print) -> list[Figure]:
                Target("<=", 2.0, "≤ 2 ms"),
                note="wall-clock median of 200 patches per run (benchmark_patch), one onnxruntime "
                     "thread; one patch every 0.48 s"),
+        Figure(section, "per patch, frontend + model, thread CPU time", "ms",
+               [r["total_cpu_ms"] for r in ours], "int8 graph", [r["total_cpu_ms"] for r in int8],
+               Target("<=", 2.0, "≤ 2 ms"),
+               note="time.thread_time of the patch's thread (onnxruntime runs in it with one "
+                    "thread): the cost, not the machine's load"),
         Figure(section, "per patch, frontend only", "ms", [r["frontend_ms"] for r in ours],
                "int8 graph", [r["frontend_ms"] for r in int8]),
         Figure(section, "per patch, model only", "ms", [r["model_ms"] for r in ours],
@@ -178,7 +184,8 @@ def benchmark_patch(n: int = 200, precision: str = "float", threads: int = 1,
     Returns
     -------
     dict
-        ``frontend_ms``, ``model_ms``, ``total_ms`` (medians per patch, milliseconds),
+        ``frontend_ms``, ``model_ms``, ``total_ms`` (wall-clock medians per patch, milliseconds),
+        ``total_cpu_ms`` (median thread CPU time per patch, milliseconds),
         ``model_p95_ms``, ``patches``, ``precision``, ``threads``; the realtime budget is one
         patch per 480 ms.
     """
@@ -192,22 +199,28 @@ def benchmark_patch(n: int = 200, precision: str = "float", threads: int = 1,
     audio = (0.1 * rng.standard_normal(PATCH_SAMPLES + n * 7680)).astype(np.float32)
     frontend = LogMelFrontend()
     hop = 7680
-    front, run = [], []
+    front, run, cpu = [], [], []
     patches = frontend.process(audio[:PATCH_SAMPLES - hop])
     for i in range(n + 5):
         chunk = audio[PATCH_SAMPLES - hop + i * hop: PATCH_SAMPLES + i * hop]
+        c0 = time.thread_time()
         t0 = time.perf_counter()
         patches = frontend.process(chunk)
         t1 = time.perf_counter()
         for p in patches:
             model.scores(p.log_mel)
         t2 = time.perf_counter()
+        c1 = time.thread_time()
         if i >= 5:  # warm-up: first runs allocate onnxruntime's buffers
             front.append(t1 - t0)
             run.append(t2 - t1)
+            cpu.append(c1 - c0)
     f_ms, m_ms = 1e3 * np.median(front), 1e3 * np.median(run)
+    # Wall clock counts the time other processes hold the core (19 ms read under load while
+    # the thread itself used 2.2 ms): the thread's CPU time is what a patch costs.
     return {"frontend_ms": round(float(f_ms), 4), "model_ms": round(float(m_ms), 4),
             "total_ms": round(float(np.median(np.add(front, run)) * 1e3), 4),
+            "total_cpu_ms": round(float(np.median(cpu) * 1e3), 4),
             "model_p95_ms": round(float(1e3 * np.percentile(run, 95)), 4),
             "patches": len(run), "precision": model.precision, "threads": threads,
             "samplerate": SAMPLE_RATE}

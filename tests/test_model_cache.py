@@ -64,3 +64,19 @@ def test_unwritable_cache_falls_back_to_the_graph_in_memory(packaged, tmp_path, 
     model = M.YamnetModel(packaged.onnx_path, M.load_labels(packaged.labels_path))
     assert model.precision == "float"
     assert model.scores(_patches(1)[0]).shape == (521,)
+
+
+def test_old_prepared_graphs_are_pruned_keeping_the_most_recently_used(tmp_path):
+    folder = tmp_path / "prepared"
+    folder.mkdir()
+    for i in range(6):
+        graph = folder / f"g{i}.onnx"
+        graph.write_bytes(b"x")
+        (folder / f"g{i}.onnx.sigmoid").write_bytes(b"")
+        os.utime(graph, (1000 + i, 1000 + i))  # g5 the most recently used
+    os.utime(folder / "g0.onnx", (5000, 5000))  # g0 used again lately
+    removed = M.prune_prepared(str(folder), keep=3)
+    assert sorted(os.path.basename(p) for p in removed) == ["g1.onnx", "g2.onnx", "g3.onnx"]
+    assert sorted(os.listdir(folder)) == ["g0.onnx", "g0.onnx.sigmoid", "g4.onnx",
+                                          "g4.onnx.sigmoid", "g5.onnx", "g5.onnx.sigmoid"]
+    assert M.prune_prepared(str(tmp_path / "missing")) == []

@@ -356,6 +356,9 @@ def _machine_key(ort) -> str:
     return f"{ort.__version__}|{platform.machine()}|{flags.strip()}"
 
 
+PREPARED_KEEP = 3  # prepared graphs kept: this install and two others (another venv, pipx)
+
+
 def _prepared_model(path: str, ort, options) -> Optional[tuple[str, bool]]:
     """The float-activation graph of ``path`` as onnxruntime optimises it (all levels), cached
     under :func:`cache_dir`; returns (its path, whether the graph ends with a sigmoid), or None
@@ -377,6 +380,10 @@ def _prepared_model(path: str, ort, options) -> Optional[tuple[str, bool]]:
     target = os.path.join(folder, f"{key}.onnx")
     sigmoid_flag = target + ".sigmoid"  # present: the graph ends with a sigmoid
     if os.path.isfile(target):
+        try:
+            os.utime(target)  # in use: the pruning below keeps the most recently used
+        except OSError:
+            pass
         return target, os.path.isfile(sigmoid_flag)
     try:
         os.makedirs(folder, exist_ok=True)
@@ -402,7 +409,28 @@ def _prepared_model(path: str, ort, options) -> Optional[tuple[str, bool]]:
         os.replace(tmp.name, target)  # atomic: another process sees all of it or nothing
     except Exception:  # noqa: BLE001 - no cache (read-only home, odd graph): build in memory
         return None
+    prune_prepared(folder)
     return target, probe._ends_with_sigmoid
+
+
+def prune_prepared(folder: str, keep: int = PREPARED_KEEP) -> list[str]:
+    """Remove all but the ``keep`` most recently used prepared graphs in ``folder`` (each is
+    15 MB, one per model file, onnxruntime version and CPU: a new install or upgrade makes
+    another, and nothing else ever removes the old ones). Returns the paths removed."""
+    try:
+        graphs = [os.path.join(folder, n) for n in os.listdir(folder) if n.endswith(".onnx")]
+        graphs.sort(key=os.path.getmtime, reverse=True)
+    except OSError:
+        return []
+    removed = []
+    for path in graphs[keep:]:
+        for name in (path, path + ".sigmoid"):
+            try:
+                os.remove(name)
+            except OSError:
+                continue
+        removed.append(path)
+    return removed
 
 
 class YamnetModel:

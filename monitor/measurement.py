@@ -23,7 +23,7 @@ from monitor.dsp.detectors import DropoutDetector
 from monitor.dsp.discontinuity import DiscontinuityDetector
 from monitor.dsp.distortion import WINDOW_NAME, measure_distortion
 from monitor.dsp.octave import band_levels
-from monitor.dsp.power_spectrum import HANN, power_spectrum
+from monitor.dsp.power_spectrum import HANN, dc_offset, power_spectrum
 from monitor.dsp.weighting import LevelIntegrator
 from monitor.threads import NamedThread
 
@@ -307,11 +307,17 @@ class MeasurementConsumer:
         self._stamp_events(first - self._checked, segments)
         self._checked += new.size
         self._integrate(new if self._mic_filter is None else self._mic_filter.process(new))
-        due = self.analysing and written >= self.n_fft and (
+        interval = written >= self.n_fft and (
             self._measured_at is None or written - self._measured_at >= self.interval_samples)
-        if due:
+        due = interval and self.analysing
+        if interval:
             self._measured_at = written
-            self._publish(self._measure(block[-min(take, self.span):], stream_time))
+            span = block[-min(take, self.span):]
+            if due:
+                self._publish(self._measure(span, stream_time))
+            else:  # the DC warning is a detector: it runs without the figures too
+                self._check_dc(dc_offset(span, self.n_fft, self.averages), stream_time)
+                self._publish_counts()
         elif missed or new.size:
             self._publish_counts()
         return due
@@ -349,6 +355,16 @@ class MeasurementConsumer:
                 self._last_period = finished
                 self._levels.reset()
 
+    def _check_dc(self, dc: float | None, stream_time: float) -> bool:
+        """The DC warning for an offset of ``dc`` (full scale = 1) measured at ``stream_time``
+        (s): counted and time-stamped when it begins. Returns whether it is on."""
+        warning = dc is not None and abs(dc) >= self.dc_warn
+        if warning and not self._dc_warning:
+            self.dc_warnings += 1
+            self.events.add("dc", [stream_time])
+        self._dc_warning = warning
+        return warning
+
     def _measure(self, x: np.ndarray, stream_time: float) -> dict:
         calibration, gain, spl_offset, fir = self._calibration
         try:
@@ -361,11 +377,7 @@ class MeasurementConsumer:
             self._failure = f"measurement failed: {exc}"
             return {}
         self._failure = None
-        warning = r.dc_offset is not None and abs(r.dc_offset) >= self.dc_warn
-        self.dc_warnings += int(warning and not self._dc_warning)
-        if warning and not self._dc_warning:
-            self.events.add("dc", [stream_time])
-        self._dc_warning = warning
+        warning = self._check_dc(r.dc_offset, stream_time)
         out = {
             "time_s": _num(stream_time, 3), "samplerate_hz": self.samplerate, "n_fft": self.n_fft,
             "frames_averaged": r.frames, "window": WINDOW_NAME, "band_hz": [_num(b, 1) for b in r.band_hz],

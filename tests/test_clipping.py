@@ -87,3 +87,21 @@ def test_events_and_per_channel_counts_in_any_blocking():
         assert counter.events == expected
         assert counter.per_channel.tolist() == [reference(x[:, :1]), reference(x[:, 1:])]
         assert counter.count == counter.per_channel.sum()
+
+
+def test_event_positions_count_quiet_blocks_too():
+    """Where each event began, from the counter's first frame, in any blocking: quiet blocks
+    (the fast path that never reaches a rail) advance the position like any other."""
+    x = np.full((20000, 1), 0.25, np.float32)
+    starts = [3, 4500, 12001, 19990]
+    for s in starts:
+        x[s:s + 5] = 1.0
+    for sizes in ([20000], [1000] * 20, [7, 993, 2500, 333, 16167], [256] * 79):
+        counter = ClipCounter()
+        found, pos = [], 0
+        for n in sizes:
+            counter.process(x[pos:pos + n])
+            found += counter.last_events.tolist()
+            pos += n
+        assert counter.frames == x.shape[0], sizes
+        assert found == starts, sizes

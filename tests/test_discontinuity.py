@@ -298,3 +298,26 @@ def test_a_cut_of_whole_periods_is_no_break():
     assert _events(np.concatenate((x[:s], x[s + 200:])), fs) == []
     events = _events(np.concatenate((x[:s], x[s + 250:])), fs)  # half a period more: one
     assert len(events) == 1 and abs(events[0] - s) <= 3
+
+
+def test_the_dc_warning_runs_without_the_figures():
+    """With the figures off (no panel shows them) the DC warning is still checked at every
+    interval, with the same offset the figures would give, and its onset time-stamped."""
+    from monitor.dsp.power_spectrum import dc_offset, power_spectrum
+
+    fs = 48000
+    x = _sine(fs, 50.0, 3.0, amplitude=0.9)  # 50 Hz: a plain mean would read -36 dBFS of DC
+    x[int(2.0 * fs):] += 0.05
+    span = x[:40000]
+    assert dc_offset(span, 8192, 4) == pytest.approx(power_spectrum(span, fs, 8192, 4).dc, abs=1e-15)
+    for analysing in (True, False):
+        consumer = MeasurementConsumer(fs)
+        consumer.analysing = analysing
+        _feed(consumer, x, fs, sizes=(4800,))
+        while consumer.poll():
+            pass
+        out = consumer.latest()
+        assert out["dc_warnings"] == 1, analysing
+        (t, kind), = [e for e in consumer.events.after(0)[0] if e[1] == "dc"]
+        assert 2.0 < t <= 3.0, (analysing, t)  # at the first measurement that holds it
+        assert ("thd_percent" in out) == analysing  # the figures only while analysing

@@ -90,6 +90,7 @@ class ClipCounter:
             if not self._cold:
                 self._reset(np.ones(block.shape[1], bool))
                 self._cold = True
+            self.frames += block.shape[0]  # event indices count every frame, quiet ones too
             return 0
         self._cold = False
         channels = block.shape[1]

@@ -94,6 +94,16 @@ class PowerSpectrum:
         return self.samplerate / self.n_fft
 
 
+def dc_offset(x: np.ndarray, n_fft: int = 8192, frames: int | None = None,
+              coefficients: tuple = BH7) -> float:
+    """DC offset of ``x`` (full scale = 1) as :func:`power_spectrum` measures it (its ``dc``):
+    the window-weighted mean of the same frames, averaged, without the spectrum."""
+    x = np.asarray(x, dtype=np.float64)
+    starts = frame_starts(x.size, n_fft, frames)
+    window = cosine_window(coefficients, n_fft)
+    return float((x[starts[:, None] + np.arange(n_fft)] @ window).mean() / window.sum())
+
+
 def power_spectrum(x: np.ndarray, samplerate: float, n_fft: int = 8192, frames: int | None = None,
                    coefficients: tuple = BH7, remove_mean: bool = True) -> PowerSpectrum:
     """Welch-average the last ``frames`` frames of ``x`` (50 % overlap).

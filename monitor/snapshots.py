@@ -3,7 +3,7 @@
 The picture is what the window's waterfall shows: the display rows
 (:class:`monitor.dsp.frequency_rows.FrequencyRows`), ``merge`` frames per column by their
 maximum, the history's length, the dB range mapped to 256 colours and the colour map's table,
-computed here the way :class:`monitor.gui.waterfall.WaterfallHistory` and
+computed here the way :class:`monitor.gui.waterfall_history.WaterfallHistory` and
 :func:`monitor.gui.colormaps.lookup_table` do (this module sits below the window in the
 layers, so it cannot import them; tests/test_long_sessions.py checks both are the same). It is
 written by a minimal PNG encoder (zlib, no Qt, no display). One pixel per column and per row;

@@ -26,7 +26,8 @@ from monitor.dsp.frequency_rows import FrequencyRows  # noqa: E402
 from monitor.gui.main_window import MainWindow  # noqa: E402
 from monitor.session import Session  # noqa: E402
 from monitor.settings_store import SettingsStore  # noqa: E402
-from monitor.gui.waterfall import Waterfall, WaterfallHistory  # noqa: E402
+from monitor.gui.waterfall import Waterfall  # noqa: E402
+from monitor.gui.waterfall_history import WaterfallHistory  # noqa: E402
 from monitor.settings import Settings  # noqa: E402
 from monitor.sources import GeneratorSource  # noqa: E402
 

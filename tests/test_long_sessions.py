@@ -343,7 +343,8 @@ def test_overview_draws_at_most_its_width_in_the_waterfalls_colours(qtbot):
     from monitor.dsp.features import AnalysisParams
     from monitor.dsp.frequency_rows import FrequencyRows
     from monitor.gui.overview import OverviewStrip
-    from monitor.gui.waterfall import WaterfallHistory, rgb32_table
+    from monitor.gui.waterfall import rgb32_table
+    from monitor.gui.waterfall_history import WaterfallHistory
     from monitor.settings import Settings
 
     params = AnalysisParams(48000.0, 2048, 512, "hann", 16, 0.0, 24000.0, False, "slaney")
@@ -457,7 +458,7 @@ def test_snapshot_picture_is_the_waterfalls(scale):
     """monitor.snapshots sits below the window: its picture and colours must be the window's."""
     from monitor.dsp.features import AnalysisParams, FeatureExtractor
     from monitor.gui.colormaps import COLORMAPS, lookup_table
-    from monitor.gui.waterfall import WaterfallHistory
+    from monitor.gui.waterfall_history import WaterfallHistory
     from monitor.snapshots import Picture, colour_table
 
     for name in COLORMAPS:

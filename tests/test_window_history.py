@@ -13,7 +13,8 @@ import pytest  # noqa: E402
 from gui_helpers import ExceptionRecorder  # noqa: E402
 from monitor.dsp.features import AnalysisParams, FeatureExtractor  # noqa: E402
 from monitor.gui.main_window import MainWindow  # noqa: E402
-from monitor.gui.waterfall import Waterfall, WaterfallHistory  # noqa: E402
+from monitor.gui.waterfall import Waterfall  # noqa: E402
+from monitor.gui.waterfall_history import WaterfallHistory  # noqa: E402
 from monitor.session import Session  # noqa: E402
 from monitor.settings import Settings  # noqa: E402
 from monitor.settings_store import SettingsStore  # noqa: E402

@@ -293,3 +293,21 @@ def test_figures_are_computed_only_while_a_panel_shows_them(qtbot, make_window):
     assert feed.latest()["levels"]["lzeq_db"] == pytest.approx(-6.0, abs=0.1)
     window.instruments.docks[0].raise_()
     qtbot.waitUntil(lambda: feed.updates > updates, timeout=WAIT_MS)
+
+
+def test_an_empty_measurement_log_is_said_not_written(qtbot, store, tmp_path):
+    session = Session({"classifier": False, "generator": "sine:1000@-6"})
+    session.open_measurement().analysing = False  # as the window sets it: the tab not shown
+    session.start()
+    window = MainWindow(session, store=store)  # the Controls in front, as it opens
+    qtbot.addWidget(window)
+    window.show()
+    try:
+        window.instruments.refresh(0.0)
+        assert not session.measurement.analysing and session.measurement.log() == []
+        assert window.instruments.export_log(str(tmp_path / "log.csv")) is None
+        assert not (tmp_path / "log.csv").exists()
+        assert "no measurements to export yet" in session.problems.get("export").text
+    finally:
+        window.close()
+        session.close()

@@ -214,8 +214,15 @@ class InstrumentPanels:
         """Every measurement so far, CSV."""
         if self.feed is None:
             return None
+        rows = self.feed.log()
+        if not rows:  # the figures run while their tab is shown: say so, write no empty file
+            self.window.session.problems.report(
+                "export", "no measurements to export yet: they are made while the Measurements "
+                "or Octave bands tab is shown", "warning")
+            self.window._present_problems()
+            return None
         return self._write("measurement log", self._path(path, "measurements", "csv", "Export measurement log"),
-                           lambda p: write_measurement_log_csv(p, self.feed.log()))
+                           lambda p: write_measurement_log_csv(p, rows))
 
     def export_spectrogram(self, path: str | None = None) -> str | None:
         """The waterfall's history (dB per row and column) with its frequency and time axes, .npz."""

@@ -311,3 +311,24 @@ def test_an_empty_measurement_log_is_said_not_written(qtbot, store, tmp_path):
     finally:
         window.close()
         session.close()
+
+
+def test_the_level_meter_reads_the_chosen_weighting(qtbot, make_window):
+    """A 100 Hz sine at -6 dBFS: the RMS bar reads -9.03 flat, 19.1 dB less A-weighted
+    (IEC 61672-1) and 0.3 dB less C-weighted; the bar's label says which. The curve is applied
+    per FFT bin: at n_fft 2048 the tone's Hann main lobe (+-47 Hz) spans a steep part of the A
+    curve and reads 0.2 dB high (class 1 allows +-1 dB at 100 Hz)."""
+    window = make_window(generator="sine:100@-6")
+    qtbot.waitUntil(lambda: window.waterfall.history.head > 8, timeout=WAIT_MS)
+    readings = {}
+    for weighting in ("Z", "A", "C"):
+        window.change_settings({"weighting": weighting})
+        assert window.meters.weighting == weighting
+        batches = []
+        qtbot.waitUntil(lambda: bool(batches.extend(window.pipeline.worker.drain()) or batches),
+                        timeout=WAIT_MS)
+        readings[weighting] = float(np.median(np.concatenate(
+            [window.instruments.meter_rms(b) for b in batches])))
+    assert readings["Z"] == pytest.approx(-9.03, abs=0.05)
+    assert readings["A"] - readings["Z"] == pytest.approx(-19.1, abs=0.3)
+    assert readings["C"] - readings["Z"] == pytest.approx(-0.3, abs=0.1)

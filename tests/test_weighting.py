@@ -125,3 +125,23 @@ def test_integrator_before_audio_reads_none():
     assert meter.leq_db("A") is None and meter.lcpeak_db() is None
     meter.process(np.zeros(100))
     assert meter.leq_db("Z") is None
+
+
+@pytest.mark.parametrize("fs", (44100, 48000, 96000))
+def test_weighted_rms_from_the_power_spectrum_reads_the_curve(fs):
+    """WeightedRMS (the level meter's A/C reading) on the STFT's own power spectrum: flat it
+    is the frame RMS; a tone reads the curve at its frequency (n_fft 8192: the Hann main lobe
+    reads 0.06 dB high at 100 Hz, where the A curve is steep; within 0.1 dB from there up)."""
+    from monitor.dsp.features import AnalysisParams, FeatureExtractor
+    from monitor.dsp.levels import WeightedRMS
+
+    params = AnalysisParams(fs, 8192, 2048, "hann", 128, 0.0, fs / 2, False, "slaney")
+    t = np.arange(fs) / fs
+    for f in (100.0, 1000.0, 8000.0):
+        batch = FeatureExtractor(params).process((0.5 * np.sin(2 * np.pi * f * t)).astype(np.float32))
+        flat = WeightedRMS(8192, fs, "hann", "Z").dbfs(batch.power_db)
+        assert np.allclose(flat, batch.rms_dbfs, atol=0.02)
+        for kind in ("A", "C"):
+            weighted = WeightedRMS(8192, fs, "hann", kind).dbfs(batch.power_db)
+            expected = flat + weighting_db(kind, np.array([f]))[0]
+            assert np.allclose(weighted, expected, atol=0.1), (kind, f)

@@ -8,7 +8,7 @@ import math
 import numpy as np
 
 __all__ = ["frame_levels", "peak_frequency", "Normalizer", "limit_samples", "mix_to_mono",
-           "SAMPLE_LIMIT"]
+           "SAMPLE_LIMIT", "WeightedRMS"]
 
 _NEIGHBOURS = np.array([-1, 0, 1])
 
@@ -65,6 +65,48 @@ def frame_levels(frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     dbfs = [_dbfs(p) for p in peak] + [_dbfs(math.sqrt(e / size)) for e in energy]
     levels = np.array(dbfs, dtype=np.float32)
     return levels[:n], levels[n:]
+
+
+class WeightedRMS:
+    """RMS level of frames with a frequency weighting, from their power spectra (Parseval).
+
+    For the STFT's unnormalised power ``P_k = |rfft(w x)|^2`` (window ``w``, ``n_fft``
+    samples), the mean square of the windowed frame is ``sum_k c_k g_k P_k / (n_fft sum w^2)``
+    with ``c_k`` 2 for the bins that stand for a negative frequency too (1 at DC and Nyquist)
+    and ``g_k`` the weighting's power gain at the bin (IEC 61672-1, 1 at 1 kHz). Flat (Z), a
+    steady signal reads the frame RMS of :func:`frame_levels` (the window weights time, so a
+    level that changes within the frame reads its window-weighted mean).
+
+    Parameters
+    ----------
+    n_fft : int
+        Samples per frame.
+    samplerate : float
+        Hz.
+    window : str
+        The STFT's window (:func:`monitor.dsp.windows.get_window`).
+    weighting : {'A', 'C', 'Z'}
+    """
+
+    def __init__(self, n_fft: int, samplerate: float, window: str, weighting: str) -> None:
+        from monitor.dsp.weighting import weighting_power_gain
+        from monitor.dsp.windows import get_window
+
+        w = get_window(window, n_fft)
+        count = np.full(n_fft // 2 + 1, 2.0)
+        count[0] = 1.0
+        if n_fft % 2 == 0:
+            count[-1] = 1.0
+        gain = weighting_power_gain(weighting, np.fft.rfftfreq(n_fft, 1.0 / samplerate))
+        self.key = (int(n_fft), float(samplerate), window, weighting)
+        self._weights = count * gain / (n_fft * float(np.dot(w, w)))
+
+    def dbfs(self, power_db: np.ndarray) -> np.ndarray:
+        """RMS (dBFS, a full-scale sine -3.01) of each row of ``power_db`` (frames × bins, the
+        power in dB re 1 as :class:`~monitor.dsp.features.FeatureBatch` carries it)."""
+        power = np.power(10.0, np.asarray(power_db, dtype=np.float64) * 0.1)
+        mean_square = power @ self._weights
+        return 10.0 * np.log10(np.maximum(mean_square, 1e-10))
 
 
 def _dbfs(amplitude: float, amin: float = 1e-5) -> float:

@@ -13,6 +13,7 @@ import numpy as np
 from PyQt6 import QtCore, QtWidgets
 
 from monitor.channel_monitor import channel_report
+from monitor.dsp.levels import WeightedRMS
 from monitor.dsp.weighting import weighting_db
 from monitor.errors import ParameterError
 from monitor.outputs import write_bytes
@@ -84,6 +85,7 @@ class InstrumentPanels:
                            ("Spectrogram (PNG)…", self.export_png)):
             menu.addAction(text, lambda s=slot: s())
         self._offsets_key = None
+        self._weighted: WeightedRMS | None = None  # the meter's weighted RMS, for one analysis
         self._offsets = np.zeros(0, np.float32)
         self._octave_version = -1
         self._report: dict = {}  # the last channel comparison (channel_report) and its time
@@ -104,6 +106,18 @@ class InstrumentPanels:
             plot.setToolTip(f"levels in {unit}" + (f", mic-corrected: {mic}" if mic else
                                                    ", no microphone calibration file"))
         return self._offsets
+
+    def meter_rms(self, batch) -> np.ndarray:
+        """The RMS (dBFS) of each frame of ``batch`` the level meter shows: the frame RMS, or
+        with A or C weighting the weighted RMS from the frame's power spectrum."""
+        weighting = self.window.settings.weighting
+        if weighting == "Z" or not len(batch):
+            return batch.rms_dbfs
+        p = batch.params
+        key = (p.n_fft, p.samplerate, p.window, weighting)
+        if self._weighted is None or self._weighted.key != key:
+            self._weighted = WeightedRMS(*key)
+        return self._weighted.dbfs(batch.power_db)
 
     def draw_spectrum(self, history, now: float, peak_hz=None) -> None:
         """The spectrum's newest frame and peak hold, weighted and mic-corrected; ``peak_hz``

@@ -267,7 +267,7 @@ class MainWindow(QtWidgets.QMainWindow):
                 self.outputs.add(batch)
             self.frames_seen += len(batch)
             self._peak_acc = max(self._peak_acc, float(batch.peak_dbfs.max()))
-            self._rms_acc = max(self._rms_acc, float(batch.rms_dbfs.max()))
+            self._rms_acc = max(self._rms_acc, float(self.instruments.meter_rms(batch).max()))
             if len(batch):
                 self._peak_hz = float(batch.peak_hz[-1])
         self._ticks += 1

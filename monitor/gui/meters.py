@@ -62,6 +62,10 @@ def _number(value: float) -> str:
     return f"{value:.0f}" if math.isfinite(value) and value > -100 else "-∞"
 
 
+_TIP = ("peak and RMS level (dBFS); the line holds the peak; CLIP lights when a sample reaches "
+        "full scale")
+
+
 class LevelMeters(QtWidgets.QWidget):
     """Two vertical bars (peak, RMS) on a dBFS scale, painted directly with QPainter."""
 
@@ -71,22 +75,28 @@ class LevelMeters(QtWidgets.QWidget):
     def __init__(self, settings: Settings, parent: Optional[QtWidgets.QWidget] = None) -> None:
         super().__init__(parent)
         self.state = MeterState(settings.peak_hold)
+        self.weighting = "Z"  # of the RMS bar: its label reads A or C when weighted
         self.setMinimumWidth(96)
         self.setMaximumWidth(120)
         self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Fixed,
                            QtWidgets.QSizePolicy.Policy.Expanding)
-        self.setToolTip("peak and RMS level (dBFS); the line holds the peak; CLIP lights when a "
-                        "sample reaches full scale")
+        self.setToolTip(_TIP)
         self._shown: Optional[tuple] = None  # the look last painted (see _look)
         # paintEvent covers every pixel (the background pixmap first): the window and the
         # central widget behind need not repaint with each level update.
         self.setAttribute(QtCore.Qt.WidgetAttribute.WA_OpaquePaintEvent, True)
+        self.apply_settings(settings)  # the weighting given on the command line
 
     def sizeHint(self) -> QtCore.QSize:  # noqa: N802 - Qt API
         return QtCore.QSize(104, 300)
 
     def apply_settings(self, settings: Settings) -> None:
         self.state.hold.hold = settings.peak_hold
+        if settings.weighting != self.weighting:
+            self.weighting = settings.weighting
+            self.setToolTip(_TIP if self.weighting == "Z" else _TIP.replace(
+                "RMS level (dBFS)", f"RMS level ({self.weighting}-weighted, dB({self.weighting})FS)"))
+            self.update()
 
     def update_levels(self, peak_dbfs: float, rms_dbfs: float, now: float, clipped_total: int,
                       gain_db: Optional[float]) -> None:
@@ -123,7 +133,7 @@ class LevelMeters(QtWidgets.QWidget):
     def _background(self, top: float, bottom: float) -> QtGui.QPixmap:
         """The parts that change only with the size: plot colour, scale, empty bars, labels.
         Painted once per size: the tick labels were most of each repaint's cost (10 texts)."""
-        key = (self.width(), self.height(), top, bottom, self.devicePixelRatioF())
+        key = (self.width(), self.height(), top, bottom, self.devicePixelRatioF(), self.weighting)
         if getattr(self, "_bg_key", None) == key:
             return self._bg
         ratio = self.devicePixelRatioF()
@@ -143,7 +153,7 @@ class LevelMeters(QtWidgets.QWidget):
                        str(t))
         for x in (x_pk, x_rms):
             p.fillRect(QtCore.QRectF(x, top, bar_w, bottom - top), QtGui.QColor("#181b20"))
-        for x, name in ((x_pk, "PK"), (x_rms, "RMS")):
+        for x, name in ((x_pk, "PK"), (x_rms, "RMS" if self.weighting == "Z" else self.weighting)):
             p.drawText(QtCore.QRectF(x - 4, bottom + 2, bar_w + 8, 14),
                        QtCore.Qt.AlignmentFlag.AlignHCenter, name)
         p.end()

@@ -179,7 +179,8 @@ def test_activity_strip_cells_line_up_with_the_sound(qtbot):
     import soundfile as sf
 
     from monitor.classifier import open_classifier
-    from monitor.gui.classifier_view import PATCH_HOP, ClassifierView
+    from monitor.gui.activity_strip import PATCH_HOP
+    from monitor.gui.classifier_view import ClassifierView
     from monitor.settings import Settings
     from pathlib import Path
 

@@ -321,7 +321,7 @@ class SoundEventClassifier(Restartable):
         self._clip_requests.append((label, path))
         self._wake.set()
 
-    def activity(self, labels: Sequence[str], since: float = -np.inf) -> tuple:
+    def activity(self, labels: Sequence[str], since: float = -np.inf, smoothed: bool = True) -> tuple:
         """When ``labels`` were active: for the activity strip under the waterfall.
 
         Returns
@@ -329,7 +329,8 @@ class SoundEventClassifier(Restartable):
         starts, ends : ndarray (n,)
             Stream seconds each patch covers; patches ending after ``since`` only.
         scores : ndarray (n, len(labels))
-            Smoothed scores of the labels (NaN for a label the model does not have).
+            Smoothed scores of the labels (``smoothed=False``: each patch's own), NaN for a
+            label the model does not have.
         """
         results = [r for r in self.snapshot.results if r.end > since]
         index = {name: i for i, name in enumerate(self.labels)}
@@ -340,7 +341,7 @@ class SoundEventClassifier(Restartable):
         for row, r in enumerate(results):
             for c, i in enumerate(cols):
                 if i >= 0:
-                    scores[row, c] = r.smoothed[i]
+                    scores[row, c] = r.smoothed[i] if smoothed else r.scores[i]
         return starts, ends, scores
 
     # -- classifier thread ----------------------------------------------------------------------

@@ -9,6 +9,7 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt6 import QtCore, QtWidgets
 
+from monitor.gui.cursor import CursorReadout
 from monitor.gui.axes import FrequencyAxis
 from monitor.gui.curves import FixedRangeCurve, drawn_on_screen
 from monitor.dsp.frequency_rows import FrequencyRows
@@ -150,8 +151,7 @@ class SpectrumView(QtWidgets.QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.plot)
         cache_static_items(self.plot)
-        self.plot.scene().sigMouseMoved.connect(self._mouse_moved)
-        self.plot.viewport().installEventFilter(self)
+        self._cursor = CursorReadout(self.plot, self.readout, self.cursor_moved.emit)
         self.set_rows(rows)
         self._apply_range()
 
@@ -273,15 +273,3 @@ class SpectrumView(QtWidgets.QWidget):
         else:
             self.plot.setYRange(*self.level_range, padding=0)
 
-    def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt API
-        if event.type() == QtCore.QEvent.Type.Leave:
-            self.cursor_moved.emit("")
-        return False
-
-    def _mouse_moved(self, pos) -> None:
-        vb = self.plot.getPlotItem().getViewBox()
-        if not vb.sceneBoundingRect().contains(pos):
-            self.cursor_moved.emit("")
-            return
-        p = vb.mapSceneToView(pos)
-        self.cursor_moved.emit(self.readout(p.x(), p.y()) or "")

@@ -24,6 +24,7 @@ from PyQt6 import QtCore, QtGui, QtWidgets, sip
 from monitor.dsp.features import AnalysisParams, FeatureBatch
 from monitor.gui.axes import FrequencyAxis
 from monitor.gui.axes import _linear_ticks as round_ticks
+from monitor.gui.cursor import CursorReadout
 from monitor.gui.colormaps import lookup_table
 from monitor.gui.detector_marks import LEGEND as MARKS_LEGEND, DetectorMarks
 from monitor.dsp.frequency_rows import FrequencyRows
@@ -255,9 +256,7 @@ class Waterfall(QtWidgets.QWidget):
         self.plot.addItem(self.image_item)
         self.detector_marks = DetectorMarks(self.image_item)  # the detectors' events
         self.plot.setToolTip(MARKS_LEGEND)
-        self.plot.scene().sigMouseMoved.connect(self._mouse_moved)
-        # The readout goes when the mouse leaves (it used to keep its last values).
-        self.plot.viewport().installEventFilter(self)
+        self._cursor = CursorReadout(self.plot, self.readout, self.cursor_moved.emit)
         self.color_bar = ColorBar(self)
         self.color_bar.set_table(self._lut32)
         self.color_bar.setToolTip(color_bar_tip("db", params.calibration))
@@ -566,15 +565,3 @@ class Waterfall(QtWidgets.QWidget):
         self._place_image()
         self.color_bar.update()
 
-    def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt API
-        if event.type() == QtCore.QEvent.Type.Leave:
-            self.cursor_moved.emit("")
-        return False
-
-    def _mouse_moved(self, pos) -> None:
-        vb = self.plot.getPlotItem().getViewBox()
-        if not vb.sceneBoundingRect().contains(pos):
-            self.cursor_moved.emit("")
-            return
-        p = vb.mapSceneToView(pos)
-        self.cursor_moved.emit(self.readout(p.x(), p.y()) or "")

@@ -147,7 +147,19 @@ class ActivityStrip(pg.PlotWidget):
             if i < n:
                 short = self._short(self.labels[i], 28)
                 if text.textItem.toPlainText() != short:
+                    # The cached pixmap of a longer name is not invalidated where the shorter
+                    # one no longer reaches ("Alarm" over "Synthesizer" read "Alarm sizer"):
+                    # repaint the old area too.
+                    old = text.sceneBoundingRect()
+                    none = QtWidgets.QGraphicsItem.CacheMode.NoCache
+                    cache = QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache
+                    for item in (text, text.textItem):
+                        item.setCacheMode(none)  # drops the cached pixmaps
                     text.setText(short)
+                    for item in (text, text.textItem):
+                        item.setCacheMode(cache)
+                    if text.scene() is not None:
+                        text.scene().update(old)
             text.setVisible(i < n)
         for i, line in enumerate(self._pool_lines):
             line.setVisible(i + 1 < n)

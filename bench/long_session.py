@@ -141,9 +141,13 @@ def child_open(directory: str) -> dict:
     window.overview.refresh(force=True)
     window.overview.plot.grab()  # painted
     t1 = time.perf_counter()
-    return {"open_s": t1 - t0, "launch_s": t1 - t_launch, "bins_drawn": len(
+    result = {"open_s": t1 - t0, "launch_s": t1 - t_launch, "bins_drawn": len(
         window.overview.ltsa.view(window.overview.width_px())),
         "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0}
+    window.close()  # closed as a user closes it: the reader's files, then Qt's objects
+    window.deleteLater()
+    app.processEvents()
+    return result
 
 
 def _child(*args: str) -> dict:
@@ -151,7 +155,11 @@ def _child(*args: str) -> dict:
     proc = subprocess.run([sys.executable, "-m", "bench.long_session", *args], cwd=repo,
                           capture_output=True, text=True, timeout=4 * 3600)
     if proc.returncode != 0:
-        raise RuntimeError(" | ".join(proc.stderr.strip().splitlines()[-3:]))
+        # Qt's offscreen warnings fill stderr; the exit status says what happened (a negative
+        # one is the signal that ended the child).
+        tail = [ln for ln in proc.stderr.strip().splitlines() if "propagateSizeHints" not in ln]
+        raise RuntimeError(f"{' '.join(args[:1])} child exited with {proc.returncode}: "
+                           + " | ".join(tail[-3:]))
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 

@@ -13,7 +13,7 @@ output file obeys four rules:
   a hidden ``.NAME.XXXXXXXX.part`` where the file system lacks it), is ``fsync`` ed, and is then
   hard-linked into place: ``link(2)`` fails if the name exists, so the final step is exclusive
   too. A disk that fills up leaves nothing, and a retry can use the same name. A file written
-  as it goes (:class:`StreamingOutput`, :class:`CsvStream`) is created with
+  as it goes (:mod:`monitor.output_streams`) is created with
   ``O_CREAT | O_EXCL`` and made durable batch by batch; a failed batch is cut off again, so
   the file always ends after a whole batch (a file that never got a whole batch is removed).
 
@@ -27,7 +27,6 @@ name is refused at once and not after an hour.
 from __future__ import annotations
 
 import contextlib
-import csv
 import errno
 import io
 import os
@@ -38,9 +37,9 @@ from typing import Callable, Iterator, Optional, Sequence
 from monitor.errors import ParameterError
 
 __all__ = ["check_output_path", "write_atomically", "atomic_output", "write_bytes",
-           "StreamingOutput", "CsvStream", "open_exclusive", "os_error_message", "csv_text_cell",
-           "show_path", "check_output_options", "SCREENSHOT_EXTENSIONS", "NpyStream",
-           "ensure_standard_fds"]
+           "open_exclusive", "os_error_message", "csv_text_cell", "show_path",
+           "check_output_options", "SCREENSHOT_EXTENSIONS", "ensure_standard_fds",
+           "remove_if_ours", "write_all"]
 
 SCREENSHOT_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp")
 
@@ -340,7 +339,7 @@ class _TempFile:
                 chunk = os.pread(self.fd, 1 << 20, offset)
                 if not chunk:
                     break
-                _write_all(out, chunk)
+                write_all(out, chunk)
                 offset += len(chunk)
             os.fsync(out)
         except BaseException:
@@ -365,7 +364,7 @@ class _TempFile:
             self.name = None
 
 
-def _write_all(fd: int, data: bytes) -> None:
+def write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
         n = os.write(fd, view)
@@ -479,278 +478,9 @@ def remove_if_ours(path: str, fd: int) -> None:
             pass
 
 
-class _SyncedFile:
-    """What the files written as they go share: ``fd``, ``path``, ``error`` and ``sync()``."""
-
-    fd = -1
-    path = ""
-    error: Optional[str] = None
-
-    def sync(self) -> None:
-        raise NotImplementedError
-
-    def close(self) -> None:
-        """Sync what is queued and close. Raises :class:`ParameterError` if that fails."""
-        if self.fd < 0:
-            return
-        try:
-            if not self.error:
-                self.sync()
-        finally:
-            if self.fd >= 0:
-                os.close(self.fd)
-                self.fd = -1
-
-    def _remove(self) -> None:
-        """Close and delete the file (if it is still ours)."""
-        if self.fd >= 0:
-            remove_if_ours(self.path, self.fd)
-            os.close(self.fd)
-            self.fd = -1
-
-
-class StreamingOutput(_SyncedFile):
-    """A file written as it goes, created exclusively, made durable batch by batch.
-
-    :meth:`write` buffers; :meth:`sync` writes the buffered batch and ``fsync`` s it. If the
-    batch fails (disk full, file too large, I/O error) the file is cut back to the end of the
-    last whole batch, so it never ends inside one, and :class:`ParameterError` is raised (one
-    line, naming the disk); later writes are refused with the same message. A file that never
-    got a whole batch past its ``header`` is removed on failure and on :meth:`discard`.
-
-    Parameters
-    ----------
-    path, option, extensions
-        As for :func:`check_output_path`.
-    header : bytes
-        Written and synced at once (e.g. a CSV header row).
-    """
-
-    def __init__(self, path: str, option: Optional[str] = None,
-                 extensions: Optional[Sequence[str]] = None, header: bytes = b"") -> None:
-        self.path = path
-        self.option = option
-        self.error: Optional[str] = None
-        self.synced = 0  # bytes durable on disk
-        self._header = len(header)
-        self._pending: list[bytes] = []
-        self.fd = open_exclusive(path, option, extensions)
-        if header:
-            self._pending.append(header)
-            self.sync()
-
-    def write(self, data: bytes) -> None:
-        """Queue ``data`` for the next :meth:`sync`."""
-        if self.error:
-            raise ParameterError(self.error)
-        self._pending.append(bytes(data))
-
-    def sync(self) -> None:
-        """Write the queued batch and push it to the disk."""
-        if self.error:
-            raise ParameterError(self.error)
-        if not self._pending:
-            return
-        batch = b"".join(self._pending)
-        self._pending.clear()
-        try:
-            os.lseek(self.fd, self.synced, os.SEEK_SET)
-            _write_all(self.fd, batch)
-            os.fsync(self.fd)
-        except OSError as exc:
-            self._fail(exc)
-        self.synced += len(batch)
-
-    def _fail(self, exc: OSError) -> None:
-        self.error = os_error_message(exc, self.path, self.option)
-        try:
-            os.ftruncate(self.fd, self.synced)  # cut off the partial batch
-            os.fsync(self.fd)
-        except OSError:
-            pass
-        if self.synced <= self._header:
-            self.discard()
-        raise ParameterError(self.error) from None
-
-
-    def discard(self) -> None:
-        """Close and delete the file (if it is still ours)."""
-        self._remove()
-
-    def __enter__(self) -> "StreamingOutput":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-
 def csv_text_cell(value: object) -> object:
     """A CSV cell safe to open in a spreadsheet: text starting with ``= + - @``, tab or CR gets
     a leading apostrophe (shown by spreadsheets, never run as a formula). Numbers are kept."""
     if isinstance(value, str) and value.startswith(_FORMULA_START):
         return "'" + value
     return value
-
-
-class _Line:
-    """File-like sink for :func:`csv.writer` that keeps the last formatted row."""
-
-    def __init__(self) -> None:
-        self.text = ""
-
-    def write(self, s: str) -> None:
-        self.text += s
-
-
-class CsvStream:
-    """A CSV file written row by row (see :class:`StreamingOutput`); text cells are made
-    spreadsheet-safe with :func:`csv_text_cell`; synced every ``batch_rows`` rows and on
-    :meth:`sync` / :meth:`close`.
-
-    Parameters
-    ----------
-    path : str
-    header : sequence of str
-    option : str, optional
-    batch_rows : int
-        Rows per fsync (1: every row durable at once).
-    extensions : sequence of str, optional
-        Accepted endings (none: any name, written exactly as given).
-    """
-
-    def __init__(self, path: str, header: Sequence[str], option: Optional[str] = None,
-                 batch_rows: int = 64, extensions: Optional[Sequence[str]] = None) -> None:
-        self.batch_rows = max(1, int(batch_rows))
-        self.rows = 0
-        self._unsynced = 0
-        self._out = StreamingOutput(path, option, extensions, header=self._format(header))
-
-    @staticmethod
-    def _format(row: Sequence) -> bytes:
-        line = _Line()
-        csv.writer(line).writerow([csv_text_cell(c) for c in row])
-        return line.text.encode("utf-8")
-
-    @property
-    def path(self) -> str:
-        return self._out.path
-
-    def write_row(self, row: Sequence) -> None:
-        self._out.write(self._format(row))
-        self.rows += 1
-        self._unsynced += 1
-        if self._unsynced >= self.batch_rows:
-            self.sync()
-
-    def sync(self) -> None:
-        self._unsynced = 0
-        self._out.sync()
-
-    def close(self) -> None:
-        self._out.close()
-
-    def __enter__(self) -> "CsvStream":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-
-class NpyStream(_SyncedFile):
-    """A 2-D ``.npy`` file (rows × ``width``) appended to as it goes, loadable after every sync.
-
-    Created exclusively (:func:`open_exclusive`). :meth:`sync` writes the queued rows after the
-    ones on disk, ``fsync`` s them, and only then rewrites the shape in the fixed-size header
-    (one 128-byte write) and syncs again: at every moment the file on disk is a valid ``.npy``
-    holding every row synced so far (``np.load`` ignores rows written past the shape). A failed
-    sync cuts the file back to the last synced row and raises :class:`ParameterError`; a file
-    that never got a row synced is then removed.
-
-    Parameters
-    ----------
-    path : str
-    width : int
-        Values per row.
-    dtype : numpy dtype
-    option : str, optional
-    """
-
-    HEADER_BYTES = 128  # magic (6) + version (2) + length (2) + the dict, padded; 64-aligned
-
-    def __init__(self, path: str, width: int, dtype="float32", option: Optional[str] = None,
-                 extensions: Optional[Sequence[str]] = None) -> None:
-        import numpy as np
-
-        self._np = np
-        self.path, self.option, self.width = path, option, int(width)
-        self.dtype = np.dtype(dtype)
-        self.rows = 0  # rows synced
-        self.error: Optional[str] = None
-        self._pending: list = []
-        self.fd = open_exclusive(path, option, extensions)
-        try:
-            _write_all(self.fd, self._header(0))
-            os.fsync(self.fd)
-        except OSError as exc:
-            self.error = os_error_message(exc, path, option)
-            self._remove()
-            raise ParameterError(self.error) from None
-
-    def _header(self, rows: int) -> bytes:
-        from numpy.lib.format import dtype_to_descr
-
-        text = (f"{{'descr': {dtype_to_descr(self.dtype)!r}, 'fortran_order': False, "
-                f"'shape': ({rows}, {self.width}), }}")
-        body = text.ljust(self.HEADER_BYTES - 10 - 1) + "\n"
-        return b"\x93NUMPY\x01\x00" + _u16(len(body)) + body.encode("latin1")
-
-    def append(self, rows) -> None:
-        """Queue ``rows`` (n × width) for the next :meth:`sync`."""
-        if self.error:
-            raise ParameterError(self.error)
-        block = self._np.ascontiguousarray(rows, dtype=self.dtype)
-        if block.ndim != 2 or block.shape[1] != self.width:
-            raise ValueError(f"rows must be n × {self.width}, got {block.shape}")
-        self._pending.append(block)
-
-    def sync(self) -> None:
-        """Write the queued rows, then the header that counts them."""
-        if self.error:
-            raise ParameterError(self.error)
-        if not self._pending:
-            return
-        block = self._np.concatenate(self._pending)
-        self._pending.clear()
-        row_bytes = self.width * self.dtype.itemsize
-        end = self.HEADER_BYTES + self.rows * row_bytes
-        try:
-            os.lseek(self.fd, end, os.SEEK_SET)
-            _write_all(self.fd, block.tobytes())
-            os.fsync(self.fd)
-            os.pwrite(self.fd, self._header(self.rows + block.shape[0]), 0)
-            os.fsync(self.fd)
-        except OSError as exc:
-            self.error = os_error_message(exc, self.path, self.option)
-            try:
-                os.pwrite(self.fd, self._header(self.rows), 0)
-                os.ftruncate(self.fd, end)
-                os.fsync(self.fd)
-            except OSError:
-                pass
-            if self.rows == 0:
-                self._remove()
-            raise ParameterError(self.error) from None
-        self.rows += block.shape[0]
-
-
-
-    def __enter__(self) -> "NpyStream":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-
-def _u16(n: int) -> bytes:
-    """``n`` as a little-endian unsigned 16-bit integer (the .npy v1 header length)."""
-    return bytes((n & 0xFF, n >> 8))

@@ -38,9 +38,9 @@ from monitor.classifier.aggregation import Event, write_events_csv
 from monitor.classifier.model import MAX_CLASSES, MAX_LABEL_CHARS, find_packaged_model, load_labels
 from monitor.dsp.levels import SAMPLE_LIMIT, limit_samples, mix_to_mono
 from monitor.errors import ParameterError
-from monitor.outputs import (CsvStream, StreamingOutput, atomic_output, check_output_options,
-                             check_output_path, csv_text_cell, open_exclusive, write_atomically,
-                             write_bytes)
+from monitor.output_streams import CsvStream, StreamingOutput
+from monitor.outputs import (atomic_output, check_output_options, check_output_path, csv_text_cell,
+                             open_exclusive, write_atomically, write_bytes)
 from monitor.ringbuffer import RingBuffer
 from monitor.settings import Settings
 from monitor.sources.base import MAX_CHANNELS, MAX_RATE, MAX_SAMPLES_PER_SECOND, MIN_RATE
@@ -339,7 +339,8 @@ FSIZE_CHILD = textwrap.dedent("""
     sys.path.insert(0, {repo!r})
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     resource.setrlimit(resource.RLIMIT_FSIZE, (65536, 65536))
-    from monitor.outputs import write_bytes, CsvStream
+    from monitor.outputs import write_bytes
+    from monitor.output_streams import CsvStream
     from monitor.errors import ParameterError
     folder = sys.argv[1]
     try:
@@ -946,41 +947,6 @@ def test_a_file_system_without_hard_links_gets_an_exclusive_copy(tmp_path, monke
         write_bytes(str(tmp_path / "a.bin"), b"x")
 
 
-def test_npy_stream_is_loadable_after_every_sync(tmp_path):
-    from monitor.outputs import NpyStream
-
-    path = tmp_path / "mel.npy"
-    rng = np.random.default_rng(8)
-    rows = rng.standard_normal((50, 7)).astype(np.float32)
-    with NpyStream(str(path), 7, option="--save-features") as out:
-        assert np.load(path).shape == (0, 7)
-        for i in range(0, 50, 10):
-            out.append(rows[i:i + 10])
-            out.sync()
-            assert np.array_equal(np.load(path), rows[:i + 10])
-        # Rows on disk past the header's count (a kill between the two writes) are ignored.
-        with open(path, "ab") as f:
-            f.write(b"\0" * 28)
-        assert np.array_equal(np.load(path), rows)
-    with pytest.raises(ParameterError, match="will not overwrite"):
-        NpyStream(str(path), 7)
-
-
-def test_npy_stream_on_a_full_disk_keeps_what_was_synced(tmp_path):
-    from monitor.outputs import NpyStream
-
-    with tiny_disk(tmp_path, "128k") as disk:
-        out = NpyStream(str(disk / "p.npy"), 256, option="--save-features")
-        block = np.ones((8, 256), np.float32)
-        with pytest.raises(ParameterError, match="no space left"):
-            for _ in range(1000):
-                out.append(block)
-                out.sync()
-        out.close()
-        kept = np.load(disk / "p.npy")
-        assert kept.shape[0] == out.rows > 0 and (kept == 1).all()
-
-
 def test_closed_standard_fds_are_reopened_before_outputs(tmp_path):
     """Started with stderr closed, the next file opened gets fd 2, and whatever a library
     writes to "stderr" (libmpg123's notes) lands in it; ensure_standard_fds() puts /dev/null
@@ -988,7 +954,8 @@ def test_closed_standard_fds_are_reopened_before_outputs(tmp_path):
     child = textwrap.dedent(f"""
         import os, sys
         sys.path.insert(0, {str(REPO)!r})
-        from monitor.outputs import CsvStream, ensure_standard_fds
+        from monitor.outputs import ensure_standard_fds
+        from monitor.output_streams import CsvStream
         if sys.argv[1] == "fix":
             ensure_standard_fds()
         out = CsvStream(sys.argv[2], ["a"], batch_rows=1)

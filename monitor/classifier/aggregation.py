@@ -16,7 +16,9 @@ from typing import Callable, Iterable, Optional, Sequence
 
 import numpy as np
 
-from monitor.outputs import csv_text_cell, open_exclusive, os_error_message, write_atomically
+from monitor.errors import ParameterError
+from monitor.output_streams import CsvStream
+from monitor.outputs import csv_text_cell, write_atomically
 
 __all__ = ["ScoreSmoother", "ranked", "Event", "EventLog", "EventsCsv", "CSV_HEADER", "Alert",
            "WatchList", "write_events_csv"]
@@ -209,9 +211,11 @@ def _csv_cells(ev: Event) -> list:
 class EventsCsv:
     """The events CSV, appended as each event closes: every event, however long the run.
 
-    The file is created exclusively (:func:`monitor.outputs.open_exclusive`: never
-    overwritten, never through a symbolic link) and each row is flushed to the operating system
-    as it is written, so a crash (kill -9) loses only the events still open.
+    A :class:`monitor.output_streams.CsvStream` synced at every row: created exclusively
+    (never overwritten, never through a symbolic link), each event durable on disk as it is
+    written, so a crash (kill -9) loses only the events still open. A write that fails (a full
+    disk) cuts the file back to the last whole row and is kept in :attr:`error`, not raised:
+    the classifier goes on, the session shows the message.
 
     Parameters
     ----------
@@ -226,34 +230,25 @@ class EventsCsv:
         self.rows = 0
         self.error: Optional[str] = None
         self._lock = threading.Lock()
-        self._file = os.fdopen(open_exclusive(path, option), "w", newline="", encoding="utf-8")
-        self._writer = csv.writer(self._file)
-        self._write(CSV_HEADER)
+        self._out = CsvStream(path, CSV_HEADER, option, batch_rows=1)
 
     def add(self, ev: Event) -> None:
         """Append one closed event (any thread)."""
         with self._lock:
-            if self._file.closed or self.error:
+            if self._out.closed or self.error:
                 return
             try:
-                self._write(_csv_cells(ev))
+                self._out.write_row(ev.as_row())
                 self.rows += 1
-            except OSError as exc:
-                self.error = f"the events CSV stopped: {os_error_message(exc, self.path, self.option)}"
+            except ParameterError as exc:
+                self.error = f"the events CSV stopped: {exc}"
 
     def close(self) -> None:
         with self._lock:
-            if not self._file.closed:
-                try:
-                    self._file.flush()
-                    os.fsync(self._file.fileno())
-                except OSError:
-                    pass
-                self._file.close()
-
-    def _write(self, row: list) -> None:
-        self._writer.writerow(row)
-        self._file.flush()
+            try:
+                self._out.close()
+            except ParameterError as exc:
+                self.error = self.error or f"the events CSV stopped: {exc}"
 
 
 def write_events_csv(path: str, events: Iterable[Event], option: Optional[str] = None) -> None:

@@ -13,7 +13,7 @@ from typing import Any, Optional, Sequence
 from monitor import __version__
 from monitor.errors import ParameterError
 from monitor.outputs import check_output_options, ensure_standard_fds
-from monitor.recorder import file_format
+from monitor.audio_file import file_format
 from monitor.session import fit_settings
 from monitor.settings import FIELDS, Field, Settings, parse_db_range
 

@@ -19,7 +19,7 @@ LAYERS = {
     "errors": 0,
     "settings": 1, "resources": 1, "outputs": 1, "output_streams": 1.5,
     "dsp": 2, "ringbuffer": 2, "calibration": 2, "inputs": 2,
-    "sources": 3, "recorder": 3, "worker": 3, "classifier": 3, "pipeline": 4,
+    "sources": 3, "audio_file": 2, "recorder": 3, "worker": 3, "classifier": 3, "pipeline": 4,
     "measurement": 3, "settings_store": 3, "problems": 1, "rules": 3, "clips": 4, "network": 4,
     "threads": 0, "npz_writer": 0, "detector_events": 0, "channel_monitor": 2.5, "measurement_feed": 3.5, "export": 2,
     "headless_exports": 3, "session_store": 3, "snapshots": 3, "run_outputs": 4,

@@ -50,7 +50,6 @@ import weakref
 from typing import Callable, Optional
 
 import numpy as np
-import soundfile as sf
 
 from monitor.errors import ParameterError
 from monitor.outputs import mount_point, open_exclusive
@@ -168,6 +167,8 @@ class AudioFile:
 
     def __init__(self, path: str, samplerate: float, channels: int, live: bool = True,
                  fd: Optional[int] = None) -> None:
+        import soundfile as sf  # here: a start that records nothing never needs it
+
         fmt = file_format(path, live)
         if fd is None:
             fd = reserve(path)
@@ -215,6 +216,8 @@ class AudioFile:
 
     def _detail(self, exc: Exception) -> str:
         # soundfile names the error class only ("System error."); libsndfile keeps errno's text.
+        import soundfile as sf
+
         try:
             text = sf._ffi.string(sf._snd.sf_strerror(self._file._file)).decode(errors="replace")
         except Exception:  # noqa: BLE001
@@ -223,6 +226,8 @@ class AudioFile:
         return text or str(exc) or type(exc).__name__
 
     def _command(self, command: int, value: int) -> None:
+        import soundfile as sf
+
         sf._snd.sf_command(self._file._file, command, sf._ffi.NULL, value)
 
 

@@ -110,7 +110,7 @@ def test_session_reports_a_deferred_model_that_failed(model, monkeypatch):
 def test_window_says_loading_then_shows_events(qtbot, tmp_path, model):
     """The window's start-up path (monitor.gui.app): the view says the model is loading until
     the first picture is drawn and the model is ready; then the classifier publishes results."""
-    from monitor.gui.app import load_model_after_first_picture
+    from monitor.gui.app import after_first_picture
     from monitor.gui.main_window import MainWindow
 
     session = Session({"generator": "sine:1000@-6"}, {})
@@ -120,7 +120,7 @@ def test_window_says_loading_then_shows_events(qtbot, tmp_path, model):
     try:
         view = w.classifier_view
         assert view.loading_label is not None and view.loading_label.text() == "loading the model…"
-        timer = load_model_after_first_picture(w)
+        timer = after_first_picture(w)
         assert timer is not None
         w.resize(1280, 800)
         w.show()

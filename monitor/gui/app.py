@@ -96,24 +96,36 @@ def freeze_startup_objects() -> None:
     gc.freeze()
 
 
-FIRST_PICTURE_WAIT = 2.0  # s: the model loads after this even when no column was drawn yet
+FIRST_PICTURE_WAIT = 2.0  # s: what waits for the first picture runs after this at the latest
 
 
-def load_model_after_first_picture(window) -> QtCore.QTimer | None:
-    """Start loading a deferred classifier model (:mod:`monitor.classifier.deferred_model`)
-    once the window has drawn its first column, or after :data:`FIRST_PICTURE_WAIT` s;
-    returns the polling timer (None: nothing to load)."""
+def after_first_picture(window) -> QtCore.QTimer:
+    """Once the window has drawn its first column (or after :data:`FIRST_PICTURE_WAIT` s):
+    start loading a deferred classifier model (:mod:`monitor.classifier.deferred_model`) and
+    :func:`freeze_startup_objects` (its 30-50 ms collection was on the way to the first
+    picture); again once the model is loaded, so that its objects are frozen too.
+
+    Returns the polling timer (it stops itself)."""
     model = getattr(window.session.classifier, "model", None)
-    if model is None or not hasattr(model, "loading") or not model.loading:
-        return None
+    deferred = model is not None and bool(getattr(model, "loading", False))
     timer = QtCore.QTimer(window)
     started = time.monotonic()
+    state = {"drawn": False}
 
     def poll() -> None:
-        if (window.run_stats.first_column_epoch is not None
-                or time.monotonic() - started >= FIRST_PICTURE_WAIT):
+        if not state["drawn"]:
+            if (window.run_stats.first_column_epoch is None
+                    and time.monotonic() - started < FIRST_PICTURE_WAIT):
+                return
+            state["drawn"] = True
+            if deferred:
+                model.start()
+            else:
+                timer.stop()
+            freeze_startup_objects()
+        elif not model.loading:
             timer.stop()
-            model.start()
+            freeze_startup_objects()
 
     timer.timeout.connect(poll)
     timer.start(20)
@@ -169,7 +181,6 @@ def _run_window(app: QtWidgets.QApplication, given: dict, ns: argparse.Namespace
                 result["code"] = 2
         window.close()
 
-    model_timer = load_model_after_first_picture(window)
     if duration is not None:
         QtCore.QTimer.singleShot(int(duration * 1000), finish)
     # Python runs signal handlers only between bytecodes: a timer gives it the chance.
@@ -177,6 +188,7 @@ def _run_window(app: QtWidgets.QApplication, given: dict, ns: argparse.Namespace
     wake.timeout.connect(lambda: None)
     wake.start(200)
     stop_requested["window"] = window
+    model_timer = None
     try:
         if not stop_requested["stop"]:
             state = getattr(ns, "window_state", None)
@@ -188,9 +200,9 @@ def _run_window(app: QtWidgets.QApplication, given: dict, ns: argparse.Namespace
             # the keyboard focus, and Space/F11 would do nothing.
             window.raise_()
             window.activateWindow()
-            freeze_startup_objects()
-            # A signal while the window opened (the collection above can take 50 ms) has
-            # closed it already: exec() would then wait for a window that never closes.
+            model_timer = after_first_picture(window)  # the model, the gc freeze
+            # A signal while the window opened has closed it already: exec() would then wait
+            # for a window that never closes.
             if not stop_requested["stop"]:
                 app.exec()
     finally:

@@ -48,3 +48,36 @@ def test_first_picture_needs_no_model_runtime_no_soundfile_no_references(tmp_pat
         assert name not in modules, name
     if result["classifier"]:  # the model is installed: it was still loading then
         assert result["loading_at_first_picture"]
+
+
+ARENA_SCRIPT = r"""
+import ctypes, sys, threading
+if sys.argv[1] == "one":
+    from monitor.gui.app import one_malloc_arena
+    assert one_malloc_arena()
+libc = ctypes.CDLL(None)
+libc.malloc.restype = ctypes.c_void_p
+libc.malloc.argtypes = [ctypes.c_size_t]
+got = []
+t = threading.Thread(target=lambda: got.append(libc.malloc(1000)))
+t.start(); t.join()
+heap = [l.split()[0] for l in open("/proc/self/maps") if l.rstrip().endswith("[heap]")]
+lo, hi = (int(x, 16) for x in heap[0].split("-"))
+print("main-heap" if lo <= got[0] < hi else "own-arena")
+"""
+
+
+def test_one_malloc_arena_keeps_a_threads_allocations_in_the_main_heap():
+    """glibc gives a new thread an arena of its own (the deferred model's load left 14 MiB
+    more RSS there); after one_malloc_arena() the thread allocates from the main heap."""
+    if not sys.platform.startswith("linux"):
+        return
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    env.pop("MALLOC_ARENA_MAX", None)
+    seen = {}
+    for mode in ("default", "one"):
+        out = subprocess.run([sys.executable, "-c", ARENA_SCRIPT, mode], cwd=REPO, env=env,
+                             capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0, out.stderr[-2000:]
+        seen[mode] = out.stdout.strip()
+    assert seen == {"default": "own-arena", "one": "main-heap"}

@@ -26,7 +26,6 @@ import os
 from typing import Optional
 
 import numpy as np
-import soundfile as sf
 
 from monitor.errors import ParameterError
 from monitor.outputs import mount_point, open_exclusive
@@ -124,6 +123,8 @@ class AudioFile:
 
     def __init__(self, path: str, samplerate: float, channels: int, live: bool = True,
                  fd: Optional[int] = None) -> None:
+        import soundfile as sf  # here: a start that records nothing never needs it
+
         fmt = file_format(path, live)
         if fd is None:
             fd = reserve(path)
@@ -171,6 +172,8 @@ class AudioFile:
 
     def _detail(self, exc: Exception) -> str:
         # soundfile names the error class only ("System error."); libsndfile keeps errno's text.
+        import soundfile as sf
+
         try:
             text = sf._ffi.string(sf._snd.sf_strerror(self._file._file)).decode(errors="replace")
         except Exception:  # noqa: BLE001
@@ -179,4 +182,6 @@ class AudioFile:
         return text or str(exc) or type(exc).__name__
 
     def _command(self, command: int, value: int) -> None:
+        import soundfile as sf
+
         sf._snd.sf_command(self._file._file, command, sf._ffi.NULL, value)

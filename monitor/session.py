@@ -222,13 +222,16 @@ class Session:
             self.problems.report("recording", f"the recording's writer did not finish within "
                                  f"{recorder_timeout:g} s", "error")
         if self.classifier is not None:
+            getattr(self.classifier.model, "cancel", lambda: None)()  # a load never started
             self.classifier.close()
         if self.measurement is not None:
             self.measurement.close()
 
     # -- the classifier ------------------------------------------------------------------------
-    def open_classifier(self):
-        """Open the classifier the settings ask for (before :meth:`start`) and feed it.
+    def open_classifier(self, defer: bool = False):
+        """Open the classifier the settings ask for (before :meth:`start`) and feed it;
+        ``defer``: the packaged model loads when ``classifier.model.start()`` is called
+        (:func:`monitor.classifier.open_classifier`; a failure is reported by :meth:`poll`).
 
         Returns it, or None when it is off or unavailable (then the problem ``'classifier'``
         says why). A saved model, labels file or watch list that no longer works is dropped,
@@ -239,7 +242,7 @@ class Session:
         from monitor.classifier import open_classifier
 
         try:
-            classifier, problem = open_classifier(self.settings)
+            classifier, problem = open_classifier(self.settings, defer=defer)
         except ParameterError as exc:
             saved = {"model", "labels", "watch"} & self._saved.keys()
             if not saved:
@@ -249,13 +252,23 @@ class Session:
             self.settings, _ = fit_settings(self.choices, strict=self._given)
             self.problems.report("saved:classifier", f"saved {', '.join(sorted(saved))} dropped "
                                  f"({exc}); --reset-settings forgets the saved settings", "warning")
-            classifier, problem = open_classifier(self.settings)
+            classifier, problem = open_classifier(self.settings, defer=defer)
         if problem:
             self.problems.report("classifier", problem, "warning")
         if classifier is not None:
             self.classifier = classifier
             self.consumers.append(classifier)
         return classifier
+
+    def _deferred_model_failed(self) -> None:
+        """A model loaded after start-up (``open_classifier(defer=True)``) that failed: its
+        problem is reported as an unavailable model always was, and the classifier stops."""
+        problem = getattr(self.classifier.model, "problem", None)
+        if problem and self.classifier in self.consumers:
+            self.consumers.remove(self.classifier)
+            self.classifier.close()
+            self.classifier.error = problem  # its view shows it
+            self.problems.report("classifier", problem, "warning")
 
     # -- the measurements ----------------------------------------------------------------------
     def _check_calibration(self) -> None:
@@ -469,6 +482,7 @@ class Session:
                 self.problems.report("worker", f"the analysis stopped ({failure}) and was "
                                      f"restarted", "error")
             if self.classifier is not None:
+                self._deferred_model_failed()
                 failure = self.classifier.restart_if_dead()
                 if failure:
                     self.problems.report("classifier", f"the classifier stopped ({failure}) "

@@ -16,7 +16,7 @@ from monitor.classifier.stream import PatchResult, Snapshot, SoundEventClassifie
 from monitor.outputs import show_path
 from monitor.settings import ParameterError, Settings
 
-__all__ = ["open_classifier", "load_model", "SoundEventClassifier", "Classifier",
+__all__ = ["open_classifier", "load_model", "unavailable_text", "SoundEventClassifier", "Classifier",
            "PatchResult", "Snapshot", "Event", "Alert", "INSTALL_COMMAND", "PRECISION"]
 
 Classifier = SoundEventClassifier
@@ -67,7 +67,13 @@ def load_model(settings: Settings, distribution: str = DISTRIBUTION,
                                f"{os.path.dirname(packaged.onnx_path)} to unpack it again") from None
 
 
-def open_classifier(settings: Settings, distribution: str = DISTRIBUTION
+def unavailable_text(exc: BaseException) -> str:
+    """The one-line problem for a model that cannot be used (``ModelUnavailable``)."""
+    command = "pip install onnxruntime" if "onnxruntime" in str(exc) else INSTALL_COMMAND
+    return f"classifier unavailable: {exc}; install with: {command}"
+
+
+def open_classifier(settings: Settings, distribution: str = DISTRIBUTION, defer: bool = False
                     ) -> tuple[Optional[SoundEventClassifier], Optional[str]]:
     """Start the classifier the settings describe.
 
@@ -76,6 +82,11 @@ def open_classifier(settings: Settings, distribution: str = DISTRIBUTION
     settings : Settings
     distribution : str
         The installed distribution that ships the model (tests point it elsewhere).
+    defer : bool
+        The packaged model (no ``--model``/``--labels``) is loaded later, when
+        ``classifier.model.start()`` is called (the window does once its first picture is
+        drawn): a :class:`~monitor.classifier.deferred_model.DeferredModel`, whose
+        ``problem`` says why, should it fail to load. A model the user named is loaded now.
 
     Returns
     -------
@@ -88,8 +99,27 @@ def open_classifier(settings: Settings, distribution: str = DISTRIBUTION
         For a bad ``--model``/``--labels`` path or an unknown watched label (exit code 2).
     """
     try:
-        model = load_model(settings, distribution)
+        if defer and not (settings.model or settings.labels):
+            model = _deferred_packaged_model(settings, distribution)
+        else:
+            model = load_model(settings, distribution)
     except ModelUnavailable as exc:
-        command = "pip install onnxruntime" if "onnxruntime" in str(exc) else INSTALL_COMMAND
-        return None, f"classifier unavailable: {exc}; install with: {command}"
+        return None, unavailable_text(exc)
     return SoundEventClassifier(model, settings), None
+
+
+def _deferred_packaged_model(settings: Settings, distribution: str):
+    """The packaged model as a DeferredModel: what can be checked without onnxruntime (it is
+    installed, the model is unpacked, its labels read) is checked now."""
+    import importlib.util
+
+    from monitor.classifier.deferred_model import DeferredModel
+
+    if importlib.util.find_spec("onnxruntime") is None:
+        raise ModelUnavailable("onnxruntime is not installed")
+    packaged = find_packaged_model(distribution)
+    try:
+        labels = load_labels(packaged.labels_path)
+    except ParameterError as exc:
+        raise ModelUnavailable(str(exc)) from None
+    return DeferredModel(lambda: load_model(settings, distribution), labels, unavailable_text)

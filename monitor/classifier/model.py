@@ -18,11 +18,8 @@ import csv
 import hashlib
 import io
 import os
-import shutil
 import tempfile
-import zipfile
 from dataclasses import dataclass
-from importlib import metadata
 from typing import Optional
 
 import numpy as np
@@ -95,6 +92,8 @@ def find_packaged_model(distribution: str = DISTRIBUTION,
     ModelUnavailable
         The distribution is not installed, or its file is missing or damaged.
     """
+    from importlib import metadata  # here: 0.08 s of import (importtime) for one look-up
+
     try:
         dist = metadata.distribution(distribution)
     except metadata.PackageNotFoundError:
@@ -123,6 +122,9 @@ def _unpack(zip_path: str, target: str) -> None:
     """Unpack ``model.onnx`` + ``model.data`` flat into ``target``, atomically: into a
     temporary sibling first, then one rename, so a crash or a second process never sees a
     half-written model."""
+    import shutil
+    import zipfile
+
     parent = os.path.dirname(target)
     os.makedirs(parent, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix=".unpack-", dir=parent)

@@ -7,6 +7,7 @@ import gc
 import os
 import signal
 import sys
+import time
 
 from PyQt6 import QtCore, QtWidgets
 
@@ -57,6 +58,7 @@ def run_gui(given: dict, ns: argparse.Namespace) -> int:
         return 2
     QtCore.qInstallMessageHandler(_qt_message)
     one_blas_thread()
+    one_malloc_arena()
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([sys.argv[0]])
     app.setApplicationName(PROG)
     app.setOrganizationName(PROG)
@@ -83,6 +85,30 @@ def run_gui(given: dict, ns: argparse.Namespace) -> int:
         QtCore.qInstallMessageHandler(None)
 
 
+_M_ARENA_MAX = -8  # glibc's mallopt parameter (malloc.h)
+
+
+def one_malloc_arena() -> bool:
+    """Let every thread allocate from glibc's main heap (``mallopt(M_ARENA_MAX, 1)``; before
+    any thread starts). True if set (glibc only).
+
+    glibc gives a thread that allocates while another holds the heap an arena of its own
+    (64 MiB reserved) and keeps what it freed there. The model loaded on its thread
+    (monitor.classifier.deferred_model) left 14 MiB more RSS that way (211.0 against 197.4 MiB
+    with MALLOC_ARENA_MAX=1, ``python -m bench.memory_map``); the threads here allocate
+    little, so sharing one heap costs nothing measurable.
+    """
+    import ctypes
+
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        # The process's own symbols hold libc's (find_library would run ldconfig: 10-20 ms).
+        return bool(ctypes.CDLL(None).mallopt(_M_ARENA_MAX, 1))
+    except (OSError, AttributeError):
+        return False
+
+
 def freeze_startup_objects() -> None:
     """Move everything made while starting (Qt wrappers, numpy, the model, pyqtgraph) out of
     the garbage collector's sight: a full collection then scans only what came later.
@@ -93,6 +119,42 @@ def freeze_startup_objects() -> None:
     """
     gc.collect()
     gc.freeze()
+
+
+FIRST_PICTURE_WAIT = 2.0  # s: what waits for the first picture runs after this at the latest
+
+
+def after_first_picture(window) -> QtCore.QTimer:
+    """Once the window has drawn its first column (or after :data:`FIRST_PICTURE_WAIT` s):
+    start loading a deferred classifier model (:mod:`monitor.classifier.deferred_model`) and
+    :func:`freeze_startup_objects` (its 30-50 ms collection was on the way to the first
+    picture); again once the model is loaded, so that its objects are frozen too.
+
+    Returns the polling timer (it stops itself)."""
+    model = getattr(window.session.classifier, "model", None)
+    deferred = model is not None and bool(getattr(model, "loading", False))
+    timer = QtCore.QTimer(window)
+    started = time.monotonic()
+    state = {"drawn": False}
+
+    def poll() -> None:
+        if not state["drawn"]:
+            if (window.run_stats.first_column_epoch is None
+                    and time.monotonic() - started < FIRST_PICTURE_WAIT):
+                return
+            state["drawn"] = True
+            if deferred:
+                model.start()
+            else:
+                timer.stop()
+            freeze_startup_objects()
+        elif not model.loading:
+            timer.stop()
+            freeze_startup_objects()
+
+    timer.timeout.connect(poll)
+    timer.start(20)
+    return timer
 
 
 def _run_window(app: QtWidgets.QApplication, given: dict, ns: argparse.Namespace,
@@ -110,7 +172,9 @@ def _run_window(app: QtWidgets.QApplication, given: dict, ns: argparse.Namespace
         session.clips = AlertClips(ns.save_clips)
     outputs = None
     try:
-        session.open_classifier()
+        # The packaged model loads once the first picture is drawn (--screenshot: now, for the
+        # same picture on every machine): it was 0.38 s of a 1.98 s start.
+        session.open_classifier(defer=not getattr(ns, "screenshot", None))
         session.open_measurement()  # a bad --calibration file: exit 2 before any window
         outputs = RunOutputs.from_options(ns, session)
         session.start()
@@ -149,6 +213,7 @@ def _run_window(app: QtWidgets.QApplication, given: dict, ns: argparse.Namespace
     wake.timeout.connect(lambda: None)
     wake.start(200)
     stop_requested["window"] = window
+    model_timer = None
     try:
         if not stop_requested["stop"]:
             state = getattr(ns, "window_state", None)
@@ -160,13 +225,15 @@ def _run_window(app: QtWidgets.QApplication, given: dict, ns: argparse.Namespace
             # the keyboard focus, and Space/F11 would do nothing.
             window.raise_()
             window.activateWindow()
-            freeze_startup_objects()
-            # A signal while the window opened (the collection above can take 50 ms) has
-            # closed it already: exec() would then wait for a window that never closes.
+            model_timer = after_first_picture(window)  # the model, the gc freeze
+            # A signal while the window opened has closed it already: exec() would then wait
+            # for a window that never closes.
             if not stop_requested["stop"]:
                 app.exec()
     finally:
         wake.stop()
+        if model_timer is not None:
+            model_timer.stop()
         stop_requested["window"] = None
         window.run_stats.write(window)
         window.close()

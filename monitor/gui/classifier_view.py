@@ -157,6 +157,12 @@ class ClassifierView(QtWidgets.QWidget):
         self.error_label.setStyleSheet(f"color: {_DANGER};")
         self.error_label.setVisible(False)
         layout.addWidget(self.error_label)
+        # A model loaded after start-up (monitor.classifier.deferred_model) says so meanwhile.
+        self.loading_label = None
+        if getattr(classifier.model, "loading", False):
+            self.loading_label = QtWidgets.QLabel("loading the model…")
+            self.loading_label.setStyleSheet(f"color: {_DIM};")
+            layout.addWidget(self.loading_label)
         self.bars = TopBars(N_BARS)
         layout.addWidget(self.bars)
         # The settings and the watch list: in this panel, unless the window takes them into its
@@ -319,6 +325,9 @@ class ClassifierView(QtWidgets.QWidget):
         self._stream_time = float(stream_time)
         if self.classifier is None:
             return
+        if self.loading_label is not None and not self.classifier.model.loading:
+            self.loading_label.setVisible(False)
+            self.loading_label = None
         snap = self.classifier.snapshot
         if snap.seq != self._seq:
             self._seq = snap.seq

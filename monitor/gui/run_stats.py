@@ -23,6 +23,10 @@ class RunStats:
         self.last: Optional[float] = None
         self.longest_gap = 0.0  # s, the longest time between two drawn frames
         self.first_column_epoch: Optional[float] = None  # time.time() of the first column drawn
+        # CPU seconds of the process (all threads) and of the GUI thread until then: start-up
+        # figures that the machine's load does not move as much as the wall clock.
+        self.first_column_cpu: Optional[float] = None
+        self.first_column_gui_cpu: Optional[float] = None
 
     def drawn(self, now: float, has_columns: bool) -> None:
         if self.last is not None:
@@ -33,6 +37,8 @@ class RunStats:
         self.frames += 1
         if has_columns and self.first_column_epoch is None:
             self.first_column_epoch = time.time()
+            self.first_column_cpu = time.process_time()
+            self.first_column_gui_cpu = time.thread_time()
 
     def write(self, window) -> None:
         path = os.environ.get("SPECTROMON_STATS_FILE")
@@ -44,6 +50,8 @@ class RunStats:
                 "fps": (self.frames - 1) / span if span > 0 else 0.0,
                 "longest_gap_ms": 1e3 * self.longest_gap,
                 "first_column_epoch": self.first_column_epoch,
+                "first_column_cpu_s": self.first_column_cpu,
+                "first_column_gui_cpu_s": self.first_column_gui_cpu,
                 "dropped_frames": status.dropped_frames, "overflows": status.overflows,
                 "stream_seconds": window.pipeline.worker.stream_time,
                 "source": status.source, "samplerate": status.samplerate,

@@ -13,12 +13,22 @@ import threading
 from typing import Iterator, Optional
 
 import numpy as np
-import soundfile as sf
 
 from monitor.errors import ParameterError
 from monitor.inputs import check_input_file
 from monitor.outputs import show_path
 from monitor.sources.base import PacedSource, check_stream_format
+
+sf = None  # soundfile, imported by the first FileSource: a microphone start never needs it
+
+
+def _soundfile():
+    global sf
+    if sf is None:
+        import soundfile
+
+        sf = soundfile
+    return sf
 
 __all__ = ["FileSource", "quiet_decoder"]
 
@@ -146,6 +156,7 @@ class FileSource(PacedSource):
     def __init__(self, path: str, loop: bool = False, blocksize: int = 0) -> None:
         check_input_file(path, "cannot read")
         shown = show_path(path)
+        _soundfile()
         try:
             with quiet_decoder():
                 self._file = sf.SoundFile(path)

@@ -549,6 +549,7 @@ class MainWindow(QtWidgets.QMainWindow):
         strip = self.activity_strip
         if strip is None:
             return
+        strip.span_source = lambda: self.waterfall.time_span  # both map time to one scale
         vertical = self.settings.orientation == "vertical"
         if (strip.orientation == "vertical") == vertical and not force:
             return
@@ -556,9 +557,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self._upper_layout.setDirection(Direction.LeftToRight if vertical
                                         else Direction.TopToBottom)
         self._strip_gap.changeSize(0 if vertical else self.waterfall.color_bar.width(), 0)
-        axis = self.waterfall.plot.getPlotItem().getAxis("bottom")
         strip.set_orientation("vertical" if vertical else "horizontal",
-                              axis_px=axis.height() if vertical else 0)
+                              axis_px=self.waterfall.canvas.bottom_height() if vertical else 0)
         self._upper_layout.invalidate()
 
     def _dock(self, title: str, name: str, widget: QtWidgets.QWidget,

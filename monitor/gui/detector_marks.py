@@ -87,9 +87,9 @@ class DetectorMarks:
         return QtCore.QPointF(self._pos)
 
     def setPos(self, x: float, y: float) -> None:  # noqa: N802 - as QGraphicsItem's
-        if (x, y) != (self._pos.x(), self._pos.y()):
-            self._pos = QtCore.QPointF(x, y)
-            self.update()
+        # No repaint: the marks move by whole columns exactly as the picture does (its first
+        # column's index goes up as this goes down), and the canvas scrolls them with it.
+        self._pos = QtCore.QPointF(x, y)
 
     def isVisible(self) -> bool:  # noqa: N802 - as QGraphicsItem's
         return self._visible

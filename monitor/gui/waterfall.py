@@ -259,7 +259,6 @@ class Waterfall(QtWidgets.QWidget):
         h = self.history
         if self._dirty:
             self._shown_head = h.head
-            self.canvas.set_offset(h.head % h.width)
             self._dirty = False
             self.draws += 1
             if h.marks or self.canvas.change_marks:
@@ -267,7 +266,9 @@ class Waterfall(QtWidgets.QWidget):
             self.detector_marks.place(h.latest_time, h.width, h.column_seconds, h.rows.n_rows)
         self._x0 = latest - h.width * h.column_seconds - stream_time
         self._display_time = stream_time
-        self._place_image()
+        # One call: the canvas scrolls what is on screen and paints only what is new.
+        self.canvas.show(self._shown_head % h.width, self._shown_head - h.width, self._x0,
+                         h.column_seconds)
 
     def set_paused(self, paused: bool) -> None:
         """Freeze the picture (history keeps filling) or resume.
@@ -394,7 +395,7 @@ class Waterfall(QtWidgets.QWidget):
         self._rgb = self._lut32[h.image]
         self.canvas.set_ring(self._rgb, h.width)
         self._shown_head = h.head
-        self.canvas.set_offset(h.head % h.width)
+        self.canvas.set_offset(h.head % h.width, h.head - h.width)
 
     def _recolour(self) -> None:
         """The colours of every column drawn changed (levels, value mode or colour map)."""
@@ -442,10 +443,12 @@ class Waterfall(QtWidgets.QWidget):
         h = self.history
         first = self._shown_head - h.width
         shown = [(c, t) for c, t in h.marks if c > first]
-        # Staggered lanes, so that notes of changes close in time do not overlap.
-        self.canvas.change_marks = [(float(c - first), note, i)
-                                    for i, (c, note) in enumerate(shown)]
-        self.canvas.update_picture()
+        # Staggered lanes, so that notes of changes close in time do not overlap. In absolute
+        # columns: they scroll with the picture, repainted only when one comes or goes.
+        marks = [(int(c), note, i) for i, (c, note) in enumerate(shown)]
+        if marks != self.canvas.change_marks:
+            self.canvas.change_marks = marks
+            self.canvas.update_picture()
 
     def _layout_axes(self) -> None:
         h = self.history

@@ -10,6 +10,12 @@ painted again only when the size, the rows, the time range, the theme or the UI 
 
 Coordinates: the *view* is (time s, row) on (x, y), or (row, time) when ``vertical``, y up;
 the *image* is (column, row) of the picture, column 0 the oldest, row 0 the lowest frequency.
+
+Scrolling: the picture's position along the time axis is rounded to whole pixels, from the
+position of the history's absolute column 0, so a column lands on the same pixels whenever it
+is painted. Then a display tick (:meth:`WaterfallCanvas.show`) moves the pixels already on the
+backing store by ``QWidget.scroll`` and paints only the strip it exposes and the columns that
+just arrived, instead of the whole picture (0.05 against 0.4 ms a tick for 880 × 450 px).
 """
 
 from __future__ import annotations
@@ -80,7 +86,11 @@ class WaterfallCanvas(QtWidgets.QWidget):
         self.offset = 0  # first ring column shown
         self.x0 = -10.0  # view time (s) of column 0's left edge
         self.dt = 1.0  # seconds per column
-        self.change_marks: list[tuple[float, str, int]] = []  # (column, note, lane)
+        self.first = 0  # absolute index (since the history began) of column 0
+        self.change_marks: list[tuple[int, str, int]] = []  # (absolute column, note, lane)
+        self.scrolls = 0  # ticks that moved the pixels instead of repainting the picture
+        self._q: Optional[int] = None  # rounded px of absolute column 0, as on screen
+        self._q_key = None  # what the rounding is valid for (geometry)
         self.detector_marks = None  # monitor.gui.detector_marks.DetectorMarks
         self.paints = 0
         self._static: Optional[QtGui.QPixmap] = None
@@ -98,9 +108,56 @@ class WaterfallCanvas(QtWidgets.QWidget):
         self._frozen = self._frozen_pixels = None
         self.update_picture()
 
-    def set_offset(self, offset: int) -> None:
+    def set_offset(self, offset: int, first: Optional[int] = None) -> None:
+        """Show ring columns from ``offset``; ``first``: the absolute index of the first."""
         self.offset = int(offset)
+        if first is not None:
+            self.first = int(first)
         self.update_picture()
+
+    def show(self, offset: int, first: int, x0: float, dt: float) -> None:
+        """The display tick: ring columns from ``offset`` (absolute index ``first``), column
+        0's left edge at view time ``x0`` (s), ``dt`` s per column. Scrolls the pixels on
+        screen and paints only what is new when it can, else repaints the picture."""
+        old_first = self.first
+        self.offset, self.first = int(offset), int(first)
+        self.x0, self.dt = float(x0), float(dt)
+        key = self._geometry_key()
+        old_q, self._q = self._q, int(round(self._origin()))
+        if self._frozen is not None or old_q is None or key != self._q_key or not self.isVisible():
+            self._q_key = key
+            self.update_picture()
+            return
+        r = self.plot_rect()
+        d = self._q - old_q
+        if abs(d) >= (r.height() if self.vertical else r.width()) or abs(self.first - old_first) \
+                >= self.columns:
+            self.update_picture()
+            return
+        if d:
+            self.scrolls += 1
+            rect = r.toAlignedRect()
+            self.scroll(0, d, rect) if self.vertical else self.scroll(d, 0, rect)
+        if self.first != old_first:  # the columns that arrived since the last tick
+            tr = self.image_transform()
+            new = QtCore.QRectF(self.columns - (self.first - old_first), 0,
+                                self.first - old_first, self.n_rows)
+            self.update(tr.mapRect(new).toAlignedRect().adjusted(-1, -1, 1, 1)
+                        .intersected(rect if d else r.toAlignedRect()))
+
+    def _geometry_key(self) -> tuple:
+        return (self.width(), self.height(), self.time_range, self.n_rows, self.columns,
+                self.vertical, self.dt, self.axis_width, self.scale)
+
+    def _origin(self) -> float:
+        """Widget px (x, or y when vertical) of absolute column 0's edge, unrounded."""
+        (x0, x1), (y0, y1) = self.view_range()
+        r = self.plot_rect()
+        if self.vertical:
+            ky = r.height() / (y1 - y0)
+            return r.y() + r.height() + (y0 - self.x0) * ky + self.first * self.dt * ky
+        kx = r.width() / (x1 - x0)
+        return r.x() + (self.x0 - x0) * kx - self.first * self.dt * kx
 
     def freeze(self, pixels: Optional[np.ndarray]) -> None:
         """Show ``pixels`` ((rows, width) uint32) instead of the live ring; None: live again."""
@@ -127,6 +184,10 @@ class WaterfallCanvas(QtWidgets.QWidget):
     def update_picture(self) -> None:
         """Repaint the picture's rectangle (not the axes)."""
         self.update(self.plot_rect().toAlignedRect())
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        self._q = None  # the next tick repaints all
+        super().resizeEvent(event)
 
     # -- axes and look --------------------------------------------------------------------------
     def set_axes(self, rows, freq_title: str, time_title: str, time_range: tuple,
@@ -208,16 +269,17 @@ class WaterfallCanvas(QtWidgets.QWidget):
         return self.view_to_widget(*self.image_to_view(column, row))
 
     def image_transform(self) -> QtGui.QTransform:
-        """Image (column, row) → widget pixels."""
+        """Image (column, row) → widget pixels, the time axis's position rounded as drawn."""
         (x0, x1), (y0, y1) = self.view_range()
         r = self.plot_rect()
         kx = r.width() / (x1 - x0)
         ky = r.height() / (y1 - y0)
         bottom = r.y() + r.height()
+        q = round(self._origin())
         if self.vertical:  # rows along x, columns up the y axis
             return QtGui.QTransform(0.0, -self.dt * ky, kx, 0.0, r.x() - x0 * kx,
-                                    bottom + (y0 - self.x0) * ky)
-        return QtGui.QTransform(self.dt * kx, 0.0, 0.0, -ky, r.x() + (self.x0 - x0) * kx,
+                                    q - self.first * self.dt * ky)
+        return QtGui.QTransform(self.dt * kx, 0.0, 0.0, -ky, q + self.first * self.dt * kx,
                                 bottom + y0 * ky)
 
     # -- painting -------------------------------------------------------------------------------
@@ -264,14 +326,16 @@ class WaterfallCanvas(QtWidgets.QWidget):
         pen = QtGui.QPen(QtGui.QColor("#e8e8e8"), 1, QtCore.Qt.PenStyle.DashLine)
         pen.setCosmetic(True)
         p.setPen(pen)
-        for x, _, _ in self.change_marks:
+        for column, _, _ in self.change_marks:
+            x = float(column - self.first)
             p.drawLine(QtCore.QLineF(x, 0.0, x, float(self.n_rows)))
         p.resetTransform()
         font = QtGui.QFont()
         font.setPointSizeF(8.0 * self.scale)
         p.setFont(font)
-        for x, note, lane in self.change_marks:
-            at = tr.map(QtCore.QPointF(x, self.n_rows * (0.97 - 0.07 * (lane % 3))))
+        for column, note, lane in self.change_marks:
+            at = tr.map(QtCore.QPointF(float(column - self.first),
+                                       self.n_rows * (0.97 - 0.07 * (lane % 3))))
             p.drawText(at + QtCore.QPointF(2, 12 * self.scale), note)
 
     def _static_pixmap(self) -> QtGui.QPixmap:

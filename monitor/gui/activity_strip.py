@@ -3,7 +3,10 @@ waterfall's time axis (a row a class, a bar a YAMNet patch).
 
 A plain QWidget (it was a pyqtgraph PlotWidget, whose paint cost 0.53 ms at 60 Hz: python -m
 bench.gui_paint): the cells are one small RGB32 image, made when the scores change (twice a
-second) and drawn scaled at each scroll; the names are pixmaps made when they change.
+second); the names are pixmaps made when they change. As the waterfall's canvas does, it
+rounds its time position to whole pixels and scrolls: a display tick moves the pixels on the
+backing store and repaints only the exposed strip and the names (which stay put over the
+moving cells).
 """
 
 from __future__ import annotations
@@ -79,6 +82,9 @@ class ActivityStrip(QtWidgets.QWidget):
         self.background = QtGui.QColor("#0b0c0f")
         self.span_source = None
         self._placed_at = 0.0
+        self._q: Optional[int] = None  # the time shift (px, rounded) as on screen
+        self._q_key = None
+        self.scrolls = 0
         self._name_pixmaps: dict = {}
         self._qimage: Optional[QtGui.QImage] = None
         self._pixels: Optional[np.ndarray] = None
@@ -214,12 +220,51 @@ class ActivityStrip(QtWidgets.QWidget):
         return self.grid_start + PATCH_HOP * np.arange(self.image.shape[1])
 
     def place(self, stream_time: float) -> None:
-        """Move the cells so that stream time ``t`` is drawn at ``t - stream_time``."""
+        """Move the cells so that stream time ``t`` is drawn at ``t - stream_time``: scrolls
+        the pixels on screen by whole pixels and repaints the exposed strip and the names."""
         if stream_time == self._placed_at:
             return
         self._placed_at = stream_time
-        if self.grid_start is not None:
-            self.update(self.plot_rect().toAlignedRect())
+        if self.grid_start is None:
+            return
+        key = (self.width(), self.height(), self.span(), self.orientation, self.scale,
+               self.labels, self.left_margin, self.axis_px)
+        old, self._q = self._q, self._shift()
+        r = self.plot_rect()
+        if old is None or key != self._q_key or not self.isVisible():
+            self._q_key = key
+            self.update(r.toAlignedRect())
+            return
+        d = self._q - old
+        if not d:
+            return
+        names = self._names_rect(r)
+        vertical = self.orientation == "vertical"
+        moving = (QtCore.QRectF(r.x(), r.y(), r.width(), max(0.0, names.top() - r.y()))
+                  if vertical else QtCore.QRectF(names.right(), r.y(),
+                                                 max(0.0, r.right() - names.right()), r.height()))
+        if abs(d) >= (moving.height() if vertical else moving.width()):
+            self.update(r.toAlignedRect())
+            return
+        self.scrolls += 1
+        rect = moving.toAlignedRect()
+        self.scroll(0, -d, rect) if vertical else self.scroll(d, 0, rect)
+        self.update(names.toAlignedRect())
+
+    def _shift(self) -> int:
+        """The displayed time as a whole number of pixels along the time axis."""
+        r = self.plot_rect()
+        extent = r.height() if self.orientation == "vertical" else r.width()
+        return int(round(-self._placed_at * extent / self.span()))
+
+    def _names_rect(self, r: QtCore.QRectF) -> QtCore.QRectF:
+        """Where the names are drawn (the cells under them are repainted at each scroll)."""
+        longest = 0.0
+        for name in self._names:
+            longest = max(longest, self._name_pixmap(name).deviceIndependentSize().width())
+        if self.orientation == "vertical":
+            return QtCore.QRectF(r.x(), r.bottom() - longest - 1, r.width(), longest + 1)
+        return QtCore.QRectF(r.x(), r.y(), longest + 1, r.height())
 
     def cell_view_time(self, column: float) -> float:
         """Time on the axis (s, relative to the displayed time) of cell column ``column``'s
@@ -246,7 +291,9 @@ class ActivityStrip(QtWidgets.QWidget):
         """Image (cell column, row) → widget px."""
         span = self.span()
         n = max(1, len(self.labels))
-        t0 = (self.grid_start or 0.0) - self._placed_at  # axis time of column 0's left edge
+        extent = r.height() if self.orientation == "vertical" else r.width()
+        shift = self._shift() * span / extent  # the displayed time, rounded to whole pixels
+        t0 = (self.grid_start or 0.0) + shift  # axis time of column 0's left edge
         if self.orientation == "vertical":
             k = r.height() / span  # px per second, time up
             return QtGui.QTransform(0.0, -PATCH_HOP * k, r.width() / n, 0.0, r.x(),

@@ -95,6 +95,9 @@ class WaterfallCanvas(QtWidgets.QWidget):
         self.paints = 0
         self._static: Optional[QtGui.QPixmap] = None
         self._static_key = None
+        self._bottom_px = 0
+        self._rect_key = None
+        self._rect = QtCore.QRectF()
         self.set_ui_scale(1.0)
 
     # -- the picture ----------------------------------------------------------------------------
@@ -216,6 +219,9 @@ class WaterfallCanvas(QtWidgets.QWidget):
         self.tick_font.setPointSizeF(8.0 * self.scale)
         self.title_font = QtGui.QFont()
         self.title_font.setPointSizeF(9.0 * self.scale)
+        tick = QtGui.QFontMetrics(self.tick_font).height()
+        title = QtGui.QFontMetrics(self.title_font).height()
+        self._bottom_px = int(round(TICK_PX * self.scale)) + tick + title + 6
         self._static_key = None
         self.update()
 
@@ -231,16 +237,18 @@ class WaterfallCanvas(QtWidgets.QWidget):
 
     def bottom_height(self) -> int:
         """Height (px) of the bottom axis: tick labels and the title."""
-        tick = QtGui.QFontMetrics(self.tick_font).height()
-        title = QtGui.QFontMetrics(self.title_font).height()
-        return int(round(TICK_PX * self.scale)) + tick + title + 6
+        return self._bottom_px
 
     def plot_rect(self) -> QtCore.QRectF:
         """The picture's rectangle in widget pixels."""
         w, h = self.width(), self.height()
-        aw = min(self.axis_width, max(0, w - 8))
-        bh = min(self.bottom_height(), max(0, h - 8))
-        return QtCore.QRectF(aw, 0, max(1, w - aw), max(1, h - bh))
+        key = (w, h, self.axis_width, self._bottom_px)
+        if key != self._rect_key:  # asked several times a tick: kept
+            self._rect_key = key
+            aw = min(self.axis_width, max(0, w - 8))
+            bh = min(self._bottom_px, max(0, h - 8))
+            self._rect = QtCore.QRectF(aw, 0, max(1, w - aw), max(1, h - bh))
+        return QtCore.QRectF(self._rect)
 
     def view_range(self) -> tuple:
         """((x lo, x hi), (y lo, y hi)) in view coordinates."""
@@ -304,13 +312,17 @@ class WaterfallCanvas(QtWidgets.QWidget):
                     p.fillRect(gap, bg)
         image = self._frozen if self._frozen is not None else self._qimage
         if image is not None and self.columns:
+            # Only the columns the repainted area shows (a scroll exposes a few pixels): the
+            # same transform, so the same pixels as a whole paint.
+            inverse, _ = tr.inverted()
+            src = inverse.mapRect(QtCore.QRectF(event.rect()))
+            c0 = max(0, int(src.left()) - 1)
+            c1 = min(self.columns, int(src.right()) + 2)
             p.setTransform(tr)
-            target = QtCore.QRectF(0, 0, self.columns, self.n_rows)
-            if self._frozen is not None:
-                p.drawImage(target, image)
-            else:
-                p.drawImage(target, image, QtCore.QRectF(self.offset, 0, self.columns,
-                                                         self.n_rows))
+            if c1 > c0:
+                start = c0 if self._frozen is not None else self.offset + c0
+                p.drawImage(QtCore.QRectF(c0, 0, c1 - c0, self.n_rows), image,
+                            QtCore.QRectF(start, 0, c1 - c0, self.n_rows))
             marks = self.detector_marks
             if marks is not None and marks.isVisible():
                 p.save()

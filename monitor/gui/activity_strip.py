@@ -71,6 +71,8 @@ class ActivityStrip(QtWidgets.QWidget):
     def __init__(self, history: float = 10.0, parent: Optional[QtWidgets.QWidget] = None) -> None:
         super().__init__(parent)
         self.setAttribute(QtCore.Qt.WidgetAttribute.WA_OpaquePaintEvent)
+        expanding = QtWidgets.QSizePolicy.Policy.Expanding  # along time; the other side fixed
+        self.setSizePolicy(expanding, expanding)
         self.left_margin = 64
         self.axis_px = 0
         self.labels: tuple = ()

@@ -80,6 +80,16 @@ class TopBars(QtWidgets.QWidget):
         if items == self._shown:
             return
         self._shown = items
+        # QProgressBar.setValue repaints at once (QWidget.repaint), and a repaint of a child
+        # widget flushes the whole window's backing store: 5 bars made 5 extra flushes each
+        # half second (python -m bench.gui_paint). With updates off they wait for one update.
+        self.setUpdatesEnabled(False)
+        try:
+            self._set_bars(items)
+        finally:
+            self.setUpdatesEnabled(True)
+
+    def _set_bars(self, items: list) -> None:
         for i, bar in enumerate(self.bars):
             if i < len(items):
                 label, score = items[i]

@@ -67,6 +67,10 @@ class WaterfallCanvas(QtWidgets.QWidget):
         self.setAttribute(QtCore.Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.setMouseTracking(True)
         self.setMinimumSize(120, 80)
+        # As a PlotWidget: it takes the room its neighbours leave (the overview strip beside
+        # it in the vertical layout would otherwise squeeze it).
+        expanding = QtWidgets.QSizePolicy.Policy.Expanding
+        self.setSizePolicy(expanding, expanding)
         self._readout, self._emit = readout, emit
         self.axis_width = 64
         self.scale = 1.0
@@ -224,6 +228,9 @@ class WaterfallCanvas(QtWidgets.QWidget):
         self._bottom_px = int(round(TICK_PX * self.scale)) + tick + title + 6
         self._static_key = None
         self.update()
+
+    def sizeHint(self) -> QtCore.QSize:  # noqa: N802 - Qt API
+        return QtCore.QSize(640, 360)
 
     def background_color(self) -> QtGui.QColor:
         return QtGui.QColor(COLORS["plot"])

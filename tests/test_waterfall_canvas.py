@@ -14,7 +14,7 @@ from PyQt6 import QtCore, QtGui, QtWidgets  # noqa: E402
 
 from monitor.dsp.features import AnalysisParams, FeatureExtractor  # noqa: E402
 from monitor.gui.activity_strip import PATCH_CENTRE, PATCH_HOP, STRIP_COLOURS, ActivityStrip  # noqa: E402
-from monitor.gui.theme import COLORS, THEMES, apply_theme  # noqa: E402
+from monitor.gui.theme import THEMES, apply_theme  # noqa: E402
 from monitor.gui.waterfall import Waterfall  # noqa: E402
 from monitor.settings import Settings  # noqa: E402
 from monitor.sources import GeneratorSource  # noqa: E402

@@ -60,12 +60,16 @@ def main(argv=None) -> int:
         spectrum,
         waterfall,
     )
+    from monitor.gui import activity_strip, waterfall_canvas
     from monitor.gui.app import one_blas_thread
     from monitor.session import Session
 
     timers: dict = collections.defaultdict(lambda: [0, 0.0])
     _timed(timers, pg.GraphicsView, "paintEvent", "paint (other plot)")
     _timed(timers, meters.LevelMeters, "paintEvent", "paint meters")
+    # The waterfall and the strip are plain QWidgets now (no GraphicsView.paintEvent).
+    _timed(timers, waterfall_canvas.WaterfallCanvas, "paintEvent", "paint waterfall")
+    _timed(timers, activity_strip.ActivityStrip, "paintEvent", "paint activity strip")
     for cls, name in ((main_window.MainWindow, "update_status"),
                       (classifier_view.ClassifierView, "refresh"),
                       (classifier_view.ClassifierView, "_update"),
@@ -102,8 +106,9 @@ def main(argv=None) -> int:
     window.show()
     for label, view in (("paint waterfall", window.waterfall.plot),
                         ("paint activity strip", window.activity_strip),
-                        ("paint spectrum", window.spectrum.plot), ("paint scope", window.scope.plot)):
-        if view is not None:
+                        ("paint spectrum", getattr(window.spectrum, "plot", None)),
+                        ("paint scope", getattr(window.scope, "plot", None))):
+        if isinstance(view, pg.GraphicsView):
             view._bench_label = label
 
     if ns.state == "paused":
@@ -122,6 +127,10 @@ def main(argv=None) -> int:
     cpu, wall = time.thread_time() - start["cpu"], time.monotonic() - start["wall"]
     print(f"GUI thread {100 * cpu / wall:.1f} % of one core over {wall:.1f} s "
           f"(window {window.width()}×{window.height()}, {ns.state}, load {os.getloadavg()[0]:.1f})")
+    ticks = timers["tick (all its parts)"][0]
+    flushes = timers["update requests (all paints + flush)"][0]
+    print(f"backing-store flushes (window update requests) per display tick: "
+          f"{flushes / max(ticks, 1):.2f}")
     print(f"  {'part':40s} {'per s':>7s} {'ms/call':>8s} {'% core':>7s}")
     for label, (n, seconds) in sorted(timers.items(), key=lambda kv: -kv[1][1]):
         print(f"  {label:40s} {n / wall:7.1f} {1e3 * seconds / max(n, 1):8.3f} "

@@ -547,7 +547,7 @@ def test_view_shows_bars_log_alert_and_strip(qtbot, model, tmp_path):
         assert strip.labels == ("Dog",)
         first = clf.results[0]
         assert strip.grid_start == pytest.approx(first.start + (0.975 - 0.48) / 2)
-        assert strip.image_item.transform().dx() == pytest.approx(strip.grid_start - 1.95)
+        assert strip.cell_view_time(0) == pytest.approx(strip.grid_start - 1.95)
         assert strip.image.shape[0] == 1  # one label, one row
         assert strip.image[0, 0, 3] == 255  # Dog over its threshold in the first patch
         # Export.

@@ -38,11 +38,9 @@ def _expected_column(wf: Waterfall, t: float) -> int:
 
 def _mark_pixels(wf: Waterfall, kind: str, column: float) -> int:
     """Pixels of ``kind``'s exact colour within 4 px of the top of ``column`` in a grab."""
-    marks = wf.detector_marks
     rows = wf.history.rows.n_rows
-    local = QtCore.QPointF(column + 0.5 - marks.pos().x(), sum(lane(kind, rows)) / 2)
-    view = wf.plot.mapFromScene(marks.mapToScene(local))
-    image = wf.plot.viewport().grab().toImage()
+    view = wf.canvas.image_to_widget(column + 0.5, sum(lane(kind, rows)) / 2).toPoint()
+    image = wf.canvas.grab().toImage()
     want = QtGui.QColor(MARK_COLORS[kind]).rgb()
     found = 0
     for dx in range(-4, 5):

@@ -85,16 +85,15 @@ def bright_row(window: MainWindow) -> int:
 
 def grabbed_bright_hz(window: MainWindow) -> float:
     """Frequency of the brightest pixel row near the right edge of the grabbed waterfall plot."""
-    plot = window.waterfall.plot
-    image = plot.grab().toImage().convertToFormat(QtGui.QImage.Format.Format_RGB888)
+    canvas = window.waterfall.canvas
+    image = canvas.grab().toImage().convertToFormat(QtGui.QImage.Format.Format_RGB888)
     h, w, stride = image.height(), image.width(), image.bytesPerLine()
     data = np.frombuffer(image.constBits().asstring(stride * h), np.uint8)
     rgb = data.reshape(h, stride)[:, :3 * w].reshape(h, w, 3).astype(float)
-    vb = plot.getPlotItem().getViewBox()
-    right = plot.mapFromScene(vb.mapViewToScene(QtCore.QPointF(-0.15, 0))).x()
+    right = canvas.view_to_widget(-0.15, 0).x()
     lum = rgb[:, int(right) - 6:int(right) - 2].sum(axis=(1, 2))
     y_px = int(np.argmax(lum))
-    y_view = vb.mapSceneToView(plot.mapToScene(QtCore.QPoint(int(right) - 4, y_px))).y()
+    y_view = canvas.widget_to_view(int(right) - 4 + 0.5, y_px + 0.5)[1]
     return float(window.waterfall.rows.hz_at(y_view))
 
 
@@ -115,8 +114,7 @@ def test_sine_draws_a_bright_row_at_1khz(make_window, qtbot, scale):
     # And on screen: the brightest pixel row of the grabbed plot is at 1 kHz on the axis.
     hz = grabbed_bright_hz(window)
     # Within 0.1 octave, or two screen pixels where a pixel spans more (linear axis, short plot).
-    vb = window.waterfall.plot.getPlotItem().getViewBox()
-    rows_per_px = rows.n_rows / max(1.0, vb.sceneBoundingRect().height())
+    rows_per_px = rows.n_rows / max(1.0, window.waterfall.canvas.plot_rect().height())
     px_hz = abs(float(rows.hz_at(0.5 + 2 * rows_per_px)) - float(rows.hz_at(0.5)))
     assert abs(np.log2(hz / 1000)) < 0.1 or abs(hz - 1000) <= px_hz, (scale, hz, px_hz)
 
@@ -162,9 +160,9 @@ def test_waterfall_alone_scrolls_and_caps_its_width(qtbot):
     assert new == wf.history.head > 0
     assert wf.history.frames == 20 * 4800 // 16 - (params.n_fft // 16 - 1)
     wf.draw(wf.latest_time)
-    before = wf.image_item.transform().dx()
+    before = wf.canvas.image_to_view(0, 0)[0]  # view time of the picture's left edge
     wf.draw(wf.latest_time + 0.5)
-    assert wf.image_item.transform().dx() == pytest.approx(before - 0.5)  # scrolls by time
+    assert wf.canvas.image_to_view(0, 0)[0] == pytest.approx(before - 0.5)  # scrolls by time
 
 
 # -- every control changes what is drawn ------------------------------------------------------
@@ -244,7 +242,7 @@ def test_history_changes_width(make_window, qtbot):
     assert abs(wide / narrow - 2) < 0.05
     # The picture is kept: the newest columns still show the tone.
     assert window.waterfall.displayed_image()[bright_row(window), -4:].min() > 200
-    x_range = window.waterfall.plot.getPlotItem().getViewBox().viewRange()[0]
+    x_range = window.waterfall.canvas.view_range()[0]
     assert x_range[0] == pytest.approx(-5.0, abs=0.05)
 
 
@@ -520,14 +518,13 @@ def test_vertical_orientation_puts_frequency_on_x(make_window, qtbot):
     window.controls.orientation_combo.setCurrentIndex(1)
     assert window.settings.orientation == "vertical"
     wf = window.waterfall
-    assert wf._bottom.rows is wf.rows and wf._left.rows is None
-    vb = wf.plot.getPlotItem().getViewBox()
-    (x0, x1), (y0, y1) = vb.viewRange()
+    assert wf.canvas.vertical and wf.canvas.rows is wf.rows  # the frequency axis at the bottom
+    (x0, x1), (y0, y1) = wf.canvas.view_range()
     assert (x0, x1) == pytest.approx((0, wf.rows.n_rows)) and y1 == pytest.approx(0)
-    # The item maps image (column, row) to (row, time): the 1 kHz row lands at x = that row.
+    # The canvas maps image (column, row) to (row, time): the 1 kHz row lands at x = that row.
     row = wf.rows.row_of(1000.0)
-    p = wf.image_item.mapToParent(QtCore.QPointF(wf.history.width - 1, row + 0.5))
-    assert p.x() == pytest.approx(row + 0.5) and -0.2 < p.y() <= 0.1
+    x, y = wf.canvas.image_to_view(wf.history.width - 1, row + 0.5)
+    assert x == pytest.approx(row + 0.5) and -0.2 < y <= 0.1
 
 
 def test_views_are_one_click_away(make_window, qtbot):

@@ -75,14 +75,14 @@ def test_projector_mode_hides_panels_and_enlarges(window, qtbot):
     with ExceptionRecorder() as rec:
         qtbot.waitUntil(lambda: window.waterfall.history.head > 50, timeout=WAIT_MS)
         height = window.waterfall.height()
-        font = window.waterfall.plot.getAxis("bottom").style["tickFont"]
+        font = window.waterfall.canvas.tick_font
         window.actions["projector"].trigger()
         qtbot.wait(300)
         assert window.projector
         assert not window.controls_dock.isVisible() and not window.classifier_dock.isVisible()
         assert window.projector_bar.isVisible() and not window.menuBar().isVisible()
         assert window.waterfall.height() > height
-        big = window.waterfall.plot.getAxis("bottom").style["tickFont"]
+        big = window.waterfall.canvas.tick_font
         assert big.pointSizeF() > (font.pointSizeF() if font else 8.0)
         assert window.projector_bar.level.font().pointSizeF() >= 20
         qtbot.waitUntil(lambda: "dBFS" in window.projector_bar.level.text(), timeout=WAIT_MS)
@@ -97,7 +97,7 @@ def test_light_theme_and_ui_scale_are_settings(window, qtbot):
         qtbot.waitUntil(lambda: window.waterfall.history.head > 50, timeout=WAIT_MS)
         window.actions["light"].trigger()
         assert window.settings.theme == "light" and COLORS["plot"] == THEMES["light"]["plot"]
-        assert window.waterfall.plot.backgroundBrush().color().name() == THEMES["light"]["plot"]
+        assert window.waterfall.canvas.background_color().name() == THEMES["light"]["plot"]
         app = QtWidgets.QApplication.instance()
         assert app.palette().color(QtGui.QPalette.ColorRole.Window).name() == \
             THEMES["light"]["window"]

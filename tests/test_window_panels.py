@@ -147,13 +147,12 @@ def test_activity_strip_follows_vertical_and_keeps_labels_apart(qtbot, tmp_path)
         qtbot.wait(100)
         assert strip.orientation == "vertical"
         # Right of the waterfall, as tall as its plot: the time spans line up.
-        plot = w.waterfall.plot
-        vb_w = plot.getPlotItem().getViewBox()
-        vb_s = strip.getPlotItem().getViewBox()
-        top_w = vb_w.mapToScene(vb_w.rect().topLeft()).y() + plot.mapTo(w, QtCore.QPoint()).y()
-        top_s = vb_s.mapToScene(vb_s.rect().topLeft()).y() + strip.mapTo(w, QtCore.QPoint()).y()
-        bottom_w = top_w + vb_w.rect().height()
-        bottom_s = top_s + vb_s.rect().height()
+        plot = w.waterfall.canvas
+        rect_w, rect_s = plot.plot_rect(), strip.plot_rect()
+        top_w = rect_w.top() + plot.mapTo(w, QtCore.QPoint()).y()
+        top_s = rect_s.top() + strip.mapTo(w, QtCore.QPoint()).y()
+        bottom_w = top_w + rect_w.height()
+        bottom_s = top_s + rect_s.height()
         assert abs(top_w - top_s) <= 2 and abs(bottom_w - bottom_s) <= 2, \
             (top_w, top_s, bottom_w, bottom_s)
         assert strip.mapTo(w, QtCore.QPoint()).x() > plot.mapTo(w, QtCore.QPoint()).x()

@@ -1,13 +1,20 @@
 """The activity strip under the waterfall: when the chosen sound classes were active, on the
-waterfall's time axis (a row a class, a bar a YAMNet patch)."""
+waterfall's time axis (a row a class, a bar a YAMNet patch).
+
+A plain QWidget (it was a pyqtgraph PlotWidget, whose paint cost 0.53 ms at 60 Hz: python -m
+bench.gui_paint): the cells are one small RGB32 image, made when the scores change (twice a
+second); the names are pixmaps made when they change. As the waterfall's canvas does, it
+rounds its time position to whole pixels and scrolls: a display tick moves the pixels on the
+backing store and repaints only the exposed strip and the names (which stay put over the
+moving cells).
+"""
 
 from __future__ import annotations
 
 from typing import Optional
 
 import numpy as np
-import pyqtgraph as pg
-from PyQt6 import QtGui, QtWidgets
+from PyQt6 import QtCore, QtGui, QtWidgets, sip
 
 __all__ = ["ActivityStrip", "PATCH_CENTRE", "PATCH_HOP", "STRIP_COLOURS", "STRIP_ROWS"]
 
@@ -22,83 +29,113 @@ GRID = "#2a2e36"
 TEXT = "#d5d9e0"
 
 
-class ActivityStrip(pg.PlotWidget):
+class _AxisSpace:
+    """What the window asks of the strip's left axis (``getAxis('left').setWidth(px)``)."""
+
+    def __init__(self, strip: "ActivityStrip") -> None:
+        self._strip = strip
+
+    def setWidth(self, px: int) -> None:  # noqa: N802 - as pyqtgraph's AxisItem
+        self._strip.set_left_margin(px)
+
+    def width(self) -> int:
+        return self._strip.left_margin
+
+
+class ActivityStrip(QtWidgets.QWidget):
     """When chosen classes were active, on the waterfall's time axis.
 
-    Time is seconds relative to the displayed stream time (``-history`` … 0), as the
-    waterfall's columns are, so the two line up when the strip sits beside the waterfall: under
-    it (time on x) or, with ``orientation='vertical'``, right of it (time on y, newest at the
-    top). One row (column) per class, each in its own colour with its name and a line between
-    rows, so that several active labels stay apart; each patch is a cell 0.48 s wide centred on
-    the audio it heard, its brightness the patch's own score (full colour at or over the
-    class's threshold; red for a watched class). The patch's own score, not the smoothed one:
-    a mean over 3 patches reaches a threshold one or two patches late, which drew every onset
-    0.5–0.8 s after the waterfall showed it.
+    Time is seconds relative to the displayed stream time (``-span`` … 0), as the waterfall's
+    columns are, so the two line up when the strip sits beside the waterfall: under it (time on
+    x; its cells start ``left_margin`` px from the left, where the waterfall's axis ends) or,
+    with ``orientation='vertical'``, right of it (time on y, newest at the top, ``axis_px`` px
+    left free at the bottom as the waterfall's frequency axis is tall). One row (column) per
+    class, each in its own colour with its name and a line between rows, so that several active
+    labels stay apart; each patch is a cell 0.48 s wide centred on the audio it heard, its
+    brightness the patch's own score (full colour at or over the class's threshold; red for a
+    watched class). The patch's own score, not the smoothed one: a mean over 3 patches reaches a
+    threshold one or two patches late, which drew every onset 0.5–0.8 s after the waterfall
+    showed it.
+
+    Attributes
+    ----------
+    image : ndarray
+        (rows, cells, 4) uint8 RGBA, alpha = brightness; row ``_row_of(i)`` is label ``i``.
+    span_source : callable or None
+        Returns the seconds the time axis spans (the waterfall's own span, so that both map
+        time to the same pixels); None: :attr:`history`.
     """
 
     ROW_PX = 15  # height of one class's row, px (at UI scale 1)
 
     def __init__(self, history: float = 10.0, parent: Optional[QtWidgets.QWidget] = None) -> None:
-        self._axis = pg.AxisItem("left")
-        super().__init__(parent=parent, axisItems={"left": self._axis})
-        self.setMenuEnabled(False)
-        self.hideButtons()
-        self.setMouseEnabled(False, False)
-        self.getPlotItem().getViewBox().setDefaultPadding(0.0)
-        self.getPlotItem().hideAxis("bottom")
-        # The axis only keeps the plot's left edge where the waterfall's is; the names are
-        # drawn inside the strip, where a narrow axis cannot crop or drop them.
-        self._axis.setWidth(64)
-        self._axis.setTicks([[], []])
-        bottom = self.getPlotItem().getAxis("bottom")
-        bottom.setTicks([[], []])
-        bottom.setStyle(showValues=False)
-        for axis in (self._axis, bottom):  # they never change while the cells scroll
-            axis.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
-        self.image_item = pg.ImageItem(axisOrder="row-major")
-        self.addItem(self.image_item)
-        # place() moves the image at the display rate and the view range is fixed: without
-        # this flag every move ran pyqtgraph's Python itemChange and bounds bookkeeping.
-        self.image_item.setFlag(QtWidgets.QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges,
-                                False)
+        super().__init__(parent)
+        self.setAttribute(QtCore.Qt.WidgetAttribute.WA_OpaquePaintEvent)
+        expanding = QtWidgets.QSizePolicy.Policy.Expanding  # along time; the other side fixed
+        self.setSizePolicy(expanding, expanding)
+        self.left_margin = 64
+        self.axis_px = 0
+        self.labels: tuple = ()
         self._names: list = []
         self._lines: list = []
-        self.labels: tuple = ()
         self.orientation = "horizontal"
         self.scale = 1.0
+        self.paints = 0
+        self.background = QtGui.QColor("#0b0c0f")
+        self.span_source = None
         self._placed_at = 0.0
+        self._q: Optional[int] = None  # the time shift (px, rounded) as on screen
+        self._q_key = None
+        self.scrolls = 0
+        self._name_pixmaps: dict = {}
+        self._qimage: Optional[QtGui.QImage] = None
+        self._pixels: Optional[np.ndarray] = None
         self.history = float(history)
         self.grid_start: Optional[float] = None  # stream time of the left edge of column 0
         self.image: np.ndarray = np.zeros((0, 0, 4), np.uint8)
         self._set_rows(())
         self.set_history(history)
 
+    # -- what the window sets -------------------------------------------------------------------
     def set_history(self, seconds: float) -> None:
         self.history = float(seconds)
-        self._set_range()
+        self.update()
+
+    def span(self) -> float:
+        """Seconds the time axis spans."""
+        if self.span_source is not None:
+            return float(self.span_source())
+        return self.history
+
+    def getAxis(self, name: str) -> _AxisSpace:  # noqa: N802 - what the window calls
+        return _AxisSpace(self)
+
+    def set_left_margin(self, px: int) -> None:
+        self.left_margin = int(px)
+        self.update()
+
+    def setBackground(self, colour) -> None:  # noqa: N802 - as pyqtgraph's PlotWidget
+        self.background = QtGui.QColor(colour)
+        self._make_image()
+        self.update()
 
     def set_orientation(self, orientation: str, axis_px: int = 0) -> None:
         """'horizontal' (under the waterfall) or 'vertical' (right of it; ``axis_px``: the
         height of the waterfall's bottom axis, so that the time spans line up)."""
         self.orientation = orientation
-        item = self.getPlotItem()
-        if orientation == "vertical":
-            item.hideAxis("left")
-            item.showAxis("bottom")
-            item.getAxis("bottom").setHeight(max(1, int(axis_px)))
-        else:
-            item.showAxis("left")
-            item.hideAxis("bottom")
+        self.axis_px = max(0, int(axis_px)) if orientation == "vertical" else 0
+        self._name_pixmaps.clear()
         self._set_rows(self.labels)
         self._size()
-        if self.grid_start is not None:
-            self.place(self._placed_at)
+        self.update()
 
     def set_scale(self, scale: float) -> None:
         """UI scale (fonts, row size)."""
         self.scale = float(scale)
+        self._name_pixmaps.clear()
         self._set_rows(self.labels)
         self._size()
+        self.update()
 
     def _size(self) -> None:
         n = max(1, len(self.labels))
@@ -112,89 +149,20 @@ class ActivityStrip(pg.PlotWidget):
             self.setMaximumWidth(16777215)
             self.setFixedHeight(extent)
 
-    def _set_range(self) -> None:
-        rows = max(1, len(self.labels))
-        vb = self.getPlotItem().getViewBox()
-        vertical = self.orientation == "vertical"
-        if vertical:
-            vb.setRange(xRange=(0, rows), yRange=(-self.history, 0.0), padding=0)
-        else:
-            vb.setRange(xRange=(-self.history, 0.0), yRange=(0, rows), padding=0)
-        for i, text in enumerate(self._names):
-            text.setPos(i + 0.5, -self.history) if vertical else \
-                text.setPos(-self.history, rows - i - 0.5)
-
     def _row_of(self, i: int) -> int:
         """Image row of label ``i``: the first label at the top (horizontal) or left."""
         return i if self.orientation == "vertical" else len(self.labels) - 1 - i
 
     def _set_rows(self, labels: tuple) -> None:
-        """One row per label (at most STRIP_ROWS), the first at the top.
-
-        The name and line items are made once per orientation and scale (STRIP_ROWS of each)
-        and renamed, shown or hidden as the labels change: the top labels change at most
-        patches, and rebuilding the items cost 11-30 ms each time.
-        """
+        """One row per label (at most STRIP_ROWS), the first at the top."""
         changed = tuple(labels)[:STRIP_ROWS] != self.labels
         self.labels = tuple(labels)[:STRIP_ROWS]
-        vertical = self.orientation == "vertical"
-        look = (vertical, self.scale)
-        if look != getattr(self, "_rows_look", None):
-            self._rows_look = look
-            self._build_rows(vertical)
         n = len(self.labels)
-        for i, text in enumerate(self._pool_names):
-            if i < n:
-                short = self._short(self.labels[i], 28)
-                if text.textItem.toPlainText() != short:
-                    # The cached pixmap of a longer name is not invalidated where the shorter
-                    # one no longer reaches ("Alarm" over "Synthesizer" read "Alarm sizer"):
-                    # repaint the old area too.
-                    old = text.sceneBoundingRect()
-                    none = QtWidgets.QGraphicsItem.CacheMode.NoCache
-                    cache = QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache
-                    for item in (text, text.textItem):
-                        item.setCacheMode(none)  # drops the cached pixmaps
-                    text.setText(short)
-                    for item in (text, text.textItem):
-                        item.setCacheMode(cache)
-                    if text.scene() is not None:
-                        text.scene().update(old)
-            text.setVisible(i < n)
-        for i, line in enumerate(self._pool_lines):
-            line.setVisible(i + 1 < n)
-        self._names, self._lines = self._pool_names[:n], self._pool_lines[:max(0, n - 1)]
-        if hasattr(self, "history"):
-            self._set_range()
+        self._names = [self._short(label, 28) for label in self.labels]
+        self._lines = list(range(1, n))
         if changed:
             self._size()
-
-    def _build_rows(self, vertical: bool) -> None:
-        for item in getattr(self, "_pool_names", []) + getattr(self, "_pool_lines", []):
-            self.removeItem(item)
-        self._pool_names, self._pool_lines = [], []
-        font = QtGui.QFont()
-        font.setPointSizeF(8.0 * self.scale)
-        font.setBold(True)
-        cache = QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache
-        for i in range(STRIP_ROWS):
-            text = pg.TextItem("", color=TEXT, anchor=(0.0, 0.5), angle=90 if vertical else 0,
-                               fill=pg.mkBrush(11, 12, 15, 150))
-            text.setFont(font)
-            text.setZValue(10)
-            # The names stay put while the cells scroll under them: drawn from a pixmap
-            # (0.4 ms of each 0.9-ms repaint of the strip was the names and lines).
-            text.textItem.setCacheMode(cache)
-            text.setCacheMode(cache)
-            self.addItem(text)
-            self._pool_names.append(text)
-        for i in range(1, STRIP_ROWS):
-            line = pg.InfiniteLine(pos=i, angle=90 if vertical else 0,
-                                   pen=pg.mkPen(GRID, width=2))
-            line.setZValue(5)
-            line.setCacheMode(cache)
-            self.addItem(line)
-            self._pool_lines.append(line)
+            self.update()
 
     @staticmethod
     def _short(name: str, chars: int) -> str:
@@ -210,7 +178,8 @@ class ActivityStrip(pg.PlotWidget):
         if len(starts) == 0 or len(labels) == 0:
             self.grid_start = None
             self.image = np.zeros((0, 0, 4), np.uint8)
-            self.image_item.clear()
+            self._make_image()
+            self.update()
             return
         # Patches lie on a 0.48 s grid; a gap (a restarted stream) just leaves empty cells.
         t0 = float(starts[0])
@@ -228,7 +197,23 @@ class ActivityStrip(pg.PlotWidget):
                                          ).astype(np.uint8)
         self.image = img
         self.grid_start = t0 + PATCH_CENTRE
-        self.image_item.setImage(img, autoLevels=False)
+        self._make_image()
+        self.update()
+
+    def _make_image(self) -> None:
+        """The cells over the background as opaque RGB32 pixels, made when the data change."""
+        img = self.image
+        if img.size == 0:
+            self._qimage = self._pixels = None
+            return
+        bg = np.array(self.background.getRgb()[:3], np.float32)
+        a = img[..., 3:4].astype(np.float32) / 255.0
+        rgb = (bg + (img[..., :3].astype(np.float32) - bg) * a + 0.5).astype(np.uint32)
+        self._pixels = np.ascontiguousarray(
+            0xFF000000 | (rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2], dtype=np.uint32)
+        h, w = self._pixels.shape
+        self._qimage = QtGui.QImage(sip.voidptr(self._pixels.ctypes.data), w, h,
+                                    self._pixels.strides[0], QtGui.QImage.Format.Format_RGB32)
 
     def cell_times(self) -> np.ndarray:
         """Stream time (s) of the left (earliest) edge of each image column."""
@@ -237,13 +222,153 @@ class ActivityStrip(pg.PlotWidget):
         return self.grid_start + PATCH_HOP * np.arange(self.image.shape[1])
 
     def place(self, stream_time: float) -> None:
-        """Move the image so that stream time ``t`` is drawn at ``t - stream_time``."""
+        """Move the cells so that stream time ``t`` is drawn at ``t - stream_time``: scrolls
+        the pixels on screen by whole pixels and repaints the exposed strip and the names."""
+        if stream_time == self._placed_at:
+            return
         self._placed_at = stream_time
         if self.grid_start is None:
             return
-        offset = self.grid_start - stream_time
+        key = (self.width(), self.height(), self.span(), self.orientation, self.scale,
+               self.labels, self.left_margin, self.axis_px)
+        old, self._q = self._q, self._shift()
+        r = self.plot_rect()
+        if old is None or key != self._q_key or not self.isVisible():
+            self._q_key = key
+            self.update(r.toAlignedRect())
+            return
+        d = self._q - old
+        if not d:
+            return
+        names = self._names_rect(r)
+        vertical = self.orientation == "vertical"
+        moving = (QtCore.QRectF(r.x(), r.y(), r.width(), max(0.0, names.top() - r.y()))
+                  if vertical else QtCore.QRectF(names.right(), r.y(),
+                                                 max(0.0, r.right() - names.right()), r.height()))
+        if abs(d) >= (moving.height() if vertical else moving.width()):
+            self.update(r.toAlignedRect())
+            return
+        self.scrolls += 1
+        rect = moving.toAlignedRect()
+        self.scroll(0, -d, rect) if vertical else self.scroll(d, 0, rect)
+        self.update(names.toAlignedRect())
+
+    def _shift(self) -> int:
+        """The displayed time as a whole number of pixels along the time axis."""
+        r = self.plot_rect()
+        extent = r.height() if self.orientation == "vertical" else r.width()
+        return int(round(-self._placed_at * extent / self.span()))
+
+    def _names_rect(self, r: QtCore.QRectF) -> QtCore.QRectF:
+        """Where the names are drawn (the cells under them are repainted at each scroll)."""
+        longest = 0.0
+        for name in self._names:
+            longest = max(longest, self._name_pixmap(name).deviceIndependentSize().width())
         if self.orientation == "vertical":
-            tr = QtGui.QTransform(0.0, PATCH_HOP, 1.0, 0.0, 0.0, offset)
-        else:
-            tr = QtGui.QTransform(PATCH_HOP, 0.0, 0.0, 1.0, offset, 0.0)
-        self.image_item.setTransform(tr)
+            return QtCore.QRectF(r.x(), r.bottom() - longest - 1, r.width(), longest + 1)
+        return QtCore.QRectF(r.x(), r.y(), longest + 1, r.height())
+
+    def cell_view_time(self, column: float) -> float:
+        """Time on the axis (s, relative to the displayed time) of cell column ``column``'s
+        left edge, as last placed."""
+        return (self.grid_start or 0.0) + column * PATCH_HOP - self._placed_at
+
+    # -- geometry -------------------------------------------------------------------------------
+    def plot_rect(self) -> QtCore.QRectF:
+        """Where the cells are drawn (widget px): the time axis spans it."""
+        if self.orientation == "vertical":
+            return QtCore.QRectF(0, 0, self.width(), max(1, self.height() - self.axis_px))
+        left = min(self.left_margin, max(0, self.width() - 8))
+        return QtCore.QRectF(left, 0, max(1, self.width() - left), self.height())
+
+    def time_to_widget(self, t: float) -> float:
+        """Widget x (horizontal) or y (vertical) of axis time ``t`` (s, -span … 0)."""
+        r = self.plot_rect()
+        span = self.span()
+        if self.orientation == "vertical":
+            return r.y() + r.height() * (-t / span)
+        return r.x() + r.width() * (1.0 + t / span)
+
+    def _cell_transform(self, r: QtCore.QRectF) -> QtGui.QTransform:
+        """Image (cell column, row) → widget px."""
+        span = self.span()
+        n = max(1, len(self.labels))
+        extent = r.height() if self.orientation == "vertical" else r.width()
+        shift = self._shift() * span / extent  # the displayed time, rounded to whole pixels
+        t0 = (self.grid_start or 0.0) + shift  # axis time of column 0's left edge
+        if self.orientation == "vertical":
+            k = r.height() / span  # px per second, time up
+            return QtGui.QTransform(0.0, -PATCH_HOP * k, r.width() / n, 0.0, r.x(),
+                                    r.y() + r.height() * (-t0 / span))
+        k = r.width() / span
+        ky = r.height() / n
+        return QtGui.QTransform(PATCH_HOP * k, 0.0, 0.0, -ky, r.x() + r.width() * (1 + t0 / span),
+                                r.y() + r.height())
+
+    # -- painting -------------------------------------------------------------------------------
+    def paintEvent(self, event) -> None:  # noqa: N802 - Qt API
+        self.paints += 1
+        p = QtGui.QPainter(self)
+        p.fillRect(event.rect(), self.background)
+        r = self.plot_rect()
+        n = len(self.labels)
+        if self._qimage is not None and n:
+            p.save()
+            p.setClipRect(r, QtCore.Qt.ClipOperation.IntersectClip)
+            p.setTransform(self._cell_transform(r))
+            h, w = self._pixels.shape
+            p.drawImage(QtCore.QRectF(0, 0, w, h), self._qimage)
+            p.restore()
+        if n:
+            vertical = self.orientation == "vertical"
+            step = (r.width() if vertical else r.height()) / n
+            p.setPen(QtGui.QPen(QtGui.QColor(GRID), 2))
+            for i in self._lines:
+                if vertical:
+                    x = r.x() + i * step
+                    p.drawLine(QtCore.QLineF(x, r.top(), x, r.bottom()))
+                else:
+                    y = r.y() + i * step
+                    p.drawLine(QtCore.QLineF(r.left(), y, r.right(), y))
+            for i, name in enumerate(self._names):
+                pix = self._name_pixmap(name)
+                size = pix.deviceIndependentSize()
+                if vertical:  # reads upwards from the bottom of its column
+                    x = r.x() + (i + 0.5) * step - size.height() / 2
+                    p.drawPixmap(QtCore.QPointF(x, r.bottom() - size.width()),
+                                 self._rotated(name, pix))
+                else:
+                    y = r.y() + (i + 0.5) * step - size.height() / 2
+                    p.drawPixmap(QtCore.QPointF(r.x(), y), pix)
+        p.end()
+
+    def _name_pixmap(self, name: str) -> QtGui.QPixmap:
+        key = ("h", name)
+        pix = self._name_pixmaps.get(key)
+        if pix is None:
+            font = QtGui.QFont()
+            font.setPointSizeF(8.0 * self.scale)
+            font.setBold(True)
+            fm = QtGui.QFontMetrics(font)
+            dpr = self.devicePixelRatioF()
+            w, h = fm.horizontalAdvance(name) + 6, fm.height() + 2
+            pix = QtGui.QPixmap(int(w * dpr), int(h * dpr))
+            pix.setDevicePixelRatio(dpr)
+            pix.fill(QtCore.Qt.GlobalColor.transparent)
+            q = QtGui.QPainter(pix)
+            q.fillRect(QtCore.QRectF(0, 0, w, h), QtGui.QColor(11, 12, 15, 150))
+            q.setFont(font)
+            q.setPen(QtGui.QColor(TEXT))
+            q.drawText(QtCore.QRectF(3, 0, w - 3, h), QtCore.Qt.AlignmentFlag.AlignVCenter, name)
+            q.end()
+            self._name_pixmaps[key] = pix
+        return pix
+
+    def _rotated(self, name: str, pix: QtGui.QPixmap) -> QtGui.QPixmap:
+        key = ("v", name)
+        out = self._name_pixmaps.get(key)
+        if out is None:
+            out = pix.transformed(QtGui.QTransform().rotate(-90))
+            out.setDevicePixelRatio(pix.devicePixelRatio())
+            self._name_pixmaps[key] = out
+        return out

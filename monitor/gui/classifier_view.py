@@ -3,7 +3,8 @@ and the activity strip drawn under the waterfall.
 
 All of it reads the classifier's immutable snapshot on the GUI thread and does real work only
 when a new patch result arrived (every 0.48 s); the 60 Hz :meth:`ClassifierView.refresh` is
-otherwise a couple of attribute reads and, for the strip, one transform update.
+otherwise a couple of attribute reads and, for the strip, one scroll; the alert banner is looked
+at again only when a new result came or its hold time ran out.
 """
 
 from __future__ import annotations
@@ -79,6 +80,16 @@ class TopBars(QtWidgets.QWidget):
         if items == self._shown:
             return
         self._shown = items
+        # QProgressBar.setValue repaints at once (QWidget.repaint), and a repaint of a child
+        # widget flushes the whole window's backing store: 5 bars made 5 extra flushes each
+        # half second (python -m bench.gui_paint). With updates off they wait for one update.
+        self.setUpdatesEnabled(False)
+        try:
+            self._set_bars(items)
+        finally:
+            self.setUpdatesEnabled(True)
+
+    def _set_bars(self, items: list) -> None:
         for i, bar in enumerate(self.bars):
             if i < len(items):
                 label, score = items[i]
@@ -125,6 +136,7 @@ class ClassifierView(QtWidgets.QWidget):
         self.updates = 0  # times new results were drawn (for tests and the benchmark)
         self._seq = -1
         self._stream_time = 0.0
+        self._alert_due: Optional[float] = None  # stream time (s) the banner must be looked at
         self._strip = ActivityStrip(settings.history)
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -329,11 +341,14 @@ class ClassifierView(QtWidgets.QWidget):
             self.loading_label.setVisible(False)
             self.loading_label = None
         snap = self.classifier.snapshot
-        if snap.seq != self._seq:
+        changed = snap.seq != self._seq
+        if changed:
             self._seq = snap.seq
             self._update(snap)
             self.updates += 1
-        self._update_alert(snap)
+        # The banner changes with a new result, or when a shown alert's hold runs out.
+        if changed or (self._alert_due is not None and self._stream_time > self._alert_due):
+            self._update_alert(snap)
         self._strip.place(self._stream_time)
         if self.classifier.error and self.error_label.isHidden():
             self.error_label.setText(self.classifier.error)
@@ -475,6 +490,7 @@ class ClassifierView(QtWidgets.QWidget):
         active = snap.active_watch
         # An alert's time is its patch's start; the patch itself lasts ~1 s.
         recent = latest is not None and self._stream_time - latest.time <= ALERT_HOLD_SECONDS + 1.0
+        self._alert_due = latest.time + ALERT_HOLD_SECONDS + 1.0 if recent else None
         show = bool(active) or recent
         if show:
             if active:

@@ -2,10 +2,9 @@
 of the picture at each event's stream time (red clipping, orange dropout, magenta
 discontinuity, yellow DC offset warning; one lane each, clipping topmost).
 
-:class:`DetectorMarks` is one graphics item, a child of the waterfall's image item and in its
-column coordinates (column ``c`` spans ``[c, c + 1)``), so the marks scroll with the picture
-for free. When the picture moves by whole columns (new columns) the item is moved (one
-``setPos``); its lines are rebuilt only when marks come or go or the picture's geometry changes
+:class:`DetectorMarks` is painted by the waterfall's canvas in the picture's column coordinates
+(column ``c`` spans ``[c, c + 1)``), so the marks scroll with the picture for free. When the
+picture moves by whole columns (new columns) the marks are moved (one ``setPos``); its lines are rebuilt only when marks come or go or the picture's geometry changes
 (O(marks kept), at most :data:`monitor.detector_events.KEPT`); a paint is one ``drawLines`` per
 colour, and the item is hidden when there is no mark. Marks leave when their time leaves the
 history.
@@ -13,10 +12,10 @@ history.
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Callable, Optional
 
 import numpy as np
-from PyQt6 import QtCore, QtGui, QtWidgets
+from PyQt6 import QtCore, QtGui
 
 from monitor.detector_events import KEPT, KINDS
 
@@ -41,8 +40,9 @@ def lane(kind: str, rows: int) -> tuple[float, float]:
     return float(rows) * (1.0 - (k + 1) * LANE), float(rows) * (1.0 - k * LANE)
 
 
-class DetectorMarks(QtWidgets.QGraphicsItem):
-    """The detector marks, drawn in the column coordinates of ``parent`` (the image item).
+class DetectorMarks:
+    """The detector marks, drawn in the picture's column coordinates by the waterfall's canvas
+    (:meth:`paint`, after a translation by :meth:`pos`).
 
     Attributes
     ----------
@@ -56,8 +56,10 @@ class DetectorMarks(QtWidgets.QGraphicsItem):
         column: an earlier stream's, taken after a new source's first columns came.
     """
 
-    def __init__(self, parent: QtWidgets.QGraphicsItem) -> None:
-        super().__init__(parent)
+    def __init__(self, on_change: Optional[Callable[[], None]] = None) -> None:
+        self.on_change = on_change  # called when what is drawn changed (the canvas repaints)
+        self._pos = QtCore.QPointF()
+        self._visible = True
         self.offset = 0.0
         self.places = 0
         self.discarded = 0
@@ -78,7 +80,28 @@ class DetectorMarks(QtWidgets.QGraphicsItem):
             pen.setCosmetic(True)  # 3 screen pixels wide at any column width
             pen.setCapStyle(QtCore.Qt.PenCapStyle.FlatCap)
             self._pens.append(pen)
-        self.setZValue(10)
+
+    # -- where and whether (the canvas reads these) ---------------------------------------------
+    def pos(self) -> QtCore.QPointF:
+        """Column offset of the lines (x), in the picture's columns."""
+        return QtCore.QPointF(self._pos)
+
+    def setPos(self, x: float, y: float) -> None:  # noqa: N802 - as QGraphicsItem's
+        # No repaint: the marks move by whole columns exactly as the picture does (its first
+        # column's index goes up as this goes down), and the canvas scrolls them with it.
+        self._pos = QtCore.QPointF(x, y)
+
+    def isVisible(self) -> bool:  # noqa: N802 - as QGraphicsItem's
+        return self._visible
+
+    def setVisible(self, visible: bool) -> None:  # noqa: N802 - as QGraphicsItem's
+        if bool(visible) != self._visible:
+            self._visible = bool(visible)
+            self.update()
+
+    def update(self) -> None:
+        if self.on_change is not None:
+            self.on_change()
 
     # -- data ----------------------------------------------------------------------------------
     def follow(self, history, batch) -> None:
@@ -173,7 +196,6 @@ class DetectorMarks(QtWidgets.QGraphicsItem):
 
     def _rebuild(self) -> None:
         _, _, dt, rows = self._geometry
-        self.prepareGeometryChange()
         x = (self._times - self._origin) / dt
         self._x = x
         self._bounds = (QtCore.QRectF(float(x.min()) - 1.0, 0.0, float(x.max() - x.min()) + 2.0, float(rows))
@@ -197,11 +219,13 @@ class DetectorMarks(QtWidgets.QGraphicsItem):
         return [(int(np.floor(v)), KINDS[k]) for v, k in zip(x.tolist(), self._kinds.tolist())
                 if 0.0 <= v <= width]
 
-    # -- Qt ------------------------------------------------------------------------------------
-    def boundingRect(self) -> QtCore.QRectF:  # noqa: N802 - Qt API
+    # -- painting ------------------------------------------------------------------------------
+    def boundingRect(self) -> QtCore.QRectF:  # noqa: N802 - as QGraphicsItem's
         return self._bounds
 
     def paint(self, painter: QtGui.QPainter, *args) -> None:
+        """Draw the lines with ``painter`` mapping the lines' coordinates (call after
+        translating by :meth:`pos`)."""
         if not self._lines:
             return
         painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, False)

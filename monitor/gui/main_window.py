@@ -274,10 +274,12 @@ class MainWindow(QtWidgets.QMainWindow):
         self.overview.tick(batches, now)
         hidden = self._pace()
         if not self.paused and not hidden:
-            self.waterfall.draw()
             self._spectrum_due = self._spectrum_due or bool(batches)
             # The waterfall scrolls at the full display rate; the spectrum, scope and meters
             # change at half of it, which the eye does not tell apart and halves their cost.
+            # The pyqtgraph plots first: their scenes queue their repaint, and the plain
+            # widgets' update() after them posts the window's one update request behind it, so
+            # that one flush takes every paint of the tick (python -m bench.gui_paint).
             if self._ticks % SECONDARY_DIVIDER == 0:
                 history = self.waterfall.history
                 if self._spectrum_due and history.latest is not None:
@@ -285,11 +287,12 @@ class MainWindow(QtWidgets.QMainWindow):
                     self.instruments.draw_spectrum(history, now, self._peak_hz)  # weighted
                     self._spectrum_due = False
                 self.scope.update_scope(worker.scope, self.pipeline.samplerate)
+                self.instruments.tick(now)
                 gain = worker.gain_db if self.settings.normalize != "none" else None
                 self.meters.update_levels(self._peak_acc, self._rms_acc, now, worker.clipped,
                                           gain)
-                self.instruments.tick(now)
                 self._peak_acc = self._rms_acc = -math.inf
+            self.waterfall.draw()
             if self.classifier_view is not None:
                 t = self.waterfall.display_time
                 self.classifier_view.refresh(worker.stream_time if t is None else t)
@@ -549,6 +552,7 @@ class MainWindow(QtWidgets.QMainWindow):
         strip = self.activity_strip
         if strip is None:
             return
+        strip.span_source = lambda: self.waterfall.time_span  # both map time to one scale
         vertical = self.settings.orientation == "vertical"
         if (strip.orientation == "vertical") == vertical and not force:
             return
@@ -556,9 +560,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self._upper_layout.setDirection(Direction.LeftToRight if vertical
                                         else Direction.TopToBottom)
         self._strip_gap.changeSize(0 if vertical else self.waterfall.color_bar.width(), 0)
-        axis = self.waterfall.plot.getPlotItem().getAxis("bottom")
         strip.set_orientation("vertical" if vertical else "horizontal",
-                              axis_px=axis.height() if vertical else 0)
+                              axis_px=self.waterfall.canvas.bottom_height() if vertical else 0)
         self._upper_layout.invalidate()
 
     def _dock(self, title: str, name: str, widget: QtWidgets.QWidget,

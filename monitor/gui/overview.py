@@ -462,7 +462,8 @@ class LiveOverview:
         self.strip = OverviewStrip(window.settings, window.waterfall.rows)
         self.scroll = ScrollBack(window.waterfall, self._reader)
         self._session_reader = None
-        self._events_mark = None
+        self._events_mark = None  # the classifier's snapshot last looked at
+        self._events_key = None
         self.strip.time_chosen.connect(self.show_at)
         self.strip.live_requested.connect(self.live)
         self._end = QtGui.QShortcut(QtGui.QKeySequence(QtCore.Qt.Key.Key_End), window,
@@ -563,12 +564,17 @@ class LiveOverview:
             self.strip.push(batch)
         classifier = self.window.session.classifier
         if classifier is not None:
-            events, alerts = classifier.events, classifier.alerts
-            mark = (len(events), len(alerts), events[-1] if events else None)
-            if mark != self._events_mark:  # the lists are rebuilt only when they changed
-                self._events_mark = mark
-                self.strip.set_events([(e.start, e.label) for e in events],
-                                      [(a.time, a.label) for a in alerts])
+            snap = classifier.snapshot  # one immutable snapshot: its lists change with it
+            if snap is not self._events_mark:
+                self._events_mark = snap
+                events, alerts = snap.events, snap.alerts
+                mark = (len(events), len(alerts), events[-1] if events else None)
+                if mark != self._events_key:  # the lists are rebuilt only when they changed
+                    self._events_key = mark
+                    self.strip.set_events([(e.start, e.label) for e in events],
+                                          [(a.time, a.label) for a in alerts])
+        if not batches:
+            return  # no new frame: no new bin to draw
         # While the whole session still fits in the waterfall, the overview would only repeat
         # it (stretched): it is drawn once the session outgrows the waterfall's history.
         t0, t1 = self.strip.time_span()

@@ -2,12 +2,12 @@
 
 The columns come from :class:`~monitor.gui.waterfall_history.WaterfallHistory` (no Qt).
 :class:`Waterfall` colours only the new columns through the colour map's 256-entry table into a
-second doubled ring of RGB32 pixels, and :class:`RingImageItem` draws the visible slice of it
-straight from that memory: no per-frame copy, no per-frame QImage, no per-pixel conversion
-(measured here for 940 × 512: 0.17 ms per paint for RGB32 against 1.4 ms for the Indexed8
-image pyqtgraph's ImageItem builds from uint8 data, which Qt converts at every paint). It
-scrolls smoothly at the display rate by moving the item by stream time between column
-arrivals. It is usable on its own (``push(batch)`` then ``draw(stream_time)``), e.g. by the
+second doubled ring of RGB32 pixels, and its canvas (:class:`~monitor.gui.waterfall_canvas.
+WaterfallCanvas`, a plain QWidget) draws the visible slice of it straight from that memory: no
+per-frame copy, no per-frame QImage, no per-pixel conversion (measured here for 940 × 512:
+0.17 ms per paint for RGB32 against 1.4 ms for the Indexed8 image pyqtgraph's ImageItem builds
+from uint8 data, which Qt converts at every paint). It scrolls smoothly at the display rate by
+moving the picture by stream time between column arrivals. It is usable on its own (``push(batch)`` then ``draw(stream_time)``), e.g. by the
 benchmarks.
 """
 
@@ -18,21 +18,19 @@ import time
 from typing import Optional
 
 import numpy as np
-import pyqtgraph as pg
 from PyQt6 import QtCore, QtGui, QtWidgets, sip
 
 from monitor.dsp.features import AnalysisParams, FeatureBatch
-from monitor.gui.axes import FrequencyAxis
-from monitor.gui.axes import _linear_ticks as round_ticks
-from monitor.gui.cursor import CursorReadout
+from monitor.gui.axis_ticks import round_ticks
 from monitor.gui.colormaps import lookup_table
 from monitor.gui.detector_marks import LEGEND as MARKS_LEGEND, DetectorMarks
 from monitor.dsp.frequency_rows import FrequencyRows
-from monitor.gui.theme import COLORS, cache_static_items
+from monitor.gui.theme import COLORS
+from monitor.gui.waterfall_canvas import WaterfallCanvas
 from monitor.gui.waterfall_history import VALUE_MODES, StreamClock, WaterfallHistory, what_changed
 from monitor.settings import Settings
 
-__all__ = ["WaterfallHistory", "StreamClock", "RingImageItem", "Waterfall", "VALUE_MODES"]
+__all__ = ["WaterfallHistory", "StreamClock", "Waterfall", "VALUE_MODES"]
 
 COLOR_BAR_TIPS = {
     "db": "colour = power in dBFS (0 dBFS: a full-scale sine), from the dB floor to the "
@@ -50,65 +48,6 @@ def color_bar_tip(mode: str, calibration=None) -> str:
         unit = "dBFS" if mode == "db" else "FS²"
         tip += f"\nvalues in {unit}, mic-corrected: {calibration}"
     return tip
-
-
-class RingImageItem(QtWidgets.QGraphicsItem):
-    """Draws ``width`` columns of a doubled RGB32 ring, from column ``offset``, without copying.
-
-    Item coordinates: column ``c`` spans ``[c, c + 1)`` on x, row ``r`` spans ``[r, r + 1)`` on
-    y (row 0 at y = 0, as pyqtgraph's ImageItem does).
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._ring: Optional[np.ndarray] = None
-        self._qimage: Optional[QtGui.QImage] = None
-        self._frozen: Optional[QtGui.QImage] = None
-        self._frozen_pixels: Optional[np.ndarray] = None
-        self._width = 0
-        self._rows = 0
-        self.offset = 0
-
-    def set_ring(self, ring: np.ndarray, width: int) -> None:
-        """Show ``ring`` ((rows, 2 × width) uint32 0xffRRGGBB), kept referenced here."""
-        self.prepareGeometryChange()
-        self._ring = ring
-        rows = ring.shape[0]
-        self._qimage = QtGui.QImage(sip.voidptr(ring.ctypes.data), ring.shape[1], rows,
-                                    ring.strides[0], QtGui.QImage.Format.Format_RGB32)
-        self._width, self._rows = width, rows
-        self._frozen = None
-        self.update()
-
-    def set_offset(self, offset: int) -> None:
-        self.offset = int(offset)
-        self.update()
-
-    def freeze(self, pixels: Optional[np.ndarray]) -> None:
-        """Show ``pixels`` ((rows, width) uint32) instead of the live ring; None: live again."""
-        if pixels is None:
-            self._frozen = self._frozen_pixels = None
-        else:
-            self._frozen_pixels = np.ascontiguousarray(pixels, dtype=np.uint32)
-            h, w = self._frozen_pixels.shape
-            self._frozen = QtGui.QImage(sip.voidptr(self._frozen_pixels.ctypes.data), w, h,
-                                        self._frozen_pixels.strides[0],
-                                        QtGui.QImage.Format.Format_RGB32)
-        self.update()
-
-    def boundingRect(self) -> QtCore.QRectF:  # noqa: N802 - Qt API
-        return QtCore.QRectF(0, 0, self._width, self._rows)
-
-    def paint(self, painter: QtGui.QPainter, *args) -> None:
-        if self._qimage is None:
-            return
-        painter.setRenderHint(QtGui.QPainter.RenderHint.SmoothPixmapTransform, False)
-        target = QtCore.QRectF(0, 0, self._width, self._rows)
-        if self._frozen is not None:
-            painter.drawImage(target, self._frozen)
-        else:
-            painter.drawImage(target, self._qimage,
-                              QtCore.QRectF(self.offset, 0, self._width, self._rows))
 
 
 class ColorBar(QtWidgets.QWidget):
@@ -137,10 +76,9 @@ class ColorBar(QtWidgets.QWidget):
 
     def paintEvent(self, event) -> None:  # noqa: N802 - Qt API
         wf = self._waterfall
-        vb = wf.plot.getPlotItem().getViewBox()
-        rect = wf.plot.mapFromScene(vb.sceneBoundingRect()).boundingRect()
-        top = self.mapFrom(wf, wf.plot.mapTo(wf, rect.topLeft())).y()
-        bottom = self.mapFrom(wf, wf.plot.mapTo(wf, rect.bottomLeft())).y()
+        rect = wf.canvas.plot_rect().toAlignedRect()
+        top = self.mapFrom(wf, wf.canvas.mapTo(wf, rect.topLeft())).y()
+        bottom = self.mapFrom(wf, wf.canvas.mapTo(wf, rect.bottomLeft())).y()
         if bottom - top < 20 or self._image is None:
             return
         p = QtGui.QPainter(self)
@@ -207,9 +145,9 @@ class Waterfall(QtWidgets.QWidget):
     ----------
     history : WaterfallHistory
         The data (uint8 colour indices and dB) of the columns drawn.
-    image_item : RingImageItem
-        The graphics item; its transform places columns in time (s) and rows on the axis.
-    plot : pyqtgraph.PlotWidget
+    canvas : WaterfallCanvas
+        Draws the picture and its axes; its ``image_to_view`` places columns in time (s) and
+        rows on the axis. ``plot`` is the same widget (the name the window uses).
     draws : int
         Times new columns were put on screen.
 
@@ -232,7 +170,6 @@ class Waterfall(QtWidgets.QWidget):
         self.paused = False
         self.draws = 0
         self.kept_columns = 0  # columns carried over at the last change of geometry
-        self._mark_lines: list = []
         self._dirty = False
         self._clock = StreamClock()
         self._x0 = 0.0  # time (s, relative to now) of the left edge of the visible image
@@ -243,29 +180,19 @@ class Waterfall(QtWidgets.QWidget):
         self._frozen_head = 0
         self.scrollback_time: Optional[float] = None  # set by show_columns (scroll-back)
         self._lut32 = rgb32_table(settings.colormap)
-        self._left = FrequencyAxis("left")
-        self._bottom = FrequencyAxis("bottom")
-        self.plot = pg.PlotWidget(axisItems={"left": self._left, "bottom": self._bottom})
-        self.plot.setMenuEnabled(False)
-        self.plot.hideButtons()
-        self.plot.setMouseEnabled(False, False)
-        vb = self.plot.getPlotItem().getViewBox()
-        vb.setDefaultPadding(0.0)
-        vb.disableAutoRange()
-        self.image_item = RingImageItem()
-        self.plot.addItem(self.image_item)
-        self.detector_marks = DetectorMarks(self.image_item)  # the detectors' events
-        self.plot.setToolTip(MARKS_LEGEND)
-        self._cursor = CursorReadout(self.plot, self.readout, self.cursor_moved.emit)
+        self.canvas = WaterfallCanvas(self.readout, self.cursor_moved.emit)
+        self.plot = self.canvas  # the window's name for the plot widget
+        self.detector_marks = DetectorMarks(self.canvas.update_picture)  # the detectors' events
+        self.canvas.detector_marks = self.detector_marks
+        self.canvas.setToolTip(MARKS_LEGEND)
         self.color_bar = ColorBar(self)
         self.color_bar.set_table(self._lut32)
         self.color_bar.setToolTip(color_bar_tip("db", params.calibration))
         layout = QtWidgets.QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
-        layout.addWidget(self.plot, 1)
+        layout.addWidget(self.canvas, 1)
         layout.addWidget(self.color_bar)
-        cache_static_items(self.plot)
         self.history = WaterfallHistory(params, settings.scale, settings.history,
                                         settings.db_floor, settings.db_ceil, self.value_mode)
         self._new_ring()
@@ -281,6 +208,12 @@ class Waterfall(QtWidgets.QWidget):
     def latest_time(self) -> Optional[float]:
         """Stream time (s) of the newest column, None before the first."""
         return self.history.latest_time
+
+    @property
+    def time_span(self) -> float:
+        """Seconds the picture spans (its columns × seconds per column)."""
+        h = self.history
+        return h.width * h.column_seconds
 
     @property
     def display_time(self) -> Optional[float]:
@@ -326,15 +259,16 @@ class Waterfall(QtWidgets.QWidget):
         h = self.history
         if self._dirty:
             self._shown_head = h.head
-            self.image_item.set_offset(h.head % h.width)
             self._dirty = False
             self.draws += 1
-            if h.marks or self._mark_lines:
+            if h.marks or self.canvas.change_marks:
                 self._place_marks()
             self.detector_marks.place(h.latest_time, h.width, h.column_seconds, h.rows.n_rows)
         self._x0 = latest - h.width * h.column_seconds - stream_time
         self._display_time = stream_time
-        self._place_image()
+        # One call: the canvas scrolls what is on screen and paints only what is new.
+        self.canvas.show(self._shown_head % h.width, self._shown_head - h.width, self._x0,
+                         h.column_seconds)
 
     def set_paused(self, paused: bool) -> None:
         """Freeze the picture (history keeps filling) or resume.
@@ -351,10 +285,10 @@ class Waterfall(QtWidgets.QWidget):
             self._frozen_db = h.db[:, order]
             self._frozen_codes = h.quantize(self._frozen_db)
             self._frozen_head = self._shown_head
-            self.image_item.freeze(self._lut32[self._frozen_codes])
+            self.canvas.freeze(self._lut32[self._frozen_codes])
         else:
             self._frozen_db = self._frozen_codes = None
-            self.image_item.freeze(None)
+            self.canvas.freeze(None)
             self._dirty = True
             self._clock.reset()
             if self.scrollback_time is not None:
@@ -375,13 +309,9 @@ class Waterfall(QtWidgets.QWidget):
         self._frozen_head = h.width
         self.scrollback_time = float(end_time)
         self._x0 = self.scrollback_time - h.width * h.column_seconds  # time axis: session time
-        vb = self.plot.getPlotItem().getViewBox()
-        if self.settings.orientation == "vertical":
-            vb.setRange(yRange=(self._x0, self.scrollback_time), padding=0)
-        else:
-            vb.setRange(xRange=(self._x0, self.scrollback_time), padding=0)
+        self.canvas.set_time_range(self._x0, self.scrollback_time)
         self._place_image()
-        self.image_item.freeze(self._lut32[self._frozen_codes])
+        self.canvas.freeze(self._lut32[self._frozen_codes])
         self.detector_marks.place(self.scrollback_time, h.width, h.column_seconds, h.rows.n_rows, prune=False)
 
     def set_value_mode(self, mode: str) -> None:
@@ -416,11 +346,8 @@ class Waterfall(QtWidgets.QWidget):
         the activity strip matches)."""
         self.color_bar.scale = float(scale)
         self.color_bar.setFixedWidth(int(round(52 * scale)))
-        self.plot.getAxis("left").setWidth(int(64 * scale))
-        font = self.font()
-        font.setPointSizeF(8.0 * scale)
-        for _, text in self._mark_lines:
-            text.setFont(font)
+        self.canvas.set_axis_width(int(64 * scale))
+        self.canvas.set_ui_scale(scale)  # also the theme's colours, applied just before
         self.color_bar.update()
 
     def displayed_image(self) -> np.ndarray:
@@ -466,17 +393,17 @@ class Waterfall(QtWidgets.QWidget):
     def _new_ring(self) -> None:
         h = self.history
         self._rgb = self._lut32[h.image]
-        self.image_item.set_ring(self._rgb, h.width)
+        self.canvas.set_ring(self._rgb, h.width)
         self._shown_head = h.head
-        self.image_item.set_offset(h.head % h.width)
+        self.canvas.set_offset(h.head % h.width, h.head - h.width)
 
     def _recolour(self) -> None:
         """The colours of every column drawn changed (levels, value mode or colour map)."""
         self._rgb[...] = self._lut32[self.history.image]
         if self.paused and self._frozen_db is not None:
             self._frozen_codes = self.history.quantize(self._frozen_db)
-            self.image_item.freeze(self._lut32[self._frozen_codes])
-        self.image_item.update()
+            self.canvas.freeze(self._lut32[self._frozen_codes])
+        self.canvas.update_picture()
         self.color_bar.update()
 
     def _new_history(self, params: AnalysisParams, keep: bool = False,
@@ -497,7 +424,7 @@ class Waterfall(QtWidgets.QWidget):
                                    "nothing in common with what was drawn")
         self._frozen_db = self._frozen_codes = None  # a new geometry: the frozen picture goes
         self._frozen_head = 0
-        self.image_item.freeze(None)
+        self.canvas.freeze(None)
         self._clock.reset()
         self._new_ring()
         self._layout_axes()
@@ -507,57 +434,27 @@ class Waterfall(QtWidgets.QWidget):
         self.draws += 1
 
     def _place_image(self) -> None:
-        dt = self.history.column_seconds
-        vertical = self.settings.orientation == "vertical"
-        if vertical:
-            tr = QtGui.QTransform(0.0, dt, 1.0, 0.0, 0.0, self._x0)
-        else:
-            tr = QtGui.QTransform(dt, 0.0, 0.0, 1.0, self._x0, 0.0)
-        self.image_item.setTransform(tr)
+        self.canvas.set_placement(self._x0, self.history.column_seconds)
 
     def _place_marks(self) -> None:
-        """A dashed line with a note where the settings changed inside the picture. Children
-        of the image, in its column coordinates: they scroll with it for free, and are moved
-        only when new columns arrive (InfiniteLines re-placed at every frame cost 1.7 ms)."""
+        """A dashed line with a note where the settings changed inside the picture, in the
+        picture's column coordinates: they scroll with it for free, and are moved only when
+        new columns arrive (InfiniteLines re-placed at every frame cost 1.7 ms)."""
         h = self.history
         first = self._shown_head - h.width
         shown = [(c, t) for c, t in h.marks if c > first]
-        while len(self._mark_lines) < len(shown):
-            pen = QtGui.QPen(QtGui.QColor("#e8e8e8"), 1, QtCore.Qt.PenStyle.DashLine)
-            pen.setCosmetic(True)
-            line = QtWidgets.QGraphicsLineItem(self.image_item)
-            line.setPen(pen)
-            text = QtWidgets.QGraphicsSimpleTextItem(line)
-            text.setBrush(QtGui.QColor("#e8e8e8"))
-            text.setFlag(QtWidgets.QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
-            self._mark_lines.append((line, text))
-        for i, (line, text) in enumerate(self._mark_lines):
-            if i >= len(shown):
-                line.setVisible(False)
-                continue
-            column, note = shown[i]
-            x = float(column - first)
-            line.setLine(x, 0.0, x, float(h.rows.n_rows))
-            # Staggered, so that notes of changes close in time do not overlap.
-            text.setPos(x, float(h.rows.n_rows) * (0.97 - 0.07 * (i % 3)))
-            if text.text() != note:
-                text.setText(note)
-            line.setVisible(True)
+        # Staggered lanes, so that notes of changes close in time do not overlap. In absolute
+        # columns: they scroll with the picture, repainted only when one comes or goes.
+        marks = [(int(c), note, i) for i, (c, note) in enumerate(shown)]
+        if marks != self.canvas.change_marks:
+            self.canvas.change_marks = marks
+            self.canvas.update_picture()
 
     def _layout_axes(self) -> None:
         h = self.history
         span = h.width * h.column_seconds
-        vb = self.plot.getPlotItem().getViewBox()
-        freq_axis, time_axis = ((self._bottom, self._left) if self.settings.orientation == "vertical"
-                                else (self._left, self._bottom))
-        freq_axis.set_rows(h.rows)
-        time_axis.set_rows(None)
-        freq_axis.setLabel(f"frequency, {h.rows.scale} scale", units="Hz")
-        time_axis.setLabel("time", units="s")
-        if self.settings.orientation == "vertical":
-            vb.setRange(xRange=(0, h.rows.n_rows), yRange=(-span, 0), padding=0)
-        else:
-            vb.setRange(xRange=(-span, 0), yRange=(0, h.rows.n_rows), padding=0)
+        self.canvas.set_axes(h.rows, f"frequency, {h.rows.scale} scale (Hz)", "time (s)",
+                             (-span, 0.0), self.settings.orientation == "vertical")
         if h.latest_time is None or self._display_time is None:
             self._x0 = -span
         else:

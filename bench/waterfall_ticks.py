@@ -1,0 +1,57 @@
+"""N display ticks of the waterfall alone, for an instruction count (load-independent).
+
+    valgrind --tool=cachegrind --cache-sim=no --cachegrind-out-file=/dev/null \\
+        python -m bench.waterfall_ticks N
+
+Issue 12's settings (n_fft 4096, hop 1024, mel, 10 s) in a 1000×480 widget, offscreen, a
+swept tone: 200 batches first, then N ticks at 60 per second of stream time, a batch every
+third tick (as the worker's 47 batches/s), each tick ``draw`` then ``processEvents`` (the
+paint and the flush). Instructions per tick = (count at N − count at 0) / N, with
+``PYTHONHASHSEED=0``; the difference also holds the N/3 batches' feature extraction, alike in
+any two checkouts compared.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    n = int(argv[0]) if argv else 240
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PyQt6 import QtWidgets
+
+    from monitor.dsp.features import AnalysisParams, FeatureExtractor
+    from monitor.gui.theme import apply_theme
+    from monitor.gui.waterfall import Waterfall
+    from monitor.settings import Settings
+    from monitor.sources import GeneratorSource
+
+    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
+    apply_theme(app)
+    settings = Settings(n_fft=4096, hop=1024, scale="mel", history=10.0)
+    params = AnalysisParams.from_settings(settings, 48000)
+    wf = Waterfall(settings, params)
+    wf.resize(1000, 480)
+    wf.show()
+    ex, gen = FeatureExtractor(params), GeneratorSource("sweep:200-8000:3", 48000)
+    batches = [ex.process(gen.render(2048)[:, 0]) for _ in range(200 + n // 3 + 1)]
+    for b in batches[:200]:
+        wf.push(b)
+    wf.draw(wf.latest_time)
+    for _ in range(5):
+        app.processEvents()
+    t = wf.latest_time - 0.05
+    for i in range(n):
+        if i % 3 == 0:
+            wf.push(batches[200 + i // 3])
+        t += 1.0 / 60
+        wf.draw(t)
+        app.processEvents()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

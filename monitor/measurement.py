@@ -284,12 +284,14 @@ class MeasurementConsumer:
             size = self._ring.size
             missed = max(0, written - self._seen - size)
             first = max(self._seen, written - size, 0)
-            take = max(written - first, min(written, self.span))
-            index = np.arange(written - take, written) % size
-            block = self._ring[index]  # fancy indexing copies
+            interval = written >= self.n_fft and (
+                self._measured_at is None or written - self._measured_at >= self.interval_samples)
+            # Copy only the new samples, and the analysis span only when it is measured (it
+            # was copied whole, 20480 samples by fancy indexing, at every 50 ms poll).
+            new = self._copy(first, written).astype(np.float64)
+            span = self._copy(written - min(written, self.span), written) if interval else None
             segments = list(self._segments)
         self.samples_missed += missed
-        new = block[take - (written - first):].astype(np.float64)
         self._seen = written
         fir = self._calibration[3]
         if fir is not (None if self._mic_filter is None else self._mic_filter.fir):
@@ -307,12 +309,9 @@ class MeasurementConsumer:
         self._stamp_events(first - self._checked, segments)
         self._checked += new.size
         self._integrate(new if self._mic_filter is None else self._mic_filter.process(new))
-        interval = written >= self.n_fft and (
-            self._measured_at is None or written - self._measured_at >= self.interval_samples)
         due = interval and self.analysing
         if interval:
             self._measured_at = written
-            span = block[-min(take, self.span):]
             if due:
                 self._publish(self._measure(span, stream_time))
             else:  # the DC warning is a detector: it runs without the figures too
@@ -321,6 +320,17 @@ class MeasurementConsumer:
         elif missed or new.size:
             self._publish_counts()
         return due
+
+    def _copy(self, lo: int, hi: int) -> np.ndarray:
+        """A copy of the ring's samples ``lo .. hi`` (consumer sample indices, at most a
+        ring-full, all written); the caller holds the lock."""
+        size = self._ring.size
+        a, b = lo % size, hi % size
+        if hi - lo == 0:
+            return self._ring[:0].copy()
+        if a < b:
+            return self._ring[a:b].copy()
+        return np.concatenate((self._ring[a:], self._ring[:b]))
 
     def _stamp_events(self, shift: int, segments: list) -> None:
         """Record the stream times of the events the detectors counted in the last block;

@@ -7,12 +7,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import soundfile as sf
-
 from conftest import unavailable
+from test_classifier import DATA
+
 from monitor.classifier import INSTALL_COMMAND, SoundEventClassifier, load_model
 from monitor.classifier.model import ModelUnavailable
 from monitor.settings import Settings
-from test_classifier import DATA
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +24,7 @@ def model():
 
 
 def _clip(seconds: float = 6.0) -> tuple[np.ndarray, int]:
-    name = sorted(p for p in DATA.glob("*.wav"))[0]
+    name = min(DATA.glob("*.wav"))
     y, rate = sf.read(name, dtype="float32", always_2d=True)
     return np.resize(y.mean(axis=1), int(seconds * rate)), rate
 

@@ -1,6 +1,7 @@
 """CPU time of the app's non-GUI threads' work, in this process, per second of audio.
 
     python -m bench.thread_cpu measure [--seconds 30] [--repeats 3] [--profile]
+    python -m bench.thread_cpu measure-detectors ...   (the Measurements dock shut: no figures)
     python -m bench.thread_cpu classifier [--seconds 30] [--repeats 3] [--profile]
     python -m bench.thread_cpu detector [--seconds 30] [--repeats 3]
     python -m bench.thread_cpu PART --instructions [--seconds 10]
@@ -8,7 +9,7 @@
 Each part gets the same fixed signal (the benchmark programme, 48 kHz mono, as
 ``bench.audio.programme`` writes it) in 10 ms blocks, as the analysis worker feeds it, and
 runs on this thread what its own thread would run, at the rate it would run it: the
-measurement consumer polled every 50 ms of audio (its ``_run`` waits 0.05 s), the classifier
+measurement consumer polled every ``POLL_SECONDS`` of audio (as its ``_run`` waits), the classifier
 fed at the worker's pace and its queue drained every block. The figure is
 ``time.thread_time`` per second of audio, in ms (so 10 ms/s is 1 % of a core), which does not
 depend on what else the machine runs (the whole-app figures move by ±10 points with the load
@@ -50,15 +51,19 @@ def _signal(seconds: float) -> np.ndarray:
     return np.resize(y, n)  # loops the programme when it is shorter
 
 
-def run_measure(y: np.ndarray) -> float:
-    """Thread CPU seconds of a MeasurementConsumer fed ``y`` in 10 ms blocks, polled each 50 ms."""
+def run_measure(y: np.ndarray, analysing: bool = True) -> float:
+    """Thread CPU seconds of a MeasurementConsumer fed ``y`` in 10 ms blocks, polled each 50 ms
+    (``analysing=False``: the detectors and levels only, as with the Measurements dock shut)."""
     from monitor.measurement import MeasurementConsumer
 
     consumer = MeasurementConsumer(RATE)
+    consumer.analysing = analysing
+    # Polled as its thread polls it (0.05 s before POLL_SECONDS was there).
+    every = max(1, round(getattr(MeasurementConsumer, "POLL_SECONDS", 0.05) * RATE / BLOCK))
     t = time.thread_time()
     for i, start in enumerate(range(0, y.size - BLOCK + 1, BLOCK)):
         consumer.feed(y[start:start + BLOCK], RATE, (start + BLOCK) / RATE)
-        if i % 5 == 4:
+        if i % every == every - 1:
             consumer.poll()
     return time.thread_time() - t
 
@@ -111,7 +116,12 @@ def run_classifier(y: np.ndarray) -> float:
     return spent
 
 
-PARTS = {"measure": run_measure, "detector": run_detector, "classifier": run_classifier}
+def run_detectors(y: np.ndarray) -> float:
+    """:func:`run_measure` without the tone/distortion/band figures."""
+    return run_measure(y, analysing=False)
+
+
+PARTS = {"measure": run_measure, "measure-detectors": run_detectors, "detector": run_detector, "classifier": run_classifier}
 
 
 def _loop(part: str, seconds: float, run: bool) -> None:

@@ -52,7 +52,7 @@ def _signal(seconds: float) -> np.ndarray:
 
 
 def run_measure(y: np.ndarray, analysing: bool = True) -> float:
-    """Thread CPU seconds of a MeasurementConsumer fed ``y`` in 10 ms blocks, polled each 50 ms
+    """Thread CPU seconds of a MeasurementConsumer fed ``y`` in 10 ms blocks, polled as its thread polls it
     (``analysing=False``: the detectors and levels only, as with the Measurements dock shut)."""
     from monitor.measurement import MeasurementConsumer
 

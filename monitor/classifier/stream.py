@@ -349,29 +349,65 @@ class SoundEventClassifier(Restartable):
         while not self._stop.is_set():
             self._wake.wait(0.1)
             self._wake.clear()
+            if not self.drain():
+                return
+        with self._idle:
+            self._idle.notify_all()
+
+    def drain(self) -> bool:
+        """Classify everything queued, on the calling thread (the classifier's own, or a
+        benchmark's when it was not started); False after a failure (:attr:`failure`).
+
+        Consecutive blocks of one stream are joined and resampled and framed as one (a wake
+        takes ~10 worker blocks): the soxr stream and the frontend give the same samples and
+        frames however the stream is cut, so the patches, and the scores, are the same.
+        """
+        run: list = []  # (mono, rate, stream_time, wall offset) of blocks that continue each other
+        item = None  # the block taken off the queue and not yet in run nor finished
+        try:
             while self._queue and not self._stop.is_set():
                 item = self._queue.popleft()
-                try:
-                    if item is _FLUSH:
-                        self._flush()
-                    else:
-                        self._wall_offset = item[3] - item[2]
-                        item = item[:3]
-                        self._taken_seconds += len(item[0]) / item[1]
-                        if self._fed_seconds - self._taken_seconds > MAX_QUEUE_SECONDS:
-                            self.dropped_seconds += len(item[0]) / item[1]
-                            self._expected = None  # a gap: the next block starts a new stream
-                        else:
-                            self._process(*item)
-                except Exception as exc:  # noqa: BLE001 - reported; the session restarts us
-                    self.failure = f"{type(exc).__name__}: {exc}"
-                    self._expected = None  # the restarted thread begins a new stream
-                    return
-                finally:
-                    with self._idle:
-                        self._done += 1
-                        self._idle.notify_all()
+                if item is _FLUSH:
+                    self._process_run(run)
+                    self._flush()
+                    item = self._finished(1)
+                    continue
+                mono, rate, stream_time, wall = item
+                self._taken_seconds += len(mono) / rate
+                if self._fed_seconds - self._taken_seconds > MAX_QUEUE_SECONDS:
+                    self._process_run(run)
+                    self.dropped_seconds += len(mono) / rate
+                    self._expected = None  # a gap: the next block starts a new stream
+                    item = self._finished(1)
+                    continue
+                if run and not (rate == run[-1][1]
+                                and abs(stream_time - len(mono) / rate - run[-1][2]) <= 2.0 / rate):
+                    self._process_run(run)
+                run.append((mono, rate, stream_time, wall - stream_time))
+                item = None
+            self._process_run(run)
+        except Exception as exc:  # noqa: BLE001 - reported; the session restarts us
+            self.failure = f"{type(exc).__name__}: {exc}"
+            self._expected = None  # the restarted thread begins a new stream
+            self._finished(len(run) + (item is not None))
+            return False
+        return True
+
+    def _process_run(self, run: list) -> None:
+        """Classify the blocks of ``run`` (one stream, in order) as one block; empties it."""
+        if not run:
+            return
+        mono = run[0][0] if len(run) == 1 else np.concatenate([r[0] for r in run])
+        count = len(run)
+        self._wall_offset = run[-1][3]
+        self._process(mono, run[-1][1], run[-1][2])
+        run.clear()
+        self._finished(count)
+
+    def _finished(self, count: int) -> None:
+        """``count`` more queued items are done (wakes :meth:`wait_idle`); returns None."""
         with self._idle:
+            self._done += count
             self._idle.notify_all()
 
     def _new_stream(self, rate: float, origin: float) -> None:

@@ -51,7 +51,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["DiscontinuityDetector", "levinson"]
+__all__ = ["DiscontinuityDetector", "autocorrelations", "levinson", "predictors"]
 
 
 def levinson(r, order: int) -> np.ndarray:
@@ -71,6 +71,42 @@ def levinson(r, order: int) -> np.ndarray:
         if err <= 0.0:
             break
     return -np.array(a[1:])
+
+
+def predictors(r: np.ndarray, order: int) -> np.ndarray:
+    """:func:`levinson` of every row of ``r`` (shape (m, order + 1)) at once: (m, order).
+
+    Levinson-Durbin solves the Toeplitz normal equations ``R a = r[1:]``; here one batched
+    LAPACK solve does it for all rows (with the detector's white-noise correction ``R`` is
+    positive definite). A row with ``r[0] <= 0`` gives zeros, as :func:`levinson` does; should
+    a system still be singular, the rows are done by :func:`levinson`. Agrees with it to
+    rounding (the tests compare them). For 5 rows of order 12 (one 50 ms poll) 20 µs instead
+    of 180 µs; :func:`levinson`'s recursion vectorised over the rows took 370 µs (its 12 steps
+    of ~10 numpy calls each cost more than the arithmetic).
+    """
+    r = np.asarray(r, dtype=np.float64)[:, :order + 1]
+    silent = r[:, 0] <= 0.0
+    lags = np.abs(np.subtract.outer(np.arange(order), np.arange(order)))
+    toeplitz = r[:, lags]
+    rhs = r[:, 1:].copy()
+    if silent.any():
+        toeplitz[silent] = np.eye(order)
+        rhs[silent] = 0.0
+    try:
+        return np.linalg.solve(toeplitz, rhs[:, :, None])[:, :, 0]
+    except np.linalg.LinAlgError:
+        return np.array([levinson(row, order) for row in r]).reshape(r.shape[0], order)
+
+
+def autocorrelations(w: np.ndarray, order: int) -> np.ndarray:
+    """``r[:, i] = sum_j w[:, j] w[:, j + i]`` for ``i = 0..order`` of each row of ``w`` (m, n)."""
+    m, n = w.shape
+    padded = np.zeros((m, n + order))
+    padded[:, :n] = w
+    step = padded.strides[1]
+    lagged = np.lib.stride_tricks.as_strided(padded, (m, order + 1, n), (padded.strides[0], step, step),
+                                             writeable=False)
+    return np.einsum("mkj,mj->mk", lagged, w)
 
 
 class DiscontinuityDetector:
@@ -119,8 +155,6 @@ class DiscontinuityDetector:
         self.hop = max(1, int(round(hop * self.samplerate)))
         self._taper = np.hanning(self.fit + 2)[1:-1]
         self._start = 0  # the sample the current continuous stretch began at
-        self._padded = np.zeros(self.fit + self.order)
-        self._lags = np.lib.stride_tricks.sliding_window_view(self._padded, self.fit)[:self.order + 1]
         self.events = 0
         self.samples = 0
         self.last_events = np.zeros(0, np.int64)
@@ -147,23 +181,36 @@ class DiscontinuityDetector:
         """Samples after a sample before it is decided (the error after it is looked at)."""
         return self.gap + self.after
 
-    def _fit(self, segment: np.ndarray) -> np.ndarray:
-        w = self._padded
-        np.multiply(segment, self._taper, out=w[:self.fit])
-        r = self._lags @ w[:self.fit]  # r[i] = sum_j w[j] w[j + i]
-        r[0] *= 1.0 + 1e-9  # white-noise correction: a pure tone's system stays solvable
-        return levinson(r, self.order)
+    def _fit(self, segments: np.ndarray) -> np.ndarray:
+        """Predictors (m, order) fitted to the rows of ``segments`` (m, fit), all at once.
+
+        One 50 ms block crosses 5 grid points (a 0.1 s poll 10). Fitted one at a time, with
+        Levinson in Python floats, the detector took 81.7 M instructions per second of
+        48 kHz audio; fitted all at once 53.7 M (``python -m bench.thread_cpu detector
+        --instructions``).
+        """
+        r = autocorrelations(segments * self._taper, self.order)
+        r[:, 0] *= 1.0 + 1e-9  # white-noise correction: a pure tone's system stays solvable
+        return predictors(r, self.order)
 
     def _errors(self, ext: np.ndarray, base: int, start: int, n: int) -> np.ndarray:
         """Prediction errors of samples ``start .. start + n`` (ext[0] is sample ``base``)."""
         p = self.order
         err = np.zeros(n)
-        # One piece per grid segment: refit at every grid point crossed.
+        # One piece per grid segment: refit at every grid point crossed (all fits at once).
         points = np.arange(-(-start // self.hop) * self.hop, start + n, self.hop)
         edges = np.concatenate(([start], points[points > start], [start + n]))
+        fitted = points[points >= self._start + self.fit]
+        coefficients = {}
+        if fitted.size:
+            first = int(fitted[0]) - base - self.fit  # ext index of the first fit's first sample
+            step = ext.strides[0]
+            windows = np.lib.stride_tricks.as_strided(ext[first:], (fitted.size, self.fit),
+                                                      (self.hop * step, step), writeable=False)
+            coefficients = dict(zip(fitted.tolist(), self._fit(windows)))
         for u, v in zip(edges[:-1].tolist(), edges[1:].tolist()):
-            if u % self.hop == 0 and u >= self._start + self.fit:
-                self._a = self._fit(ext[u - base - self.fit:u - base])
+            if u in coefficients:
+                self._a = coefficients[u]
             lo = max(u, self._start + p)
             if lo >= v or u < self._first_fit:
                 continue

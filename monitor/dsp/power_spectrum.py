@@ -5,6 +5,7 @@ Used by the measurements (distortion, octave bands). Only numpy.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,6 +27,16 @@ def cosine_window(coefficients: tuple, n: int) -> np.ndarray:
     w = np.zeros(n)
     for k, a in enumerate(coefficients):
         w += (-1) ** k * a * np.cos(k * phase)
+    return w
+
+
+@functools.lru_cache(maxsize=8)
+def _shared_window(coefficients: tuple, n: int) -> np.ndarray:
+    """:func:`cosine_window`, made once per (coefficients, n) and read-only: the measure
+    thread asks for the same two 8192-point windows at each of its 2 measurements a second
+    (7 cosines of 8192 points each time)."""
+    w = cosine_window(coefficients, n)
+    w.flags.writeable = False
     return w
 
 
@@ -100,7 +111,7 @@ def dc_offset(x: np.ndarray, n_fft: int = 8192, frames: int | None = None,
     the window-weighted mean of the same frames, averaged, without the spectrum."""
     x = np.asarray(x, dtype=np.float64)
     starts = frame_starts(x.size, n_fft, frames)
-    window = cosine_window(coefficients, n_fft)
+    window = _shared_window(tuple(coefficients), int(n_fft))
     return float((x[starts[:, None] + np.arange(n_fft)] @ window).mean() / window.sum())
 
 
@@ -127,7 +138,7 @@ def power_spectrum(x: np.ndarray, samplerate: float, n_fft: int = 8192, frames: 
     x = np.asarray(x, dtype=np.float64)
     starts = frame_starts(x.size, n_fft, frames)
     segments = x[starts[:, None] + np.arange(n_fft)]
-    window = cosine_window(coefficients, n_fft)
+    window = _shared_window(tuple(coefficients), int(n_fft))
     # The window-weighted mean, not the plain one: a tone over a non-integer number of
     # periods shifts the plain mean (by ~A / (pi * cycles), -54 dB for 170 cycles), and
     # subtracting that would add a window-shaped line at DC. The weighted mean is what

@@ -182,7 +182,7 @@ class ControlPanel(QtWidgets.QWidget):
         self.channel_spin.setToolTip("the channel analysed (1-based), or the mix of all")
         self.blocksize_spin = _spin(0, BLOCKSIZE_SHOWN, 64, suffix=" smp")
         self.blocksize_spin.setSpecialValueText("auto")
-        self.blocksize_spin.setToolTip("frames per audio callback; auto = about 10 ms (512 frames at 48 kHz)")
+        self.blocksize_spin.setToolTip("frames per audio callback; auto = about 10 ms (512 frames at 48 kHz), up to the hop (≤ 25 ms)")
         self.latency_combo = _combo(LATENCIES)
         self.latency_combo.setToolTip("PortAudio's suggested input latency")
         form.addRow(options_title)

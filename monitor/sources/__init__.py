@@ -23,4 +23,4 @@ def open_source(settings: Settings) -> Source:
     from monitor.sources.microphone import MicrophoneSource
 
     return MicrophoneSource(settings.device, settings.samplerate, settings.channels,
-                            settings.blocksize, settings.latency)
+                            settings.blocksize, settings.latency, hop=settings.hop)

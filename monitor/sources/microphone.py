@@ -92,12 +92,25 @@ def resolve_device(device: Union[int, str, None]) -> dict[str, Any]:
 
 
 AUTO_BLOCK_SECONDS = 0.01  # the automatic block: the power of two of frames nearest 10 ms
+AUTO_BLOCK_MAX_SECONDS = 0.025  # ... raised toward a longer analysis hop, up to this
 
 
-def auto_blocksize(samplerate: float) -> int:
+def auto_blocksize(samplerate: float, hop: int | None = None) -> int:
     """Frames per callback when the user leaves it automatic: the power of two nearest to
-    :data:`AUTO_BLOCK_SECONDS` (512 at 44.1 and 48 kHz, 128 at 16 kHz, 1024 at 96 kHz)."""
-    return int(2 ** round(math.log2(max(1.0, samplerate * AUTO_BLOCK_SECONDS))))
+    :data:`AUTO_BLOCK_SECONDS` (512 at 44.1 and 48 kHz, 128 at 16 kHz, 1024 at 96 kHz), or,
+    when the analysis ``hop`` (samples) is longer, the largest power of two within the hop
+    and :data:`AUTO_BLOCK_MAX_SECONDS` (at 48 kHz and hop 1024: 1024).
+
+    A column needs a hop of new samples, so a block of up to a hop adds at most one block of
+    latency and wakes the callback, the worker and the GIL half as often at hop 1024: the
+    callback thread's CPU is per callback (0.18 ms at 512 and at 1024 frames through the
+    pulse plugin: 1.7 % of a core at 512, 0.9 % at 1024; ``python -m bench.callback_cost``).
+    """
+    base = int(2 ** round(math.log2(max(1.0, samplerate * AUTO_BLOCK_SECONDS))))
+    if hop is None:
+        return base
+    longest = min(int(hop), int(samplerate * AUTO_BLOCK_MAX_SECONDS))
+    return max(base, 1 << (max(1, longest).bit_length() - 1))
 
 
 class MicrophoneSource(Source):
@@ -112,16 +125,18 @@ class MicrophoneSource(Source):
     channels : int, optional
         Channels to open; default: up to 2 of the device's.
     blocksize : int
-        Frames per callback; 0: :func:`auto_blocksize` (about 10 ms).
+        Frames per callback; 0: :func:`auto_blocksize` (about 10 ms, or up to the hop).
     latency : 'low', 'high' or float
         PortAudio's suggested latency.
+    hop : int, optional
+        The analysis hop (samples) the automatic block may follow (:func:`auto_blocksize`).
     """
 
     kind = "microphone"
 
     def __init__(self, device: Union[int, str, None] = None, samplerate: Optional[float] = None,
                  channels: Optional[int] = None, blocksize: int = 0,
-                 latency: Union[str, float] = "low") -> None:
+                 latency: Union[str, float] = "low", hop: Optional[int] = None) -> None:
         super().__init__()
         sd = _sd()
         info = resolve_device(device)
@@ -146,7 +161,7 @@ class MicrophoneSource(Source):
         # PortAudio picked ~100 frames (300 Python callbacks a second), and the callback and
         # libpulse threads cost 5.5 % of a core; 512-frame blocks cost 1.8 % (bench/findings.md)
         # for at most 8.6 ms more latency at 48 kHz.
-        self.blocksize = blocksize or auto_blocksize(self.samplerate)
+        self.blocksize = blocksize or auto_blocksize(self.samplerate, hop)
         self.latency_setting = latency
         self.description = f"input {self.device_name}"
         self._stream = None

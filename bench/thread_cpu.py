@@ -1,0 +1,185 @@
+"""CPU time of the app's non-GUI threads' work, in this process, per second of audio.
+
+    python -m bench.thread_cpu measure [--seconds 30] [--repeats 3] [--profile]
+    python -m bench.thread_cpu measure-detectors ...   (the Measurements dock shut: no figures)
+    python -m bench.thread_cpu classifier [--seconds 30] [--repeats 3] [--profile]
+    python -m bench.thread_cpu detector [--seconds 30] [--repeats 3]
+    python -m bench.thread_cpu PART --instructions [--seconds 10]
+
+Each part gets the same fixed signal (the benchmark programme, 48 kHz mono, as
+``bench.audio.programme`` writes it) in 10 ms blocks, as the analysis worker feeds it, and
+runs on this thread what its own thread would run, at the rate it would run it: the
+measurement consumer polled every ``POLL_SECONDS`` of audio (as its ``_run`` waits), the classifier
+fed at the worker's pace and its queue drained every block. The figure is
+``time.thread_time`` per second of audio, in ms (so 10 ms/s is 1 % of a core), which does not
+depend on what else the machine runs (the whole-app figures move by ±10 points with the load
+of this shared machine) less than wall time does, but still by ±30 % at a load of 8 on 2
+cores (caches, frequency). ``--instructions`` counts instead the instructions of the part's
+loop under valgrind (a run with the loop minus one without; see :mod:`bench.instructions`),
+which does not move with the load. ``--profile`` adds cProfile's top entries for one repeat.
+Run it in another checkout (``cp bench/thread_cpu.py BEFORE/bench/``) for a before/after.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import os
+import pstats
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RATE = 48000
+BLOCK = 480  # 10 ms
+
+
+def _signal(seconds: float) -> np.ndarray:
+    import soundfile as sf
+
+    from bench.audio import programme
+
+    path = os.path.join(tempfile.mkdtemp(prefix="thread_cpu-"), "programme.wav")
+    y, _ = sf.read(programme(path, seconds), dtype="float32")
+    n = int(seconds * RATE)
+    return np.resize(y, n)  # loops the programme when it is shorter
+
+
+def run_measure(y: np.ndarray, analysing: bool = True) -> float:
+    """Thread CPU seconds of a MeasurementConsumer fed ``y`` in 10 ms blocks, polled as its thread polls it
+    (``analysing=False``: the detectors and levels only, as with the Measurements dock shut)."""
+    from monitor.measurement import MeasurementConsumer
+
+    consumer = MeasurementConsumer(RATE)
+    consumer.analysing = analysing
+    # Polled as its thread polls it (0.05 s before POLL_SECONDS was there).
+    every = max(1, round(getattr(MeasurementConsumer, "POLL_SECONDS", 0.05) * RATE / BLOCK))
+    t = time.thread_time()
+    for i, start in enumerate(range(0, y.size - BLOCK + 1, BLOCK)):
+        consumer.feed(y[start:start + BLOCK], RATE, (start + BLOCK) / RATE)
+        if i % every == every - 1:
+            consumer.poll()
+    return time.thread_time() - t
+
+
+def run_detector(y: np.ndarray) -> float:
+    """Thread CPU seconds of the discontinuity detector alone, in 50 ms blocks."""
+    from monitor.dsp.discontinuity import DiscontinuityDetector
+
+    det = DiscontinuityDetector(RATE)
+    x = y.astype(np.float64)
+    step = 5 * BLOCK
+    t = time.thread_time()
+    for start in range(0, x.size - step + 1, step):
+        det.process(x[start:start + step])
+    return time.thread_time() - t
+
+
+def _drain_one_by_one(classifier) -> None:
+    """The classifier thread's loop before it joined queued blocks (a checkout without
+    ``drain``): each block resampled, framed and classified on its own."""
+    while classifier._queue:
+        item = classifier._queue.popleft()
+        classifier._wall_offset = item[3] - item[2]
+        classifier._taken_seconds += len(item[0]) / item[1]
+        classifier._process(*item[:3])
+        classifier._done += 1
+
+
+def run_classifier(y: np.ndarray) -> float:
+    """Thread CPU seconds of the classifier's thread work (resampling, frontend, model) for ``y``
+    fed in 10 ms blocks and taken every 0.1 s of audio (its thread wakes once per
+    ``WAKE_SECONDS``); ``feed`` itself is the worker's and is not counted."""
+    from monitor.classifier import open_classifier
+    from monitor.classifier.stream import SoundEventClassifier
+    from monitor.settings import Settings
+
+    classifier, problem = open_classifier(Settings())
+    if classifier is None:
+        raise SystemExit(f"no classifier: {problem}")
+    classifier.close()  # its thread: this one does the work
+    classifier = SoundEventClassifier(classifier.model, Settings(), start=False)
+    drain = getattr(classifier, "drain", None) or (lambda: _drain_one_by_one(classifier))
+    spent = 0.0
+    for i, start in enumerate(range(0, y.size - BLOCK + 1, BLOCK)):
+        classifier.feed(y[start:start + BLOCK], RATE, (start + BLOCK) / RATE)
+        if i % 10 == 9:
+            t = time.thread_time()
+            drain()
+            spent += time.thread_time() - t
+    return spent
+
+
+def run_detectors(y: np.ndarray) -> float:
+    """:func:`run_measure` without the tone/distortion/band figures."""
+    return run_measure(y, analysing=False)
+
+
+PARTS = {"measure": run_measure, "measure-detectors": run_detectors, "detector": run_detector, "classifier": run_classifier}
+
+
+def _loop(part: str, seconds: float, run: bool) -> None:
+    """What :func:`instructions` counts: the set-up and warm-up, and the loop if ``run``."""
+    from monitor.threads import one_blas_thread
+
+    one_blas_thread()
+    y = _signal(seconds)
+    PARTS[part](y[:RATE])
+    if run:
+        PARTS[part](y)
+
+
+def instructions(part: str, seconds: float) -> float:
+    """Instructions per second of audio of ``part`` (valgrind; loop minus no loop)."""
+    counts = []
+    for run in (1, 0):
+        cmd = ["valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null",
+               sys.executable, "-m", "bench.thread_cpu", "--loop", part, str(seconds), str(run)]
+        env = dict(os.environ, PYTHONHASHSEED="0", PYTHONPATH=REPO, OPENBLAS_NUM_THREADS="1")
+        out = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, check=True).stderr
+        counts.append(int(re.search(r"I\s+refs:\s+([\d,]+)", out).group(1).replace(",", "")))
+    return (counts[0] - counts[1]) / seconds
+
+
+def main(argv=None) -> int:
+    if argv is None and sys.argv[1:2] == ["--loop"]:
+        _loop(sys.argv[2], float(sys.argv[3]), sys.argv[4] == "1")
+        return 0
+    ap = argparse.ArgumentParser(prog="python -m bench.thread_cpu")
+    ap.add_argument("part", choices=sorted(PARTS))
+    ap.add_argument("--seconds", type=float, default=30.0)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--profile", action="store_true")
+    ap.add_argument("--instructions", action="store_true", help="count instructions (valgrind)")
+    ns = ap.parse_args(argv)
+    if ns.instructions:
+        per_s = instructions(ns.part, ns.seconds)
+        print(f"{ns.part}: {per_s / 1e6:.1f} M instructions per s of audio ({ns.seconds:g} s, valgrind)")
+        return 0
+    from monitor.threads import one_blas_thread
+
+    one_blas_thread()  # as the app does (main.py)
+    y = _signal(ns.seconds)
+    run = PARTS[ns.part]
+    run(y[:RATE])  # warm up (imports, caches, the model)
+    spent = [run(y) for _ in range(ns.repeats)]
+    per_s = [1e3 * s / ns.seconds for s in spent]
+    print(f"{ns.part}: {statistics.median(per_s):.2f} ms CPU per s of audio "
+          f"({', '.join(f'{v:.2f}' for v in per_s)}; {ns.seconds:g} s, 10 ms blocks)")
+    if ns.profile:
+        prof = cProfile.Profile()
+        prof.enable()
+        run(y)
+        prof.disable()
+        pstats.Stats(prof).sort_stats("tottime").print_stats(18)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -30,6 +30,7 @@ from monitor.threads import NamedThread
 __all__ = ["LOG_ROWS", "MeasurementConsumer"]
 
 LOG_ROWS = 100_000  # measurements kept for the log export (14 h at one per 0.5 s; ~30 MB)
+MAX_LAG_SECONDS = 10.0  # s the measure thread may fall behind before samples go unchecked
 
 
 def _num(x, digits: int = 2):
@@ -119,9 +120,11 @@ class MeasurementConsumer:
         self.interval_samples = max(1, int(round(interval * self.samplerate)))
         self.n_harmonics, self.band, self.band_fraction = int(n_harmonics), band, int(band_fraction)
         self.dc_warn = 10.0 ** (dc_warn_dbfs / 20.0)
-        # Room for the analysis span plus 4 intervals: the thread may lag 2 s at 0.5 s before
-        # samples go unchecked (then counted in samples_missed).
-        self._ring = np.zeros(self.span + 4 * self.interval_samples, dtype=np.float32)
+        # Room for the analysis span plus MAX_LAG_SECONDS: the thread may lag that long before
+        # samples go unchecked (then counted in samples_missed). 2 s was too short: on a
+        # machine at load 16 (2 cores) the thread went unscheduled for 3 s. 1.9 MB at 48 kHz.
+        lag = max(4 * self.interval_samples, int(MAX_LAG_SECONDS * self.samplerate))
+        self._ring = np.zeros(self.span + lag, dtype=np.float32)
         self._lock = threading.Lock()  # held only to copy in (feed) and out (the thread)
         self._written = 0  # samples ever fed
         self._stream_time = 0.0

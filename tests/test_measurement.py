@@ -10,7 +10,7 @@ import pytest
 from monitor.calibration import MicCalibration
 from monitor.dsp.clipping import RAIL, ClipCounter
 from monitor.dsp.detectors import DropoutDetector
-from monitor.measurement import MeasurementConsumer
+from monitor.measurement import MAX_LAG_SECONDS, MeasurementConsumer
 
 ODD = (1, 17, 480, 1023, 4097, 3, 333)
 
@@ -169,12 +169,13 @@ def test_refused_feeds_and_missed_samples_are_counted_and_said():
     consumer = MeasurementConsumer(fs)
     consumer.feed(np.zeros(100, dtype=np.float32), 44100, 0.0)
     assert consumer.dropped_feeds == 1 and "44100 Hz" in consumer.problem
-    consumer = MeasurementConsumer(fs, interval=0.1)  # ring: 20480 + 4 * 4800 samples
-    x = _test_tone(fs, 2.0).astype(np.float32)
-    consumer.feed(x, fs, 2.0)  # one block larger than the ring
+    consumer = MeasurementConsumer(fs, interval=0.1)  # ring: 20480 + MAX_LAG_SECONDS of samples
+    ring = 20480 + int(MAX_LAG_SECONDS * fs)
+    x = _test_tone(fs, MAX_LAG_SECONDS + 2.0).astype(np.float32)
+    consumer.feed(x, fs, float(x.size) / fs)  # one block larger than the ring
     consumer.poll()
     out = consumer.latest()
-    assert out["samples_missed"] == x.size - (20480 + 4 * 4800)
+    assert out["samples_missed"] == x.size - ring
     assert "fell behind" in out["problem"]
     assert out["thd_percent"] == pytest.approx(1.0, abs=0.02)  # the newest audio is still measured
 

@@ -104,7 +104,11 @@ class LevelMeters(QtWidgets.QWidget):
         self.state.update(peak_dbfs, rms_dbfs, now, clipped_total, gain_db)
         look = self._look()
         if look != self._shown and drawn_on_screen(self):
-            self.update()
+            if self._shown is not None and look[-2:] == self._shown[-2:] \
+                    and (look[6] is None) == (self._shown[6] is None):
+                self.update_changing()  # same size, same layout: the levels' part only
+            else:
+                self.update()
 
     def _look(self) -> tuple:
         """What a paint would show, in pixels and text: equal looks need no repaint (a steady
@@ -166,39 +170,97 @@ class LevelMeters(QtWidgets.QWidget):
         font.setPointSizeF(7.5)
         return font
 
+    # What changes with the levels is drawn from pixmaps made once: the lit bars (one gradient,
+    # cut to height), the numbers (one small pixmap per text), the clip light (on, off) and the
+    # gain. Drawing the gradient, three texts and the clip light each paint cost 0.33 ms of
+    # the 0.35 (offscreen, standalone; 0.6 ms in the window), most of it text layout.
+    def _cached(self, key: tuple, size: QtCore.QSizeF, draw) -> QtGui.QPixmap:
+        cache = self.__dict__.setdefault("_pixmaps", {})
+        ratio = self.devicePixelRatioF()
+        full = key + (ratio, COLORS["plot"], COLORS["text"])
+        pix = cache.get(full)
+        if pix is None:
+            if len(cache) > 256:  # numbers come and go: keep the cache small
+                cache.clear()
+            pix = QtGui.QPixmap(max(1, math.ceil(size.width() * ratio)),
+                                max(1, math.ceil(size.height() * ratio)))
+            pix.setDevicePixelRatio(ratio)
+            pix.fill(QtGui.QColor(COLORS["plot"]))
+            p = QtGui.QPainter(pix)
+            draw(p, QtCore.QRectF(0, 0, size.width(), size.height()))
+            p.end()
+            cache[full] = pix
+        return pix
+
+    def _text(self, text: str, color: str, width: float, flags) -> QtGui.QPixmap:
+        def draw(p, rect):
+            p.setFont(self._font(p))
+            p.setPen(QtGui.QColor(color))
+            p.drawText(rect, flags, text)
+        return self._cached(("text", text, color, width, int(flags.value)),
+                            QtCore.QSizeF(width, 14), draw)
+
+    def _bar(self, top: float, bottom: float) -> QtGui.QPixmap:
+        """A fully lit bar, ``bottom - top`` high: green, yellow, red to the top."""
+        def draw(p, rect):
+            grad = QtGui.QLinearGradient(0, rect.height(), 0, 0)
+            grad.setColorAt(0.0, QtGui.QColor("#1f7a45"))
+            grad.setColorAt(0.70, QtGui.QColor(COLORS["ok"]))
+            grad.setColorAt(0.85, QtGui.QColor("#e8c330"))
+            grad.setColorAt(1.0, QtGui.QColor(COLORS["danger"]))
+            p.fillRect(rect, QtGui.QBrush(grad))
+        return self._cached(("bar", bottom - top), QtCore.QSizeF(self.BAR_W, bottom - top), draw)
+
+    def _clip_light(self, on: bool) -> QtGui.QPixmap:
+        def draw(p, rect):
+            p.fillRect(rect, QtGui.QColor(COLORS["danger"] if on else "#2a1a1a"))
+            p.setFont(self._font(p))
+            p.setPen(QtGui.QColor("#ffffff" if on else "#6a4a4a"))
+            p.drawText(rect, QtCore.Qt.AlignmentFlag.AlignCenter, "CLIP")
+        return self._cached(("clip", on, COLORS["danger"]),
+                            QtCore.QSizeF(self.X_RMS + self.BAR_W - self.X_PK, 16), draw)
+
+    def _changing(self) -> QtCore.QRect:
+        """The part of the widget a new level repaints: the bars, their numbers, the clip light
+        and the gain line (not the scale left of them)."""
+        x0 = int(self.X_PK) - 7
+        return QtCore.QRect(x0, 0, int(self.X_RMS + self.BAR_W) + 7 - x0, self.height())
+
+    def update_changing(self) -> None:
+        """Repaint what the levels change (see :meth:`_changing`)."""
+        r = self._changing()
+        if self.state.gain_db is not None:  # the gain line spans the width
+            r = r.united(QtCore.QRect(0, self.height() - 16, self.width(), 16))
+        self.update(r)
+
     def paintEvent(self, event) -> None:  # noqa: N802 - Qt API
         s = self.state
         self._shown = self._look()
         top, bottom = self._span(s)
         w, h = self.width(), self.height()
         bar_w, x_pk, x_rms = self.BAR_W, self.X_PK, self.X_RMS
+        area = event.rect()
+        bg = self._background(top, bottom)
+        ratio = bg.devicePixelRatio()
         p = QtGui.QPainter(self)
-        p.drawPixmap(0, 0, self._background(top, bottom))
-        p.setFont(self._font(p))
-        grad = QtGui.QLinearGradient(0, bottom, 0, top)
-        grad.setColorAt(0.0, QtGui.QColor("#1f7a45"))
-        grad.setColorAt(0.70, QtGui.QColor(COLORS["ok"]))
-        grad.setColorAt(0.85, QtGui.QColor("#e8c330"))
-        grad.setColorAt(1.0, QtGui.QColor(COLORS["danger"]))
+        p.drawPixmap(QtCore.QRectF(area), bg, QtCore.QRectF(
+            area.x() * ratio, area.y() * ratio, area.width() * ratio, area.height() * ratio))
+        bar = self._bar(top, bottom)
         for x, value in ((x_pk, s.peak), (x_rms, s.rms)):
-            y = self._y(value, top, bottom)
             if math.isfinite(value):
-                p.fillRect(QtCore.QRectF(x, y, bar_w, bottom - y), QtGui.QBrush(grad))
+                y = self._y(value, top, bottom)
+                p.drawPixmap(QtCore.QRectF(x, y, bar_w, bottom - y), bar,
+                             QtCore.QRectF(0, (y - top) * ratio, bar_w * ratio, (bottom - y) * ratio))
         if math.isfinite(s.held):
             y = self._y(s.held, top, bottom)
-            p.setPen(QtGui.QPen(QtGui.QColor(COLORS["accent"]), 2))
-            p.drawLine(QtCore.QPointF(x_pk, y), QtCore.QPointF(x_pk + bar_w, y))
+            p.fillRect(QtCore.QRectF(x_pk, y - 1, bar_w, 2), QtGui.QColor(COLORS["accent"]))
         # the numbers and the clip light on top
-        p.setPen(QtGui.QColor(COLORS["text"]))
+        center = QtCore.Qt.AlignmentFlag.AlignHCenter
         for x, value in ((x_pk, s.held), (x_rms, s.rms)):
-            p.drawText(QtCore.QRectF(x - 6, top - 16, bar_w + 12, 14),
-                       QtCore.Qt.AlignmentFlag.AlignHCenter, _number(value))
-        clip = QtCore.QRectF(x_pk, 4, x_rms + bar_w - x_pk, 16)
-        p.fillRect(clip, QtGui.QColor(COLORS["danger"] if s.clipping else "#2a1a1a"))
-        p.setPen(QtGui.QColor("#ffffff" if s.clipping else "#6a4a4a"))
-        p.drawText(clip, QtCore.Qt.AlignmentFlag.AlignCenter, "CLIP")
+            p.drawPixmap(QtCore.QPointF(x - 6, top - 16),
+                         self._text(_number(value), COLORS["text"], bar_w + 12, center))
+        p.drawPixmap(QtCore.QPointF(x_pk, 4), self._clip_light(s.clipping))
         if s.gain_db is not None:
-            p.setPen(QtGui.QColor(COLORS["accent"]))
-            p.drawText(QtCore.QRectF(0, h - 16, w, 14), QtCore.Qt.AlignmentFlag.AlignHCenter,
-                       f"gain {s.gain_db:+.1f} dB")
+            p.drawPixmap(QtCore.QPointF(0, h - 16),
+                         self._text(f"gain {s.gain_db:+.1f} dB", COLORS["accent"], w, center))
         p.end()

@@ -296,3 +296,21 @@ def test_meters_bars_numbers_and_repaint_of_the_levels_only(qtbot, themed):
     shown = _backing_store(meters)
     assert _is(shown[4:20, int(meters.X_PK):int(meters.X_PK) + 10], COLORS["danger"]).any()
     assert _is(shown[-16:], COLORS["accent"]).any()  # the gain line
+
+
+def test_peak_hold_holds_then_falls_at_its_rate():
+    from monitor.gui.spectrum import PeakHold, auto_range
+
+    hold = PeakHold(hold=1.0, decay=20.0)
+    first = hold.update(np.array([-10.0, -50.0], np.float32), 0.0).copy()
+    np.testing.assert_array_equal(first, [-10.0, -50.0])
+    held = hold.update(np.array([-60.0, -40.0], np.float32), 0.5)
+    np.testing.assert_array_equal(held, [-10.0, -40.0])  # held; the higher one taken
+    held = hold.update(np.array([-60.0, -60.0], np.float32), 1.25)
+    # -10 set at 0 s expired (1.25 > 1): falls 20 dB/s × 0.75 s; -40 set at 0.5 s still holds
+    np.testing.assert_allclose(held, [-25.0, -40.0])
+    held = hold.update(np.array([-60.0, -60.0], np.float32), 2.0)
+    np.testing.assert_allclose(held, [-40.0, -55.0])
+    assert auto_range(np.array([-12.0, -80.0])) == (-100.0, 0.0)
+    assert auto_range(np.array([-np.inf, -3.0])) == (-90.0, 10.0)
+    assert auto_range(np.array([-np.inf])) == (-90.0, 10.0)

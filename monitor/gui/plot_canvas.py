@@ -280,8 +280,7 @@ class PlotCanvas(QtWidgets.QWidget):
         p = QtGui.QPainter(pix)
         tick_font, label_font = self._fonts()
         dim = QtGui.QColor(COLORS["dim"])
-        grid = QtGui.QColor(dim)
-        grid.setAlpha(GRID_ALPHA)
+        grid = _blend(QtGui.QColor(COLORS["plot"]), dim, GRID_ALPHA / 255)
         gap = max(2.0, 3.0 * self.ui_scale)
         p.setFont(tick_font)
         tm = QtGui.QFontMetricsF(tick_font)
@@ -333,7 +332,9 @@ class PlotCanvas(QtWidgets.QWidget):
             return self._title_pix[1]
         _, font = self._fonts()
         fm = QtGui.QFontMetricsF(font)
-        width = min(float(self.width()), fm.horizontalAdvance(self._title) + 4)
+        head, dash, tail = self._title.partition(" — ")
+        width = min(float(self.width()),
+                    fm.horizontalAdvance(head + dash) + fm.horizontalAdvance(tail) + 4)
         height = self.plot_rect().top()
         pix = QtGui.QPixmap(max(1, math.ceil(width * ratio)), max(1, math.ceil(height * ratio)))
         pix.setDevicePixelRatio(ratio)
@@ -341,8 +342,14 @@ class PlotCanvas(QtWidgets.QWidget):
         p = QtGui.QPainter(pix)
         p.setFont(font)
         p.setPen(QtGui.QColor(COLORS["dim"]))
-        p.drawText(QtCore.QRectF(0, 0, width, height), QtCore.Qt.AlignmentFlag.AlignCenter,
-                   self._title)
+        # In two pieces at the dash: one text with both '—' and '♯' took Qt 0.3 ms to lay out
+        # (font fallback), each piece alone 0.03 ms; the spectrum's title changes 4× a second.
+        head, dash, tail = self._title.partition(" — ")
+        x = (width - fm.horizontalAdvance(head + dash) - fm.horizontalAdvance(tail)) / 2
+        base = (height + fm.ascent() - fm.descent()) / 2
+        p.drawText(QtCore.QPointF(x, base), head + dash)
+        if tail:
+            p.drawText(QtCore.QPointF(x + fm.horizontalAdvance(head + dash), base), tail)
         p.end()
         at = QtCore.QPointF(round((self.width() - width) / 2), 0)
         self._title_pix = ((self._title, ratio), (at, pix))
@@ -416,6 +423,13 @@ class PlotCanvas(QtWidgets.QWidget):
                 p.setPen(trace.pen())
                 _polyline(p, poly, trace.width)
         p.end()
+
+
+def _blend(under: QtGui.QColor, over: QtGui.QColor, alpha: float) -> QtGui.QColor:
+    """``over`` at ``alpha`` on ``under``, as one opaque colour: the grid drawn with an alpha
+    pen took Qt's blending path (0.47 ms for 17 lines against a few µs opaque)."""
+    mix = [round(u + (o - u) * alpha) for u, o in zip(under.getRgb()[:3], over.getRgb()[:3])]
+    return QtGui.QColor(*mix)
 
 
 def _polyline(p: QtGui.QPainter, poly: QtGui.QPolygonF, width: float) -> None:

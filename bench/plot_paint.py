@@ -47,8 +47,10 @@ def _timer(timers: dict, cls, name: str, label: str, per_view: bool = False) -> 
     setattr(cls, name, wrapper)
 
 
-def run(frames: int, scale: str, ui_scale: float, timed: bool = True) -> dict:
-    """Build the views, feed ``frames`` frames; return {label: [calls, seconds]}."""
+def run(frames: int, scale: str, ui_scale: float, timed: bool = True,
+        only: str = "") -> dict:
+    """Build the views, feed ``frames`` frames (to ``only`` that view if given); return
+    {label: [calls, seconds]}."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     sys.path.insert(0, os.getcwd())
     import numpy as np
@@ -115,25 +117,29 @@ def run(frames: int, scale: str, ui_scale: float, timed: bool = True) -> dict:
     for i in range(frames):
         now = i / 30.0
         frame = db[i % len(db)]
-        views["spectrum"].update_frame(frame, now)
+        if only in ("", "spectrum"):
+            views["spectrum"].update_frame(frame, now)
         end = (i + 1) * hop + params.n_fft
-        # a new array each frame, like the worker's swapped scope buffer
-        views["scope"].update_scope(np.array(audio[max(0, end - scope_n):end]), 48000.0)
-        chunk = audio[end - hop:end]
-        peak = 20 * np.log10(max(float(np.abs(chunk).max()), 1e-10))
-        rms = 20 * np.log10(max(float(np.sqrt(np.mean(chunk ** 2))), 1e-10))
-        views["meters"].update_levels(peak, rms, now, 0, None)
+        if only in ("", "scope"):
+            # a new array each frame, like the worker's swapped scope buffer
+            views["scope"].update_scope(np.array(audio[max(0, end - scope_n):end]), 48000.0)
+        if only in ("", "meters"):
+            chunk = audio[end - hop:end]
+            peak = 20 * np.log10(max(float(np.abs(chunk).max()), 1e-10))
+            rms = 20 * np.log10(max(float(np.sqrt(np.mean(chunk ** 2))), 1e-10))
+            views["meters"].update_levels(peak, rms, now, 0, None)
         app.processEvents()
         app.processEvents()  # a QGraphicsScene posts its update a turn later
     top.close()
     return timers
 
 
-def _instructions(frames: int, scale: str, ui_scale: float) -> int:
+def _instructions(frames: int, scale: str, ui_scale: float, only: str = "") -> int:
     def count(n: int) -> int:
         cmd = ["valgrind", "--tool=cachegrind", "--cache-sim=no",
                "--cachegrind-out-file=/dev/null", sys.executable, os.path.abspath(__file__),
-               "--loop", str(n), "--scale", scale, "--ui-scale", str(ui_scale)]
+               "--loop", str(n), "--scale", scale, "--ui-scale", str(ui_scale),
+               "--only", only]
         env = dict(os.environ, PYTHONHASHSEED="0", OPENBLAS_NUM_THREADS="1",
                    QT_QPA_PLATFORM="offscreen", PYTHONPATH=os.getcwd())
         out = subprocess.run(cmd, cwd=os.getcwd(), env=env, capture_output=True, text=True,
@@ -149,17 +155,20 @@ def main(argv=None) -> int:
     ap.add_argument("--scale", default="mel", choices=("linear", "log", "mel"))
     ap.add_argument("--ui-scale", type=float, default=1.0)
     ap.add_argument("--instructions", action="store_true")
+    ap.add_argument("--only", default="", choices=("", "spectrum", "scope", "meters"),
+                    help="update and paint only this view (the others stay still)")
     ap.add_argument("--loop", type=int, default=None, help=argparse.SUPPRESS)
     ns = ap.parse_args(argv)
     if ns.loop is not None:
-        run(ns.loop, ns.scale, ns.ui_scale, timed=False)
+        run(ns.loop, ns.scale, ns.ui_scale, timed=False, only=ns.only)
         return 0
     if ns.instructions:
-        per = _instructions(ns.frames, ns.scale, ns.ui_scale)
+        per = _instructions(ns.frames, ns.scale, ns.ui_scale, ns.only)
         print(f"{os.getcwd()}: {per / 1e6:.2f} M instructions per frame "
-              f"(3 updates + paints + flushes; {ns.scale}, UI scale {ns.ui_scale})")
+              f"({ns.only or 'all three views'}: updates + paints + flushes; {ns.scale}, "
+              f"UI scale {ns.ui_scale})")
         return 0
-    timers = run(ns.frames, ns.scale, ns.ui_scale)
+    timers = run(ns.frames, ns.scale, ns.ui_scale, only=ns.only)
     print(f"{os.getcwd()}: {ns.frames} frames, {ns.scale}, UI scale {ns.ui_scale}, "
           f"load {os.getloadavg()[0]:.1f}")
     print(f"  {'part':40s} {'calls':>6s} {'ms/call':>8s}")

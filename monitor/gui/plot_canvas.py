@@ -144,9 +144,12 @@ class PlotCanvas(QtWidgets.QWidget):
         self._rect: Optional[tuple] = None  # (key, QRectF): the plot area
         # paintEvent covers every pixel: nothing behind needs painting first.
         self.setAttribute(QtCore.Qt.WidgetAttribute.WA_OpaquePaintEvent, True)
-        self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding,
-                           QtWidgets.QSizePolicy.Policy.Expanding)
-        self.setMinimumSize(120, 80)
+
+    def sizeHint(self) -> QtCore.QSize:  # noqa: N802 - Qt API
+        return QtCore.QSize(600, 480)  # what the pyqtgraph plot asked for: layouts stay as they were
+
+    def minimumSizeHint(self) -> QtCore.QSize:  # noqa: N802 - Qt API
+        return QtCore.QSize(68, 68)
 
     # -- what is shown ---------------------------------------------------------------------------
     def add_trace(self, trace: Trace) -> Trace:

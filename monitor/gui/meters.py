@@ -82,6 +82,7 @@ class LevelMeters(QtWidgets.QWidget):
                            QtWidgets.QSizePolicy.Policy.Expanding)
         self.setToolTip(_TIP)
         self._shown: Optional[tuple] = None  # the look last painted (see _look)
+        self._requested: Optional[tuple] = None  # the look last asked for, not yet painted
         # paintEvent covers every pixel (the background pixmap first): the window and the
         # central widget behind need not repaint with each level update.
         self.setAttribute(QtCore.Qt.WidgetAttribute.WA_OpaquePaintEvent, True)
@@ -103,12 +104,16 @@ class LevelMeters(QtWidgets.QWidget):
         """Feed new levels (dBFS); repaint if what is shown changed (and is on screen)."""
         self.state.update(peak_dbfs, rms_dbfs, now, clipped_total, gain_db)
         look = self._look()
-        if look != self._shown and drawn_on_screen(self):
-            if self._shown is not None and look[-2:] == self._shown[-2:] \
-                    and (look[6] is None) == (self._shown[6] is None):
-                self.update_changing()  # same size, same layout: the levels' part only
+        before = self._requested if self._requested is not None else self._shown
+        if look != before and drawn_on_screen(self):
+            if before is not None and look[-2:] == before[-2:] \
+                    and (look[6] is None) == (before[6] is None):
+                # Same size and layout: only the rows between the old and new bar tops, and
+                # the texts that changed (the requests add up until the paint).
+                self.update(self._changed(before, look))
             else:
                 self.update()
+            self._requested = look
 
     def _look(self) -> tuple:
         """What a paint would show, in pixels and text: equal looks need no repaint (a steady
@@ -220,6 +225,35 @@ class LevelMeters(QtWidgets.QWidget):
         return self._cached(("clip", on, COLORS["danger"]),
                             QtCore.QSizeF(self.X_RMS + self.BAR_W - self.X_PK, 16), draw)
 
+    def _changed(self, a: tuple, b: tuple) -> QtGui.QRegion:
+        """The pixels that differ between looks ``a`` and ``b`` (see :meth:`_look`)."""
+        top, bottom = self._span(self.state)
+        region = QtGui.QRegion()
+
+        def rows(x: float, ya, yb, pad: int = 2) -> None:
+            nonlocal region
+            y0 = min(bottom if ya is None else ya, bottom if yb is None else yb)
+            y1 = max(bottom if ya is None else ya, bottom if yb is None else yb)
+            if ya != yb:
+                region = region.united(QtCore.QRect(int(x), int(y0) - pad, int(self.BAR_W),
+                                             int(y1 - y0) + 2 * pad + 1))
+
+        rows(self.X_PK, a[0], b[0])
+        rows(self.X_RMS, a[1], b[1])
+        if a[2] != b[2]:
+            for y in (a[2], b[2]):
+                if y is not None:
+                    region = region.united(QtCore.QRect(int(self.X_PK), int(y) - 3, int(self.BAR_W), 6))
+        if a[3:5] != b[3:5]:
+            region = region.united(QtCore.QRect(int(self.X_PK) - 7, int(top) - 17,
+                                         int(self.X_RMS + self.BAR_W - self.X_PK) + 14, 16))
+        if a[5] != b[5]:
+            region = region.united(QtCore.QRect(int(self.X_PK) - 1, 3,
+                                         int(self.X_RMS + self.BAR_W - self.X_PK) + 2, 18))
+        if a[6] != b[6]:
+            region = region.united(QtCore.QRect(0, self.height() - 17, self.width(), 17))
+        return region
+
     def _changing(self) -> QtCore.QRect:
         """The part of the widget a new level repaints: the bars, their numbers, the clip light
         and the gain line (not the scale left of them)."""
@@ -239,10 +273,12 @@ class LevelMeters(QtWidgets.QWidget):
         top, bottom = self._span(s)
         w, h = self.width(), self.height()
         bar_w, x_pk, x_rms = self.BAR_W, self.X_PK, self.X_RMS
-        area = event.rect()
+        self._requested = None
         bg = self._background(top, bottom)
         ratio = bg.devicePixelRatio()
         p = QtGui.QPainter(self)
+        # The background under the changed rectangles (Qt clips to the event's region).
+        area = event.rect()
         p.drawPixmap(QtCore.QRectF(area), bg, QtCore.QRectF(
             area.x() * ratio, area.y() * ratio, area.width() * ratio, area.height() * ratio))
         bar = self._bar(top, bottom)

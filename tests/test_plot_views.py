@@ -2,7 +2,7 @@
 labels must be, and where they must not (real Qt offscreen, real analysis of generated audio).
 
 Painting is checked twice: ``widget.grab()`` (a full paint) and the window's backing store
-after the views repainted only what changed (``update_plot``, ``update_changing``), which must
+after the views repainted only what changed (``update_plot``; the meters' changed rows), which must
 leave nothing stale behind.
 """
 
@@ -290,6 +290,17 @@ def test_meters_bars_numbers_and_repaint_of_the_levels_only(qtbot, themed):
     _settle(qtbot, meters)
     shown = _backing_store(meters)
     assert abs(bar_top(shown, x_rms) - meters._y(-40.0, top, bottom)) <= 2
+    # The hold expired (10 s later): its line moved down with the peak, none left at -6 dB.
+    pk = shown[:, int(meters.X_PK):int(meters.X_PK + meters.BAR_W)]
+    y6 = int(meters._y(-6.0, top, bottom))
+    assert not _is(pk[y6 - 3:y6 + 4], COLORS["accent"]).any()
+    assert abs(bar_top(shown, x_pk) - meters._y(-40.0, top, bottom)) <= 2
+    # Louder again: both bars grow back.
+    meters.update_levels(-3.0, -5.0, 10.05, 0, None)
+    _settle(qtbot, meters)
+    shown = _backing_store(meters)
+    assert abs(bar_top(shown, x_pk) - meters._y(-3.0, top, bottom)) <= 2
+    assert abs(bar_top(shown, x_rms) - meters._y(-5.0, top, bottom)) <= 2
     # Clipping lights the clip box.
     meters.update_levels(0.0, -3.0, 10.1, 1, 12.0)
     _settle(qtbot, meters)

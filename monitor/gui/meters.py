@@ -254,19 +254,6 @@ class LevelMeters(QtWidgets.QWidget):
             region = region.united(QtCore.QRect(0, self.height() - 17, self.width(), 17))
         return region
 
-    def _changing(self) -> QtCore.QRect:
-        """The part of the widget a new level repaints: the bars, their numbers, the clip light
-        and the gain line (not the scale left of them)."""
-        x0 = int(self.X_PK) - 7
-        return QtCore.QRect(x0, 0, int(self.X_RMS + self.BAR_W) + 7 - x0, self.height())
-
-    def update_changing(self) -> None:
-        """Repaint what the levels change (see :meth:`_changing`)."""
-        r = self._changing()
-        if self.state.gain_db is not None:  # the gain line spans the width
-            r = r.united(QtCore.QRect(0, self.height() - 16, self.width(), 16))
-        self.update(r)
-
     def paintEvent(self, event) -> None:  # noqa: N802 - Qt API
         s = self.state
         self._shown = self._look()

@@ -301,6 +301,17 @@ def test_meters_bars_numbers_and_repaint_of_the_levels_only(qtbot, themed):
     shown = _backing_store(meters)
     assert abs(bar_top(shown, x_pk) - meters._y(-3.0, top, bottom)) <= 2
     assert abs(bar_top(shown, x_rms) - meters._y(-5.0, top, bottom)) <= 2
+    # The hold line falls on its own once the hold ends, 15 dB above the falling bar: each
+    # partial repaint must clear where it was.
+    meters.state.hold.hold = 0.5
+    for i in range(11):
+        meters.update_levels(-10.0 if i == 0 else -90.0, -90.0, 20.0 + 0.1 * i, 0, None)
+        _settle(qtbot, meters)
+    held = meters.state.held
+    assert -30 < held < -20 and meters.state.peak < held - 10
+    pk = _backing_store(meters)[:, int(meters.X_PK):int(meters.X_PK + meters.BAR_W)]
+    accent = np.flatnonzero(_is(pk, COLORS["accent"]).any(axis=1))
+    assert accent.size and abs(accent.mean() - meters._y(held, top, bottom)) <= 2, accent
     # Clipping lights the clip box.
     meters.update_levels(0.0, -3.0, 10.1, 1, 12.0)
     _settle(qtbot, meters)

@@ -336,3 +336,21 @@ def test_peak_hold_holds_then_falls_at_its_rate():
     assert auto_range(np.array([-12.0, -80.0])) == (-100.0, 0.0)
     assert auto_range(np.array([-np.inf, -3.0])) == (-90.0, 10.0)
     assert auto_range(np.array([-np.inf])) == (-90.0, 10.0)
+
+
+def test_spectrum_range_back_and_forth_draws_each_range_anew(qtbot, themed):
+    """The backgrounds kept per level range: the same range looks the same, another differs."""
+    settings, rows, frame = _spectrum_frame("mel", "sine:1000@-12")
+    view = SpectrumView(settings, rows)
+    _host(qtbot, view, 600, 220)
+    view.update_frame(frame, 0.0)
+    view.set_range_mode("0 … −60 dB")
+    a = _rgb(view.grab().toImage())
+    view.set_range_mode("+20 … −140 dB")
+    b = _rgb(view.grab().toImage())
+    view.set_range_mode("0 … −60 dB")
+    again = _rgb(view.grab().toImage())
+    left = int(view.plot_rect().left()) - 2  # the tick labels
+    assert not np.array_equal(a[:, :left], b[:, :left])
+    np.testing.assert_array_equal(a, again)
+    assert view.view_range()[1] == [-60.0, 0.0]

@@ -139,8 +139,12 @@ class PlotCanvas(QtWidgets.QWidget):
         self._x_ticks, self._y_ticks = x_ticks, y_ticks
         self._labels = {"left": "", "bottom": ""}
         self._title = title
-        self._title_pix: Optional[tuple] = None  # (key, QPixmap)
-        self._bg: Optional[tuple] = None  # (key, QPixmap)
+        # Pixmaps kept while the size, x axis, labels, theme and UI scale stay: the background
+        # per y range (the spectrum's auto range steps back and forth between 10-dB ceilings)
+        # and the title per text (a steady tone's title repeats).
+        self._bg_kept: dict = {}
+        self._title_kept: dict = {}
+        self._bg: Optional[QtGui.QPixmap] = None  # the one in use
         self._rect: Optional[tuple] = None  # (key, QRectF): the plot area
         # paintEvent covers every pixel: nothing behind needs painting first.
         self.setAttribute(QtCore.Qt.WidgetAttribute.WA_OpaquePaintEvent, True)
@@ -165,13 +169,16 @@ class PlotCanvas(QtWidgets.QWidget):
     def set_y_range(self, lo: float, hi: float) -> None:
         if (float(lo), float(hi)) != self._y_range:
             self._y_range = (float(lo), float(hi))
-            self._invalidate()
+            self._bg = None  # another kept background, or a new one
+            self.update()
 
     def _invalidate(self, layout: bool = False) -> None:
         """The background (and with ``layout`` the plot area and title) must be drawn anew."""
         self._bg = None
+        self._bg_kept.clear()
         if layout:
-            self._rect = self._title_pix = None
+            self._rect = None
+            self._title_kept.clear()
         self.update()
 
     def update_plot(self) -> None:
@@ -217,7 +224,9 @@ class PlotCanvas(QtWidgets.QWidget):
         self._invalidate(layout=True)
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API
-        self._bg = self._rect = self._title_pix = None
+        self._bg = self._rect = None
+        self._bg_kept.clear()
+        self._title_kept.clear()
         super().resizeEvent(event)
 
     # -- geometry --------------------------------------------------------------------------------
@@ -275,8 +284,11 @@ class PlotCanvas(QtWidgets.QWidget):
         """Everything but the curves and the title, painted once per size, range, ticks,
         labels, theme and UI scale."""
         ratio = self.devicePixelRatioF()
-        if self._bg is not None and self._bg[0] == ratio:
-            return self._bg[1]
+        if self._bg is not None and self._bg.devicePixelRatio() == ratio:
+            return self._bg
+        self._bg = self._bg_kept.get((self._y_range, ratio))
+        if self._bg is not None:
+            return self._bg
         r = self.plot_rect()
         pix = self._pixmap()
         pix.fill(QtGui.QColor(COLORS["plot"]))
@@ -322,7 +334,9 @@ class PlotCanvas(QtWidgets.QWidget):
                        align.AlignHCenter | align.AlignTop, self._labels["left"])
             p.restore()
         p.end()
-        self._bg = (ratio, pix)
+        if len(self._bg_kept) >= 8:
+            self._bg_kept.clear()
+        self._bg = self._bg_kept[(self._y_range, ratio)] = pix
         return pix
 
     def _title_pixmap(self) -> Optional[tuple[QtCore.QPointF, QtGui.QPixmap]]:
@@ -331,8 +345,9 @@ class PlotCanvas(QtWidgets.QWidget):
         if not self._title:
             return None
         ratio = self.devicePixelRatioF()
-        if self._title_pix is not None and self._title_pix[0] == (self._title, ratio):
-            return self._title_pix[1]
+        kept = self._title_kept.get((self._title, ratio))
+        if kept is not None:
+            return kept
         _, font = self._fonts()
         fm = QtGui.QFontMetricsF(font)
         head, dash, tail = self._title.partition(" — ")
@@ -355,7 +370,9 @@ class PlotCanvas(QtWidgets.QWidget):
             p.drawText(QtCore.QPointF(x + fm.horizontalAdvance(head + dash), base), tail)
         p.end()
         at = QtCore.QPointF(round((self.width() - width) / 2), 0)
-        self._title_pix = ((self._title, ratio), (at, pix))
+        if len(self._title_kept) >= 64:
+            self._title_kept.clear()
+        self._title_kept[(self._title, ratio)] = (at, pix)
         return at, pix
 
     def polygon(self, trace: Trace) -> Optional[QtGui.QPolygonF]:

@@ -155,8 +155,9 @@ def main(argv=None) -> int:
     ap.add_argument("--scale", default="mel", choices=("linear", "log", "mel"))
     ap.add_argument("--ui-scale", type=float, default=1.0)
     ap.add_argument("--instructions", action="store_true")
-    ap.add_argument("--only", default="", choices=("", "spectrum", "scope", "meters"),
-                    help="update and paint only this view (the others stay still)")
+    ap.add_argument("--only", default="", choices=("", "spectrum", "scope", "meters", "none"),
+                    help="update and paint only this view (the others stay still); none: "
+                         "the loop's own cost (Qt's event processing with nothing to paint)")
     ap.add_argument("--loop", type=int, default=None, help=argparse.SUPPRESS)
     ns = ap.parse_args(argv)
     if ns.loop is not None:

@@ -145,7 +145,7 @@ class PlotCanvas(QtWidgets.QWidget):
         self._bg_kept: dict = {}
         self._title_kept: dict = {}
         self._bg: Optional[QtGui.QPixmap] = None  # the one in use
-        self._rect: Optional[tuple] = None  # (key, QRectF): the plot area
+        self._rect: Optional[QtCore.QRectF] = None  # the plot area, until the layout changes
         # paintEvent covers every pixel: nothing behind needs painting first.
         self.setAttribute(QtCore.Qt.WidgetAttribute.WA_OpaquePaintEvent, True)
 

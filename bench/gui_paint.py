@@ -23,7 +23,9 @@ import time
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def _timed(timers: dict, cls, name: str, label: str) -> None:
+def _timed(timers: dict, cls, name: str, label: str, per_view: bool = False) -> None:
+    """Add the thread CPU time of each ``cls.name`` call to ``timers[label]`` (``per_view``:
+    to the instance's own ``_bench_label`` if it has one: the paints of each view)."""
     orig = getattr(cls, name)
 
     def wrapper(self, *args, **kwargs):
@@ -31,7 +33,7 @@ def _timed(timers: dict, cls, name: str, label: str) -> None:
         try:
             return orig(self, *args, **kwargs)
         finally:
-            entry = timers[getattr(self, "_bench_label", None) or label]
+            entry = timers[(per_view and getattr(self, "_bench_label", None)) or label]
             entry[0] += 1
             entry[1] += time.thread_time() - t
 
@@ -56,6 +58,7 @@ def main(argv=None) -> int:
         main_window,
         meters,
         overview,
+        plot_canvas,
         scope,
         spectrum,
         waterfall,
@@ -65,11 +68,12 @@ def main(argv=None) -> int:
     from monitor.session import Session
 
     timers: dict = collections.defaultdict(lambda: [0, 0.0])
-    _timed(timers, pg.GraphicsView, "paintEvent", "paint (other plot)")
+    _timed(timers, pg.GraphicsView, "paintEvent", "paint (other plot)", per_view=True)
     _timed(timers, meters.LevelMeters, "paintEvent", "paint meters")
-    # The waterfall and the strip are plain QWidgets now (no GraphicsView.paintEvent).
+    # The waterfall, the strip, the spectrum and the scope are plain QWidgets now.
     _timed(timers, waterfall_canvas.WaterfallCanvas, "paintEvent", "paint waterfall")
     _timed(timers, activity_strip.ActivityStrip, "paintEvent", "paint activity strip")
+    _timed(timers, plot_canvas.PlotCanvas, "paintEvent", "paint (other canvas)", per_view=True)
     for cls, name in ((main_window.MainWindow, "update_status"),
                       (classifier_view.ClassifierView, "refresh"),
                       (classifier_view.ClassifierView, "_update"),
@@ -106,9 +110,9 @@ def main(argv=None) -> int:
     window.show()
     for label, view in (("paint waterfall", window.waterfall.plot),
                         ("paint activity strip", window.activity_strip),
-                        ("paint spectrum", getattr(window.spectrum, "plot", None)),
-                        ("paint scope", getattr(window.scope, "plot", None))):
-        if isinstance(view, pg.GraphicsView):
+                        ("paint spectrum", getattr(window.spectrum, "plot", window.spectrum)),
+                        ("paint scope", getattr(window.scope, "plot", window.scope))):
+        if view is not None:
             view._bench_label = label
 
     if ns.state == "paused":

@@ -45,7 +45,7 @@ def _level_at_1k(qtbot, window, calibration):
 
 def test_the_views_say_the_file_and_the_spectrum_is_corrected_once(qtbot, window, tmp_path):
     before = _level_at_1k(qtbot, window, None)
-    assert "mic" not in window.spectrum.plot.getAxis("left").labelUnits
+    assert "mic" not in window.spectrum.level_units
     window.waterfall.color_bar.repaint()
     assert window.waterfall.color_bar.unit == "dBFS"
     mic = tmp_path / "mic.txt"
@@ -53,8 +53,8 @@ def test_the_views_say_the_file_and_the_spectrum_is_corrected_once(qtbot, window
     assert window.change_settings({"calibration": str(mic)})
     after = _level_at_1k(qtbot, window, "mic.txt")
     assert after - before == pytest.approx(-2.0, abs=0.05)  # once, by the worker: not -4
-    assert "mic-corrected" in window.spectrum.plot.getAxis("left").labelUnits
-    assert "mic-corrected: mic.txt" in window.spectrum.plot.toolTip()
+    assert "mic-corrected" in window.spectrum.level_units
+    assert "mic-corrected: mic.txt" in window.spectrum.toolTip()
     assert "mic-corrected: mic.txt" in window.waterfall.color_bar.toolTip()
     window.waterfall.color_bar.repaint()
     assert window.waterfall.color_bar.unit == "dBFS mic"
@@ -64,5 +64,5 @@ def test_the_views_say_the_file_and_the_spectrum_is_corrected_once(qtbot, window
     # Off again: the views say so.
     assert window.change_settings({"calibration": None})
     assert _level_at_1k(qtbot, window, None) == pytest.approx(before, abs=0.05)
-    assert "no microphone calibration file" in window.spectrum.plot.toolTip()
+    assert "no microphone calibration file" in window.spectrum.toolTip()
     assert "mic-corrected" not in window.waterfall.color_bar.toolTip()

@@ -228,7 +228,7 @@ def test_db_range_changes_levels(make_window, qtbot):
     assert after == pytest.approx((level + 50) / 30 * 255, abs=1)
     assert db is not None
     # The spectrum keeps its own range (issue 10: a -20 dB ceiling cut its peaks off).
-    lo, hi = window.spectrum.plot.getViewBox().viewRange()[1]
+    lo, hi = window.spectrum.view_range()[1]
     assert hi >= level + 6 and lo != pytest.approx(-50.0)
 
 

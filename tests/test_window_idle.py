@@ -53,8 +53,8 @@ def window(qtbot):
 
 
 def _views(w) -> dict:
-    return {"waterfall": w.waterfall.plot.viewport(), "spectrum": w.spectrum.plot.viewport(),
-            "scope": w.scope.plot.viewport(), "meters": w.meters}
+    return {"waterfall": w.waterfall.plot.viewport(), "spectrum": w.spectrum,
+            "scope": w.scope, "meters": w.meters}
 
 
 def _ticks(qtbot, w, n: int) -> None:

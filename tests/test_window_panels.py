@@ -117,15 +117,15 @@ def test_spectrum_shows_peak_and_readout_and_keeps_its_own_range(window, qtbot):
     # Its own range: a -20 dB waterfall ceiling leaves the spectrum's peak in view.
     window.controls.db_ceil_spin.setValue(-20.0)
     qtbot.wait(200)
-    lo, hi = spectrum.plot.getViewBox().viewRange()[1]
+    lo, hi = spectrum.view_range()[1]
     assert hi > db
     combo = window.controls.spectrum_range_combo
     combo.setCurrentIndex(combo.findData("0 … −60 dB"))
-    assert spectrum.plot.getViewBox().viewRange()[1] == pytest.approx([-60.0, 0.0])
+    assert spectrum.view_range()[1] == pytest.approx([-60.0, 0.0])
     assert window.store.value("spectrum_range") == "0 … −60 dB"  # kept for the next run
     # The readouts clear when the mouse leaves.
     window.view_bar.cursor_label.setText("something")
-    QtWidgets.QApplication.sendEvent(spectrum.plot.viewport(), QtCore.QEvent(QtCore.QEvent.Type.Leave))
+    QtWidgets.QApplication.sendEvent(spectrum, QtCore.QEvent(QtCore.QEvent.Type.Leave))
     assert window.view_bar.cursor_label.text() == ""
     window.view_bar.cursor_label.setText("something")
     QtWidgets.QApplication.sendEvent(window.waterfall.plot.viewport(),

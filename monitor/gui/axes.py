@@ -10,7 +10,7 @@ import pyqtgraph as pg
 
 from monitor.dsp.frequency_rows import FrequencyRows
 
-__all__ = ["FrequencyAxis", "format_hz"]
+__all__ = ["FrequencyAxis", "format_hz", "frequency_ticks", "frequency_tick_labels"]
 
 
 def format_hz(hz: float) -> str:
@@ -48,28 +48,40 @@ class FrequencyAxis(pg.AxisItem):
     def tickValues(self, minVal, maxVal, size):  # noqa: N802 - pyqtgraph API
         if self.rows is None:
             return super().tickValues(minVal, maxVal, size)
-        lo, hi = sorted((minVal, maxVal))
-        lo, hi = max(lo, 0.0), min(hi, float(self.rows.n_rows))
-        if hi <= lo or size <= 0:
-            return []
-        f_lo, f_hi = (float(f) for f in self.rows.hz_at([lo, hi]))
-        px_per_row = size / max(maxVal - minVal, 1e-9)
-        spacing = self.MIN_SPACING_PX.get(self.orientation, 30)
-        if self.rows.scale == "linear":
-            hz = _linear_ticks(f_lo, f_hi, max(2, int(size / (spacing * 1.6))))
-        else:
-            hz = _log_ticks(max(f_lo, 1e-3), f_hi, self.rows, px_per_row, spacing)
-        ys = self.rows.y_at(hz)
-        keep = (ys >= lo) & (ys <= hi)
-        return [(1.0, list(ys[keep]))]
+        ys = frequency_ticks(self.rows, minVal, maxVal, size,
+                             self.MIN_SPACING_PX.get(self.orientation, 30))
+        return [(1.0, list(ys))] if len(ys) else []
 
     def tickStrings(self, values, scale, spacing):  # noqa: N802 - pyqtgraph API
         if self.rows is None:
             return super().tickStrings(values, scale, spacing)
-        if not values:
-            return []
-        hz = self.rows.hz_at(values)
-        return [format_hz(_round_sig(f)) for f in hz]
+        return frequency_tick_labels(self.rows, values)
+
+
+def frequency_ticks(rows: FrequencyRows, minVal: float, maxVal: float, size: float,
+                    spacing: float) -> np.ndarray:
+    """Row coordinates of round frequencies on an axis of ``rows`` showing ``minVal`` to
+    ``maxVal`` (rows) over ``size`` pixels, labels at least ``spacing`` pixels apart (1-2-5
+    steps on log and mel scales)."""
+    lo, hi = sorted((minVal, maxVal))
+    lo, hi = max(lo, 0.0), min(hi, float(rows.n_rows))
+    if hi <= lo or size <= 0:
+        return np.zeros(0)
+    f_lo, f_hi = (float(f) for f in rows.hz_at([lo, hi]))
+    px_per_row = size / max(maxVal - minVal, 1e-9)
+    if rows.scale == "linear":
+        hz = _linear_ticks(f_lo, f_hi, max(2, int(size / (spacing * 1.6))))
+    else:
+        hz = _log_ticks(max(f_lo, 1e-3), f_hi, rows, px_per_row, spacing)
+    ys = rows.y_at(hz)
+    return ys[(ys >= lo) & (ys <= hi)]
+
+
+def frequency_tick_labels(rows: FrequencyRows, values) -> list[str]:
+    """'125', '1k', '2.5k' for the row coordinates ``values`` of ``rows``."""
+    if not len(values):
+        return []
+    return [format_hz(_round_sig(f)) for f in rows.hz_at(values)]
 
 
 def _round_sig(x: float, digits: int = 3) -> float:

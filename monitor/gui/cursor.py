@@ -6,7 +6,7 @@ from typing import Callable, Optional
 
 from PyQt6 import QtCore
 
-__all__ = ["CursorReadout"]
+__all__ = ["CursorReadout", "WidgetCursorReadout"]
 
 
 class CursorReadout(QtCore.QObject):
@@ -32,3 +32,26 @@ class CursorReadout(QtCore.QObject):
             return
         p = vb.mapSceneToView(pos)
         self._emit(self._readout(p.x(), p.y()) or "")
+
+
+class WidgetCursorReadout(QtCore.QObject):
+    """The same readout for a plain QWidget plot (:class:`monitor.gui.plot_canvas.PlotCanvas`):
+    calls ``emit(readout(x, y) or "")`` as the mouse moves over ``widget``, with ``(x, y) =
+    to_view(pos)`` in the plot's coordinates (None outside its plot area: ``emit("")``), and
+    ``emit("")`` when the mouse leaves."""
+
+    def __init__(self, widget, to_view: Callable, readout: Callable[[float, float], Optional[str]],
+                 emit: Callable[[str], None]) -> None:
+        super().__init__(widget)
+        self._to_view, self._readout, self._emit = to_view, readout, emit
+        widget.setMouseTracking(True)
+        widget.installEventFilter(self)
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt API
+        kind = event.type()
+        if kind == QtCore.QEvent.Type.Leave:
+            self._emit("")
+        elif kind == QtCore.QEvent.Type.MouseMove:
+            view = self._to_view(event.position())
+            self._emit("" if view is None else (self._readout(*view) or ""))
+        return False

@@ -153,9 +153,9 @@ class InstrumentPanels:
             self._offsets_key = key
             self._offsets = spectrum_offsets_db(rows.row_hz, self.window.settings.weighting)
             unit = "dBFS" if self.window.settings.weighting == "Z" else f"dB({self.window.settings.weighting})FS"
-            plot = self.window.spectrum.plot
-            plot.setLabel("left", "level", units=unit + (", mic-corrected" if mic else ""))
-            plot.setToolTip(f"levels in {unit}" + (f", mic-corrected: {mic}" if mic else
+            spectrum = self.window.spectrum
+            spectrum.set_level_units(unit + (", mic-corrected" if mic else ""))
+            spectrum.setToolTip(f"levels in {unit}" + (f", mic-corrected: {mic}" if mic else
                                                    ", no microphone calibration file"))
         return self._offsets
 

@@ -82,6 +82,7 @@ class LevelMeters(QtWidgets.QWidget):
                            QtWidgets.QSizePolicy.Policy.Expanding)
         self.setToolTip(_TIP)
         self._shown: Optional[tuple] = None  # the look last painted (see _look)
+        self._requested: Optional[tuple] = None  # the look last asked for, not yet painted
         # paintEvent covers every pixel (the background pixmap first): the window and the
         # central widget behind need not repaint with each level update.
         self.setAttribute(QtCore.Qt.WidgetAttribute.WA_OpaquePaintEvent, True)
@@ -103,8 +104,16 @@ class LevelMeters(QtWidgets.QWidget):
         """Feed new levels (dBFS); repaint if what is shown changed (and is on screen)."""
         self.state.update(peak_dbfs, rms_dbfs, now, clipped_total, gain_db)
         look = self._look()
-        if look != self._shown and drawn_on_screen(self):
-            self.update()
+        before = self._requested if self._requested is not None else self._shown
+        if look != before and drawn_on_screen(self):
+            if before is not None and look[-2:] == before[-2:] \
+                    and (look[6] is None) == (before[6] is None):
+                # Same size and layout: only the rows between the old and new bar tops, and
+                # the texts that changed (the requests add up until the paint).
+                self.update(self._changed(before, look))
+            else:
+                self.update()
+            self._requested = look
 
     def _look(self) -> tuple:
         """What a paint would show, in pixels and text: equal looks need no repaint (a steady
@@ -166,39 +175,115 @@ class LevelMeters(QtWidgets.QWidget):
         font.setPointSizeF(7.5)
         return font
 
+    # What changes with the levels is drawn from pixmaps made once: the lit bars (one gradient,
+    # cut to height), the numbers (one small pixmap per text), the clip light (on, off) and the
+    # gain. Drawing the gradient, three texts and the clip light each paint cost 0.33 ms of
+    # the 0.35 (offscreen, standalone; 0.6 ms in the window), most of it text layout.
+    def _cached(self, key: tuple, size: QtCore.QSizeF, draw) -> QtGui.QPixmap:
+        cache = self.__dict__.setdefault("_pixmaps", {})
+        ratio = self.devicePixelRatioF()
+        full = key + (ratio, COLORS["plot"], COLORS["text"])
+        pix = cache.get(full)
+        if pix is None:
+            if len(cache) > 256:  # numbers come and go: keep the cache small
+                cache.clear()
+            pix = QtGui.QPixmap(max(1, math.ceil(size.width() * ratio)),
+                                max(1, math.ceil(size.height() * ratio)))
+            pix.setDevicePixelRatio(ratio)
+            pix.fill(QtGui.QColor(COLORS["plot"]))
+            p = QtGui.QPainter(pix)
+            draw(p, QtCore.QRectF(0, 0, size.width(), size.height()))
+            p.end()
+            cache[full] = pix
+        return pix
+
+    def _text(self, text: str, color: str, width: float, flags) -> QtGui.QPixmap:
+        def draw(p, rect):
+            p.setFont(self._font(p))
+            p.setPen(QtGui.QColor(color))
+            p.drawText(rect, flags, text)
+        return self._cached(("text", text, color, width, int(flags.value)),
+                            QtCore.QSizeF(width, 14), draw)
+
+    def _bar(self, top: float, bottom: float) -> QtGui.QPixmap:
+        """A fully lit bar, ``bottom - top`` high: green, yellow, red to the top."""
+        def draw(p, rect):
+            grad = QtGui.QLinearGradient(0, rect.height(), 0, 0)
+            grad.setColorAt(0.0, QtGui.QColor("#1f7a45"))
+            grad.setColorAt(0.70, QtGui.QColor(COLORS["ok"]))
+            grad.setColorAt(0.85, QtGui.QColor("#e8c330"))
+            grad.setColorAt(1.0, QtGui.QColor(COLORS["danger"]))
+            p.fillRect(rect, QtGui.QBrush(grad))
+        return self._cached(("bar", bottom - top), QtCore.QSizeF(self.BAR_W, bottom - top), draw)
+
+    def _clip_light(self, on: bool) -> QtGui.QPixmap:
+        def draw(p, rect):
+            p.fillRect(rect, QtGui.QColor(COLORS["danger"] if on else "#2a1a1a"))
+            p.setFont(self._font(p))
+            p.setPen(QtGui.QColor("#ffffff" if on else "#6a4a4a"))
+            p.drawText(rect, QtCore.Qt.AlignmentFlag.AlignCenter, "CLIP")
+        return self._cached(("clip", on, COLORS["danger"]),
+                            QtCore.QSizeF(self.X_RMS + self.BAR_W - self.X_PK, 16), draw)
+
+    def _changed(self, a: tuple, b: tuple) -> QtGui.QRegion:
+        """The pixels that differ between looks ``a`` and ``b`` (see :meth:`_look`)."""
+        top, bottom = self._span(self.state)
+        region = QtGui.QRegion()
+
+        def rows(x: float, ya, yb, pad: int = 2) -> None:
+            nonlocal region
+            y0 = min(bottom if ya is None else ya, bottom if yb is None else yb)
+            y1 = max(bottom if ya is None else ya, bottom if yb is None else yb)
+            if ya != yb:
+                region = region.united(QtCore.QRect(int(x), int(y0) - pad, int(self.BAR_W),
+                                             int(y1 - y0) + 2 * pad + 1))
+
+        rows(self.X_PK, a[0], b[0])
+        rows(self.X_RMS, a[1], b[1])
+        if a[2] != b[2]:
+            for y in (a[2], b[2]):
+                if y is not None:
+                    region = region.united(QtCore.QRect(int(self.X_PK), int(y) - 3, int(self.BAR_W), 6))
+        if a[3:5] != b[3:5]:
+            region = region.united(QtCore.QRect(int(self.X_PK) - 7, int(top) - 17,
+                                         int(self.X_RMS + self.BAR_W - self.X_PK) + 14, 16))
+        if a[5] != b[5]:
+            region = region.united(QtCore.QRect(int(self.X_PK) - 1, 3,
+                                         int(self.X_RMS + self.BAR_W - self.X_PK) + 2, 18))
+        if a[6] != b[6]:
+            region = region.united(QtCore.QRect(0, self.height() - 17, self.width(), 17))
+        return region
+
     def paintEvent(self, event) -> None:  # noqa: N802 - Qt API
         s = self.state
         self._shown = self._look()
         top, bottom = self._span(s)
         w, h = self.width(), self.height()
         bar_w, x_pk, x_rms = self.BAR_W, self.X_PK, self.X_RMS
+        self._requested = None
+        bg = self._background(top, bottom)
+        ratio = bg.devicePixelRatio()
         p = QtGui.QPainter(self)
-        p.drawPixmap(0, 0, self._background(top, bottom))
-        p.setFont(self._font(p))
-        grad = QtGui.QLinearGradient(0, bottom, 0, top)
-        grad.setColorAt(0.0, QtGui.QColor("#1f7a45"))
-        grad.setColorAt(0.70, QtGui.QColor(COLORS["ok"]))
-        grad.setColorAt(0.85, QtGui.QColor("#e8c330"))
-        grad.setColorAt(1.0, QtGui.QColor(COLORS["danger"]))
+        # The background under the changed rectangles (Qt clips to the event's region).
+        area = event.rect()
+        p.drawPixmap(QtCore.QRectF(area), bg, QtCore.QRectF(
+            area.x() * ratio, area.y() * ratio, area.width() * ratio, area.height() * ratio))
+        bar = self._bar(top, bottom)
         for x, value in ((x_pk, s.peak), (x_rms, s.rms)):
-            y = self._y(value, top, bottom)
             if math.isfinite(value):
-                p.fillRect(QtCore.QRectF(x, y, bar_w, bottom - y), QtGui.QBrush(grad))
+                y = self._y(value, top, bottom)
+                p.drawPixmap(QtCore.QRectF(x, y, bar_w, bottom - y), bar,
+                             QtCore.QRectF(0, (y - top) * ratio, bar_w * ratio, (bottom - y) * ratio))
         if math.isfinite(s.held):
             y = self._y(s.held, top, bottom)
-            p.setPen(QtGui.QPen(QtGui.QColor(COLORS["accent"]), 2))
-            p.drawLine(QtCore.QPointF(x_pk, y), QtCore.QPointF(x_pk + bar_w, y))
+            p.fillRect(QtCore.QRectF(x_pk, y - 1, bar_w, 2), QtGui.QColor(COLORS["accent"]))
         # the numbers and the clip light on top
-        p.setPen(QtGui.QColor(COLORS["text"]))
+        center = QtCore.Qt.AlignmentFlag.AlignHCenter
         for x, value in ((x_pk, s.held), (x_rms, s.rms)):
-            p.drawText(QtCore.QRectF(x - 6, top - 16, bar_w + 12, 14),
-                       QtCore.Qt.AlignmentFlag.AlignHCenter, _number(value))
-        clip = QtCore.QRectF(x_pk, 4, x_rms + bar_w - x_pk, 16)
-        p.fillRect(clip, QtGui.QColor(COLORS["danger"] if s.clipping else "#2a1a1a"))
-        p.setPen(QtGui.QColor("#ffffff" if s.clipping else "#6a4a4a"))
-        p.drawText(clip, QtCore.Qt.AlignmentFlag.AlignCenter, "CLIP")
+            p.drawPixmap(QtCore.QPointF(x - 6, top - 16),
+                         self._text(_number(value), COLORS["text"], bar_w + 12, center))
+        p.drawPixmap(QtCore.QPointF(x_pk, 4), self._clip_light(s.clipping))
         if s.gain_db is not None:
-            p.setPen(QtGui.QColor(COLORS["accent"]))
-            p.drawText(QtCore.QRectF(0, h - 16, w, 14), QtCore.Qt.AlignmentFlag.AlignHCenter,
-                       f"gain {s.gain_db:+.1f} dB")
+            p.drawPixmap(QtCore.QPointF(0, h - 16),
+                         self._text(f"gain {s.gain_db:+.1f} dB", COLORS["accent"], w, center))
         p.end()

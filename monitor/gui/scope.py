@@ -5,48 +5,44 @@ from __future__ import annotations
 from typing import Optional
 
 import numpy as np
-import pyqtgraph as pg
 from PyQt6 import QtWidgets
 
-from monitor.gui.curves import FixedRangeCurve, drawn_on_screen
-from monitor.gui.theme import COLORS, cache_static_items, fixed_plot
+from monitor.gui.curves import drawn_on_screen
+from monitor.gui.plot_canvas import PlotCanvas, Trace, linear_ticks
 from monitor.settings import Settings
 
 __all__ = ["ScopeView"]
 
+Y_PADDING = 0.02  # of the ±1 full-scale range, above and below
 
-class ScopeView(QtWidgets.QWidget):
-    """Waveform of the worker's scope buffer (a numpy array the worker swaps atomically)."""
+
+class ScopeView(PlotCanvas):
+    """Waveform of the worker's scope buffer (a numpy array the worker swaps atomically).
+
+    A :class:`~monitor.gui.plot_canvas.PlotCanvas`: ``curve`` is its trace (x in ms before the
+    newest sample, y in full scale), :meth:`view_range` its ranges.
+    """
 
     def __init__(self, settings: Settings, parent: Optional[QtWidgets.QWidget] = None) -> None:
-        super().__init__(parent)
+        super().__init__("waveform", linear_ticks(40), linear_ticks(24), parent)
         self.settings = settings
         self._last: Optional[np.ndarray] = None
         self._x: Optional[np.ndarray] = None
         self._step: Optional[tuple] = None
-        self.plot = fixed_plot("waveform")
-        self.plot.setLabel("bottom", "time", units="ms")
-        self.plot.getAxis("bottom").enableAutoSIPrefix(False)
-        self.plot.setYRange(-1.0, 1.0, padding=0.02)
-        self.curve = FixedRangeCurve(pen=pg.mkPen(COLORS["ok"], width=1))
-        self.plot.addItem(self.curve)
-        layout = QtWidgets.QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.plot)
-        cache_static_items(self.plot)
+        self.set_label("bottom", "time (ms)")
+        pad = 2.0 * Y_PADDING
+        self.set_y_range(-1.0 - pad, 1.0 + pad)
+        self.curve = self.add_trace(Trace("ok"))
         self.apply_settings(settings)
 
     def set_ui_scale(self, scale: float) -> None:
-        """Line widths at UI ``scale`` (and the title's size)."""
-        self.ui_scale = float(scale)
-        width = max(1.0, round(float(scale) * 2) / 2)
-        self.curve.setPen(pg.mkPen(COLORS["ok"], width=width))
+        """Line width and fonts at UI ``scale``, the colours in force."""
+        self.curve.setPen("ok", max(1.0, round(float(scale) * 2) / 2))
+        super().set_ui_scale(scale)
 
     def apply_settings(self, settings: Settings) -> None:
         self.settings = settings
-        self.plot.setXRange(-settings.scope_ms, 0, padding=0)
-        # Samples are within ±1 full scale (normalised audio may overshoot; the view clips).
-        self.curve.set_bounds((-settings.scope_ms, 0.0), (-1.0, 1.0))
+        self.set_x_range(-settings.scope_ms, 0)
 
     def update_scope(self, samples: np.ndarray, samplerate: float) -> bool:
         """Draw ``samples`` (the newest last) if they are a new array; return True if drawn."""
@@ -54,8 +50,8 @@ class ScopeView(QtWidgets.QWidget):
             return False
         self._last = samples
         # Beyond ~2 points per pixel, draw the min and max of each group of samples: the
-        # envelope looks the same as every sample drawn, at a fraction of the path.
-        pixels = max(100, self.plot.getPlotItem().getViewBox().width())
+        # envelope looks the same as every sample drawn, at a fraction of the polygon.
+        pixels = max(100, int(self.plot_rect().width()))
         step = max(1, int(samples.size // (2 * pixels)))
         n = samples.size // step
         if step > 1:
@@ -70,5 +66,6 @@ class ScopeView(QtWidgets.QWidget):
             pos = np.repeat(np.arange(n) * step, 2) if step > 1 else np.arange(samples.size)
             self._x = (pos - (samples.size - 1)) * (1e3 / samplerate)
             self._step = key
-        self.curve.setData(self._x, y, skipFiniteCheck=True)
+        self.curve.setData(self._x, y)
+        self.update_plot()
         return True

@@ -6,14 +6,13 @@ import math
 from typing import Optional
 
 import numpy as np
-import pyqtgraph as pg
 from PyQt6 import QtCore, QtWidgets
 
-from monitor.gui.cursor import CursorReadout
-from monitor.gui.axes import FrequencyAxis
-from monitor.gui.curves import FixedRangeCurve, drawn_on_screen
 from monitor.dsp.frequency_rows import FrequencyRows
-from monitor.gui.theme import COLORS, cache_static_items, fixed_plot
+from monitor.gui.axes import FrequencyAxis, frequency_tick_labels, frequency_ticks
+from monitor.gui.curves import drawn_on_screen
+from monitor.gui.cursor import WidgetCursorReadout
+from monitor.gui.plot_canvas import PlotCanvas, Trace, linear_ticks
 from monitor.settings import Settings
 
 __all__ = ["PeakHold", "SpectrumView", "note_name", "peak_of", "RANGES", "auto_range"]
@@ -69,8 +68,10 @@ def auto_range(held: np.ndarray) -> tuple[float, float]:
     """A level range (dBFS) for the spectrum that shows ``held`` (the peak hold): the
     ceiling 6–16 dB over the highest peak on a 10-dB grid, 100 dB deep (the grid keeps it
     from moving with every frame)."""
-    finite = held[np.isfinite(held)]
-    top = float(finite.max()) if finite.size else 0.0
+    top = float(held.max()) if held.size else 0.0
+    if not math.isfinite(top):  # the spectrum floors its rows: only other callers get here
+        finite = held[np.isfinite(held)]
+        top = float(finite.max()) if finite.size else 0.0
     ceil = min(20.0, max(-60.0, math.ceil((top + 6.0) / 10.0) * 10.0))
     return ceil - 100.0, ceil
 
@@ -97,25 +98,30 @@ class PeakHold:
         self.values = None
 
     def update(self, current: np.ndarray, now: float) -> np.ndarray:
-        """Feed the current values at time ``now`` (s); return the held values."""
+        """Feed the current values at time ``now`` (s); return the held values (the same
+        array each call, updated in place: five numpy calls instead of eight new arrays)."""
         current = np.asarray(current, dtype=np.float32)
         if self.values is None or self.values.shape != current.shape:
             self.values = current.copy()
             self._since = np.full(current.shape, now)
         else:
             dt = max(0.0, now - self._now)
-            expired = (now - self._since) > self.hold
-            self.values = np.where(expired, self.values - self.decay * dt, self.values)
-            higher = current >= self.values
-            self.values = np.where(higher, current, self.values).astype(np.float32)
-            self._since = np.where(higher, now, self._since)
+            values = self.values
+            np.subtract(values, np.float32(self.decay * dt), out=values,
+                        where=(now - self._since) > self.hold)
+            higher = current >= values
+            np.copyto(values, current, where=higher)
+            np.copyto(self._since, now, where=higher)
         self._now = now
         return self.values
 
 
-class SpectrumView(QtWidgets.QWidget):
+class SpectrumView(PlotCanvas):
     """Plot of the newest frame's rows (same frequency rows as the waterfall) in dBFS, with
     the peak frequency in its title and a cursor readout (frequency, dB, nearest note).
+
+    A :class:`~monitor.gui.plot_canvas.PlotCanvas` (QPainter, no pyqtgraph scene): the view's
+    ``curve`` and ``hold_curve`` are its traces, :meth:`view_range` its ranges.
 
     Signals
     -------
@@ -124,36 +130,33 @@ class SpectrumView(QtWidgets.QWidget):
     """
 
     cursor_moved = QtCore.pyqtSignal(str)
+    Y_TICK_SPACING_PX = 24
 
     def __init__(self, settings: Settings, rows: FrequencyRows,
                  parent: Optional[QtWidgets.QWidget] = None) -> None:
-        super().__init__(parent)
+        super().__init__("spectrum", _no_ticks, linear_ticks(self.Y_TICK_SPACING_PX), parent)
         self.settings = settings
         self.range_mode = "auto"
         self.level_range: tuple[float, float] = (-100.0, 0.0)
         self.peak: Optional[tuple[float, float]] = None  # (Hz, dBFS) of the newest frame
         self._values: Optional[np.ndarray] = None
         self._title_time = -math.inf
-        self._title = ""
         self.rows: Optional[FrequencyRows] = None
         self.peak_hold = PeakHold(settings.peak_hold)
-        self._axis = FrequencyAxis("bottom")
-        self.plot = fixed_plot("spectrum", {"bottom": self._axis})
-        self.plot.setLabel("left", "level", units="dBFS")
-        self.plot.getAxis("left").enableAutoSIPrefix(False)
-        # No fill under the curve: filling the path costs more than drawing it, every frame.
-        # Bare curve items: PlotDataItem's extra bookkeeping costs more than the drawing here.
-        self.hold_curve = FixedRangeCurve(pen=pg.mkPen(COLORS["hold"], width=1))
-        self.curve = FixedRangeCurve(pen=pg.mkPen(COLORS["trace"], width=1))
-        self.plot.addItem(self.hold_curve)
-        self.plot.addItem(self.curve)
-        layout = QtWidgets.QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.plot)
-        cache_static_items(self.plot)
-        self._cursor = CursorReadout(self.plot, self.readout, self.cursor_moved.emit)
+        self.level_units = ""
+        self.set_level_units("dBFS")
+        # No fill under the curve: filling costs more than the line, every frame.
+        self.hold_curve = self.add_trace(Trace("hold"))
+        self.curve = self.add_trace(Trace("trace"))
+        self._cursor = WidgetCursorReadout(self, self.map_to_view, self.readout,
+                                           self.cursor_moved.emit)
         self.set_rows(rows)
         self._apply_range()
+
+    def set_level_units(self, units: str) -> None:
+        """The unit of the level axis: 'dBFS', 'dB(A)FS, mic-corrected', …"""
+        self.level_units = units
+        self.set_label("left", f"level ({units})")
 
     def set_rows(self, rows: FrequencyRows) -> None:
         """Use new frequency rows (a new scale or new analysis parameters)."""
@@ -161,12 +164,17 @@ class SpectrumView(QtWidgets.QWidget):
             return
         self.rows = rows
         self._x = np.arange(rows.n_rows, dtype=np.float64) + 0.5
-        self._axis.set_rows(rows)
+        spacing = FrequencyAxis.MIN_SPACING_PX["bottom"]
+
+        def ticks(lo: float, hi: float, size: float):
+            ys = frequency_ticks(rows, lo, hi, size, spacing)
+            return list(zip(ys, frequency_tick_labels(rows, ys)))
+
+        self.set_x_ticks(ticks)
         self.peak_hold.reset()
         self.curve.setData(np.zeros(0), np.zeros(0))
         self.hold_curve.setData(np.zeros(0), np.zeros(0))
-        self.plot.setXRange(0, rows.n_rows, padding=0)
-        self._set_bounds()
+        self.set_x_range(0, rows.n_rows)
 
     def update_frame(self, values: np.ndarray, now: float,
                      recent_max: Optional[np.ndarray] = None,
@@ -197,8 +205,8 @@ class SpectrumView(QtWidgets.QWidget):
             held = self.peak_hold.update(shown, now)
         if not drawn_on_screen(self):
             return  # the peak hold goes on; nothing is drawn while hidden or minimised
-        self.curve.setData(self._x, shown, skipFiniteCheck=True)
-        self.hold_curve.setData(self._x, held, skipFiniteCheck=True)
+        self.curve.setData(self._x, shown)
+        self.hold_curve.setData(self._x, held)
         if peak_hz is not None and math.isfinite(peak_hz) and peak_hz > 0:
             self.peak = (float(peak_hz), float(values[self.rows.row_of(peak_hz)]))
         else:
@@ -208,15 +216,14 @@ class SpectrumView(QtWidgets.QWidget):
         if now - self._title_time >= PEAK_TITLE_SECONDS:
             self._title_time = now
             self._show_peak()
+        self.update_plot()
 
     def set_ui_scale(self, scale: float) -> None:
-        """Line widths at UI ``scale`` (and the title's size)."""
-        self.ui_scale = float(scale)
+        """Line widths and fonts at UI ``scale``, the colours in force."""
         width = max(1.0, round(float(scale) * 2) / 2)
-        self.curve.setPen(pg.mkPen(COLORS["trace"], width=width))
-        self.hold_curve.setPen(pg.mkPen(COLORS["hold"], width=width))
-        self._title = ""
-        self._show_peak()
+        self.curve.setPen("trace", width)
+        self.hold_curve.setPen("hold", width)
+        super().set_ui_scale(scale)
 
     def apply_settings(self, settings: Settings) -> None:
         self.settings = settings
@@ -247,29 +254,20 @@ class SpectrumView(QtWidgets.QWidget):
         else:
             hz, db = self.peak
             title = f"spectrum — peak {_format_hz(hz)} ({note_name(hz)}) {db:.1f} dBFS"
-        if title != self._title:
-            self._title = title
-            self.plot.setTitle(title, color=COLORS["dim"],
-                               size=f"{9 * getattr(self, 'ui_scale', 1.0):.1f}pt")
-
-    def _set_bounds(self) -> None:
-        # The curves' extent is known without looking at the data: x is the rows, y is dBFS
-        # floored far below any range (see update_frame) and at most +96 dBFS (samples are
-        # clamped there), so pyqtgraph need not scan every point for its bounds.
-        if self.rows is None:
-            return
-        for curve in (self.curve, self.hold_curve):
-            curve.set_bounds((0.0, float(self.rows.n_rows)), (-400.0, 100.0))
+        self.set_title(title)
 
     def _set_level_range(self, lo_hi: tuple[float, float]) -> None:
         if lo_hi != self.level_range:
             self.level_range = lo_hi
-            self.plot.setYRange(lo_hi[0], lo_hi[1], padding=0)
+            self.set_y_range(*lo_hi)
 
     def _apply_range(self) -> None:
         fixed = RANGES.get(self.range_mode)
         if fixed is not None:
             self._set_level_range(fixed)
         else:
-            self.plot.setYRange(*self.level_range, padding=0)
+            self.set_y_range(*self.level_range)
 
+
+def _no_ticks(lo: float, hi: float, size: float) -> list:
+    return []

@@ -158,10 +158,15 @@ class FeatureExtractor:
         return FeatureBatch(self.params, first, power, mel, peak_db, rms_db, peak_hz)
 
     def _empty(self, first: int) -> FeatureBatch:
-        if not hasattr(self, "_none"):  # read-only empties, shared by every empty batch
-            self._none = [np.zeros(0, np.float32), np.zeros((0, self.stft.n_bins), np.float32),
-                          np.zeros((0, self.params.n_mels), np.float32)]
-            for a in self._none:
-                a.flags.writeable = False
-        none, power, mel = self._none
-        return FeatureBatch(self.params, first, power, mel, none, none, none)
+        # Half the live blocks (256 < hop 512) complete no frame: one kept empty batch per
+        # first frame instead of a new FeatureBatch each time (its arrays are read-only).
+        cached = getattr(self, "_none", None)
+        if cached is not None and cached.first_frame == first:
+            return cached
+        none = np.zeros(0, np.float32)
+        power = np.zeros((0, self.stft.n_bins), np.float32)
+        mel = np.zeros((0, self.params.n_mels), np.float32)
+        for a in (none, power, mel):
+            a.flags.writeable = False
+        self._none = FeatureBatch(self.params, first, power, mel, none, none, none)
+        return self._none

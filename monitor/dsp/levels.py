@@ -72,9 +72,9 @@ def frame_squares(frames: np.ndarray, out: np.ndarray) -> np.ndarray:
     :func:`frame_levels` before the dB (``10·log10`` of these, floored at 1e-10, is its
     dBFS). The sum of squares is taken in float64; per row, so any batching gives the same.
     """
-    peak = np.maximum.reduce(np.abs(frames), axis=1)
-    np.square(peak, out=out[0])
-    energy = np.add.reduce(np.square(frames, dtype=np.float64), axis=1)
+    squares = np.square(frames, dtype=np.float64)  # 4 numpy calls in all: ~5-10k instructions each
+    np.maximum.reduce(squares, axis=1, out=out[0])
+    energy = np.add.reduce(squares, axis=1)
     return np.multiply(energy, 1.0 / frames.shape[1], out=out[1])
 
 

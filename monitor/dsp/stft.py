@@ -131,7 +131,8 @@ def _rfft_numpy(x: np.ndarray, out: np.ndarray) -> np.ndarray:
     one-frame call at n_fft 2048 (valgrind; the plan is rebuilt inside the gufunc each call).
     """
     ufunc = _RFFT_EVEN if x.shape[1] % 2 == 0 else _RFFT_ODD
-    return ufunc(x, 1.0, axes=_RFFT_AXES, out=out)
+    # The core dimensions are the last axis by default: an ``axes=`` argument costs ~15k more.
+    return ufunc(x, 1.0, out=out)
 
 
 def _rfft_new(x: np.ndarray, out: np.ndarray) -> np.ndarray:
@@ -151,7 +152,6 @@ try:  # numpy >= 2.0: rfft as gufuncs that take out=
     from numpy.fft import _pocketfft_umath as _pfu
 
     _RFFT_EVEN, _RFFT_ODD = _pfu.rfft_n_even, _pfu.rfft_n_odd
-    _RFFT_AXES = [(1,), (), (1,)]
     _rfft = _rfft_numpy
 except (ImportError, AttributeError):  # numpy 1.x: no out=, a new array per call
     _rfft = _rfft_new

@@ -156,15 +156,17 @@ class FeatureExtractor:
         return FeatureBatch(self.params, first, power, mel, squares[0], squares[1], peak_hz)
 
     def _empty(self, first: int) -> FeatureBatch:
-        # Half the live blocks (256 < hop 512) complete no frame: one kept empty batch per
-        # first frame instead of a new FeatureBatch each time (its arrays are read-only).
+        # Half the live blocks (256 < hop 512) complete no frame: the read-only empty arrays
+        # are made once, and the batch again only when its first frame moved.
         cached = getattr(self, "_none", None)
-        if cached is not None and cached.first_frame == first:
-            return cached
-        none = np.zeros(0, np.float32)
-        power = np.zeros((0, self.stft.n_bins), np.float32)
-        mel = np.zeros((0, self.params.n_mels), np.float32)
-        for a in (none, power, mel):
-            a.flags.writeable = False
-        self._none = FeatureBatch(self.params, first, power, mel, none, none, none)
-        return self._none
+        if cached is None:
+            none = np.zeros(0, np.float32)
+            power = np.zeros((0, self.stft.n_bins), np.float32)
+            mel = np.zeros((0, self.params.n_mels), np.float32)
+            for a in (none, power, mel):
+                a.flags.writeable = False
+            cached = self._none = FeatureBatch(self.params, first, power, mel, none, none, none)
+        elif cached.first_frame != first:
+            cached = self._none = cached.frames(0, 0)
+            cached.first_frame = first
+        return cached

@@ -123,12 +123,35 @@ class StreamingSTFT:
 SCRATCH_BYTES = 256 * 1024  # size of power()'s kept window product (and of its spectrum)
 
 
-def _rfft_out(x: np.ndarray, out: np.ndarray) -> np.ndarray:
-    return np.fft.rfft(x, axis=1, out=out)
+def _rfft_numpy(x: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """``np.fft.rfft(x, axis=1, out=out)`` (numpy >= 2.0: its pocketfft gufunc called directly).
+
+    The same gufunc with the same arguments that ``np.fft.rfft`` ends in, so the same numbers;
+    its Python wrapper (norm, dtype and axis handling) is ~16k of the ~180k instructions of a
+    one-frame call at n_fft 2048 (valgrind; the plan is rebuilt inside the gufunc each call).
+    """
+    ufunc = _RFFT_EVEN if x.shape[1] % 2 == 0 else _RFFT_ODD
+    # The core dimensions are the last axis by default: an ``axes=`` argument costs ~15k more.
+    return ufunc(x, 1.0, out=out)
 
 
 def _rfft_new(x: np.ndarray, out: np.ndarray) -> np.ndarray:
     return np.fft.rfft(x, axis=1)
 
 
-_rfft = _rfft_out if int(np.__version__.split(".")[0]) >= 2 else _rfft_new  # out= since numpy 2.0
+def _rfft_scipy(x: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """scipy.fft's pocketfft (plan cache): ~157k instructions a 2048 frame against ~164k here,
+    and +~0.1 s of import; scipy is not a dependency (see bench/findings.md, "streaming DSP,
+    issue 12"). Not used; the one-line switch is ``_rfft`` below."""
+    import scipy.fft
+
+    return scipy.fft.rfft(x, axis=1, workers=1)
+
+
+try:  # numpy >= 2.0: rfft as gufuncs that take out=
+    from numpy.fft import _pocketfft_umath as _pfu
+
+    _RFFT_EVEN, _RFFT_ODD = _pfu.rfft_n_even, _pfu.rfft_n_odd
+    _rfft = _rfft_numpy
+except (ImportError, AttributeError):  # numpy 1.x: no out=, a new array per call
+    _rfft = _rfft_new

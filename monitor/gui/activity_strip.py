@@ -29,19 +29,6 @@ GRID = "#2a2e36"
 TEXT = "#d5d9e0"
 
 
-class _AxisSpace:
-    """What the window asks of the strip's left axis (``getAxis('left').setWidth(px)``)."""
-
-    def __init__(self, strip: "ActivityStrip") -> None:
-        self._strip = strip
-
-    def setWidth(self, px: int) -> None:  # noqa: N802 - as pyqtgraph's AxisItem
-        self._strip.set_left_margin(px)
-
-    def width(self) -> int:
-        return self._strip.left_margin
-
-
 class ActivityStrip(QtWidgets.QWidget):
     """When chosen classes were active, on the waterfall's time axis.
 
@@ -107,14 +94,11 @@ class ActivityStrip(QtWidgets.QWidget):
             return float(self.span_source())
         return self.history
 
-    def getAxis(self, name: str) -> _AxisSpace:  # noqa: N802 - what the window calls
-        return _AxisSpace(self)
-
     def set_left_margin(self, px: int) -> None:
         self.left_margin = int(px)
         self.update()
 
-    def setBackground(self, colour) -> None:  # noqa: N802 - as pyqtgraph's PlotWidget
+    def set_background(self, colour) -> None:
         self.background = QtGui.QColor(colour)
         self._make_image()
         self.update()

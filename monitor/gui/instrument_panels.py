@@ -25,7 +25,7 @@ from monitor.export import (
     write_spectrum_csv,
 )
 from monitor.gui.channel_meters import ChannelMeters
-from monitor.gui.curves import drawn_on_screen
+from monitor.gui.on_screen import drawn_on_screen
 from monitor.gui.devices_view import DevicesView
 from monitor.gui.measurements_view import MeasurementsView
 from monitor.gui.octave_view import OctaveView

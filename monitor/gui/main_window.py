@@ -147,9 +147,9 @@ class MainWindow(QtWidgets.QMainWindow):
             self._strip_gap = QtWidgets.QSpacerItem(self.waterfall.color_bar.width(), 0)
             row.addItem(self._strip_gap)
             ul.addLayout(row)
-            # Same axis width on both plots, so that their time axes line up.
-            for plot in (self.waterfall.plot, self.activity_strip):
-                plot.getAxis("left").setWidth(64)
+            # Same axis width on both, so that their time axes line up.
+            self.waterfall.plot.set_axis_width(64)
+            self.activity_strip.set_left_margin(64)
         ul.addWidget(self.overview.strip)
         self._upper = upper
         lower = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
@@ -436,8 +436,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.projector_bar.set_scale(float(s.ui_scale))
         if self.activity_strip is not None:
             self.activity_strip.set_scale(scale)
-            self.activity_strip.getAxis("left").setWidth(int(64 * scale))
-            self.activity_strip.setBackground(COLORS["plot"])
+            self.activity_strip.set_left_margin(int(64 * scale))
+            self.activity_strip.set_background(COLORS["plot"])
         self.status_line.problem.setStyleSheet(f"color: {COLORS['accent']};")
         if self.classifier_view is not None and self.classifier is not None:
             self.classifier_view.bars.restyle(float(s.ui_scale))

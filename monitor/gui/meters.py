@@ -8,7 +8,7 @@ from typing import Optional
 import numpy as np
 from PyQt6 import QtCore, QtGui, QtWidgets
 
-from monitor.gui.curves import drawn_on_screen
+from monitor.gui.on_screen import drawn_on_screen
 from monitor.gui.spectrum import PeakHold
 from monitor.gui.theme import COLORS
 from monitor.settings import Settings

@@ -7,7 +7,7 @@ from typing import Optional
 import numpy as np
 from PyQt6 import QtWidgets
 
-from monitor.gui.curves import drawn_on_screen
+from monitor.gui.on_screen import drawn_on_screen
 from monitor.gui.plot_canvas import PlotCanvas, Trace, linear_ticks
 from monitor.settings import Settings
 

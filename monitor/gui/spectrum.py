@@ -10,7 +10,7 @@ from PyQt6 import QtCore, QtWidgets
 
 from monitor.dsp.frequency_rows import FrequencyRows
 from monitor.gui.axes import FrequencyAxis, frequency_tick_labels, frequency_ticks
-from monitor.gui.curves import drawn_on_screen
+from monitor.gui.on_screen import drawn_on_screen
 from monitor.gui.cursor import WidgetCursorReadout
 from monitor.gui.plot_canvas import PlotCanvas, Trace, linear_ticks
 from monitor.settings import Settings

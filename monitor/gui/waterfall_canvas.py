@@ -33,23 +33,6 @@ __all__ = ["WaterfallCanvas"]
 TICK_PX = 5  # tick length, px at UI scale 1
 
 
-class _AxisSpace:
-    """What the window asks of an axis (``getAxis(name)``): its width (left) or height."""
-
-    def __init__(self, canvas: "WaterfallCanvas", name: str) -> None:
-        self._canvas, self._name = canvas, name
-
-    def setWidth(self, px: int) -> None:  # noqa: N802 - as pyqtgraph's AxisItem
-        if self._name == "left":
-            self._canvas.set_axis_width(px)
-
-    def height(self) -> int:
-        return self._canvas.bottom_height() if self._name == "bottom" else self._canvas.height()
-
-    def width(self) -> int:
-        return self._canvas.axis_width if self._name == "left" else self._canvas.width()
-
-
 class WaterfallCanvas(QtWidgets.QWidget):
     """The picture, its frequency and time axes, the change marks and the detector marks.
 
@@ -234,9 +217,6 @@ class WaterfallCanvas(QtWidgets.QWidget):
 
     def background_color(self) -> QtGui.QColor:
         return QtGui.QColor(COLORS["plot"])
-
-    def getAxis(self, name: str) -> _AxisSpace:  # noqa: N802 - what the window calls
-        return _AxisSpace(self, name)
 
     def viewport(self) -> QtWidgets.QWidget:
         """The widget that paints (this one; a PlotWidget's viewport is another)."""

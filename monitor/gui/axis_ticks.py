@@ -1,9 +1,8 @@
-"""Where the ticks of a plain-QWidget axis go and what they read: round frequencies on a row
-coordinate (linear, log or mel rows) and round times. No drawing here, no pyqtgraph: the
-waterfall's canvas (:mod:`monitor.gui.waterfall_canvas`) paints them once into a pixmap.
-
-The placement is the one :class:`monitor.gui.axes.FrequencyAxis` gives pyqtgraph's axes
-(1-2-5 steps, labels kept only where they clear each other), so the waterfall reads as before.
+"""Where the ticks of an axis go and what they read: round frequencies on a row coordinate
+(linear, log or mel rows) and round times. No drawing here, no pyqtgraph: the canvases
+(:mod:`monitor.gui.waterfall_canvas`, :mod:`monitor.gui.plot_canvas`) paint them once into a
+pixmap, and :class:`monitor.gui.axes.FrequencyAxis` gives the same ticks to pyqtgraph's axes
+(1-2-5 steps, labels kept only where they clear each other).
 """
 
 from __future__ import annotations
@@ -14,7 +13,8 @@ import numpy as np
 
 from monitor.dsp.frequency_rows import FrequencyRows
 
-__all__ = ["format_hz", "frequency_ticks", "round_ticks", "time_ticks"]
+__all__ = ["format_hz", "frequency_ticks", "frequency_rows_ticks", "frequency_tick_labels",
+           "round_ticks", "time_ticks"]
 
 
 def format_hz(hz: float) -> str:
@@ -64,20 +64,37 @@ def _log_ticks(f_lo: float, f_hi: float, rows: FrequencyRows, px_per_row: float,
     return np.array(sorted(chosen))
 
 
-def frequency_ticks(rows: FrequencyRows, size_px: float, spacing_px: float) -> list:
-    """Ticks of a frequency axis over rows ``0 … rows.n_rows`` drawn ``size_px`` long, labels at
-    least ``spacing_px`` apart: ``[(row coordinate, label), ...]``."""
-    n = float(rows.n_rows)
-    if n <= 0 or size_px <= 0:
-        return []
-    f_lo, f_hi = (float(f) for f in rows.hz_at([0.0, n]))
+def frequency_rows_ticks(rows: FrequencyRows, lo: float, hi: float, size_px: float,
+                         spacing_px: float) -> np.ndarray:
+    """Row coordinates of round frequencies on an axis of ``rows`` showing rows ``lo`` to
+    ``hi`` over ``size_px`` pixels, labels at least ``spacing_px`` apart (1-2-5 steps on log
+    and mel scales)."""
+    lo, hi = sorted((lo, hi))
+    span = hi - lo
+    lo, hi = max(lo, 0.0), min(hi, float(rows.n_rows))
+    if hi <= lo or size_px <= 0:
+        return np.zeros(0)
+    f_lo, f_hi = (float(f) for f in rows.hz_at([lo, hi]))
     if rows.scale == "linear":
         hz = round_ticks(f_lo, f_hi, max(2, int(size_px / (spacing_px * 1.6))))
     else:
-        hz = _log_ticks(max(f_lo, 1e-3), f_hi, rows, size_px / n, spacing_px)
+        hz = _log_ticks(max(f_lo, 1e-3), f_hi, rows, size_px / max(span, 1e-9), spacing_px)
     ys = np.asarray(rows.y_at(hz), dtype=float)
-    keep = (ys >= 0.0) & (ys <= n)
-    return [(float(y), format_hz(_round_sig(float(f)))) for y, f in zip(ys[keep], hz[keep])]
+    return ys[(ys >= lo) & (ys <= hi)]
+
+
+def frequency_tick_labels(rows: FrequencyRows, values) -> list[str]:
+    """'125', '1k', '2.5k' for the row coordinates ``values`` of ``rows``."""
+    if not len(values):
+        return []
+    return [format_hz(_round_sig(float(f))) for f in rows.hz_at(values)]
+
+
+def frequency_ticks(rows: FrequencyRows, size_px: float, spacing_px: float) -> list:
+    """Ticks of a frequency axis over all its rows ``0 … rows.n_rows`` drawn ``size_px``
+    long, labels at least ``spacing_px`` apart: ``[(row coordinate, label), ...]``."""
+    ys = frequency_rows_ticks(rows, 0.0, float(rows.n_rows), size_px, spacing_px)
+    return list(zip((float(y) for y in ys), frequency_tick_labels(rows, ys)))
 
 
 def time_ticks(lo: float, hi: float, size_px: float, spacing_px: float) -> list:

@@ -9,7 +9,8 @@ import numpy as np
 from PyQt6 import QtCore, QtWidgets
 
 from monitor.dsp.frequency_rows import FrequencyRows
-from monitor.gui.axes import FrequencyAxis, frequency_tick_labels, frequency_ticks
+from monitor.gui.axes import FrequencyAxis
+from monitor.gui.axis_ticks import frequency_rows_ticks, frequency_tick_labels
 from monitor.gui.on_screen import drawn_on_screen
 from monitor.gui.cursor import WidgetCursorReadout
 from monitor.gui.plot_canvas import PlotCanvas, Trace, linear_ticks
@@ -167,7 +168,7 @@ class SpectrumView(PlotCanvas):
         spacing = FrequencyAxis.MIN_SPACING_PX["bottom"]
 
         def ticks(lo: float, hi: float, size: float):
-            ys = frequency_ticks(rows, lo, hi, size, spacing)
+            ys = frequency_rows_ticks(rows, lo, hi, size, spacing)
             return list(zip(ys, frequency_tick_labels(rows, ys)))
 
         self.set_x_ticks(ticks)

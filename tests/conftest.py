@@ -58,6 +58,20 @@ def unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
+@pytest.fixture(scope="session")
+def model():
+    """The packaged YAMNet model, loaded once for the run (skipped, or failed under
+    SPECTROMON_REQUIRE_SERVICES=1, when it cannot be loaded)."""
+    from monitor.classifier import INSTALL_COMMAND, load_model
+    from monitor.classifier.model import ModelUnavailable
+    from monitor.settings import Settings
+
+    try:
+        return load_model(Settings())
+    except ModelUnavailable as exc:
+        unavailable(f"YAMNet model unavailable ({exc}): {INSTALL_COMMAND}")
+
+
 def wait_until(condition: Callable[[], object], timeout: float, what: str,
                interval: float = 0.02) -> object:
     """Poll ``condition`` until it returns something true; fail naming ``what`` at the deadline.

@@ -17,13 +17,13 @@ import soundfile as sf
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # the widget tests: real Qt, no screen
 
-from conftest import main_cmd, unavailable
+from conftest import main_cmd
 from monitor.classifier import (INSTALL_COMMAND, SoundEventClassifier, load_model,
                                 open_classifier)
 from monitor.classifier.aggregation import EventLog, ScoreSmoother, WatchList, ranked
 from monitor.classifier.frontend import (PATCH_HOP_SAMPLES, PATCH_SAMPLES, LogMelFrontend,
                                          log_mel_patches, yamnet_mel_matrix)
-from monitor.classifier.model import ModelUnavailable, find_packaged_model
+from monitor.classifier.model import find_packaged_model
 from monitor.classifier.ontology import LabelTree
 from monitor.classifier.stream import StreamingResampler, resolve_watch
 from monitor.settings import ParameterError, Settings
@@ -42,14 +42,6 @@ def _clips() -> list:
                 name, rate, channels, labels = line.rstrip("\n").split("\t")
                 rows.append((name, int(rate), int(channels), labels.split("|")))
     return rows
-
-
-@pytest.fixture(scope="module")
-def model():
-    try:
-        return load_model(Settings())
-    except ModelUnavailable as exc:
-        unavailable(f"YAMNet model unavailable ({exc}): {INSTALL_COMMAND}")
 
 
 def _classifier(model, **settings) -> SoundEventClassifier:

@@ -7,20 +7,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import soundfile as sf
-from conftest import unavailable
 from test_classifier import DATA
 
-from monitor.classifier import INSTALL_COMMAND, SoundEventClassifier, load_model
-from monitor.classifier.model import ModelUnavailable
+from monitor.classifier import SoundEventClassifier
 from monitor.settings import Settings
-
-
-@pytest.fixture(scope="module")
-def model():
-    try:
-        return load_model(Settings())
-    except ModelUnavailable as exc:
-        unavailable(f"YAMNet model unavailable ({exc}): {INSTALL_COMMAND}")
 
 
 def _clip(seconds: float = 6.0) -> tuple[np.ndarray, int]:

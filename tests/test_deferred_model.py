@@ -11,22 +11,13 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from conftest import unavailable
-from monitor.classifier import INSTALL_COMMAND, load_model, open_classifier, unavailable_text
+from monitor.classifier import INSTALL_COMMAND, open_classifier, unavailable_text
 from monitor.classifier.deferred_model import DeferredModel, ModelNotLoaded
 from monitor.classifier.model import ModelUnavailable
 from monitor.session import Session
 from monitor.settings import Settings
 
 WAIT = 60.0  # s: generous, for a loaded machine
-
-
-@pytest.fixture(scope="module")
-def model():
-    try:
-        return load_model(Settings())
-    except ModelUnavailable as exc:
-        unavailable(f"YAMNet model unavailable ({exc}): {INSTALL_COMMAND}")
 
 
 def _patch(seed: int = 0) -> np.ndarray:

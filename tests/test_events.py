@@ -14,11 +14,10 @@ import pytest
 import soundfile as sf
 import soxr
 
-from conftest import main_cmd, unavailable, wait_until
-from monitor.classifier import INSTALL_COMMAND, SoundEventClassifier, load_model
+from conftest import main_cmd, wait_until
+from monitor.classifier import SoundEventClassifier
 from monitor.classifier.aggregation import CSV_HEADER, Event, EventLog, EventsCsv
 from monitor.outputs import csv_text_cell as _neutralise
-from monitor.classifier.model import ModelUnavailable
 from monitor.errors import ParameterError
 from monitor.settings import Settings
 
@@ -41,14 +40,6 @@ def _clips() -> list:
                 name, _, _, labels = line.rstrip("\n").split("\t")
                 rows.append((name, labels.split("|")))
     return rows
-
-
-@pytest.fixture(scope="module")
-def model():
-    try:
-        return load_model(Settings())
-    except ModelUnavailable as exc:
-        unavailable(f"YAMNet model unavailable ({exc}): {INSTALL_COMMAND}")
 
 
 def sound_bounds(y: np.ndarray, rate: float, span_db: float = 30.0) -> tuple[float, float]:

@@ -324,9 +324,12 @@ def test_the_level_meter_reads_the_chosen_weighting(qtbot, make_window):
     for weighting in ("Z", "A", "C"):
         window.change_settings({"weighting": weighting})
         assert window.meters.weighting == weighting
+        # The frame RMS of a 100 Hz tone in 2048 samples (4.3 periods) swings from -9.17 to
+        # -8.85 dB with the tone's phase; 45 frames (the phase moves 24 deg a hop) span it three
+        # times over, so their median is the tone's RMS however the frames arrive.
         batches = []
-        qtbot.waitUntil(lambda: bool(batches.extend(window.pipeline.worker.drain()) or batches),
-                        timeout=WAIT_MS)
+        qtbot.waitUntil(lambda: batches.extend(window.pipeline.worker.drain())
+                        or sum(len(b) for b in batches) >= 45, timeout=WAIT_MS)
         readings[weighting] = float(np.median(np.concatenate(
             [window.instruments.meter_rms(b) for b in batches])))
     assert readings["Z"] == pytest.approx(-9.03, abs=0.05)

@@ -23,7 +23,7 @@ import time
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def _timed(timers: dict, cls, name: str, label: str, per_view: bool = False) -> None:
+def time_calls(timers: dict, cls, name: str, label: str, per_view: bool = False) -> None:
     """Add the thread CPU time of each ``cls.name`` call to ``timers[label]`` (``per_view``:
     to the instance's own ``_bench_label`` if it has one: the paints of each view)."""
     orig = getattr(cls, name)
@@ -68,19 +68,19 @@ def main(argv=None) -> int:
     from monitor.session import Session
 
     timers: dict = collections.defaultdict(lambda: [0, 0.0])
-    _timed(timers, pg.GraphicsView, "paintEvent", "paint (other plot)", per_view=True)
-    _timed(timers, meters.LevelMeters, "paintEvent", "paint meters")
+    time_calls(timers, pg.GraphicsView, "paintEvent", "paint (other plot)", per_view=True)
+    time_calls(timers, meters.LevelMeters, "paintEvent", "paint meters")
     # The waterfall, the strip, the spectrum and the scope are plain QWidgets now.
-    _timed(timers, waterfall_canvas.WaterfallCanvas, "paintEvent", "paint waterfall")
-    _timed(timers, activity_strip.ActivityStrip, "paintEvent", "paint activity strip")
-    _timed(timers, plot_canvas.PlotCanvas, "paintEvent", "paint (other canvas)", per_view=True)
+    time_calls(timers, waterfall_canvas.WaterfallCanvas, "paintEvent", "paint waterfall")
+    time_calls(timers, activity_strip.ActivityStrip, "paintEvent", "paint activity strip")
+    time_calls(timers, plot_canvas.PlotCanvas, "paintEvent", "paint (other canvas)", per_view=True)
     for cls, name in ((main_window.MainWindow, "update_status"),
                       (classifier_view.ClassifierView, "refresh"),
                       (classifier_view.ClassifierView, "_update"),
                       (overview.LiveOverview, "tick"), (waterfall.Waterfall, "push"),
                       (waterfall.Waterfall, "draw"), (spectrum.SpectrumView, "update_frame"),
                       (scope.ScopeView, "update_scope"), (meters.LevelMeters, "update_levels")):
-        _timed(timers, cls, name, f"  {cls.__name__}.{name}")
+        time_calls(timers, cls, name, f"  {cls.__name__}.{name}")
     one_blas_thread()
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([sys.argv[0]])
     source = {"device": "pulse", "samplerate": 48000} if ns.pulse else {"generator": ns.generator}
@@ -102,7 +102,7 @@ def main(argv=None) -> int:
 
     main_window.MainWindow.event = event
     window = main_window.MainWindow(session)
-    _timed(timers, type(window), "tick", "tick (all its parts)")
+    time_calls(timers, type(window), "tick", "tick (all its parts)")
     window.timer.timeout.disconnect()
     window.timer.timeout.connect(window.tick)  # the timed tick
     width, height = (int(v) for v in ns.size.lower().split("x"))

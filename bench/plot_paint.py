@@ -28,23 +28,10 @@ import subprocess
 import sys
 import time
 
+from bench.gui_paint import time_calls as _timer  # one timer for both benches
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SIZES = {"spectrum": (495, 181), "scope": (279, 181), "meters": (104, 655)}
-
-
-def _timer(timers: dict, cls, name: str, label: str, per_view: bool = False) -> None:
-    orig = getattr(cls, name)
-
-    def wrapper(self, *args, **kwargs):
-        t = time.thread_time()
-        try:
-            return orig(self, *args, **kwargs)
-        finally:
-            entry = timers[(per_view and getattr(self, "_bench_label", None)) or label]
-            entry[0] += 1
-            entry[1] += time.thread_time() - t
-
-    setattr(cls, name, wrapper)
 
 
 def run(frames: int, scale: str, ui_scale: float, timed: bool = True,

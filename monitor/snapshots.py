@@ -27,6 +27,7 @@ from typing import Optional
 
 import numpy as np
 
+from monitor.colour_tables import colour_table  # the window's tables; no Qt, no pyqtgraph
 from monitor.dsp.features import FeatureBatch
 from monitor.dsp.frequency_rows import FrequencyRows
 from monitor.errors import ParameterError
@@ -37,15 +38,6 @@ __all__ = ["Picture", "Snapshotter", "colour_table", "parse_period", "png_bytes"
 MAX_COLUMNS = 2048  # as WaterfallHistory.MAX_COLUMNS
 
 
-def colour_table(name: str) -> np.ndarray:
-    """The colour map ``name`` as (256, 3) uint8 RGB, index 0 = the dB floor (the window's)."""
-    if name == "grayscale":
-        ramp = np.arange(256, dtype=np.uint8)
-        return np.stack([ramp, ramp, ramp], axis=1)
-    import pyqtgraph as pg  # its colour tables only (CC0 data from matplotlib); no Qt window
-
-    lut = pg.colormap.get(name).getLookupTable(0.0, 1.0, 256, alpha=False)
-    return np.ascontiguousarray(lut, dtype=np.uint8)
 
 
 class Picture:

@@ -2,10 +2,10 @@
 
 The picture is what the window's waterfall shows: the display rows
 (:class:`monitor.dsp.frequency_rows.FrequencyRows`), ``merge`` frames per column by their
-maximum, the history's length, the dB range mapped to 256 colours and the colour map's table,
-computed here the way :class:`monitor.gui.waterfall_history.WaterfallHistory` and
-:func:`monitor.gui.colormaps.lookup_table` do (this module sits below the window in the
-layers, so it cannot import them; tests/test_long_sessions.py checks both are the same). It is
+maximum, the history's length and the dB range mapped to 256 colours, computed here the way
+:class:`monitor.gui.waterfall_history.WaterfallHistory` does (this module sits below the window
+in the layers, so it cannot import it; tests/test_long_sessions.py checks both are the same),
+and the window's own colour tables (:mod:`monitor.colour_tables`: no Qt, no pyqtgraph). It is
 written by a minimal PNG encoder (zlib, no Qt, no display). One pixel per column and per row;
 the highest frequency at the top, the newest column at the right.
 
@@ -27,6 +27,7 @@ from typing import Optional
 
 import numpy as np
 
+from monitor.colour_tables import colour_table
 from monitor.dsp.features import FeatureBatch
 from monitor.dsp.frequency_rows import FrequencyRows
 from monitor.errors import ParameterError
@@ -37,15 +38,6 @@ __all__ = ["Picture", "Snapshotter", "colour_table", "parse_period", "png_bytes"
 MAX_COLUMNS = 2048  # as WaterfallHistory.MAX_COLUMNS
 
 
-def colour_table(name: str) -> np.ndarray:
-    """The colour map ``name`` as (256, 3) uint8 RGB, index 0 = the dB floor (the window's)."""
-    if name == "grayscale":
-        ramp = np.arange(256, dtype=np.uint8)
-        return np.stack([ramp, ramp, ramp], axis=1)
-    import pyqtgraph as pg  # its colour tables only (CC0 data from matplotlib); no Qt window
-
-    lut = pg.colormap.get(name).getLookupTable(0.0, 1.0, 256, alpha=False)
-    return np.ascontiguousarray(lut, dtype=np.uint8)
 
 
 class Picture:

@@ -17,7 +17,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "monitor"
 # package (a part's submodules use each other).
 LAYERS = {
     "errors": 0,
-    "settings": 1, "resources": 1, "outputs": 1, "output_streams": 1.5,
+    "settings": 1, "resources": 1, "colour_tables": 1, "outputs": 1, "output_streams": 1.5,
     "dsp": 2, "ringbuffer": 2, "calibration": 2, "inputs": 2,
     "sources": 3, "audio_file": 2, "recorder": 3, "worker": 3, "classifier": 3, "pipeline": 4,
     "measurement": 3, "settings_store": 3, "problems": 1, "rules": 3, "clips": 4, "network": 4,

@@ -267,7 +267,7 @@ def test_live_scroll_back_while_capture_goes_on(tmp_path, qtbot):
         qtbot.waitUntil(lambda: strip.redraws > 0, timeout=30000)
         view = strip.ltsa.view(strip.width_px())
         assert all(_near(r, wf.rows, 1000) for r in np.argmax(view.mean_db, axis=1))
-        assert strip.image._pixels is not None and strip.image._pixels.shape[1] == len(view)
+        assert strip.pixels is not None and strip.pixels.shape[1] == len(view)
     finally:
         window.close()
         outputs.close()
@@ -365,10 +365,10 @@ def test_overview_draws_at_most_its_width_in_the_waterfalls_colours(qtbot):
     assert len(view) <= width < 2 * len(view) + 2  # the finest level that fits
     history = WaterfallHistory(params, "mel", 10.0, settings.db_floor, settings.db_ceil)
     want = rgb32_table(settings.colormap)[history.quantize(np.array(view.mean_db).T)]
-    np.testing.assert_array_equal(strip.image._pixels, want)
+    np.testing.assert_array_equal(strip.pixels, want)
     strip.set_mode("max")
     want = rgb32_table(settings.colormap)[history.quantize(np.array(view.max_db).T)]
-    np.testing.assert_array_equal(strip.image._pixels, want)
+    np.testing.assert_array_equal(strip.pixels, want)
 
 
 def test_a_click_on_the_event_log_shows_the_event(tmp_path, qtbot):

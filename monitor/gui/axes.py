@@ -1,5 +1,7 @@
 """A pyqtgraph axis with readable Hz/kHz tick labels on a row coordinate (linear, log or mel
-rows), placed by :mod:`monitor.gui.axis_ticks` as the canvases' axes are."""
+rows), placed by :mod:`monitor.gui.axis_ticks` as the canvases' axes are. For pyqtgraph plots
+only (built when first shown): the window's own views paint their axes from
+:mod:`monitor.gui.axis_ticks` and never import this module."""
 
 from __future__ import annotations
 
@@ -8,7 +10,12 @@ from typing import Optional
 import pyqtgraph as pg
 
 from monitor.dsp.frequency_rows import FrequencyRows
-from monitor.gui.axis_ticks import format_hz, frequency_rows_ticks, frequency_tick_labels
+from monitor.gui.axis_ticks import (
+    LABEL_SPACING_PX,
+    format_hz,
+    frequency_rows_ticks,
+    frequency_tick_labels,
+)
 
 __all__ = ["FrequencyAxis", "format_hz"]
 
@@ -21,7 +28,7 @@ class FrequencyAxis(pg.AxisItem):
     waterfall, which swaps the axes).
     """
 
-    MIN_SPACING_PX = {"left": 24, "right": 24, "top": 48, "bottom": 48}
+    MIN_SPACING_PX = LABEL_SPACING_PX
 
     def __init__(self, orientation: str, rows: Optional[FrequencyRows] = None, **kwargs) -> None:
         super().__init__(orientation, **kwargs)

@@ -13,8 +13,11 @@ import numpy as np
 
 from monitor.dsp.frequency_rows import FrequencyRows
 
-__all__ = ["format_hz", "frequency_ticks", "frequency_rows_ticks", "frequency_tick_labels",
+__all__ = ["LABEL_SPACING_PX", "format_hz", "frequency_ticks", "frequency_rows_ticks", "frequency_tick_labels",
            "round_ticks", "time_ticks"]
+
+#: Least distance (px) between two frequency labels, by the side of the plot the axis is on.
+LABEL_SPACING_PX = {"left": 24, "right": 24, "top": 48, "bottom": 48}
 
 
 def format_hz(hz: float) -> str:

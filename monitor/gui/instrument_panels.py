@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import time
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PyQt6 import QtCore, QtWidgets
@@ -28,9 +29,11 @@ from monitor.gui.channel_meters import ChannelMeters
 from monitor.gui.on_screen import drawn_on_screen
 from monitor.gui.devices_view import DevicesView
 from monitor.gui.measurements_view import MeasurementsView
-from monitor.gui.octave_view import OctaveView
 from monitor.gui.theme import restyle_plots
 from monitor.measurement_feed import with_offset
+
+if TYPE_CHECKING:  # imported when the dock is first shown: it is a pyqtgraph plot
+    from monitor.gui.octave_view import OctaveView
 
 __all__ = ["InstrumentPanels", "spectrum_offsets_db"]
 
@@ -124,6 +127,8 @@ class InstrumentPanels:
     def _build(self, key: str) -> QtWidgets.QWidget:
         window, settings = self.window, self.window.settings
         if key == "octave":
+            from monitor.gui.octave_view import OctaveView  # pyqtgraph: off the first picture
+
             self._octave_version = -1
             view = OctaveView(settings.peak_hold)
             if self.feed is not None and self.feed.updates:  # the bands so far, at once

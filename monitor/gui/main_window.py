@@ -433,6 +433,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.waterfall.set_ui_scale(scale)
         self.spectrum.set_ui_scale(scale)
         self.scope.set_ui_scale(scale)
+        self.overview.strip.set_ui_scale(scale)
         self.projector_bar.set_scale(float(s.ui_scale))
         if self.activity_strip is not None:
             self.activity_strip.set_scale(scale)

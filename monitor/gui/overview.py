@@ -14,6 +14,11 @@ most ``width`` bins are drawn (the LTSA's decimation levels).
 Click or drag on it (or click an event in the classifier's event log): the main waterfall shows
 that moment at full column resolution, read back from the session on disk (``--session``),
 while capture goes on; the *live* button or End returns.
+
+The strip is a plain QWidget painted with QPainter (:class:`OverviewCanvas`), as the waterfall
+and the activity strip are: it was a pyqtgraph PlotWidget, the last one on the way to the
+window's first picture (importing pyqtgraph cost ~0.17 s of the start and its memory;
+bench/findings.md, "pyqtgraph off the first picture").
 """
 
 from __future__ import annotations
@@ -23,89 +28,258 @@ import time
 from typing import Callable, Optional
 
 import numpy as np
-import pyqtgraph as pg
 from PyQt6 import QtCore, QtGui, QtWidgets, sip
 
 from monitor.dsp.features import FeatureBatch
 from monitor.dsp.frequency_rows import FrequencyRows
 from monitor.dsp.ltsa import LTSA
-from monitor.gui.axes import FrequencyAxis
+from monitor.gui.axis_ticks import LABEL_SPACING_PX, frequency_ticks, round_ticks
+from monitor.gui.polygon_memory import create_qpolygonf, ndarray_from_qpolygonf
 from monitor.gui.theme import COLORS
 from monitor.gui.waterfall import rgb32_table
 
-__all__ = ["ClockAxis", "OverviewStrip", "ScrollBack", "scrollback_columns"]
+__all__ = ["OverviewCanvas", "OverviewStrip", "ScrollBack", "clock_ticks", "scrollback_columns"]
+
+LEVEL_COLOUR = "#e8e8e8"  # the RMS level line
+AXIS_PX = 64  # width of the frequency axis (the waterfall's, so that the time axes line up)
+TICK_PX = 4  # length of a tick mark at UI scale 1
 
 
-class ClockAxis(pg.AxisItem):
-    """Seconds of session as ``h:mm:ss`` (or ``m:ss``)."""
+def clock_ticks(lo: float, hi: float, size_px: float, spacing_px: float = 48.0) -> list:
+    """Ticks of a session-time axis from ``lo`` to ``hi`` (s) drawn ``size_px`` long:
+    ``[(seconds, 'h:mm:ss' or 'm:ss'), ...]``, with as many decimals as the step needs."""
+    if not hi > lo or size_px <= 0:
+        return []
+    values = round_ticks(lo, hi, max(2, int(size_px / (spacing_px * 1.6))))
+    values = values[(values >= lo - 1e-9) & (values <= hi + 1e-9)]
+    spacing = float(values[1] - values[0]) if len(values) > 1 else max(hi - lo, 1.0)
+    digits = 0 if spacing >= 1 else min(3, int(math.ceil(-math.log10(spacing))))
+    out = []
+    for v in values:
+        sign = "-" if v < 0 else ""
+        a = abs(float(v))
+        h, rem = divmod(int(a), 3600)
+        m = rem // 60
+        sec = a - 3600 * h - 60 * m
+        text = f"{sec:0{3 + digits if digits else 2}.{digits}f}"
+        out.append((float(v), f"{sign}{h}:{m:02d}:{text}" if h else f"{sign}{m}:{text}"))
+    return out
 
-    def tickStrings(self, values, scale, spacing):  # noqa: N802 - pyqtgraph API
-        out = []
-        digits = 0 if spacing >= 1 else min(3, int(math.ceil(-math.log10(spacing))))
-        for v in values:
-            sign = "-" if v < 0 else ""
-            v = abs(v)
-            h, rem = divmod(int(v), 3600)
-            m = rem // 60
-            sec = v - 3600 * h - 60 * m
-            text = f"{sec:0{3 + digits if digits else 2}.{digits}f}"
-            out.append(f"{sign}{h}:{m:02d}:{text}" if h else f"{sign}{m}:{text}")
-        return out
 
+class OverviewCanvas(QtWidgets.QWidget):
+    """What the strip draws: the LTSA picture, the level line, the event and alert marks, the
+    scroll-back cursor and the two axes (frequency on the left, session time below).
 
-class _ImageItem(QtWidgets.QGraphicsItem):
-    """Draws a (rows, n) uint32 RGB32 picture into the rectangle it is given (drawn at its own
-    pixel size, placed and stretched by the item's transform)."""
+    Coordinates: x is stream time (s) over :attr:`x_range`, y a display row ``0 … n_rows``
+    (the lowest frequency at the bottom). ``pick(t)`` is called with the time under a left
+    click or drag.
+    """
 
-    def __init__(self) -> None:
-        super().__init__()
-        self._pixels: Optional[np.ndarray] = None
-        self._image: Optional[QtGui.QImage] = None
-        self._size = QtCore.QRectF()
+    def __init__(self, pick: Callable[[float], None],
+                 parent: Optional[QtWidgets.QWidget] = None) -> None:
+        super().__init__(parent)
+        self.setAttribute(QtCore.Qt.WidgetAttribute.WA_OpaquePaintEvent)
+        expanding = QtWidgets.QSizePolicy.Policy.Expanding
+        self.setSizePolicy(expanding, expanding)
+        self.setMinimumHeight(24)
+        self._pick = pick
+        self.rows: Optional[FrequencyRows] = None
+        self.n_rows = 1
+        self.x_range = (0.0, 1.0)
+        self.paints = 0
+        self.pixels: Optional[np.ndarray] = None  # (rows, n) uint32 RGB32, row 0 lowest
+        self._qimage: Optional[QtGui.QImage] = None
+        self._image_rect = QtCore.QRectF()  # in data coordinates
+        self._level: Optional[QtGui.QPolygonF] = None  # in data coordinates
+        self._marks: list = []  # ([(t, y0, y1), ...], colour key, width px)
+        self.cursor: Optional[float] = None
+        self._ticks_key = None
+        self._ticks: list = []
+        self.set_ui_scale(1.0)
+
+    # -- what the strip sets --------------------------------------------------------------------
+    def set_rows(self, rows: FrequencyRows) -> None:
+        self.rows, self.n_rows = rows, max(1, rows.n_rows)
+        self.set_image(None, QtCore.QRectF())
+
+    def set_x_range(self, lo: float, hi: float) -> None:
+        if (float(lo), float(hi)) != self.x_range:
+            self.x_range = (float(lo), float(hi))
+            self.update()
 
     def set_image(self, pixels: Optional[np.ndarray], rect: QtCore.QRectF) -> None:
-        self.prepareGeometryChange()
+        """Draw ``pixels`` ((h, n) uint32 RGB32, row 0 the lowest; may be the first columns of a
+        wider buffer, not copied) stretched over ``rect`` (data coordinates); None: no picture."""
         if pixels is None:
-            self._pixels = self._image = None
-            self._size = QtCore.QRectF()
+            self.pixels = self._qimage = None
+            self._image_rect = QtCore.QRectF()
         else:
             if pixels.dtype != np.uint32 or pixels.strides[1] != 4 or pixels.strides[0] % 4:
                 pixels = np.ascontiguousarray(pixels, dtype=np.uint32)
-            self._pixels = pixels  # may be the first columns of a wider buffer (no copy)
-            h, w = self._pixels.shape
-            self._image = QtGui.QImage(sip.voidptr(self._pixels.ctypes.data), w, h,
-                                       self._pixels.strides[0], QtGui.QImage.Format.Format_RGB32)
-            self._size = QtCore.QRectF(0, 0, w, h)
-            self.setTransform(QtGui.QTransform(rect.width() / w, 0.0, 0.0, rect.height() / h,
-                                               rect.x(), rect.y()))
+            self.pixels = pixels
+            h, w = pixels.shape
+            self._qimage = QtGui.QImage(sip.voidptr(pixels.ctypes.data), w, h, pixels.strides[0],
+                                        QtGui.QImage.Format.Format_RGB32)
+            self._image_rect = QtCore.QRectF(rect)
         self.update()
 
-    def boundingRect(self) -> QtCore.QRectF:  # noqa: N802 - Qt API
-        return self._size
+    def set_level(self, t: Optional[np.ndarray], y: Optional[np.ndarray]) -> None:
+        """The level line through (``t`` s, ``y`` rows); None: none."""
+        if t is None or not len(t):
+            self._level = None
+        else:
+            poly = create_qpolygonf(len(t))
+            memory = ndarray_from_qpolygonf(poly)
+            memory[:, 0] = t
+            memory[:, 1] = y
+            self._level = poly
+        self.update()
 
-    def paint(self, painter: QtGui.QPainter, *args) -> None:
-        if self._image is not None:
-            painter.setRenderHint(QtGui.QPainter.RenderHint.SmoothPixmapTransform, False)
-            painter.drawImage(QtCore.QPointF(0, 0), self._image)
+    def set_marks(self, marks: list) -> None:
+        """``[(times, y0 (rows), colour key of COLORS, pen width px), ...]``: a vertical line
+        from ``y0`` to the top at each time."""
+        self._marks = [(np.asarray(t, np.float64), float(y0), key, float(width))
+                       for t, y0, key, width in marks]
+        self.update()
 
+    def set_cursor(self, t: Optional[float]) -> None:
+        if t != self.cursor:
+            self.cursor = t
+            self.update()
 
-class _PickBox(pg.ViewBox):
-    """A view box that reports clicks and drags as x positions instead of panning."""
+    def set_ui_scale(self, scale: float) -> None:
+        """Tick labels at 8 pt × ``scale`` (as the other plots')."""
+        self.scale = float(scale)
+        self.tick_font = QtGui.QFont()
+        self.tick_font.setPointSizeF(8.0 * self.scale)
+        self._font_px = QtGui.QFontMetrics(self.tick_font).height()
+        self.update()
 
-    def __init__(self, pick: Callable[[float], None]) -> None:
-        super().__init__(enableMenu=False)
-        self._pick = pick
-        self.setMouseEnabled(False, False)
+    def sizeHint(self) -> QtCore.QSize:  # noqa: N802 - Qt API
+        return QtCore.QSize(600, 60)
 
-    def mouseClickEvent(self, ev) -> None:  # noqa: N802 - pyqtgraph API
-        if ev.button() == QtCore.Qt.MouseButton.LeftButton:
-            ev.accept()
-            self._pick(self.mapSceneToView(ev.scenePos()).x())
+    # -- geometry -------------------------------------------------------------------------------
+    def plot_rect(self) -> QtCore.QRectF:
+        """Where the picture is drawn (widget px)."""
+        w, h = self.width(), self.height()
+        bottom = int(round(TICK_PX * self.scale)) + self._font_px + 1
+        left = min(AXIS_PX, max(0, w - 8))
+        top = min(2, h)
+        return QtCore.QRectF(left, top, max(1, w - left - 2), max(1, h - top - bottom))
 
-    def mouseDragEvent(self, ev, axis=None) -> None:  # noqa: N802 - pyqtgraph API
-        if ev.button() == QtCore.Qt.MouseButton.LeftButton:
-            ev.accept()
-            self._pick(self.mapSceneToView(ev.scenePos()).x())
+    def data_transform(self) -> QtGui.QTransform:
+        """Data (s, rows) → widget px."""
+        r = self.plot_rect()
+        x0, x1 = self.x_range
+        kx = r.width() / max(x1 - x0, 1e-12)
+        ky = r.height() / self.n_rows
+        return QtGui.QTransform(kx, 0.0, 0.0, -ky, r.x() - x0 * kx, r.y() + r.height())
+
+    def time_at(self, px: float) -> float:
+        """Stream time (s) at widget x ``px``."""
+        r = self.plot_rect()
+        x0, x1 = self.x_range
+        return x0 + (px - r.x()) / r.width() * (x1 - x0)
+
+    def x_of(self, t: float) -> float:
+        """Widget x of stream time ``t`` (s)."""
+        r = self.plot_rect()
+        x0, x1 = self.x_range
+        return r.x() + (t - x0) / max(x1 - x0, 1e-12) * r.width()
+
+    # -- painting -------------------------------------------------------------------------------
+    def paintEvent(self, event) -> None:  # noqa: N802 - Qt API
+        self.paints += 1
+        p = QtGui.QPainter(self)
+        p.fillRect(event.rect(), QtGui.QColor(COLORS["plot"]))
+        r = self.plot_rect()
+        tr = self.data_transform()
+        p.save()
+        p.setClipRect(r, QtCore.Qt.ClipOperation.IntersectClip)
+        if self._qimage is not None:
+            h, w = self.pixels.shape
+            ir = self._image_rect  # the image's (w, h) pixels stretched over it (data coords)
+            p.setTransform(QtGui.QTransform(ir.width() / w, 0.0, 0.0, ir.height() / h,
+                                            ir.x(), ir.y()) * tr)
+            p.drawImage(QtCore.QRectF(0, 0, w, h), self._qimage)
+            p.resetTransform()
+        if self._level is not None:
+            p.setPen(self._pen(LEVEL_COLOUR, 1.0))
+            p.drawPolyline(tr.map(self._level))
+        x0, x1 = self.x_range
+        kx = r.width() / max(x1 - x0, 1e-12)
+        for times, y0, key, width in self._marks:
+            xs = r.x() + (times[(times >= x0) & (times <= x1)] - x0) * kx
+            if len(xs):
+                p.setPen(self._pen(COLORS[key], width))
+                low = r.bottom() - y0 / self.n_rows * r.height()
+                p.drawLines([QtCore.QLineF(x, low, x, r.top()) for x in xs.tolist()])
+        if self.cursor is not None:
+            p.setPen(self._pen(COLORS["trace"], 1.0))
+            x = self.x_of(self.cursor)
+            p.drawLine(QtCore.QLineF(x, r.top(), x, r.bottom()))
+        p.restore()
+        self._paint_axes(p, r)
+        p.end()
+
+    @staticmethod
+    def _pen(colour: str, width: float) -> QtGui.QPen:
+        pen = QtGui.QPen(QtGui.QColor(colour), width)
+        pen.setCosmetic(True)
+        return pen
+
+    def _frequency_ticks(self, height: float) -> list:
+        """The left axis's ticks, kept while the rows and the height stay (placing them took
+        1.5 ms of a 2 ms paint)."""
+        key = (self.rows, height)
+        if key != self._ticks_key:
+            self._ticks_key = key
+            self._ticks = frequency_ticks(self.rows, height, LABEL_SPACING_PX["left"])
+        return self._ticks
+
+    def _paint_axes(self, p: QtGui.QPainter, r: QtCore.QRectF) -> None:
+        dim = QtGui.QColor(COLORS["dim"])
+        p.setPen(dim)
+        p.setFont(self.tick_font)
+        fm = QtGui.QFontMetrics(self.tick_font)
+        tick = TICK_PX * self.scale
+        fh = fm.height()
+        p.drawLine(QtCore.QLineF(r.x() - 0.5, r.top(), r.x() - 0.5, r.bottom()))
+        if self.rows is not None:
+            for value, text in self._frequency_ticks(r.height()):
+                y = r.bottom() - value / self.n_rows * r.height()
+                p.drawLine(QtCore.QLineF(r.x() - tick, y, r.x(), y))
+                y_text = min(max(y - fh / 2, 0.0), self.height() - fh)
+                p.drawText(QtCore.QRectF(0, y_text, r.x() - tick - 2, fh),
+                           QtCore.Qt.AlignmentFlag.AlignRight
+                           | QtCore.Qt.AlignmentFlag.AlignVCenter, text)
+        bottom = r.bottom()
+        p.drawLine(QtCore.QLineF(r.left(), bottom + 0.5, r.right(), bottom + 0.5))
+        x0, x1 = self.x_range
+        kx = r.width() / max(x1 - x0, 1e-12)
+        for value, text in clock_ticks(x0, x1, r.width(), LABEL_SPACING_PX["bottom"]):
+            x = r.x() + (value - x0) * kx
+            p.drawLine(QtCore.QLineF(x, bottom, x, bottom + tick))
+            w = fm.horizontalAdvance(text) + 2
+            x_text = min(max(x - w / 2, r.left() - w / 2), self.width() - w)
+            p.drawText(QtCore.QRectF(x_text, bottom + tick, w, fh),
+                       QtCore.Qt.AlignmentFlag.AlignCenter, text)
+
+    # -- the mouse ------------------------------------------------------------------------------
+    def mousePressEvent(self, event) -> None:  # noqa: N802 - Qt API
+        if (event.button() == QtCore.Qt.MouseButton.LeftButton
+                and self.plot_rect().contains(event.position())):
+            event.accept()
+            self._pick(self.time_at(event.position().x()))
+        else:
+            super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event) -> None:  # noqa: N802 - Qt API
+        if event.buttons() & QtCore.Qt.MouseButton.LeftButton:  # a drag
+            event.accept()
+            self._pick(self.time_at(event.position().x()))
+        else:
+            super().mouseMoveEvent(event)
 
 
 class OverviewStrip(QtWidgets.QWidget):
@@ -131,6 +305,8 @@ class OverviewStrip(QtWidgets.QWidget):
     ----------
     ltsa, level_ltsa : LTSA
         The spectra and the RMS level (one row), by decimation levels.
+    canvas : OverviewCanvas
+        What is drawn.
     redraws : int
     """
 
@@ -158,27 +334,10 @@ class OverviewStrip(QtWidgets.QWidget):
         self._t_first: Optional[float] = None  # stream time of the LTSA's frame 0
         self._spf = 0.0
         self._live = live
-        self._left = FrequencyAxis("left")
-        self._bottom = ClockAxis("bottom")
-        self._box = _PickBox(self._picked)
-        self.plot = pg.PlotWidget(viewBox=self._box, axisItems={"left": self._left,
-                                                                "bottom": self._bottom})
-        self.plot.setMenuEnabled(False)
-        self.plot.hideButtons()
-        self._box.setDefaultPadding(0.0)
-        self._box.disableAutoRange()
-        self.image = _ImageItem()
-        self.plot.addItem(self.image)
-        self.level_line = pg.PlotDataItem(pen=pg.mkPen("#e8e8e8", width=1))
-        self.event_marks = pg.PlotDataItem(pen=pg.mkPen(COLORS["accent"], width=1), connect="pairs")
-        self.alert_marks = pg.PlotDataItem(pen=pg.mkPen(COLORS["danger"], width=2), connect="pairs")
-        self.cursor = pg.InfiniteLine(angle=90, pen=pg.mkPen(COLORS["trace"], width=1))
-        self.cursor.setVisible(False)
-        for item in (self.level_line, self.event_marks, self.alert_marks, self.cursor):
-            self.plot.addItem(item)
-        self.plot.setToolTip("the whole session: mean (or max) spectrum per column; white line: "
-                             "RMS level on the colour scale; orange: sound events, red: alerts. "
-                             "Click or drag to see that moment; End or 'live' returns")
+        self.canvas = OverviewCanvas(self._picked)
+        self.canvas.setToolTip("the whole session: mean (or max) spectrum per column; white "
+                               "line: RMS level on the colour scale; orange: sound events, red: "
+                               "alerts. Click or drag to see that moment; End or 'live' returns")
         self.mode_box = QtWidgets.QComboBox()
         self.mode_box.addItems(["mean", "max"])
         self.mode_box.setToolTip("each column: mean power or maximum of the spectra it covers")
@@ -206,12 +365,11 @@ class OverviewStrip(QtWidgets.QWidget):
         layout.setSpacing(0)
         column = QtWidgets.QVBoxLayout()
         column.setSpacing(0)
-        column.addWidget(self.plot, 1)
+        column.addWidget(self.canvas, 1)
         column.addWidget(self.message)
         layout.addLayout(column, 1)
         layout.addLayout(side)
         self.setFixedHeight(self.HEIGHT)
-        self.plot.getAxis("left").setWidth(64)
         self.set_rows(rows)
 
     # -- data -------------------------------------------------------------------------------
@@ -223,10 +381,10 @@ class OverviewStrip(QtWidgets.QWidget):
         self._t_first = None
         self._next_frame = 0
         self._spf = rows.params.seconds_per_frame
-        self._left.set_rows(rows)
-        self._box.setRange(yRange=(0, rows.n_rows), padding=0)
         self._drawn_key = self._geometry = None
-        self.image.set_image(None, QtCore.QRectF())
+        self.canvas.set_rows(rows)
+        self.canvas.set_level(None, None)
+        self._draw_marks()
 
     def set_ltsa(self, ltsa: LTSA, level_ltsa: LTSA, t_first: float, rows: FrequencyRows) -> None:
         """Show a saved session's LTSA (the session browser)."""
@@ -281,14 +439,26 @@ class OverviewStrip(QtWidgets.QWidget):
         self._lut32 = rgb32_table(settings.colormap)
         self.refresh(force=True)
 
+    def set_ui_scale(self, scale: float) -> None:
+        """The axes' labels at UI ``scale`` (the colours follow the theme in force)."""
+        self.canvas.set_ui_scale(scale)
+
     def show_cursor(self, t: Optional[float]) -> None:
-        self.cursor.setVisible(t is not None)
-        if t is not None:
-            self.cursor.setValue(t)
+        self.canvas.set_cursor(t)
+
+    @property
+    def cursor_time(self) -> Optional[float]:
+        """Stream time (s) the cursor marks (the moment scrolled back to), or None."""
+        return self.canvas.cursor
+
+    @property
+    def pixels(self) -> Optional[np.ndarray]:
+        """The picture as drawn: (rows, bins) uint32 RGB32, row 0 the lowest; None: none yet."""
+        return self.canvas.pixels
 
     # -- drawing ----------------------------------------------------------------------------
     def width_px(self) -> int:
-        return max(16, int(self._box.width()) or 16)
+        return max(16, int(self.canvas.plot_rect().width()) or 16)
 
     def refresh(self, now: Optional[float] = None, force: bool = False) -> bool:
         """Redraw if something changed and the budget allows; returns True if it redrew."""
@@ -312,7 +482,7 @@ class OverviewStrip(QtWidgets.QWidget):
         s = self.settings
         # Fewer pixels than rows: each pixel row takes the max of its rows, or a narrow tone
         # would vanish (or not) by where Qt's nearest-neighbour scaling samples it.
-        group = max(1, self.rows.n_rows // max(1, int(self._box.height())))
+        group = max(1, self.rows.n_rows // max(1, int(self.canvas.plot_rect().height())))
         geometry = (view.level, view.first_frame, self.mode, s.db_floor, s.db_ceil, s.colormap,
                     group, self.rows.n_rows)
         n = len(view)
@@ -337,32 +507,28 @@ class OverviewStrip(QtWidgets.QWidget):
         pixels = self._pixels[:, :n]
         t0 = (self._t_first or 0.0) + view.first_frame * self._spf
         span = len(view) * view.frames_per_bin * self._spf
-        self.image.set_image(pixels, QtCore.QRectF(t0, 0.0, span, self.rows.n_rows))
+        self.canvas.set_image(pixels, QtCore.QRectF(t0, 0.0, span, self.rows.n_rows))
         lv = self.level_ltsa.view(len(view) + 1, view.first_frame,
                                   view.first_frame + len(view) * view.frames_per_bin)
         if lv is not None and lv.frames_per_bin == view.frames_per_bin:
             y = (np.asarray(lv.mean_db[:, 0], np.float64) - s.db_floor) / (s.db_ceil - s.db_floor)
             y = np.clip(np.nan_to_num(y, nan=0.0, neginf=0.0), 0.0, 1.0) * self.rows.n_rows
             xs = t0 + (np.arange(len(y)) + 0.5) * view.frames_per_bin * self._spf
-            self.level_line.setData(xs, y)
+            self.canvas.set_level(xs, y)
         first = self._t_first or 0.0
-        self._box.setRange(xRange=(first, max(t0 + span, first + 1e-3)), padding=0)
+        self.canvas.set_x_range(first, max(t0 + span, first + 1e-3))
         self.redraws += 1
 
     def _draw_marks(self) -> None:
         n = self.rows.n_rows
-        for item, marks, lo in ((self.event_marks, self.events, 0.0),
-                                (self.alert_marks, self.alerts, 0.6)):
-            if not marks:
-                item.setData([], [])
-                continue
-            t = np.repeat(np.array([m[0] for m in marks], np.float64), 2)
-            y = np.tile([n * lo, n], len(marks)).astype(np.float64)
-            item.setData(t, y)
+        self.canvas.set_marks([
+            ([m[0] for m in self.events], 0.0, "accent", 1.0),
+            ([m[0] for m in self.alerts], 0.6 * n, "danger", 2.0),
+        ])
 
     def rendered_rgb(self) -> Optional[np.ndarray]:
         """The strip as drawn, (n_rows, columns, 3) uint8, row 0 = lowest frequency."""
-        p = self.image._pixels
+        p = self.pixels
         if p is None:
             return None
         return np.stack(((p >> 16) & 255, (p >> 8) & 255, p & 255), axis=-1).astype(np.uint8)

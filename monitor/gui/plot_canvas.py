@@ -16,8 +16,8 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 from PyQt6 import QtCore, QtGui, QtWidgets
-from pyqtgraph.functions import create_qpolygonf, ndarray_from_qpolygonf
 
+from monitor.gui.polygon_memory import create_qpolygonf, ndarray_from_qpolygonf
 from monitor.gui.theme import COLORS
 
 __all__ = ["PlotCanvas", "Trace", "column_envelope", "nice_ticks", "format_tick"]

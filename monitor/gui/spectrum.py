@@ -9,8 +9,7 @@ import numpy as np
 from PyQt6 import QtCore, QtWidgets
 
 from monitor.dsp.frequency_rows import FrequencyRows
-from monitor.gui.axes import FrequencyAxis
-from monitor.gui.axis_ticks import frequency_rows_ticks, frequency_tick_labels
+from monitor.gui.axis_ticks import LABEL_SPACING_PX, frequency_rows_ticks, frequency_tick_labels
 from monitor.gui.on_screen import drawn_on_screen
 from monitor.gui.cursor import WidgetCursorReadout
 from monitor.gui.plot_canvas import PlotCanvas, Trace, linear_ticks
@@ -165,7 +164,7 @@ class SpectrumView(PlotCanvas):
             return
         self.rows = rows
         self._x = np.arange(rows.n_rows, dtype=np.float64) + 0.5
-        spacing = FrequencyAxis.MIN_SPACING_PX["bottom"]
+        spacing = LABEL_SPACING_PX["bottom"]
 
         def ticks(lo: float, hi: float, size: float):
             ys = frequency_rows_ticks(rows, lo, hi, size, spacing)

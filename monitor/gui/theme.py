@@ -1,13 +1,20 @@
 """The look of the instrument: dark (default) or light, at a UI scale. Qt palette, style sheet
-and pyqtgraph defaults; :func:`restyle_plots` carries a change to plots already made."""
+and pyqtgraph defaults; :func:`restyle_plots` carries a change to plots already made.
+
+pyqtgraph is imported only by the views built when first shown (the octave bands, the nodes
+window): its defaults are set when it is imported through :func:`pyqtgraph_module`, or by
+:func:`apply_theme` once it is loaded. The window's first picture needs none of it (its import
+alone was ~0.17 s of the start).
+"""
 
 from __future__ import annotations
 
-import pyqtgraph as pg
+import sys
+
 from PyQt6 import QtGui, QtWidgets
 
 __all__ = ["apply_theme", "COLORS", "THEMES", "cache_static_items", "fixed_plot",
-           "restyle_plots", "current_theme"]
+           "restyle_plots", "current_theme", "pyqtgraph_module"]
 
 THEMES = {
     "dark": {
@@ -96,12 +103,28 @@ def apply_theme(app: QtWidgets.QApplication, name: str = "dark", scale: float = 
     font.setPointSizeF(BASE_POINT_SIZE * scale)
     app.setFont(font)
     app.setStyleSheet(_STYLE.format(small=f"{8.5 * scale:.1f}", **COLORS))
-    pg.setConfigOptions(background=COLORS["plot"], foreground=COLORS["dim"], antialias=False)
+    if "pyqtgraph" in sys.modules:  # new plots in these colours; not imported for it
+        _pyqtgraph_defaults(sys.modules["pyqtgraph"])
     return True
 
 
-def fixed_plot(title: str, axis_items: dict | None = None) -> pg.PlotWidget:
-    """A plot the user does not pan or zoom: no menu, no buttons, a faint grid, a small title."""
+def _pyqtgraph_defaults(pg) -> None:
+    pg.setConfigOptions(background=COLORS["plot"], foreground=COLORS["dim"], antialias=False)
+
+
+def pyqtgraph_module():
+    """``pyqtgraph``, imported now if it was not, its defaults (background, foreground, no
+    antialiasing) those of the theme in force."""
+    import pyqtgraph as pg
+
+    _pyqtgraph_defaults(pg)
+    return pg
+
+
+def fixed_plot(title: str, axis_items: dict | None = None):
+    """A plot the user does not pan or zoom: no menu, no buttons, a faint grid, a small title
+    (a ``pyqtgraph.PlotWidget``)."""
+    pg = pyqtgraph_module()
     plot = pg.PlotWidget(axisItems=axis_items)
     plot.setMenuEnabled(False)
     plot.hideButtons()
@@ -113,7 +136,11 @@ def fixed_plot(title: str, axis_items: dict | None = None) -> pg.PlotWidget:
 
 def restyle_plots(root: QtWidgets.QWidget, scale: float) -> None:
     """Carry the colours in force and the UI ``scale`` to every pyqtgraph plot under
-    ``root``: background, axis pens and fonts (ticks and labels)."""
+    ``root``: background, axis pens and fonts (ticks and labels). Without pyqtgraph loaded
+    there is no such plot: nothing to do."""
+    pg = sys.modules.get("pyqtgraph")
+    if pg is None:
+        return
     tick_font = QtGui.QFont()
     tick_font.setPointSizeF(8.0 * scale)
     for plot in root.findChildren(pg.PlotWidget):
@@ -133,8 +160,8 @@ def restyle_plots(root: QtWidgets.QWidget, scale: float) -> None:
             title.setText(title.text, color=COLORS["dim"], size=f"{9 * scale:.1f}pt")
 
 
-def cache_static_items(plot: pg.PlotWidget) -> None:
-    """Render the axes (and title) of ``plot`` once into pixmaps.
+def cache_static_items(plot) -> None:
+    """Render the axes (and title) of ``plot`` (a ``pyqtgraph.PlotWidget``) once into pixmaps.
 
     The data items change at the display rate and their dirty regions overlap the axes; without
     a cache every frame re-renders every tick label (measured: a quarter of the GUI's CPU).

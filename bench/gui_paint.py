@@ -58,6 +58,7 @@ def main(argv=None) -> int:
         main_window,
         meters,
         overview,
+        overview_canvas,
         plot_canvas,
         scope,
         spectrum,
@@ -73,7 +74,7 @@ def main(argv=None) -> int:
     # The waterfall, the strip, the spectrum and the scope are plain QWidgets now.
     time_calls(timers, waterfall_canvas.WaterfallCanvas, "paintEvent", "paint waterfall")
     time_calls(timers, activity_strip.ActivityStrip, "paintEvent", "paint activity strip")
-    time_calls(timers, overview.OverviewCanvas, "paintEvent", "paint overview")
+    time_calls(timers, overview_canvas.OverviewCanvas, "paintEvent", "paint overview")
     time_calls(timers, plot_canvas.PlotCanvas, "paintEvent", "paint (other canvas)", per_view=True)
     for cls, name in ((main_window.MainWindow, "update_status"),
                       (classifier_view.ClassifierView, "refresh"),

@@ -102,6 +102,33 @@ def create_exclusive(path: str, mode: str = "wb"):
     return os.fdopen(fd, mode, **({} if "b" in mode else {"newline": "", "encoding": "utf-8"}))
 
 
+def write_json_exclusive(path: str, obj) -> None:
+    """Write ``obj`` as JSON at ``path``, a new file, so that a reader of a session being written
+    sees either no file or the whole of it: written and synced under a temporary name, then
+    hard-linked to ``path`` (which, like :func:`create_exclusive`, fails if ``path`` exists).
+
+    A reader polling a live session once caught ``layout.json`` created but still empty
+    (JSONDecodeError in tests/test_long_sessions.py at load 5). Where the file system has no
+    hard links (FAT, some network shares) the file is created in place instead.
+    """
+    tmp = f"{path}.{os.getpid()}.tmp"
+    with create_exclusive(tmp, "w") as f:
+        json.dump(obj, f, indent=1)
+        f.flush()
+        os.fsync(f.fileno())
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        os.unlink(tmp)
+        raise
+    except OSError:  # no hard links here
+        os.unlink(tmp)
+        with create_exclusive(path, "w") as f:
+            json.dump(obj, f, indent=1)
+        return
+    os.unlink(tmp)
+
+
 def _jsonable(value):
     if is_dataclass(value):
         value = asdict(value)
@@ -155,8 +182,7 @@ class _SegmentWriter:
                   "rms_ltsa": {"files": "ltsa-rms-mean-L.f32, ltsa-rms-max-L.f32",
                                "dtype": "<f4", "shape": ["bins", 1],
                                "meaning": "per-frame rms_dbfs by the same levels"}}
-        with create_exclusive(os.path.join(self.path, "layout.json"), "w") as f:
-            json.dump(layout, f, indent=1)
+        write_json_exclusive(os.path.join(self.path, "layout.json"), layout)
         self._files = {name: create_exclusive(os.path.join(self.path, name))
                        for name in ("rows.u8", "times.f64", "frame_levels.f32")}
         self._ltsa_files: dict[tuple[str, int], io.BufferedWriter] = {}
@@ -278,8 +304,7 @@ class SessionWriter:
             meta = {"format": FORMAT, "version": VERSION,
                     "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
                     "wall_time_at_zero": self._t0_wall, "settings": _jsonable(settings)}
-            with create_exclusive(os.path.join(directory, "session.json"), "w") as f:
-                json.dump(meta, f, indent=1)
+            write_json_exclusive(os.path.join(directory, "session.json"), meta)
             self._level_files.append(self._csv(os.path.join(directory, "levels.csv"),
                                                LEVEL_COLUMNS))
             self._events_file = self._csv(os.path.join(directory, "events.csv"), EVENT_COLUMNS)
@@ -571,7 +596,10 @@ class SessionReader:
         for n in names:
             p = os.path.join(self.directory, n)
             if p not in known and os.path.exists(os.path.join(p, "layout.json")):
-                self.segments.append(Segment(p))
+                try:
+                    self.segments.append(Segment(p))
+                except (ValueError, KeyError, TypeError):  # torn by a crash on a file system
+                    continue  # without hard links: the segment holds no readable frame
 
     @property
     def settings(self) -> dict:

@@ -185,6 +185,33 @@ def test_codes_round_trip():
     np.testing.assert_array_equal(back, [-np.inf, -np.inf, -np.inf, -119.5, -60.0, 0.0, 7.5, 7.5])
 
 
+def test_a_reader_sees_a_segment_only_once_its_layout_is_whole(saved, tmp_path):
+    """A reader polling a live session once read a layout.json created but not yet written:
+    the writer now links it in whole; a torn one (a crash without hard links) is skipped."""
+    import json
+    import shutil
+
+    from monitor.session_store import write_json_exclusive
+    copy = tmp_path / "s"
+    shutil.copytree(saved / "s", copy)
+    reader = SessionReader(str(copy))
+    n = len(reader.segments)
+    torn = copy / f"segment-{n:03d}"
+    torn.mkdir()
+    (torn / "layout.json").write_text("")  # what a reader could see mid-write before
+    reader.refresh()
+    assert len(reader.segments) == n
+    (torn / "layout.json").unlink()
+    layout = (saved / "s" / "segment-000" / "layout.json").read_text()
+    write_json_exclusive(str(torn / "layout.json"), json.loads(layout))
+    assert sorted(os.listdir(torn)) == ["layout.json"]  # no temporary left behind
+    reader.refresh()
+    assert len(reader.segments) == n + 1
+    with pytest.raises(FileExistsError):  # never written over
+        write_json_exclusive(str(torn / "layout.json"), {})
+    assert json.loads((torn / "layout.json").read_text()) == json.loads(layout)
+
+
 def test_a_session_killed_with_kill_9_reopens(tmp_path, qtbot):
     directory = tmp_path / "s"
     proc = subprocess.Popen(main_cmd("--headless", "--no-classifier", "--generator",

@@ -15,7 +15,9 @@ from PyQt6 import QtCore, QtGui  # noqa: E402
 
 from monitor.dsp.features import AnalysisParams  # noqa: E402
 from monitor.dsp.frequency_rows import FrequencyRows  # noqa: E402
-from monitor.gui.overview import LEVEL_COLOUR, OverviewStrip, clock_ticks  # noqa: E402
+from monitor.gui.axis_ticks import clock_ticks  # noqa: E402
+from monitor.gui.overview import OverviewStrip  # noqa: E402
+from monitor.gui.overview_canvas import LEVEL_COLOUR  # noqa: E402
 from monitor.gui.theme import COLORS, apply_theme  # noqa: E402
 from monitor.gui.waterfall import rgb32_table  # noqa: E402
 from monitor.settings import Settings  # noqa: E402

@@ -13,7 +13,7 @@ import numpy as np
 
 from monitor.dsp.frequency_rows import FrequencyRows
 
-__all__ = ["LABEL_SPACING_PX", "format_hz", "frequency_ticks", "frequency_rows_ticks", "frequency_tick_labels",
+__all__ = ["LABEL_SPACING_PX", "clock_ticks", "format_hz", "frequency_ticks", "frequency_rows_ticks", "frequency_tick_labels",
            "round_ticks", "time_ticks"]
 
 #: Least distance (px) between two frequency labels, by the side of the plot the axis is on.
@@ -117,3 +117,25 @@ def time_ticks(lo: float, hi: float, size_px: float, spacing_px: float) -> list:
             text = text[1:]
         out.append((float(v), text))
     return out
+
+
+def clock_ticks(lo: float, hi: float, size_px: float, spacing_px: float = 48.0) -> list:
+    """Ticks of a session-time axis from ``lo`` to ``hi`` (s) drawn ``size_px`` long:
+    ``[(seconds, 'h:mm:ss' or 'm:ss'), ...]``, with as many decimals as the step needs."""
+    if not hi > lo or size_px <= 0:
+        return []
+    values = round_ticks(lo, hi, max(2, int(size_px / (spacing_px * 1.6))))
+    values = values[(values >= lo - 1e-9) & (values <= hi + 1e-9)]
+    spacing = float(values[1] - values[0]) if len(values) > 1 else max(hi - lo, 1.0)
+    digits = 0 if spacing >= 1 else min(3, int(math.ceil(-math.log10(spacing))))
+    out = []
+    for v in values:
+        sign = "-" if v < 0 else ""
+        a = abs(float(v))
+        h, rem = divmod(int(a), 3600)
+        m = rem // 60
+        sec = a - 3600 * h - 60 * m
+        text = f"{sec:0{3 + digits if digits else 2}.{digits}f}"
+        out.append((float(v), f"{sign}{h}:{m:02d}:{text}" if h else f"{sign}{m}:{text}"))
+    return out
+

@@ -121,7 +121,56 @@ def run_detectors(y: np.ndarray) -> float:
     return run_measure(y, analysing=False)
 
 
-PARTS = {"measure": run_measure, "measure-detectors": run_detectors, "detector": run_detector, "classifier": run_classifier}
+ISSUE_BLOCK = 1024  # the automatic block at issue 12's hop 1024 (48 kHz)
+
+
+def run_worker(y: np.ndarray) -> float:
+    """Thread CPU seconds of the analysis worker's passes at issue 12's settings (n_fft 4096,
+    hop 1024, mel, 10 s), fed ``y`` in callback blocks of 1024 frames and polled after each
+    block as its thread would (one pass per block), with the session's measurement feed as its
+    consumer (fed, not measuring: that is the measure thread's). The ring writes (the audio
+    callback's) and the GUI's drain are not counted."""
+    from monitor.measurement_feed import MeasurementFeed
+    from monitor.ringbuffer import RingBuffer
+    from monitor.settings import Settings
+    from monitor.worker import AnalysisWorker
+
+    settings = Settings(n_fft=4096, hop=1024, scale="mel", history=10.0)
+    ring = RingBuffer(4 * RATE, 1)
+    worker = AnalysisWorker(settings, ring, RATE, [MeasurementFeed(settings, threaded=False)])
+    y2 = y.reshape(-1, 1)
+    spent = 0.0
+    for start in range(0, y.size - ISSUE_BLOCK + 1, ISSUE_BLOCK):
+        ring.write(y2[start:start + ISSUE_BLOCK])
+        t = time.thread_time()
+        worker.poll()
+        spent += time.thread_time() - t
+        worker.drain()
+    return spent
+
+
+def run_recorder(y: np.ndarray) -> float:
+    """Thread CPU seconds of the recorder's writer (pre-roll only, no file) fed ``y`` in callback
+    blocks of 1024 frames, one pass of its loop every ``recorder.POLL_SECONDS`` of audio (the
+    wake-ups themselves, a futex each, are not in it)."""
+    from monitor import recorder as rec
+
+    r = rec.Recorder(RATE, 1)
+    y2 = y.reshape(-1, 1)
+    every = max(1, round(rec.POLL_SECONDS * RATE / ISSUE_BLOCK))
+    spent = 0.0
+    for i, start in enumerate(range(0, y.size - ISSUE_BLOCK + 1, ISSUE_BLOCK)):
+        r.ring.write(y2[start:start + ISSUE_BLOCK])
+        if i % every == every - 1:
+            t = time.thread_time()
+            r._serve()
+            while r._pump():
+                pass
+            spent += time.thread_time() - t
+    return spent
+
+
+PARTS = {"worker": run_worker, "recorder": run_recorder, "measure": run_measure, "measure-detectors": run_detectors, "detector": run_detector, "classifier": run_classifier}
 
 
 def _loop(part: str, seconds: float, run: bool) -> None:

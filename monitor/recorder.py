@@ -60,7 +60,8 @@ INPUT_LOST = "input lost"  # the input was lost and came back: its absence, kept
 # The writer's longest wait when its ring is empty (a request or stop() wakes it at once; with
 # files open it also wakes for each sync). Every wake costs ~0.1 ms of CPU here, whatever it
 # moves: at 0.02 s the thread took 1.1 % of a core in the app, at 0.2 s
-# (``python -m bench.feed_probe``). The ring holds at least RING_POLLS waits.
+# 0.1-0.2 % (``python -m bench.app_ab``; ``bench.feed_probe`` splits it). The ring holds at
+# least RING_POLLS waits.
 POLL_SECONDS = 0.2
 RING_POLLS = 4  # the ring holds at least this many waits (RING_SECONDS holds 200)
 STOP_SECONDS = 0.5  # longest stop() blocks its caller

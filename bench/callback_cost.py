@@ -22,12 +22,19 @@ TICK = os.sysconf("SC_CLK_TCK")
 
 
 def _thread_cpu(name: str) -> float | None:
-    """CPU seconds of this process's thread called ``name``, or None."""
+    """CPU seconds of this process's thread called ``name``, or None: from
+    ``/proc/self/task/TID/schedstat`` (ns) where the kernel has it, else ``stat`` (ticks of
+    10 ms: ~15 % resolution on 10 s of a 1 % thread)."""
     for tid in os.listdir("/proc/self/task"):
         try:
             with open(f"/proc/self/task/{tid}/comm") as f:
                 if f.read().strip() != name:
                     continue
+            try:
+                with open(f"/proc/self/task/{tid}/schedstat") as f:
+                    return int(f.read().split()[0]) / 1e9
+            except OSError:
+                pass
             with open(f"/proc/self/task/{tid}/stat") as f:
                 fields = f.read().rsplit(")", 1)[1].split()
             return (int(fields[11]) + int(fields[12])) / TICK
@@ -37,14 +44,19 @@ def _thread_cpu(name: str) -> float | None:
 
 
 class CountingRing:
-    """The ring with a count of writes (one per callback)."""
+    """The ring with a count of writes (one per callback), for either write path."""
 
     def __init__(self, ring) -> None:
         self.ring, self.writes = ring, 0
+        self.channels = ring.channels
 
     def write(self, data) -> None:
         self.writes += 1
         self.ring.write(data)
+
+    def write_bytes(self, data) -> None:
+        self.writes += 1
+        self.ring.write_bytes(data)
 
 
 def run(blocksize: int, seconds: float) -> tuple[float, float]:

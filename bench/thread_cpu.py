@@ -4,6 +4,9 @@
     python -m bench.thread_cpu measure-detectors ...   (the Measurements dock shut: no figures)
     python -m bench.thread_cpu classifier [--seconds 30] [--repeats 3] [--profile]
     python -m bench.thread_cpu detector [--seconds 30] [--repeats 3]
+    python -m bench.thread_cpu worker|worker-paced|worker-idle|recorder [--seconds 30] ...
+          (issue 12's analysis in 1024-frame blocks: back to back, paced as live, idle;
+           the recorder's writer, one pass per recorder.POLL_SECONDS)
     python -m bench.thread_cpu PART --instructions [--seconds 10]
 
 Each part gets the same fixed signal (the benchmark programme, 48 kHz mono, as
@@ -121,7 +124,76 @@ def run_detectors(y: np.ndarray) -> float:
     return run_measure(y, analysing=False)
 
 
-PARTS = {"measure": run_measure, "measure-detectors": run_detectors, "detector": run_detector, "classifier": run_classifier}
+ISSUE_BLOCK = 1024  # the automatic block at issue 12's hop 1024 (48 kHz)
+
+
+def run_worker(y: np.ndarray, blocks_per_pass: int = 1, sleep: bool = False) -> float:
+    """Thread CPU seconds of the analysis worker's passes at issue 12's settings (n_fft 4096,
+    hop 1024, mel, 10 s), fed ``y`` in callback blocks of 1024 frames and polled after each
+    block as its thread would (one pass per block), with the session's measurement feed as its
+    consumer (fed, not measuring: that is the measure thread's). The ring writes (the audio
+    callback's) and the GUI's drain are not counted.
+
+    ``sleep``: before each pass, sleep as long as its audio lasts, as the live thread does
+    (``worker-paced``: one block a pass; ``worker-idle``: 12 blocks, ~0.25 s, as with
+    ``set_idle``). Here the same pass costs 2-3 times more than back to back: after a sleep
+    its code and data are no longer in the caches. Needs real time (not for --instructions)."""
+    from monitor.measurement_feed import MeasurementFeed
+    from monitor.ringbuffer import RingBuffer
+    from monitor.settings import Settings
+    from monitor.worker import AnalysisWorker
+
+    settings = Settings(n_fft=4096, hop=1024, scale="mel", history=10.0)
+    ring = RingBuffer(4 * RATE, 1)
+    worker = AnalysisWorker(settings, ring, RATE, [MeasurementFeed(settings, threaded=False)])
+    y2 = y.reshape(-1, 1)
+    spent = 0.0
+    for i, start in enumerate(range(0, y.size - ISSUE_BLOCK + 1, ISSUE_BLOCK)):
+        ring.write(y2[start:start + ISSUE_BLOCK])
+        if i % blocks_per_pass != blocks_per_pass - 1:
+            continue
+        if sleep:
+            time.sleep(blocks_per_pass * ISSUE_BLOCK / RATE)  # pacing, as the live thread
+        t = time.thread_time()
+        worker.poll()
+        spent += time.thread_time() - t
+        worker.drain()
+    return spent
+
+
+def run_recorder(y: np.ndarray) -> float:
+    """Thread CPU seconds of the recorder's writer (pre-roll only, no file) fed ``y`` in callback
+    blocks of 1024 frames, one pass of its loop every ``recorder.POLL_SECONDS`` of audio (the
+    wake-ups themselves, a futex each, are not in it)."""
+    from monitor import recorder as rec
+
+    r = rec.Recorder(RATE, 1)
+    y2 = y.reshape(-1, 1)
+    every = max(1, round(rec.POLL_SECONDS * RATE / ISSUE_BLOCK))
+    spent = 0.0
+    for i, start in enumerate(range(0, y.size - ISSUE_BLOCK + 1, ISSUE_BLOCK)):
+        r.ring.write(y2[start:start + ISSUE_BLOCK])
+        if i % every == every - 1:
+            t = time.thread_time()
+            r._serve()
+            while r._pump():
+                pass
+            spent += time.thread_time() - t
+    return spent
+
+
+def run_worker_paced(y: np.ndarray) -> float:
+    """:func:`run_worker`, sleeping a block's duration before each pass (as live)."""
+    return run_worker(y, 1, sleep=True)
+
+
+def run_worker_idle(y: np.ndarray) -> float:
+    """:func:`run_worker`, a pass every 12 blocks (256 ms) after as long a sleep (set_idle)."""
+    return run_worker(y, 12, sleep=True)
+
+
+PARTS = {"worker": run_worker, "worker-paced": run_worker_paced, "worker-idle": run_worker_idle,
+         "recorder": run_recorder, "measure": run_measure, "measure-detectors": run_detectors, "detector": run_detector, "classifier": run_classifier}
 
 
 def _loop(part: str, seconds: float, run: bool) -> None:
@@ -171,7 +243,8 @@ def main(argv=None) -> int:
     spent = [run(y) for _ in range(ns.repeats)]
     per_s = [1e3 * s / ns.seconds for s in spent]
     print(f"{ns.part}: {statistics.median(per_s):.2f} ms CPU per s of audio "
-          f"({', '.join(f'{v:.2f}' for v in per_s)}; {ns.seconds:g} s, 10 ms blocks)")
+          f"({', '.join(f'{v:.2f}' for v in per_s)}; {ns.seconds:g} s, "
+          f"{'1024-frame' if ns.part.startswith(('worker', 'recorder')) else '10 ms'} blocks)")
     if ns.profile:
         prof = cProfile.Profile()
         prof.enable()

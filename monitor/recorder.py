@@ -57,7 +57,13 @@ CHUNK_SECONDS = 0.1  # most audio moved per pass of the writer (bounds every cop
 MAX_INPUT_GAP_SECONDS = 3600.0
 WRITER_BEHIND = "writer behind"  # why a gap was filled: the disk stalled past the ring
 INPUT_LOST = "input lost"  # the input was lost and came back: its absence, kept in time
-POLL_SECONDS = 0.02  # writer's wait when its ring is empty
+# The writer's longest wait when its ring is empty (a request or stop() wakes it at once; with
+# files open it also wakes for each sync). Every wake costs ~0.1 ms of CPU here, whatever it
+# moves: at 0.02 s the thread took 1.1 % of a core in the app, at 0.2 s
+# 0.1-0.2 % (``python -m bench.app_ab``; ``bench.feed_probe`` splits it). The ring holds at
+# least RING_POLLS waits.
+POLL_SECONDS = 0.2
+RING_POLLS = 4  # the ring holds at least this many waits (RING_SECONDS holds 200)
 STOP_SECONDS = 0.5  # longest stop() blocks its caller
 EXIT_SECONDS = 30.0  # at interpreter exit, wait this long for writers to close their files
 
@@ -202,7 +208,9 @@ class Recorder:
         self.preroll_seconds = float(preroll_seconds)
         self.on_saved = on_saved
         self._chunk = max(1, int(CHUNK_SECONDS * self.samplerate))
-        self.ring = RingBuffer(max(int(ring_seconds * self.samplerate), 2 * self._chunk), channels)
+        # However small ring_seconds is, the ring outlasts the writer's waits with margin.
+        self.ring = RingBuffer(max(int(ring_seconds * self.samplerate), 2 * self._chunk,
+                                   int(RING_POLLS * POLL_SECONDS * self.samplerate)), channels)
         self._history = _History(int(round(preroll_seconds * self.samplerate)) + 4 * self._chunk,
                                  channels)
         self._zeros = np.zeros((self._chunk, channels), dtype=np.float32)
@@ -490,7 +498,7 @@ class Recorder:
                     continue
                 if stopping:
                     break
-                self._wake.wait(POLL_SECONDS)
+                self._wake.wait(self._wait_seconds(now))
                 self._wake.clear()
             self._serve()
         except Exception as exc:  # noqa: BLE001 - never die silently
@@ -498,6 +506,14 @@ class Recorder:
             self.error = f"recording stopped: recorder failed ({exc!r})"
         finally:
             self._close_all()
+
+    def _wait_seconds(self, now: float) -> float:
+        """How long the writer sleeps with its ring empty: :data:`POLL_SECONDS`, or less, to
+        sync its open files every :data:`SYNC_SECONDS` (a kill -9 then loses at most about
+        SYNC_SECONDS plus one chunk)."""
+        if not self._sinks:
+            return POLL_SECONDS
+        return min(POLL_SECONDS, max(0.0, self._last_sync + SYNC_SECONDS - now))
 
     def _serve(self) -> None:
         while not self._requests.empty():

@@ -132,7 +132,7 @@ def test_status_flags_are_counted(pulse_mic):
     source = _mic()
     ring = RingBuffer(RATE, 1)
     source._ring = ring  # the ring start() would attach; the stream is not needed for this
-    block = np.zeros((256, 1), np.float32)
+    block = memoryview(np.zeros((256, 1), np.float32)).cast("B")  # bytes, as PortAudio's buffer
     source._callback(block, 256, None, sd.CallbackFlags())
     source._callback(block, 256, None, sd.CallbackFlags(sd._lib.paInputOverflow))
     source._callback(block, 256, None,

@@ -258,6 +258,18 @@ def test_recording_is_exactly_as_captured_nonfinite_included(tmp_path):
 
 
 # -- the writer falling behind -------------------------------------------------------------------
+def test_the_ring_outlasts_the_writers_longest_wait():
+    """The writer sleeps up to POLL_SECONDS with its ring empty: however small a ring is asked
+    for, it holds several such waits, so an idle wait never costs a sample."""
+    from monitor import recorder
+
+    for seconds in (0.01, 0.5, recorder.RING_SECONDS):
+        rec = Recorder(SR, 2, ring_seconds=seconds)
+        assert rec.ring.capacity >= recorder.RING_POLLS * recorder.POLL_SECONDS * SR
+        assert rec.ring.capacity >= int(seconds * SR)
+    assert recorder.RING_POLLS >= 2
+
+
 def test_writer_far_behind_fills_silence_counts_and_lists_the_gap(tmp_path):
     played = write_counter(tmp_path / "in.wav", 10 * SR, SR)
     out = tmp_path / "rec.wav"

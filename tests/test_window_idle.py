@@ -70,6 +70,7 @@ def test_paused_window_ticks_slowly_and_paints_no_view(qtbot, window):
     assert fast == round(1000 / 60)
     window.set_paused(True)
     assert window.timer.interval() == round(1000 * IDLE_INTERVAL)
+    assert window.pipeline.worker.idle  # the analysis passes at the idle pace too
     _ticks(qtbot, window, 2)  # the frozen picture is drawn once
     counter.reset()
     seen, draws = window.frames_seen, window.waterfall.draws
@@ -79,6 +80,7 @@ def test_paused_window_ticks_slowly_and_paints_no_view(qtbot, window):
     assert counter.counts == dict.fromkeys(counter.counts, 0)
     window.set_paused(False)
     assert window.timer.interval() == fast
+    assert not window.pipeline.worker.idle
     qtbot.waitUntil(lambda: counter.counts["waterfall"] > 0 and counter.counts["spectrum"] > 0,
                     timeout=WAIT_MS)
 
@@ -89,6 +91,7 @@ def test_minimised_window_draws_nothing_and_resumes_when_restored(qtbot, window)
     qtbot.waitUntil(window.isMinimized, timeout=WAIT_MS)
     _ticks(qtbot, window, 1)
     assert window.timer.interval() == round(1000 * IDLE_INTERVAL)
+    assert window.pipeline.worker.idle
     seen, draws = window.frames_seen, window.waterfall.draws
     _ticks(qtbot, window, 3)
     assert window.frames_seen > seen
@@ -96,4 +99,5 @@ def test_minimised_window_draws_nothing_and_resumes_when_restored(qtbot, window)
     window.showNormal()
     qtbot.waitUntil(lambda: not window.isMinimized(), timeout=WAIT_MS)
     assert window.timer.interval() == round(1000 / 60)
+    assert not window.pipeline.worker.idle
     qtbot.waitUntil(lambda: window.waterfall.draws > draws, timeout=WAIT_MS)

@@ -137,3 +137,39 @@ def test_blocks_larger_than_the_ring_margin_are_analysed(tmp_path):
     finally:
         p.stop()
     assert p.ring.dropped == 0
+
+
+def test_an_idle_worker_analyses_the_same_frames_in_fewer_passes():
+    """set_idle (the window paused or minimised): everything is still analysed, and the
+    features equal those of passes at every block (the streaming STFT does not depend on how
+    the audio is cut); back from idle, the sleeping thread goes on; stop() ends an idle wait."""
+    settings = Settings(n_fft=1024, hop=256, n_mels=40)
+    rng = np.random.default_rng(3)
+    audio = (0.1 * rng.standard_normal((48000, 1))).astype(np.float32)
+
+    reference = AnalysisWorker(settings, RingBuffer(48000, 1), 48000)
+    for start in range(0, audio.shape[0], 480):
+        reference.process(audio[start:start + 480])
+    expected = np.concatenate([b.mel_db for b in reference.drain()])
+
+    ring = RingBuffer(48000, 1)
+    worker = AnalysisWorker(settings, ring, 48000)
+    worker.set_idle(True)
+    assert worker.idle
+    worker.start()
+    try:
+        for start in range(0, 24000, 480):
+            ring.write(audio[start:start + 480])
+        wait_for(lambda: worker.frames_in == 24000)
+        worker.set_idle(False)
+        assert not worker.idle
+        ring.write(audio[24000:])
+        wait_for(lambda: worker.frames_in == 48000)
+        worker.set_idle(True)
+    finally:
+        stopper = threading.Thread(target=worker.stop)
+        stopper.start()
+        stopper.join(timeout=30)
+    assert not stopper.is_alive(), "stop() hung in an idle wait"
+    got = np.concatenate([b.mel_db for b in worker.drain()])
+    np.testing.assert_array_equal(got, expected)

@@ -617,6 +617,8 @@ class MainWindow(QtWidgets.QMainWindow):
         Returns whether the window is hidden."""
         hidden = self._hidden()
         idle = self.paused or hidden
+        if self.pipeline is not None:  # nothing drawn: the worker passes at 4 Hz too
+            self.pipeline.worker.set_idle(idle)
         ms = int(IDLE_INTERVAL * 1000) if idle else max(1, int(round(1000.0 / self.settings.fps)))
         if self.timer.interval() != ms:
             self.timer.setInterval(ms)

@@ -128,6 +128,13 @@ class Source:
             tap.write(block)
         self._ring.write(block)
 
+    def _deliver_bytes(self, data) -> None:
+        """:meth:`_deliver` for a bytes-like block of whole float32 frames (``len`` in bytes),
+        e.g. PortAudio's raw input buffer: the same copies, without a numpy array."""
+        for tap in self._taps:
+            tap.write_bytes(data)
+        self._ring.write_bytes(data)
+
     def stop(self) -> None:
         """Stop writing; returns promptly and may be called more than once."""
         raise NotImplementedError

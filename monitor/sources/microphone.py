@@ -5,6 +5,13 @@ deadlines. It only copies the block into the preallocated ring buffers (the anal
 any taps, e.g. the recorder's: :meth:`Source._deliver`) and counts status flags:
 no buffer allocation, no locks, no logging, no Qt, no numpy work beyond the copy. Everything
 else happens in the analysis worker.
+
+The stream is a ``RawInputStream``: its callback gets PortAudio's buffer as a cffi buffer, copied
+into the rings by memoryview slice assignment (:meth:`RingBuffer.write_bytes`). The numpy
+``InputStream`` wraps every block in a new ndarray first, and the two numpy copies cost more
+again: the callback thread 0.216 → 0.168 ms a callback at 1024 frames through the pulse plugin,
+of which PortAudio, ALSA, cffi and sounddevice's wrapper with an empty callback are 0.150
+(``python -m bench.callback_cost``).
 """
 
 from __future__ import annotations
@@ -105,6 +112,12 @@ def auto_blocksize(samplerate: float, hop: int | None = None) -> int:
     latency and wakes the callback, the worker and the GIL half as often at hop 1024: the
     callback thread's CPU is per callback (0.18 ms at 512 and at 1024 frames through the
     pulse plugin: 1.7 % of a core at 512, 0.9 % at 1024; ``python -m bench.callback_cost``).
+
+    The block is chosen when the stream opens; a live hop change (``Session.change``) keeps
+    it, on purpose: reopening the stream would leave a gap in the audio (and the recording)
+    for a saving of at most ~0.6 % of a core (hop 512 → 1024 with 512-frame blocks), and a
+    block longer than a shorter new hop costs at most one block of latency. The next open (a
+    device change, a restart, a lost input coming back) follows the hop again.
     """
     base = int(2 ** round(math.log2(max(1.0, samplerate * AUTO_BLOCK_SECONDS))))
     if hop is None:
@@ -185,7 +198,7 @@ class MicrophoneSource(Source):
         self._named = False
         self.error = None
         try:
-            self._stream = sd.InputStream(
+            self._stream = sd.RawInputStream(
                 device=self.device_index, samplerate=self.samplerate, channels=self.channels,
                 dtype="float32", blocksize=self.blocksize, latency=self.latency_setting,
                 callback=self._callback, finished_callback=self._finished)
@@ -195,6 +208,7 @@ class MicrophoneSource(Source):
             raise ParameterError(f"cannot open input {self.device_name!r}: {exc}") from None
 
     def _callback(self, indata, frames, time, status) -> None:  # PortAudio thread
+        """``indata``: PortAudio's buffer, bytes-like (``frames`` × channels float32)."""
         if not self._named:  # once per stream: one prctl call, so that the bench can split CPU
             self._named = set_os_thread_name("audio-callback")
         if status:
@@ -202,7 +216,7 @@ class MicrophoneSource(Source):
                 self.overflows += 1
             if status.input_underflow:
                 self.underflows += 1
-        self._deliver(indata)
+        self._deliver_bytes(indata)
 
     def _finished(self) -> None:  # PortAudio thread, once the stream ends for any reason
         if not self._stopping:

@@ -45,3 +45,20 @@ def test_joined_blocks_give_bit_identical_scores(model, gap_at):
     for (t1, s1), (t2, s2) in zip(one_at_a_time, joined):
         assert t1 == t2
         assert np.array_equal(s1, s2)
+
+
+def test_patches_scored_in_one_run_equal_each_alone(model):
+    """The float graph takes any number of patches (``model.batched``); each row of a batch is
+    the patch's scores alone, so a backlog scored at once classifies as patch by patch."""
+    from monitor.classifier.frontend import log_mel_patches
+
+    y, rate = _clip(4.0)
+    import soxr
+
+    patches = log_mel_patches(soxr.resample(y, rate, 16000).astype(np.float32))
+    assert model.batched and len(patches) >= 5
+    batch = model.scores_batch(patches)
+    alone = np.stack([model.scores(p) for p in patches])
+    assert batch.shape == (len(patches), len(model.labels)) and batch.dtype == np.float32
+    np.testing.assert_allclose(batch, alone, rtol=0, atol=1e-6)
+    assert np.array_equal(model.scores_batch(patches[:1]), alone[:1])

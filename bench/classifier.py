@@ -145,6 +145,14 @@ def run(quick: bool = False, log=print) -> list[Figure]:
         Figure(section, "per patch, model only", "ms", [r["model_ms"] for r in ours],
                "int8 graph", [r["model_ms"] for r in int8]),
     ]
+    cold = {b: cold_patch_ms(b) for b in (1, 2, 4)}
+    log("  classifier model, caches cold: " + ", ".join(
+        f"runs of {b} {np.median(v):.2f} ms/patch" for b, v in cold.items()))
+    figs.append(Figure(section, "per patch, model only, caches cold, runs of 2 patches", "ms",
+                       cold[2], "one patch a run", cold[1],
+                       note="thread CPU; 32 MB touched before each run, as the app's other "
+                            "threads evict the 15 MB of weights between two patches 0.48 s "
+                            f"apart; runs of 4: {np.median(cold[4]):.2f} ms"))
     load_rss("cache")  # makes the cached graph if this machine has none yet
     cached = [load_rss("cache") for _ in range(2 if quick else 3)]
     memory = [load_rss("memory") for _ in range(2 if quick else 3)]
@@ -232,3 +240,22 @@ def benchmark_patch(n: int = 200, precision: str = "float", threads: int = 1,
             "patches": len(run) * batch, "precision": model.precision, "threads": threads,
             "batch": batch,
             "samplerate": SAMPLE_RATE}
+
+
+def cold_patch_ms(batch: int, runs: int = 12) -> list:
+    """Thread CPU ms per patch of the float model alone, ``batch`` patches a run, with 32 MB
+    of other memory touched before each run (the caches cold, as in the app)."""
+    from monitor.classifier import load_model
+    from monitor.settings import Settings
+
+    model = load_model(Settings())
+    patches = np.random.default_rng(1).uniform(-12.0, 4.0, (batch, 96, 64)).astype(np.float32)
+    other = np.ones(8_000_000, np.float32)
+    out = []
+    for _ in range(runs):
+        other *= np.float32(1.0)
+        t = time.thread_time()
+        model.scores_batch(patches)
+        out.append(1e3 * (time.thread_time() - t) / batch)
+        time.sleep(0.01)
+    return out

@@ -10,7 +10,7 @@ Each part gets the same fixed signal (the benchmark programme, 48 kHz mono, as
 ``bench.audio.programme`` writes it) in 10 ms blocks, as the analysis worker feeds it, and
 runs on this thread what its own thread would run, at the rate it would run it: the
 measurement consumer polled every ``POLL_SECONDS`` of audio (as its ``_run`` waits), the classifier
-fed at the worker's pace and its queue drained every block. The figure is
+fed at the worker's pace and its queue drained when its thread would wake. The figure is
 ``time.thread_time`` per second of audio, in ms (so 10 ms/s is 1 % of a core), which does not
 depend on what else the machine runs (the whole-app figures move by ±10 points with the load
 of this shared machine) less than wall time does, but still by ±30 % at a load of 8 on 2

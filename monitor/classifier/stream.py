@@ -40,11 +40,17 @@ def history_patches(history_seconds: float) -> int:
     """Patch results worth keeping: as many as cover the waterfall (memory stays flat)."""
     return int(np.ceil(history_seconds / (PATCH_HOP_SAMPLES / SAMPLE_RATE))) + HISTORY_MARGIN_PATCHES
 TIMING_FLOOR = 0.05  # a patch's raw score at or above this (or the threshold) "heard" a label
-# The thread is woken by feed when the audio fed completes the next patch (2 a second live):
-# waking it every 0.1 s of audio and every 0.1 s of wait (18 times a second) cost a resampler
-# and frontend call each, 12.3 -> 10.4 ms of its CPU per s of audio (bench.thread_cpu).
+# The thread is woken by feed when the audio fed completes the next patch (~3 times a second
+# live): waking it every 0.1 s of audio and every 0.1 s of wait (18 times a second) cost the
+# thread 1.7 % of a core in the app against 1.4 (bench.app_ab; bench.thread_cpu 10.8 -> 9.5 ms
+# per s of audio).
 WAKE_SECONDS = 1.0  # audio queued before the thread is woken at the latest
 WAIT_SECONDS = 1.0  # the thread also wakes this often on its own (a safety net)
+# Patches scored in one run of the model when several are ready (a backlog). Runs of 2 cost
+# ~20 % less CPU a patch and runs of 4 ~33 % less, but onnxruntime keeps the larger buffers
+# for good: +1.6 MiB of RSS after runs of 2, +3.8 after 4, +20 after 16 (bench/findings.md);
+# a backlog is rare live, the memory would stay.
+MAX_RUN_PATCHES = 1
 MAX_QUEUE_SECONDS = 10.0  # audio waiting for the classifier beyond this is dropped, oldest first
 _FLUSH = object()
 
@@ -479,9 +485,9 @@ class SoundEventClassifier(Restartable):
         patches = self._frontend.process(samples16)
         if not patches:
             return
-        # Every patch ready is scored in one run of the model (live: one, at each 0.48 s;
-        # a backlog, a file, the wait for the deferred model: several, ~20-35 % cheaper each).
-        batch = self.model.scores_batch(np.stack([p.log_mel for p in patches]))
+        stack = np.stack([p.log_mel for p in patches])
+        batch = np.concatenate([self.model.scores_batch(stack[i:i + MAX_RUN_PATCHES])
+                                for i in range(0, len(stack), MAX_RUN_PATCHES)])
         for patch, scores in zip(patches, batch):
             settings = self._settings
             self._smoother.configure(settings.smooth_patches, settings.aggregate)

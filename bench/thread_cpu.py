@@ -97,8 +97,7 @@ def run_classifier(y: np.ndarray) -> float:
     fed in 10 ms blocks and taken whenever its thread would wake: when ``feed`` sets its wake
     event, or when the thread's wait times out (``WAIT_SECONDS`` of the module, 0.1 s before
     it existed) counted in audio time; ``feed`` itself is the worker's and is not counted."""
-    from monitor.classifier import open_classifier
-    from monitor.classifier import stream
+    from monitor.classifier import open_classifier, stream
     from monitor.classifier.stream import SoundEventClassifier
     from monitor.settings import Settings
 

@@ -20,7 +20,7 @@ import ctypes.util
 import os
 import sys
 
-__all__ = ["release_library_pages", "MADV_PAGEOUT"]
+__all__ = ["MADV_PAGEOUT", "release_library_pages"]
 
 MADV_PAGEOUT = 21  # <linux/mman.h>, since Linux 5.4
 

@@ -350,7 +350,8 @@ def _any_batch(graph) -> None:
 
     Each patch of a batch is computed as it would be alone (the scores are bit for bit the
     same here); a batch reads the 15 MB of weights once: 4.1 -> 3.3 ms a patch in batches of 2,
-    2.7 in batches of 4, with the caches cold as in the app (bench/findings.md)."""
+    2.7 in batches of 4, with the caches cold as in the app, but onnxruntime keeps the larger
+    buffers for good, so the live classifier runs one (``stream.MAX_RUN_PATCHES``)."""
     from onnx import numpy_helper
 
     ends = [v.type.tensor_type.shape.dim for v in (graph.input[0], graph.output[0])]
@@ -530,7 +531,8 @@ class YamnetModel:
         self._sigmoid = not self._ends_with_sigmoid
         # One run now: onnxruntime allocates its buffers here rather than at the first patch,
         # and the code a patch runs has been run; then the library pages only loading used
-        # (~34 MiB touched, ~1 MiB used per patch) go back to the kernel (library_pages).
+        # (~32 of its 35 MiB read-only mapped were touched, ~1 MiB is used per patch) go back
+        # to the kernel (library_pages).
         self.scores(np.zeros(PATCH_SHAPE, np.float32))
         release_library_pages("onnxruntime")
 

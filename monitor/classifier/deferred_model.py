@@ -101,6 +101,10 @@ class DeferredModel:
         """Class probabilities (n_classes,) of one log-mel patch; waits for the model."""
         return self._loaded().scores(patch)
 
+    def scores_batch(self, patches: np.ndarray) -> np.ndarray:
+        """Class probabilities (n, n_classes) of ``n`` log-mel patches; waits for the model."""
+        return self._loaded().scores_batch(patches)
+
     def logits(self, patch: np.ndarray) -> np.ndarray:
         """Logits (n_classes,) of one log-mel patch; waits for the model."""
         return self._loaded().logits(patch)

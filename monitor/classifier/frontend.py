@@ -70,6 +70,11 @@ class LogMelFrontend:
         self._frames = np.zeros((0, N_MELS), dtype=np.float32)  # frames not yet fully used
         self._next_patch = 0
 
+    @property
+    def next_patch_end(self) -> int:
+        """Samples (16 kHz, from the stream's start) that complete the next patch."""
+        return self._next_patch * PATCH_HOP_SAMPLES + PATCH_SAMPLES
+
     def log_mel(self, samples: np.ndarray) -> np.ndarray:
         """Append ``samples`` (16 kHz, 1-D) and return the new log-mel frames, (n, 64) float32."""
         frames = self._stft.frames(np.asarray(samples, dtype=np.float32))

@@ -40,7 +40,17 @@ def history_patches(history_seconds: float) -> int:
     """Patch results worth keeping: as many as cover the waterfall (memory stays flat)."""
     return int(np.ceil(history_seconds / (PATCH_HOP_SAMPLES / SAMPLE_RATE))) + HISTORY_MARGIN_PATCHES
 TIMING_FLOOR = 0.05  # a patch's raw score at or above this (or the threshold) "heard" a label
-WAKE_SECONDS = 0.1  # audio queued before the thread is woken (it also wakes every 0.1 s)
+# The thread is woken by feed when the audio fed completes the next patch (~3 times a second
+# live): waking it every 0.1 s of audio and every 0.1 s of wait (18 times a second) cost the
+# thread 1.7 % of a core in the app against 1.4 (bench.app_ab; bench.thread_cpu 10.8 -> 9.5 ms
+# per s of audio).
+WAKE_SECONDS = 1.0  # audio queued before the thread is woken at the latest
+WAIT_SECONDS = 1.0  # the thread also wakes this often on its own (a safety net)
+# Patches scored in one run of the model when several are ready (a backlog). Runs of 2 cost
+# ~20 % less CPU a patch and runs of 4 ~33 % less, but onnxruntime keeps the larger buffers
+# for good: +1.6 MiB of RSS after runs of 2, +3.8 after 4, +20 after 16 (bench/findings.md);
+# a backlog is rare live, the memory would stay.
+MAX_RUN_PATCHES = 1
 MAX_QUEUE_SECONDS = 10.0  # audio waiting for the classifier beyond this is dropped, oldest first
 _FLUSH = object()
 
@@ -156,6 +166,11 @@ class SoundEventClassifier(Restartable):
         self.error: Optional[str] = None  # set if the model failed while running
         self._queue: collections.deque = collections.deque()
         self._unwoken_seconds = 0.0  # audio fed since the thread was last woken, s
+        # Stream time at which the audio fed completes the next patch (set by the classifier
+        # thread; -inf: at once); feed wakes the thread from then on, or at a new stream.
+        self._due = -np.inf
+        self._fed_rate: Optional[float] = None
+        self._fed_end: Optional[float] = None  # stream time at the end of the last block fed
         # Each counter has one writer (feeder, classifier thread), so no lock is needed.
         self._fed_seconds = 0.0
         self._taken_seconds = 0.0
@@ -220,10 +235,14 @@ class SoundEventClassifier(Restartable):
         self._fed_seconds += n / samplerate
         with self._idle:
             self._fed += 1
-        # Wake the thread once per WAKE_SECONDS of audio, not for every worker pass (~200 a
-        # second live): each wake costs a resampler and frontend call on a few ms of audio.
+        # Wake the thread when a patch is complete, not for every worker pass (~100 a second
+        # live): each wake costs a resampler and frontend call (WAKE_SECONDS above).
+        end = float(stream_time)
+        new_stream = (samplerate != self._fed_rate or self._fed_end is None
+                      or abs(end - n / samplerate - self._fed_end) > 2.0 / samplerate)
+        self._fed_rate, self._fed_end = samplerate, end
         self._unwoken_seconds += n / samplerate
-        if self._unwoken_seconds >= WAKE_SECONDS:
+        if end >= self._due or new_stream or self._unwoken_seconds >= WAKE_SECONDS:
             self._unwoken_seconds = 0.0
             self._wake.set()
 
@@ -347,7 +366,7 @@ class SoundEventClassifier(Restartable):
     # -- classifier thread ----------------------------------------------------------------------
     def _run(self) -> None:
         while not self._stop.is_set():
-            self._wake.wait(0.1)
+            self._wake.wait(WAIT_SECONDS)
             self._wake.clear()
             if not self.drain():
                 return
@@ -386,9 +405,11 @@ class SoundEventClassifier(Restartable):
                 run.append((mono, rate, stream_time, wall - stream_time))
                 item = None
             self._process_run(run)
+            self._due = self._next_due()
         except Exception as exc:  # noqa: BLE001 - reported; the session restarts us
             self.failure = f"{type(exc).__name__}: {exc}"
             self._expected = None  # the restarted thread begins a new stream
+            self._due = -np.inf
             self._finished(len(run) + (item is not None))
             return False
         return True
@@ -403,6 +424,17 @@ class SoundEventClassifier(Restartable):
         self._process(mono, run[-1][1], run[-1][2])
         run.clear()
         self._finished(count)
+
+    def _next_due(self) -> float:
+        """Stream time (s) at which the audio fed should complete the next patch, -inf when
+        unknown: the 16 kHz samples it lacks after those given to the frontend, with the
+        resampler holding back as many as now. Its holdback moves between ~10 and ~36 ms
+        (soxr HQ, 48 kHz in 10 ms blocks), so a patch is found up to a few blocks after the
+        one completing it; if it is not complete yet, the next block wakes the thread again."""
+        if self._frontend is None or self._expected is None:
+            return -np.inf
+        missing = self._frontend.next_patch_end - self._samples16
+        return self._expected + max(0, missing) / SAMPLE_RATE
 
     def _finished(self, count: int) -> None:
         """``count`` more queued items are done (wakes :meth:`wait_idle`); returns None."""
@@ -450,7 +482,13 @@ class SoundEventClassifier(Restartable):
 
     def _classify(self, samples16: np.ndarray) -> None:
         self._samples16 += len(samples16)
-        for patch in self._frontend.process(samples16):
+        patches = self._frontend.process(samples16)
+        if not patches:
+            return
+        stack = np.stack([p.log_mel for p in patches])
+        batch = np.concatenate([self.model.scores_batch(stack[i:i + MAX_RUN_PATCHES])
+                                for i in range(0, len(stack), MAX_RUN_PATCHES)])
+        for patch, scores in zip(patches, batch):
             settings = self._settings
             self._smoother.configure(settings.smooth_patches, settings.aggregate)
             keep = history_patches(settings.history)
@@ -458,7 +496,6 @@ class SoundEventClassifier(Restartable):
                 self._results = collections.deque(self._results, maxlen=keep)
             if self._watchlist.watch is not self._watch:
                 self._watchlist.configure(self._watch)
-            scores = self.model.scores(patch.log_mel)
             smoothed = self._smoother.add(scores)
             start = self._origin + patch.index * PATCH_HOP_SAMPLES / SAMPLE_RATE
             end = start + PATCH_SAMPLES / SAMPLE_RATE

@@ -194,30 +194,53 @@ class DiscontinuityDetector:
         return predictors(r, self.order)
 
     def _errors(self, ext: np.ndarray, base: int, start: int, n: int) -> np.ndarray:
-        """Prediction errors of samples ``start .. start + n`` (ext[0] is sample ``base``)."""
+        """Prediction errors of samples ``start .. start + n`` (ext[0] is sample ``base``).
+
+        Each sample is predicted with the coefficients of its grid segment (refit at every
+        grid point crossed, all fits at once); no error before the first fit. One product
+        of the samples' lag rows with their segments' coefficients, not a convolution per
+        segment (10 a 0.1 s poll).
+        """
         p = self.order
         err = np.zeros(n)
-        # One piece per grid segment: refit at every grid point crossed (all fits at once).
         points = np.arange(-(-start // self.hop) * self.hop, start + n, self.hop)
-        edges = np.concatenate(([start], points[points > start], [start + n]))
         fitted = points[points >= self._start + self.fit]
-        coefficients = {}
         if fitted.size:
             first = int(fitted[0]) - base - self.fit  # ext index of the first fit's first sample
             step = ext.strides[0]
             windows = np.lib.stride_tricks.as_strided(ext[first:], (fitted.size, self.fit),
                                                       (self.hop * step, step), writeable=False)
-            coefficients = dict(zip(fitted.tolist(), self._fit(windows)))
-        for u, v in zip(edges[:-1].tolist(), edges[1:].tolist()):
-            if u in coefficients:
-                self._a = coefficients[u]
-            lo = max(u, self._start + p)
-            if lo >= v or u < self._first_fit:
-                continue
-            seg = ext[lo - base - p:v - base]  # the samples predicted and the p before them
-            pred = np.convolve(seg, np.concatenate(([0.0], self._a)), mode="valid")[:v - lo]
-            err[lo - start:v - start] = seg[p:] - pred
+            # Row 0: the coefficients in use before the block's first fit (self._a).
+            table = np.concatenate((self._a[None, :], self._fit(windows)))
+            self._a = table[-1]
+        else:
+            table = self._a[None, :]
+        lo = max(start, self._first_fit)  # the first sample predicted
+        if lo >= start + n:
+            return err
+        # The segments' lengths from lo, and the table row of the first one.
+        edges = fitted[(fitted > lo) & (fitted < start + n)]
+        lengths = np.diff(np.concatenate(([lo], edges, [start + n])))
+        row0 = int(np.searchsorted(fitted, lo, side="right"))  # 0: carried in, else fit row0-1
+        rows = np.repeat(table[row0:row0 + lengths.size, ::-1], lengths, axis=0)  # a_p .. a_1
+        lagged = np.lib.stride_tricks.sliding_window_view(ext[lo - base - p:start + n - base - 1], p)
+        err[lo - start:] = ext[lo - base:start + n - base] - np.einsum("ij,ij->i", lagged, rows)
         return err
+
+    def _touches_zero(self, ext: np.ndarray, n: int) -> np.ndarray:
+        """Whether the prediction of each of the last ``n`` samples of ``ext`` (the sample and
+        the ``order`` before it) holds an exact zero."""
+        p, size = self.order, ext.size
+        s0 = size - n - p
+        if s0 < 0:  # the stream's first samples: fewer than ``order`` before them
+            zeros = np.concatenate(([0], np.cumsum(ext == 0.0)))
+            j = np.arange(size - n, size)
+            return zeros[j + 1] - zeros[np.maximum(j - p, 0)] > 0
+        z = ext[s0:] == 0.0
+        if not z.any():  # the usual case: one pass
+            return np.zeros(n, bool)
+        zeros = np.concatenate(([0], np.cumsum(z)))
+        return zeros[p + 1:] - zeros[:n] > 0
 
     def process(self, x: np.ndarray) -> int:
         """Look at the next block ``x`` (1-D, full scale +-1); returns the new events (of
@@ -232,10 +255,10 @@ class DiscontinuityDetector:
         base = start - self._x.size  # stream index of ext[0]
         self._x = ext[-(self.fit + p):].copy()
         err = self._errors(ext, base, start, n)
-        zeros = np.concatenate(([0], np.cumsum(ext == 0.0)))
-        j = np.arange(ext.size - n, ext.size)  # ext index of each sample of x
-        touches_zero = zeros[j + 1] - zeros[np.maximum(j - p, 0)] > 0
-        ok = ~touches_zero & (np.abs(err) >= self.floor) & (start + np.arange(n) >= self._first_decision)
+        # Slices, not index arrays: the decisions gathered cs, e2 and the zero counts through
+        # 8 index arrays of the block's length (numpy's mapiter was ~15 % of the detector).
+        ok = (np.abs(err) >= self.floor) & ~self._touches_zero(ext, n)
+        ok[:max(0, min(n, self._first_decision - start))] = False
         e2 = np.concatenate((self._e2, err * err))
         okh = np.concatenate((self._ok, ok))
         first = self.samples - e2.size  # stream index of e2[0]
@@ -245,15 +268,15 @@ class DiscontinuityDetector:
         new = np.zeros(0, np.int64)
         if hi > lo:
             cs = np.concatenate(([0.0], np.cumsum(e2)))
-            i = np.arange(lo - first, hi - first)
-            before = (cs[i] - cs[i - self.window]) / self.window
-            a = i + self.gap
-            after = (cs[a + self.after] - cs[a]) / self.after
+            u, v = lo - first, hi - first  # e2 indices of the samples decided
+            w, g, t = self.window, self.gap, self.after
+            before = (cs[u:v] - cs[u - w:v - w]) / w
+            after = (cs[u + g + t:v + g + t] - cs[u + g:v + g]) / t
             # A break: a lone error far above the error before it, with the error after it
             # back near that level (an attack stays unpredictable for milliseconds).
-            flag = okh[i] & (e2[i] > self.k * self.k * before) \
+            flag = okh[u:v] & (e2[u:v] > self.k * self.k * before) \
                 & (after <= self.settle * self.settle * before)
-            idx = first + i[flag]
+            idx = first + u + np.flatnonzero(flag)
             if idx.size:
                 gaps = np.diff(np.concatenate(([self._last_flag], idx)))
                 new = idx[gaps > self.merge]

@@ -297,7 +297,7 @@ class MeasurementConsumer:
                 self._measured_at is None or written - self._measured_at >= self.interval_samples)
             # Copy only the new samples, and the analysis span only when it is measured (it
             # was copied whole, 20480 samples by fancy indexing, at every poll).
-            new = self._copy(first, written).astype(np.float64)
+            new = self._copy(first, written, np.float64)
             span = self._copy(written - min(written, self.span), written) if interval else None
             segments = list(self._segments)
         self.samples_missed += missed
@@ -330,16 +330,17 @@ class MeasurementConsumer:
             self._publish_counts()
         return due
 
-    def _copy(self, lo: int, hi: int) -> np.ndarray:
+    def _copy(self, lo: int, hi: int, dtype=np.float32) -> np.ndarray:
         """A copy of the ring's samples ``lo .. hi`` (consumer sample indices, at most a
-        ring-full, all written); the caller holds the lock."""
+        ring-full, all written) as ``dtype`` (converted in the one copy); the caller holds
+        the lock."""
         size = self._ring.size
         a, b = lo % size, hi % size
         if hi - lo == 0:
-            return self._ring[:0].copy()
+            return self._ring[:0].astype(dtype)
         if a < b:
-            return self._ring[a:b].copy()
-        return np.concatenate((self._ring[a:], self._ring[:b]))
+            return self._ring[a:b].astype(dtype)
+        return np.concatenate((self._ring[a:], self._ring[:b]), dtype=dtype)
 
     def _stamp_events(self, shift: int, segments: list) -> None:
         """Record the stream times of the events the detectors counted in the last block;

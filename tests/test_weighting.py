@@ -145,3 +145,20 @@ def test_weighted_rms_from_the_power_spectrum_reads_the_curve(fs):
             weighted = WeightedRMS(8192, fs, "hann", kind).dbfs(batch.power_db)
             expected = flat + weighting_db(kind, np.array([f]))[0]
             assert np.allclose(weighted, expected, atol=0.1), (kind, f)
+
+
+@pytest.mark.parametrize("wide", (True, False))
+@pytest.mark.parametrize("kind", ("A", "C"))
+def test_block_prefix_sum_equals_the_sample_loop_in_long_and_short_calls(kind, wide):
+    """The states at the block starts come from a prefix sum over the blocks (powers of A^L
+    in extended precision); without extended precision from the block-by-block recurrence.
+    Both read what the sample loop reads, in one long call (312 blocks) and in polls."""
+    sos = weighting_sos(kind, 48000)
+    x = np.random.default_rng(8).standard_normal(20000)
+    ref = _sample_loop(sos, x)
+    for cuts in ([0, 20000], [0, 63, 64, 4864, 9664, 9665, 20000]):
+        filt = SOSFilter(sos)
+        if not wide:
+            filt._wide = False
+        y = np.concatenate([filt.process(x[a:b]) for a, b in itertools.pairwise(cuts)])
+        assert np.max(np.abs(y - ref)) < 1e-10

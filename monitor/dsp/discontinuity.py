@@ -99,14 +99,18 @@ def predictors(r: np.ndarray, order: int) -> np.ndarray:
 
 
 def autocorrelations(w: np.ndarray, order: int) -> np.ndarray:
-    """``r[:, i] = sum_j w[:, j] w[:, j + i]`` for ``i = 0..order`` of each row of ``w`` (m, n)."""
+    """``r[:, i] = sum_j w[:, j] w[:, j + i]`` for ``i = 0..order`` of each row of ``w`` (m, n).
+
+    One stacked product (a BLAS dot per row) per lag: for the detector's 10 windows of 1920
+    samples a 0.1 s poll, 0.43 M instructions instead of 0.97 M for one einsum over a strided
+    view of the lags (80 instead of 160 us), agreeing to rounding.
+    """
+    w = np.ascontiguousarray(w, dtype=np.float64)
     m, n = w.shape
-    padded = np.zeros((m, n + order))
-    padded[:, :n] = w
-    step = padded.strides[1]
-    lagged = np.lib.stride_tricks.as_strided(padded, (m, order + 1, n), (padded.strides[0], step, step),
-                                             writeable=False)
-    return np.einsum("mkj,mj->mk", lagged, w)
+    r = np.zeros((m, order + 1))
+    for i in range(min(order, n - 1) + 1):
+        r[:, i] = np.matmul(w[:, None, :n - i], w[:, i:, None])[:, 0, 0]
+    return r
 
 
 class DiscontinuityDetector:
@@ -194,30 +198,64 @@ class DiscontinuityDetector:
         return predictors(r, self.order)
 
     def _errors(self, ext: np.ndarray, base: int, start: int, n: int) -> np.ndarray:
-        """Prediction errors of samples ``start .. start + n`` (ext[0] is sample ``base``)."""
-        p = self.order
+        """Prediction errors of samples ``start .. start + n`` (ext[0] is sample ``base``).
+
+        Each sample is predicted with the coefficients of its grid segment (refit at every
+        grid point crossed, all fits at once); no error before the first fit.
+        """
         err = np.zeros(n)
-        # One piece per grid segment: refit at every grid point crossed (all fits at once).
         points = np.arange(-(-start // self.hop) * self.hop, start + n, self.hop)
-        edges = np.concatenate(([start], points[points > start], [start + n]))
         fitted = points[points >= self._start + self.fit]
-        coefficients = {}
         if fitted.size:
             first = int(fitted[0]) - base - self.fit  # ext index of the first fit's first sample
             step = ext.strides[0]
             windows = np.lib.stride_tricks.as_strided(ext[first:], (fitted.size, self.fit),
                                                       (self.hop * step, step), writeable=False)
-            coefficients = dict(zip(fitted.tolist(), self._fit(windows)))
-        for u, v in zip(edges[:-1].tolist(), edges[1:].tolist()):
-            if u in coefficients:
-                self._a = coefficients[u]
-            lo = max(u, self._start + p)
-            if lo >= v or u < self._first_fit:
-                continue
-            seg = ext[lo - base - p:v - base]  # the samples predicted and the p before them
-            pred = np.convolve(seg, np.concatenate(([0.0], self._a)), mode="valid")[:v - lo]
-            err[lo - start:v - start] = seg[p:] - pred
+            # Row 0: the coefficients in use before the block's first fit (self._a).
+            table = np.concatenate((self._a[None, :], self._fit(windows)))
+            self._a = table[-1]
+        else:
+            table = self._a[None, :]
+        lo = max(start, self._first_fit)  # the first sample predicted
+        end = start + n
+        if lo >= end:
+            return err
+        # Whole grid segments from the grid point g0 at or before lo (ext holds fit + order
+        # samples before the block, so g0 - order is in it), padded past the end with zeros:
+        # then every lag is one (segments, hop) view times a column of coefficients, 2 x
+        # order ufunc calls for the block. An einsum of each sample's lag row with its
+        # segment's row (np.repeat) took 0.7 M instructions a 0.1 s poll; a convolution per
+        # segment more.
+        hop, p = self.hop, self.order
+        g0 = lo - lo % hop
+        count = -(-(end - g0) // hop)
+        x = np.zeros(count * hop + p)
+        x[:end - g0 + p] = ext[g0 - base - p:end - base]
+        first_row = int(np.searchsorted(fitted, g0, side="right"))  # 0: carried in
+        rows = table[first_row:first_row + count]  # (count, order): a_1 .. a_p per segment
+        pred = np.zeros((count, hop))
+        term = np.empty((count, hop))
+        for k in range(1, p + 1):  # pred[n] += a_k x[n - k]
+            np.multiply(x[p - k:p - k + count * hop].reshape(count, hop), rows[:, k - 1:k], out=term)
+            pred += term
+        pred = pred.ravel()[lo - g0:end - g0]
+        err[lo - start:] = ext[lo - base:end - base] - pred
         return err
+
+    def _touches_zero(self, ext: np.ndarray, n: int) -> np.ndarray:
+        """Whether the prediction of each of the last ``n`` samples of ``ext`` (the sample and
+        the ``order`` before it) holds an exact zero."""
+        p, size = self.order, ext.size
+        s0 = size - n - p
+        if s0 < 0:  # the stream's first samples: fewer than ``order`` before them
+            zeros = np.concatenate(([0], np.cumsum(ext == 0.0)))
+            j = np.arange(size - n, size)
+            return zeros[j + 1] - zeros[np.maximum(j - p, 0)] > 0
+        z = ext[s0:] == 0.0
+        if not z.any():  # the usual case: one pass
+            return np.zeros(n, bool)
+        zeros = np.concatenate(([0], np.cumsum(z)))
+        return zeros[p + 1:] - zeros[:n] > 0
 
     def process(self, x: np.ndarray) -> int:
         """Look at the next block ``x`` (1-D, full scale +-1); returns the new events (of
@@ -232,10 +270,10 @@ class DiscontinuityDetector:
         base = start - self._x.size  # stream index of ext[0]
         self._x = ext[-(self.fit + p):].copy()
         err = self._errors(ext, base, start, n)
-        zeros = np.concatenate(([0], np.cumsum(ext == 0.0)))
-        j = np.arange(ext.size - n, ext.size)  # ext index of each sample of x
-        touches_zero = zeros[j + 1] - zeros[np.maximum(j - p, 0)] > 0
-        ok = ~touches_zero & (np.abs(err) >= self.floor) & (start + np.arange(n) >= self._first_decision)
+        # Slices, not index arrays: the decisions gathered cs, e2 and the zero counts through
+        # 8 index arrays of the block's length (numpy's mapiter was ~15 % of the detector).
+        ok = (np.abs(err) >= self.floor) & ~self._touches_zero(ext, n)
+        ok[:max(0, min(n, self._first_decision - start))] = False
         e2 = np.concatenate((self._e2, err * err))
         okh = np.concatenate((self._ok, ok))
         first = self.samples - e2.size  # stream index of e2[0]
@@ -245,15 +283,15 @@ class DiscontinuityDetector:
         new = np.zeros(0, np.int64)
         if hi > lo:
             cs = np.concatenate(([0.0], np.cumsum(e2)))
-            i = np.arange(lo - first, hi - first)
-            before = (cs[i] - cs[i - self.window]) / self.window
-            a = i + self.gap
-            after = (cs[a + self.after] - cs[a]) / self.after
+            u, v = lo - first, hi - first  # e2 indices of the samples decided
+            w, g, t = self.window, self.gap, self.after
+            before = (cs[u:v] - cs[u - w:v - w]) / w
+            after = (cs[u + g + t:v + g + t] - cs[u + g:v + g]) / t
             # A break: a lone error far above the error before it, with the error after it
             # back near that level (an attack stays unpredictable for milliseconds).
-            flag = okh[i] & (e2[i] > self.k * self.k * before) \
+            flag = okh[u:v] & (e2[u:v] > self.k * self.k * before) \
                 & (after <= self.settle * self.settle * before)
-            idx = first + i[flag]
+            idx = first + u + np.flatnonzero(flag)
             if idx.size:
                 gaps = np.diff(np.concatenate(([self._last_flag], idx)))
                 new = idx[gaps > self.merge]

@@ -105,6 +105,12 @@ class PowerSpectrum:
         return self.samplerate / self.n_fft
 
 
+def _frames(x: np.ndarray, starts: np.ndarray, n_fft: int) -> np.ndarray:
+    """The frames of ``x`` at ``starts``, (frames, n_fft): whole rows of a strided view (a
+    gather of every sample by an index array cost ~10 instructions a sample)."""
+    return np.lib.stride_tricks.sliding_window_view(x, int(n_fft))[starts]
+
+
 def dc_offset(x: np.ndarray, n_fft: int = 8192, frames: int | None = None,
               coefficients: tuple = BH7) -> float:
     """DC offset of ``x`` (full scale = 1) as :func:`power_spectrum` measures it (its ``dc``):
@@ -112,7 +118,7 @@ def dc_offset(x: np.ndarray, n_fft: int = 8192, frames: int | None = None,
     x = np.asarray(x, dtype=np.float64)
     starts = frame_starts(x.size, n_fft, frames)
     window = _shared_window(tuple(coefficients), int(n_fft))
-    return float((x[starts[:, None] + np.arange(n_fft)] @ window).mean() / window.sum())
+    return float((_frames(x, starts, n_fft) @ window).mean() / window.sum())
 
 
 def power_spectrum(x: np.ndarray, samplerate: float, n_fft: int = 8192, frames: int | None = None,
@@ -137,7 +143,7 @@ def power_spectrum(x: np.ndarray, samplerate: float, n_fft: int = 8192, frames: 
     """
     x = np.asarray(x, dtype=np.float64)
     starts = frame_starts(x.size, n_fft, frames)
-    segments = x[starts[:, None] + np.arange(n_fft)]
+    segments = _frames(x, starts, n_fft)
     window = _shared_window(tuple(coefficients), int(n_fft))
     # The window-weighted mean, not the plain one: a tone over a non-integer number of
     # periods shifts the plain mean (by ~A / (pi * cycles), -54 dB for 170 cycles), and

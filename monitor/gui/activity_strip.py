@@ -11,6 +11,7 @@ moving cells).
 
 from __future__ import annotations
 
+import math
 from typing import Optional
 
 import numpy as np
@@ -76,6 +77,8 @@ class ActivityStrip(QtWidgets.QWidget):
         self._layout = None  # (key, scrolling rect, names rect, length) for place()
         self._overlay = None  # (key, lines' rects, names' pixmap and where) for the paint
         self.scrolls = 0
+        self._brush_key = None
+        self._brush: tuple = ()
         self._name_pixmaps: dict = {}
         self._qimage: Optional[QtGui.QImage] = None
         self._pixels: Optional[np.ndarray] = None
@@ -313,23 +316,70 @@ class ActivityStrip(QtWidgets.QWidget):
     def paintEvent(self, event) -> None:  # noqa: N802 - Qt API
         self.paints += 1
         p = QtGui.QPainter(self)
-        p.fillRect(event.rect(), self.background)
-        grid = QtGui.QColor(GRID)
+        area = event.rect()
         r = self.plot_rect()
         n = len(self.labels)
-        if self._qimage is not None and n:
+        brushes = self._brushes()
+        tr = self._cell_transform(r) if self._qimage is not None and n else None
+        for gap in self._uncovered(area, r, tr):
+            p.fillRect(gap, brushes[0])
+        if tr is not None:
             p.save()
             p.setClipRect(r, QtCore.Qt.ClipOperation.IntersectClip)
-            p.setTransform(self._cell_transform(r))
+            p.setTransform(tr)
             h, w = self._pixels.shape
             p.drawImage(QtCore.QRectF(0, 0, w, h), self._qimage)
             p.restore()
         if n:
             lines, at, names = self._overlay_for(r)
             for line in lines:
-                p.fillRect(line, grid)
+                p.fillRect(line, brushes[1])
             p.drawPixmap(at, names)
         p.end()
+
+    def _brushes(self) -> tuple:
+        """(background, grid line) brushes, kept: a QColor where Qt takes a brush costs sip
+        an overload search (6 against 1.4 µs a fill)."""
+        key = self.background.rgba()
+        if self._brush_key != key:
+            self._brush_key = key
+            self._brush = (QtGui.QBrush(self.background), QtGui.QBrush(QtGui.QColor(GRID)))
+        return self._brush
+
+    def _uncovered(self, area: QtCore.QRect, r: QtCore.QRectF,
+                   tr: Optional[QtGui.QTransform]) -> list:
+        """The parts of ``area`` the cells' opaque image will not paint (the background goes
+        there): all of it without cells, else the ends of the time axis the patches do not
+        reach yet, with a pixel to spare (the image is drawn over it). A tick repaints the
+        names and a strip at the newest end: filling all of their bounding rectangle cost
+        0.1 of the paint's 0.3 ms."""
+        if tr is None:
+            return [area]
+        h, w = self._pixels.shape
+        (x0, x1), (y0, y1) = _span(tr, 0.0, 0.0), _span(tr, float(w), float(h))
+        ix0, ix1, iy0, iy1 = min(x0, x1), max(x0, x1), min(y0, y1), max(y0, y1)
+        ax0, ay0 = area.x(), area.y()
+        ax1, ay1 = ax0 + area.width(), ay0 + area.height()
+        rx0, ry0 = r.x(), r.y()
+        rx1, ry1 = rx0 + r.width(), ry0 + r.height()
+        if ax0 < rx0 or ay0 < ry0 or ax1 > rx1 or ay1 > ry1:
+            return [area]  # beyond the cells' rectangle (margins): all of it, as drawn
+        vertical = self.orientation == "vertical"
+        lo, hi = (iy0, iy1) if vertical else (ix0, ix1)
+        across_lo, across_hi = (ix0, ix1) if vertical else (iy0, iy1)
+        if across_lo > (ax0 if vertical else ay0) or across_hi < (ax1 if vertical else ay1):
+            return [area]  # the rows do not cover it (rounding): all of it
+        gaps = []
+        a_lo, a_hi = (ay0, ay1) if vertical else (ax0, ax1)
+        if a_lo < lo + 1:
+            end = min(a_hi, math.ceil(lo) + 1)
+            gaps.append(QtCore.QRect(ax0, a_lo, area.width(), end - a_lo) if vertical
+                        else QtCore.QRect(a_lo, ay0, end - a_lo, area.height()))
+        if a_hi > hi - 1:
+            start = max(a_lo, math.floor(hi) - 1)
+            gaps.append(QtCore.QRect(ax0, start, area.width(), a_hi - start) if vertical
+                        else QtCore.QRect(start, ay0, a_hi - start, area.height()))
+        return gaps
 
     def _overlay_for(self, r: QtCore.QRectF) -> tuple:
         """The lines between rows as the integer rectangles their 2-px pen fills, and all the
@@ -435,3 +485,8 @@ def _alpha(image: QtGui.QImage) -> np.ndarray:
     ptr.setsize(image.sizeInBytes())
     pixels = np.frombuffer(ptr, np.uint32).reshape(image.height(), image.bytesPerLine() // 4)
     return (pixels[:, :image.width()] >> 24).astype(np.uint8)
+
+
+def _span(tr: QtGui.QTransform, x: float, y: float) -> tuple[float, float]:
+    """``tr`` applied to the point (x, y), as Python numbers (x', y')."""
+    return (tr.m11() * x + tr.m21() * y + tr.dx(), tr.m12() * x + tr.m22() * y + tr.dy())

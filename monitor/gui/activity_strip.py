@@ -356,7 +356,7 @@ class ActivityStrip(QtWidgets.QWidget):
         if tr is None:
             return [area]
         h, w = self._pixels.shape
-        (x0, x1), (y0, y1) = _span(tr, 0.0, 0.0), _span(tr, float(w), float(h))
+        (x0, y0), (x1, y1) = _span(tr, 0.0, 0.0), _span(tr, float(w), float(h))
         ix0, ix1, iy0, iy1 = min(x0, x1), max(x0, x1), min(y0, y1), max(y0, y1)
         ax0, ay0 = area.x(), area.y()
         ax1, ay1 = ax0 + area.width(), ay0 + area.height()

@@ -26,6 +26,7 @@ PATCH_CENTRE = (0.975 - PATCH_HOP) / 2  # a patch is drawn as the 0.48 s around 
 STRIP_COLOURS = [np.array(QtGui.QColor(c).getRgb()[:3], np.float32)
                  for c in ("#f0a030", "#40c8e0", "#5fd068", "#b088f0", "#e8d84a")]
 DANGER = "#e0403a"
+DANGER_RGB = np.array(QtGui.QColor(DANGER).getRgb()[:3], np.float32)
 GRID = "#2a2e36"
 TEXT = "#d5d9e0"
 
@@ -175,15 +176,18 @@ class ActivityStrip(QtWidgets.QWidget):
         cols = np.rint((starts - t0) / PATCH_HOP).astype(int)
         width = int(cols[-1]) + 1
         img = np.zeros((len(labels), width, 4), np.uint8)
-        danger = np.array(QtGui.QColor(DANGER).getRgb()[:3], np.float32)
-        for r in range(len(labels)):
-            s = np.nan_to_num(scores[:, r], nan=0.0)
-            over = s >= thresholds[r]
-            colour = danger if watched[r] else STRIP_COLOURS[r % len(STRIP_COLOURS)]
-            row = self._row_of(r)
-            img[row, cols, :3] = colour.astype(np.uint8)
-            img[row, cols, 3] = np.where(over, 255, np.clip(s / max(thresholds[r], 1e-3), 0, 1) * 110
-                                         ).astype(np.uint8)
+        # Every row at once (a loop of ten numpy calls a row was 1 of the 2.4 ms a result
+        # cost the GUI thread): brightness = score / threshold, full at or over it.
+        n = len(labels)
+        s = np.nan_to_num(scores[:, :n], nan=0.0)
+        th = np.asarray(thresholds[:n])
+        alpha = np.where(s >= th, 255, np.clip(s / np.maximum(th, 1e-3), 0, 1) * 110
+                         ).astype(np.uint8)
+        colours = np.array([DANGER_RGB if watched[r] else STRIP_COLOURS[r % len(STRIP_COLOURS)]
+                            for r in range(n)]).astype(np.uint8)
+        rows = np.array([self._row_of(r) for r in range(n)])[:, None]
+        img[rows, cols[None, :], :3] = colours[:, None, :]
+        img[rows, cols[None, :], 3] = alpha.T
         self.image = img
         self.grid_start = t0 + PATCH_CENTRE
         self._make_image()

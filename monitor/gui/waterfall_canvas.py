@@ -86,6 +86,7 @@ class WaterfallCanvas(QtWidgets.QWidget):
         self._bottom_px = 0
         self._rect_key = None
         self._rect = QtCore.QRectF()
+        self._bg_brush = None  # (colour, QBrush) of the background
         self._geom = None  # the picture's geometry in Python numbers (_placement)
         self._tr_key = None  # what the kept image transform is valid for
         self._tr = QtGui.QTransform()
@@ -352,13 +353,7 @@ class WaterfallCanvas(QtWidgets.QWidget):
             p.setClipRect(self.plot_rect(), QtCore.Qt.ClipOperation.IntersectClip)
         # (Inside the picture, the paint's own clip, the region asked for, is within it.)
         tr = self._transform()
-        lo, hi = self._columns_along(g, 0, self.columns)
-        if self.vertical:
-            covers = lo <= g[6] and hi >= g[6] + g[8]
-        else:
-            covers = lo <= g[5] and hi >= g[5] + g[7]
-        if not covers:  # the picture does not cover its rectangle: background
-            self._paint_gaps(p, tr)
+        self._paint_gaps(p, g, area)  # where the picture does not cover its rectangle
         image = self._frozen if self._frozen is not None else self._qimage
         if image is not None and self.columns:
             # Only the columns the repainted area shows (a scroll exposes a few pixels): the
@@ -389,18 +384,40 @@ class WaterfallCanvas(QtWidgets.QWidget):
         c0, c1 = (a0 - base) / m, (a1 - base) / m
         return (c0, c1) if c0 <= c1 else (c1, c0)
 
-    def _paint_gaps(self, p: QtGui.QPainter, tr: QtGui.QTransform) -> None:
-        """The background where the picture does not reach (a history not yet full)."""
-        r = self.plot_rect()
-        shown = tr.mapRect(QtCore.QRectF(0, 0, self.columns, self.n_rows))
-        bg = self.background_color()
-        for gap in (QtCore.QRectF(r.left(), r.top(), shown.left() - r.left(), r.height()),
-                    QtCore.QRectF(shown.right(), r.top(), r.right() - shown.right(), r.height()),
-                    QtCore.QRectF(r.left(), r.top(), r.width(), shown.top() - r.top()),
-                    QtCore.QRectF(r.left(), shown.bottom(), r.width(),
-                                  r.bottom() - shown.bottom())):
-            if gap.width() > 0 and gap.height() > 0:
-                p.fillRect(gap, bg)
+    def _paint_gaps(self, p: QtGui.QPainter, g: tuple, area: QtCore.QRect) -> None:
+        """The background where the picture does not reach (a history not yet full, or the
+        sub-pixel sliver the rounded time position leaves at an edge), where it meets the
+        repainted ``area``: the rectangles as a whole paint fills them, the others skipped
+        (a tick repaints a few columns at the newest edge; the four fills with a colour
+        cost 34 of the paint's 70 µs)."""
+        _, (x0, _x1), (y0, _y1), kx, ky, rx, ry, rw, rh, _ = g
+        t_lo, t_hi = self._columns_along(g, 0, self.columns)
+        if self.vertical:  # rows along x: kx·row + rx − x0·kx
+            base = rx - x0 * kx
+            a, b = base, kx * self.n_rows + base
+            s_left, s_right, s_top, s_bottom = min(a, b), max(a, b), t_lo, t_hi
+        else:  # rows up the y axis: −ky·row + bottom + y0·ky
+            base = ry + rh + y0 * ky
+            a, b = base, -ky * self.n_rows + base
+            s_left, s_right, s_top, s_bottom = t_lo, t_hi, min(a, b), max(a, b)
+        r_right, r_bottom = rx + rw, ry + rh
+        gaps = ((rx, ry, s_left - rx, rh), (s_right, ry, r_right - s_right, rh),
+                (rx, ry, rw, s_top - ry), (rx, s_bottom, rw, r_bottom - s_bottom))
+        ax0, ay0 = area.x() - 1, area.y() - 1
+        ax1, ay1 = ax0 + area.width() + 2, ay0 + area.height() + 2
+        brush = None
+        for x, y, w, h in gaps:
+            if w > 0 and h > 0 and x < ax1 and x + w > ax0 and y < ay1 and y + h > ay0:
+                if brush is None:
+                    brush = self._background_brush()
+                p.fillRect(QtCore.QRectF(x, y, w, h), brush)
+
+    def _background_brush(self) -> QtGui.QBrush:
+        """The background colour in force as a kept brush."""
+        key = COLORS["plot"]
+        if self._bg_brush is None or self._bg_brush[0] != key:
+            self._bg_brush = (key, QtGui.QBrush(self.background_color()))
+        return self._bg_brush[1]
 
     def _marks_touch(self, g: tuple, a0: float, a1: float) -> bool:
         """Whether the detector marks' lines (3-px pens) reach the repainted span ``a0`` …

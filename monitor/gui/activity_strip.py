@@ -76,6 +76,8 @@ class ActivityStrip(QtWidgets.QWidget):
         self._q: Optional[int] = None  # the time shift (px, rounded) as on screen
         self._q_key = None
         self._layout = None  # (key, scrolling rect, names rect, length) for place()
+        self._rect_kept = None  # (key, plot rect, its length along time)
+        self._tr_kept = None  # (key, the cells' transform)
         self._overlay = None  # (key, lines' rects, names' pixmap and where) for the paint
         self.scrolls = 0
         self._brush_key = None
@@ -149,6 +151,7 @@ class ActivityStrip(QtWidgets.QWidget):
         self.labels = tuple(labels)[:STRIP_ROWS]
         n = len(self.labels)
         self._names = [self._short(label, 28) for label in self.labels]
+        self._names_t = tuple(self._names)
         self._lines = list(range(1, n))
         if changed:
             self._size()
@@ -262,12 +265,11 @@ class ActivityStrip(QtWidgets.QWidget):
         return self._layout[1:]
 
     def _names_key(self) -> tuple:
-        return (tuple(self._names), self.scale, self.devicePixelRatioF())
+        return (self._names_t, self.scale, self.devicePixelRatioF())
 
     def _shift(self, span: Optional[float] = None) -> int:
         """The displayed time as a whole number of pixels along the time axis."""
-        r = self.plot_rect()
-        extent = r.height() if self.orientation == "vertical" else r.width()
+        extent = self._rect()[1]
         return int(round(-self._placed_at * extent / (self.span() if span is None else span)))
 
     def _names_rect(self, r: QtCore.QRectF) -> QtCore.QRectF:
@@ -287,10 +289,21 @@ class ActivityStrip(QtWidgets.QWidget):
     # -- geometry -------------------------------------------------------------------------------
     def plot_rect(self) -> QtCore.QRectF:
         """Where the cells are drawn (widget px): the time axis spans it."""
-        if self.orientation == "vertical":
-            return QtCore.QRectF(0, 0, self.width(), max(1, self.height() - self.axis_px))
-        left = min(self.left_margin, max(0, self.width() - 8))
-        return QtCore.QRectF(left, 0, max(1, self.width() - left), self.height())
+        return QtCore.QRectF(self._rect()[0])
+
+    def _rect(self) -> tuple:
+        """(plot rect, its length along time px), kept until the size or layout changes:
+        asked several times a tick."""
+        key = (self.width(), self.height(), self.orientation, self.left_margin, self.axis_px)
+        if self._rect_kept is None or self._rect_kept[0] != key:
+            w, h, vertical = key[0], key[1], key[2] == "vertical"
+            if vertical:
+                r = QtCore.QRectF(0, 0, w, max(1, h - self.axis_px))
+            else:
+                left = min(self.left_margin, max(0, w - 8))
+                r = QtCore.QRectF(left, 0, max(1, w - left), h)
+            self._rect_kept = (key, r, r.height() if vertical else r.width())
+        return self._rect_kept[1:]
 
     def time_to_widget(self, t: float) -> float:
         """Widget x (horizontal) or y (vertical) of axis time ``t`` (s, -span … 0)."""
@@ -301,20 +314,29 @@ class ActivityStrip(QtWidgets.QWidget):
         return r.x() + r.width() * (1.0 + t / span)
 
     def _cell_transform(self, r: QtCore.QRectF) -> QtGui.QTransform:
-        """Image (cell column, row) → widget px."""
+        """Image (cell column, row) → widget px (kept while nothing it depends on moves: the
+        tick's paint asks for it once more)."""
         span = self.span()
+        shift_px = self._shift(span)
+        key = (r.x(), r.y(), r.width(), r.height(), span, shift_px, self.grid_start,
+               len(self.labels), self.orientation)
+        if self._tr_kept is not None and self._tr_kept[0] == key:
+            return self._tr_kept[1]
         n = max(1, len(self.labels))
         extent = r.height() if self.orientation == "vertical" else r.width()
-        shift = self._shift() * span / extent  # the displayed time, rounded to whole pixels
+        shift = shift_px * span / extent  # the displayed time, rounded to whole pixels
         t0 = (self.grid_start or 0.0) + shift  # axis time of column 0's left edge
         if self.orientation == "vertical":
             k = r.height() / span  # px per second, time up
-            return QtGui.QTransform(0.0, -PATCH_HOP * k, r.width() / n, 0.0, r.x(),
-                                    r.y() + r.height() * (-t0 / span))
-        k = r.width() / span
-        ky = r.height() / n
-        return QtGui.QTransform(PATCH_HOP * k, 0.0, 0.0, -ky, r.x() + r.width() * (1 + t0 / span),
-                                r.y() + r.height())
+            tr = QtGui.QTransform(0.0, -PATCH_HOP * k, r.width() / n, 0.0, r.x(),
+                                  r.y() + r.height() * (-t0 / span))
+        else:
+            k = r.width() / span
+            ky = r.height() / n
+            tr = QtGui.QTransform(PATCH_HOP * k, 0.0, 0.0, -ky,
+                                  r.x() + r.width() * (1 + t0 / span), r.y() + r.height())
+        self._tr_kept = (key, tr)
+        return tr
 
     # -- painting -------------------------------------------------------------------------------
     def paintEvent(self, event) -> None:  # noqa: N802 - Qt API
@@ -391,7 +413,7 @@ class ActivityStrip(QtWidgets.QWidget):
         the names' area is repainted, and 2-px lines drawn by the pen (its stroker) and five
         name pixmaps cost 0.15 of the paint's 0.25 ms (python -m bench.gui_paint)."""
         vertical = self.orientation == "vertical"
-        key = (r.x(), r.y(), r.width(), r.height(), vertical, tuple(self._lines),
+        key = (r.x(), r.y(), r.width(), r.height(), vertical, len(self._lines),
                self._names_key())
         if self._overlay is not None and self._overlay[0] == key:
             return self._overlay[1:]

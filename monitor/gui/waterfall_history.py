@@ -121,8 +121,12 @@ class WaterfallHistory:
             x = np.power(10.0, (np.minimum(db, self.db_ceil) - self.db_ceil) / 10.0) * 255.0
         else:
             x = (db - self.db_floor) * (255.0 / (self.db_ceil - self.db_floor))
-        np.clip(x, 0.0, 255.0, out=x)
-        return (x + 0.5).astype(np.uint8)
+        # Two ufuncs in place for np.clip (whose Python layers cost more than its loop on a
+        # column or two) and the rounding in place: the same values, NaN stays NaN.
+        np.maximum(x, 0.0, out=x)
+        np.minimum(x, 255.0, out=x)
+        x += 0.5
+        return x.astype(np.uint8)
 
     # -- data -----------------------------------------------------------------------------------
     def push(self, batch: FeatureBatch) -> int:
@@ -135,9 +139,9 @@ class WaterfallHistory:
         self.latest = rows[-1]
         # The spectrum's peak hold must see every frame, not one per display frame: a sweep
         # passes a row between two draws.
-        batch_max = rows.max(axis=0)
+        batch_max = rows[0] if len(rows) == 1 else rows.max(axis=0)  # one frame: no reduce
         if self._recent_max is None:
-            self._recent_max = batch_max
+            self._recent_max = batch_max.copy()
         else:
             np.maximum(self._recent_max, batch_max, out=self._recent_max)
         # A new analysis (another window) starts at the next frame boundary after the audio

@@ -284,6 +284,8 @@ class ClassifierView(QtWidgets.QWidget):
                                                   metrics.horizontalAdvance(title)) + 16)
         header.setStretchLastSection(True)
         self._label_width = self.table.columnWidth(1)
+        self._rows_shown: list = []  # (texts, tooltip) of each row as last set
+        self._label_px: dict = {}  # label → its column width, px
         self._walls: dict = {}  # (start, label) → wall-clock time first seen, s since epoch
         v.addWidget(self.table)
         row = QtWidgets.QHBoxLayout()
@@ -446,6 +448,7 @@ class ClassifierView(QtWidgets.QWidget):
         shown = list(reversed(events[-MAX_LOG_ROWS:]))  # newest first
         if self.table.rowCount() != len(shown):
             self.table.setRowCount(len(shown))
+            del self._rows_shown[len(shown):]
         widest = self._label_width
         metrics = self.table.fontMetrics()
         for r, ev in enumerate(shown):
@@ -455,6 +458,20 @@ class ClassifierView(QtWidgets.QWidget):
                      f"{ev.duration:.2f}" + (" …" if ev.open else ""),
                      os.path.basename(ev.clip) if getattr(ev, "clip", None) else "",
                      _fmt_time(ev.start))
+            # A row that shows the same texts is not read back from its items (six to twelve
+            # Qt calls a row, twice a second, for rows that mostly did not change).
+            if r < len(self._rows_shown) and self._rows_shown[r] == (cells, ev.label):
+                continue
+            if r < len(self._rows_shown):
+                self._rows_shown[r] = (cells, ev.label)
+            else:
+                self._rows_shown.append((cells, ev.label))
+            width = self._label_px.get(label)
+            if width is None:
+                width = self._label_px[label] = metrics.horizontalAdvance(label) + 16
+                if len(self._label_px) > 4 * MAX_LOG_ROWS:
+                    self._label_px.clear()
+            widest = max(widest, width)
             for c, text in enumerate(cells):
                 item = self.table.item(r, c)
                 if item is None:
@@ -464,7 +481,6 @@ class ClassifierView(QtWidgets.QWidget):
                     item.setText(text)
                 if c == 1 and item.toolTip() != ev.label:
                     item.setToolTip(ev.label)
-            widest = max(widest, metrics.horizontalAdvance(label) + 16)
         if widest > self._label_width:  # whole labels: the column grows, never shrinks
             self._label_width = widest
             self.table.setColumnWidth(1, widest)

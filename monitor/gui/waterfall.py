@@ -222,7 +222,7 @@ class Waterfall(QtWidgets.QWidget):
 
     def push(self, batch: FeatureBatch) -> int:
         """Add a batch's frames to the history (also while paused). Returns new columns."""
-        if batch.params != self.history.params:
+        if batch.params is not self.history.params and batch.params != self.history.params:
             if self.history.retarget(batch.params, batch.first_frame):
                 self._layout_axes()  # the same geometry, new level calibration
             else:
@@ -233,10 +233,17 @@ class Waterfall(QtWidgets.QWidget):
         self.detector_marks.follow(h, batch)
         n = h.push(batch)
         if n:
-            # Colour only the new columns, in both halves of the doubled ring.
-            pos = (h.head - n + np.arange(n)) % h.width
-            pos = np.concatenate((pos, pos + h.width))
-            self._rgb[:, pos] = self._lut32[h.image[:, pos]]
+            # Colour only the new columns, in both halves of the doubled ring: usually one
+            # slice (one table look-up and one copy, 6 against 16 µs with index arrays).
+            start = (h.head - n) % h.width
+            if start + n <= h.width:
+                cols = slice(start, start + n)
+                self._rgb[:, cols] = self._lut32[h.image[:, cols]]
+                self._rgb[:, start + h.width:start + h.width + n] = self._rgb[:, cols]
+            else:
+                pos = (h.head - n + np.arange(n)) % h.width
+                pos = np.concatenate((pos, pos + h.width))
+                self._rgb[:, pos] = self._lut32[h.image[:, pos]]
             self._dirty = True
         return n
 

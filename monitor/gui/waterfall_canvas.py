@@ -20,6 +20,7 @@ just arrived, instead of the whole picture (0.05 against 0.4 ms a tick for 880 �
 
 from __future__ import annotations
 
+import math
 from typing import Callable, Optional
 
 import numpy as np
@@ -85,6 +86,11 @@ class WaterfallCanvas(QtWidgets.QWidget):
         self._bottom_px = 0
         self._rect_key = None
         self._rect = QtCore.QRectF()
+        self._bg_brush = None  # (colour, QBrush) of the background
+        self._geom = None  # the picture's geometry in Python numbers (_placement)
+        self._tr_key = None  # what the kept image transform is valid for
+        self._tr = QtGui.QTransform()
+        self._aligned_rect = QtCore.QRect()
         self.set_ui_scale(1.0)
 
     # -- the picture ----------------------------------------------------------------------------
@@ -108,32 +114,80 @@ class WaterfallCanvas(QtWidgets.QWidget):
     def show(self, offset: int, first: int, x0: float, dt: float) -> None:
         """The display tick: ring columns from ``offset`` (absolute index ``first``), column
         0's left edge at view time ``x0`` (s), ``dt`` s per column. Scrolls the pixels on
-        screen and paints only what is new when it can, else repaints the picture."""
+        screen and paints only what is new when it can, else repaints the picture; does
+        nothing when the picture has not moved by a pixel and no column came.
+
+        In Python numbers from the kept geometry (:meth:`_placement`): each Qt object made
+        here (a rectangle, a transform) costs more than the arithmetic (sip's argument
+        parsing; python -m bench.waterfall_ticks under callgrind)."""
         old_first = self.first
         self.offset, self.first = int(offset), int(first)
         self.x0, self.dt = float(x0), float(dt)
-        key = self._geometry_key()
-        old_q, self._q = self._q, int(round(self._origin()))
-        if self._frozen is not None or old_q is None or key != self._q_key or not self.isVisible():
-            self._q_key = key
+        g = self._placement()
+        old_q, self._q = self._q, int(round(self._origin_in(g)))
+        if self._frozen is not None or old_q is None or g[0] != self._q_key or \
+                not self.isVisible():
+            self._q_key = g[0]
             self.update_picture()
             return
-        r = self.plot_rect()
         d = self._q - old_q
-        if abs(d) >= (r.height() if self.vertical else r.width()) or abs(self.first - old_first) \
-                >= self.columns:
+        arrived = self.first - old_first
+        if not d and not arrived:
+            return
+        left, top, right, bottom = g[-1]  # the picture's pixels, right/bottom exclusive
+        if abs(d) >= ((bottom - top) if self.vertical else (right - left)) or \
+                abs(arrived) >= self.columns:
             self.update_picture()
             return
         if d:
             self.scrolls += 1
-            rect = r.toAlignedRect()
+            rect = self._aligned_rect
             self.scroll(0, d, rect) if self.vertical else self.scroll(d, 0, rect)
-        if self.first != old_first:  # the columns that arrived since the last tick
-            tr = self.image_transform()
-            new = QtCore.QRectF(self.columns - (self.first - old_first), 0,
-                                self.first - old_first, self.n_rows)
-            self.update(tr.mapRect(new).toAlignedRect().adjusted(-1, -1, 1, 1)
-                        .intersected(rect if d else r.toAlignedRect()))
+        if arrived:  # the columns that arrived since the last tick, one pixel around them
+            lo, hi = self._columns_along(g, self.columns - arrived, self.columns)
+            lo, hi = math.floor(lo) - 1, math.ceil(hi) + 1
+            if self.vertical:
+                x0_, x1_, y0_, y1_ = left, right, max(top, lo), min(bottom, hi)
+            else:
+                x0_, x1_, y0_, y1_ = max(left, lo), min(right, hi), top, bottom
+            if x1_ > x0_ and y1_ > y0_:
+                self.update(x0_, y0_, x1_ - x0_, y1_ - y0_)
+
+    def _placement(self) -> tuple:
+        """The geometry of the picture as Python numbers, kept until it changes:
+        (key, x range, y range, kx, ky, plot rect x, y, w, h, aligned rect edges)."""
+        key = (self._geometry_key(), self._bottom_px)
+        if self._geom is None or self._geom[0] != key:
+            (x0, x1), (y0, y1) = self.view_range()
+            r = self.plot_rect()
+            a = r.toAlignedRect()
+            self._aligned_rect = a
+            self._geom = (key, (x0, x1), (y0, y1), r.width() / (x1 - x0),
+                          r.height() / (y1 - y0), r.x(), r.y(), r.width(), r.height(),
+                          (a.x(), a.y(), a.x() + a.width(), a.y() + a.height()))
+        return self._geom
+
+    def _origin_in(self, g: tuple) -> float:
+        """:meth:`_origin` from the kept geometry ``g`` (the same arithmetic)."""
+        _, (x0, _x1), (y0, _y1), kx, ky, rx, ry, _rw, rh, _ = g
+        if self.vertical:
+            return ry + rh + (y0 - self.x0) * ky + self.first * self.dt * ky
+        return rx + (self.x0 - x0) * kx - self.first * self.dt * kx
+
+    def _axis_map(self, g: tuple) -> tuple[float, float]:
+        """(px per column, px of column 0) along the time axis, as :meth:`image_transform`
+        maps them (its time-axis coefficients: negative px per column when vertical)."""
+        _, _, _, kx, ky, *_ = g
+        q = round(self._origin_in(g))
+        if self.vertical:
+            return -self.dt * ky, q - self.first * self.dt * ky
+        return self.dt * kx, q + self.first * self.dt * kx
+
+    def _columns_along(self, g: tuple, c0: float, c1: float) -> tuple[float, float]:
+        """Widget px (low, high) along the time axis of image columns ``c0`` … ``c1``."""
+        m, base = self._axis_map(g)
+        a, b = m * c0 + base, m * c1 + base
+        return (a, b) if a <= b else (b, a)
 
     def _geometry_key(self) -> tuple:
         return (self.width(), self.height(), self.time_range, self.n_rows, self.columns,
@@ -265,53 +319,56 @@ class WaterfallCanvas(QtWidgets.QWidget):
 
     def image_transform(self) -> QtGui.QTransform:
         """Image (column, row) → widget pixels, the time axis's position rounded as drawn."""
-        (x0, x1), (y0, y1) = self.view_range()
-        r = self.plot_rect()
-        kx = r.width() / (x1 - x0)
-        ky = r.height() / (y1 - y0)
-        bottom = r.y() + r.height()
-        q = round(self._origin())
+        return QtGui.QTransform(self._transform())
+
+    def _transform(self) -> QtGui.QTransform:
+        """:meth:`image_transform`, kept (not a copy) while the geometry, ``x0`` and
+        ``first`` stay: asked by the tick and again by the paint."""
+        g = self._placement()
+        key = (g[0], self.x0, self.first)
+        if key == self._tr_key:
+            return self._tr
+        _, (x0, _x1), (y0, _y1), kx, ky, rx, ry, _rw, rh, _ = g
+        q = round(self._origin_in(g))
         if self.vertical:  # rows along x, columns up the y axis
-            return QtGui.QTransform(0.0, -self.dt * ky, kx, 0.0, r.x() - x0 * kx,
-                                    q - self.first * self.dt * ky)
-        return QtGui.QTransform(self.dt * kx, 0.0, 0.0, -ky, q + self.first * self.dt * kx,
-                                bottom + y0 * ky)
+            tr = QtGui.QTransform(0.0, -self.dt * ky, kx, 0.0, rx - x0 * kx,
+                                  q - self.first * self.dt * ky)
+        else:
+            tr = QtGui.QTransform(self.dt * kx, 0.0, 0.0, -ky, q + self.first * self.dt * kx,
+                                  ry + rh + y0 * ky)
+        self._tr_key, self._tr = key, tr
+        return tr
 
     # -- painting -------------------------------------------------------------------------------
     def paintEvent(self, event) -> None:  # noqa: N802 - Qt API
         self.paints += 1
+        area = event.rect()
+        g = self._placement()
+        left, top, right, bottom = g[-1]
+        ax, ay, aw, ah = area.x(), area.y(), area.width(), area.height()
+        inside = ax >= left and ay >= top and ax + aw <= right and ay + ah <= bottom
         p = QtGui.QPainter(self)
-        r = self.plot_rect()
-        if not r.contains(QtCore.QRectF(event.rect())):
+        if not inside:
             p.drawPixmap(0, 0, self._static_pixmap())
-        p.setClipRect(r, QtCore.Qt.ClipOperation.IntersectClip)
-        tr = self.image_transform()
-        shown = tr.mapRect(QtCore.QRectF(0, 0, self.columns, self.n_rows))
-        if not shown.contains(r):  # the picture does not cover its rectangle: background
-            bg = self.background_color()
-            for gap in (QtCore.QRectF(r.left(), r.top(), shown.left() - r.left(), r.height()),
-                        QtCore.QRectF(shown.right(), r.top(), r.right() - shown.right(),
-                                      r.height()),
-                        QtCore.QRectF(r.left(), r.top(), r.width(), shown.top() - r.top()),
-                        QtCore.QRectF(r.left(), shown.bottom(), r.width(),
-                                      r.bottom() - shown.bottom())):
-                if gap.width() > 0 and gap.height() > 0:
-                    p.fillRect(gap, bg)
+            p.setClipRect(self.plot_rect(), QtCore.Qt.ClipOperation.IntersectClip)
+        # (Inside the picture, the paint's own clip, the region asked for, is within it.)
+        tr = self._transform()
+        self._paint_gaps(p, g, area)  # where the picture does not cover its rectangle
         image = self._frozen if self._frozen is not None else self._qimage
         if image is not None and self.columns:
             # Only the columns the repainted area shows (a scroll exposes a few pixels): the
             # same transform, so the same pixels as a whole paint.
-            inverse, _ = tr.inverted()
-            src = inverse.mapRect(QtCore.QRectF(event.rect()))
-            c0 = max(0, int(src.left()) - 1)
-            c1 = min(self.columns, int(src.right()) + 2)
+            a0, a1 = (ay, ay + ah) if self.vertical else (ax, ax + aw)
+            c0, c1 = self._columns_at(g, a0, a1)
+            c0 = max(0, int(c0) - 1)
+            c1 = min(self.columns, int(c1) + 2)
             p.setTransform(tr)
             if c1 > c0:
                 start = c0 if self._frozen is not None else self.offset + c0
                 p.drawImage(QtCore.QRectF(c0, 0, c1 - c0, self.n_rows), image,
                             QtCore.QRectF(start, 0, c1 - c0, self.n_rows))
             marks = self.detector_marks
-            if marks is not None and marks.isVisible():
+            if marks is not None and marks.isVisible() and self._marks_touch(g, a0, a1):
                 p.save()
                 p.translate(marks.pos().x(), 0.0)
                 marks.paint(p)
@@ -319,6 +376,60 @@ class WaterfallCanvas(QtWidgets.QWidget):
             if self.change_marks:
                 self._paint_change_marks(p, tr)
         p.end()
+
+    def _columns_at(self, g: tuple, a0: float, a1: float) -> tuple[float, float]:
+        """Image columns (low, high) drawn between widget px ``a0`` and ``a1`` along the time
+        axis (the inverse of :meth:`_columns_along`)."""
+        m, base = self._axis_map(g)
+        c0, c1 = (a0 - base) / m, (a1 - base) / m
+        return (c0, c1) if c0 <= c1 else (c1, c0)
+
+    def _paint_gaps(self, p: QtGui.QPainter, g: tuple, area: QtCore.QRect) -> None:
+        """The background where the picture does not reach (a history not yet full, or the
+        sub-pixel sliver the rounded time position leaves at an edge), where it meets the
+        repainted ``area``: the rectangles as a whole paint fills them, the others skipped
+        (a tick repaints a few columns at the newest edge; the four fills with a colour
+        cost 34 of the paint's 70 µs)."""
+        _, (x0, _x1), (y0, _y1), kx, ky, rx, ry, rw, rh, _ = g
+        t_lo, t_hi = self._columns_along(g, 0, self.columns)
+        if self.vertical:  # rows along x: kx·row + rx − x0·kx
+            base = rx - x0 * kx
+            a, b = base, kx * self.n_rows + base
+            s_left, s_right, s_top, s_bottom = min(a, b), max(a, b), t_lo, t_hi
+        else:  # rows up the y axis: −ky·row + bottom + y0·ky
+            base = ry + rh + y0 * ky
+            a, b = base, -ky * self.n_rows + base
+            s_left, s_right, s_top, s_bottom = t_lo, t_hi, min(a, b), max(a, b)
+        r_right, r_bottom = rx + rw, ry + rh
+        gaps = ((rx, ry, s_left - rx, rh), (s_right, ry, r_right - s_right, rh),
+                (rx, ry, rw, s_top - ry), (rx, s_bottom, rw, r_bottom - s_bottom))
+        ax0, ay0 = area.x() - 1, area.y() - 1
+        ax1, ay1 = ax0 + area.width() + 2, ay0 + area.height() + 2
+        brush = None
+        for x, y, w, h in gaps:
+            if w > 0 and h > 0 and x < ax1 and x + w > ax0 and y < ay1 and y + h > ay0:
+                if brush is None:
+                    brush = self._background_brush()
+                p.fillRect(QtCore.QRectF(x, y, w, h), brush)
+
+    def _background_brush(self) -> QtGui.QBrush:
+        """The background colour in force as a kept brush."""
+        key = COLORS["plot"]
+        if self._bg_brush is None or self._bg_brush[0] != key:
+            self._bg_brush = (key, QtGui.QBrush(self.background_color()))
+        return self._bg_brush[1]
+
+    def _marks_touch(self, g: tuple, a0: float, a1: float) -> bool:
+        """Whether the detector marks' lines (3-px pens) reach the repainted span ``a0`` …
+        ``a1`` (px along the time axis): a tick repaints only the newest columns, and the
+        marks' lines cost 0.07 ms a paint (the pen's stroker)."""
+        marks = self.detector_marks
+        bounds = marks.boundingRect()
+        if not (bounds.width() or bounds.height()):
+            return True  # no bounds known: paint them
+        x = marks.pos().x()
+        lo, hi = self._columns_along(g, bounds.left() + x, bounds.right() + x)
+        return hi + 3 >= a0 and lo - 3 <= a1
 
     def _paint_change_marks(self, p: QtGui.QPainter, tr: QtGui.QTransform) -> None:
         """A dashed line with a note where the settings changed inside the picture."""

@@ -278,33 +278,38 @@ def _run_realtime(session: Session, interval, duration, store, stop, reporter,
 
     t0 = time.monotonic()
     next_line = interval
-    while not stop.is_set():
-        now = time.monotonic() - t0
-        if save is not None and save.is_set():
-            save.clear()
-            session.save_preroll()  # the problem line names the file
-        session.poll()
-        reporter.print_new()
-        # Nothing is drawn here: the worker passes every IDLE_SECONDS (~80 % less of its CPU,
-        # the same batches), unless a publisher streams them to a live viewer.
-        session.pipeline.worker.set_idle(publisher is None)
-        source = session.pipeline.source
-        if source.error and source.kind != "microphone":
-            break  # a damaged file does not heal: stop with what was read
+    try:
+        while not stop.is_set():
+            now = time.monotonic() - t0
+            if save is not None and save.is_set():
+                save.clear()
+                session.save_preroll()  # the problem line names the file
+            session.poll()
+            reporter.print_new()
+            # Nothing is drawn here: the worker passes every IDLE_SECONDS (~80 % less of its
+            # CPU, the same batches), unless a publisher streams them to a live viewer.
+            session.pipeline.worker.set_idle(publisher is None)
+            source = session.pipeline.source
+            if source.error and source.kind != "microphone":
+                break  # a damaged file does not heal: stop with what was read
+            take()
+            end = duration is not None and now >= duration
+            if now >= next_line or end:
+                _emit(stats, now, session, publisher)
+                next_line += interval
+            if end or source.finished:
+                break
+            until = min(next_line, duration if duration is not None else next_line)
+            stop.wait(min(DRAIN_SECONDS, max(0.0, until - (time.monotonic() - t0))))
+    finally:
+        # Whatever was captured before stopping is still analysed (by the worker's last pass)
+        # and saved, also when the reader of the lines went away (OutputClosed: ``| head -1``;
+        # an idle worker may not have passed yet); the worker thread is the only reader of
+        # the ring.
+        session.stop()
         take()
-        end = duration is not None and now >= duration
-        if now >= next_line or end:
-            _emit(stats, now, session, publisher)
-            next_line += interval
-        if end or source.finished:
-            break
-        until = min(next_line, duration if duration is not None else next_line)
-        stop.wait(min(DRAIN_SECONDS, max(0.0, until - (time.monotonic() - t0))))
-    # Whatever was captured before stopping is still analysed (by the worker's last pass) and
-    # saved; the worker thread is the only reader of the ring. A file's last stretch after the
-    # previous line gets a line of its own (a 0.3 s file prints one line, not none).
-    session.stop()
-    take()
+    # A file's last stretch after the previous line gets a line of its own (a 0.3 s file
+    # prints one line, not none).
     if stats.n:
         _emit(stats, time.monotonic() - t0, session, publisher)
 

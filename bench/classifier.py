@@ -92,7 +92,7 @@ _RSS_SCRIPT = r"""
 import sys, psutil
 from monitor.classifier import model as M
 if sys.argv[1] == "memory":
-    M._prepared_model = lambda *args: None  # the graph rewritten and optimised in memory
+    M.prepared_model = lambda *args: None  # the graph rewritten and optimised in memory
 p = M.find_packaged_model()
 before = psutil.Process().memory_info().rss
 m = M.YamnetModel(p.onnx_path, M.load_labels(p.labels_path))

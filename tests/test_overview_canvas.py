@@ -137,6 +137,32 @@ def test_a_click_or_a_drag_picks_the_time_under_the_mouse(strip, qtbot):
     assert len(chosen) == n
 
 
+def test_before_its_first_picture_it_shows_its_text_alone(strip, qtbot):
+    """No axis of no time with marks on it: the text, no marks, no tick labels, no picks."""
+    canvas = strip.canvas
+    strip.set_events([(0.3, "Speech")], [(0.7, "Glass")])  # events before any bin is drawn
+    canvas.set_empty_text("the whole session is drawn here once it is longer than 10 s")
+    assert canvas.is_empty
+    px = _grab(canvas)
+    assert not np.isin(px, [_rgb(COLORS["accent"]), _rgb(COLORS["danger"])]).any()
+    r = canvas.plot_rect()
+    text = px == _rgb(COLORS["dim"])
+    inner = slice(int(r.left() + 0.3 * r.width()), int(r.right() - 0.3 * r.width()))
+    middle = text[int(r.top()):int(r.bottom()), inner]
+    assert middle.any()  # the text, centred
+    assert not text[int(r.bottom()) + 2:].any()  # no time axis under it
+    chosen = []
+    strip.time_chosen.connect(chosen.append)
+    qtbot.mouseClick(canvas, QtCore.Qt.MouseButton.LeftButton,
+                     pos=QtCore.QPoint(int(r.center().x()), int(r.center().y())))
+    assert chosen == []
+    _fill(strip)
+    strip.refresh(force=True)
+    assert not canvas.is_empty
+    px = _grab(canvas)
+    assert (px == _rgb(COLORS["accent"])).any()  # the marks, now on the session's time
+
+
 def test_clock_ticks_read_session_time():
     ticks = clock_ticks(0.0, 4000.0, 600.0)
     assert ticks[0] == (0.0, "0:00") and ticks[-1][0] <= 4000.0 and len(ticks) >= 3

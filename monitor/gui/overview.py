@@ -501,8 +501,11 @@ class LiveOverview:
         # it (stretched): it is drawn once the session outgrows the waterfall's history.
         t0, t1 = self.strip.time_span()
         h = wf.history
-        if t1 - t0 > h.width * h.column_seconds:
+        span = h.width * h.column_seconds
+        if t1 - t0 > span:
             self.strip.refresh(now)
+        elif self.strip.canvas.is_empty:
+            self.strip.canvas.set_empty_text(_waiting_text(span))
 
     def apply_settings(self, settings) -> None:
         self.strip.apply_settings(settings)
@@ -529,6 +532,13 @@ def _parse_clock(text: str) -> Optional[float]:
     for p in parts:
         t = 60.0 * t + p
     return t
+
+
+def _waiting_text(history_seconds: float) -> str:
+    """What the strip says until the session outgrows the waterfall's ``history_seconds``."""
+    span = (f"{history_seconds:.0f} s" if history_seconds < 120
+            else f"{history_seconds / 60:.0f} min")
+    return f"the whole session is drawn here once it is longer than the waterfall's {span}"
 
 
 def _clock(t: float) -> str:

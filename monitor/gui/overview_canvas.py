@@ -34,7 +34,8 @@ class OverviewCanvas(QtWidgets.QWidget):
 
     Coordinates: x is stream time (s) over :attr:`x_range`, y a display row ``0 … n_rows``
     (the lowest frequency at the bottom). ``pick(t)`` is called with the time under a left
-    click or drag.
+    click or drag. Until it has a picture it shows :attr:`empty_text` alone: an axis of no
+    time yet, with marks on it, would read as a session that is not there.
     """
 
     def __init__(self, pick: Callable[[float], None],
@@ -57,12 +58,24 @@ class OverviewCanvas(QtWidgets.QWidget):
         self.cursor: Optional[float] = None
         self._ticks_key = None
         self._ticks: list = []
+        self.empty_text = ""
         self.set_ui_scale(1.0)
 
     # -- what the strip sets --------------------------------------------------------------------
     def set_rows(self, rows: FrequencyRows) -> None:
         self.rows, self.n_rows = rows, max(1, rows.n_rows)
         self.set_image(None, QtCore.QRectF())
+
+    def set_empty_text(self, text: str) -> None:
+        """What the canvas says while it has no picture (``""``: the empty axes)."""
+        if text != self.empty_text:
+            self.empty_text = text
+            self.update()
+
+    @property
+    def is_empty(self) -> bool:
+        """True while there is no picture: only :attr:`empty_text` is shown, clicks pick nothing."""
+        return self._qimage is None
 
     def set_x_range(self, lo: float, hi: float) -> None:
         if (float(lo), float(hi)) != self.x_range:
@@ -155,6 +168,12 @@ class OverviewCanvas(QtWidgets.QWidget):
         p = QtGui.QPainter(self)
         p.fillRect(event.rect(), QtGui.QColor(COLORS["plot"]))
         r = self.plot_rect()
+        if self.is_empty and self.empty_text:
+            p.setPen(QtGui.QColor(COLORS["dim"]))
+            p.setFont(self.tick_font)
+            p.drawText(r, QtCore.Qt.AlignmentFlag.AlignCenter, self.empty_text)
+            p.end()
+            return
         tr = self.data_transform()
         p.save()
         p.setClipRect(r, QtCore.Qt.ClipOperation.IntersectClip)
@@ -229,7 +248,7 @@ class OverviewCanvas(QtWidgets.QWidget):
 
     # -- the mouse ------------------------------------------------------------------------------
     def mousePressEvent(self, event) -> None:  # noqa: N802 - Qt API
-        if (event.button() == QtCore.Qt.MouseButton.LeftButton
+        if (event.button() == QtCore.Qt.MouseButton.LeftButton and not self.is_empty
                 and self.plot_rect().contains(event.position())):
             event.accept()
             self._pick(self.time_at(event.position().x()))
@@ -237,7 +256,7 @@ class OverviewCanvas(QtWidgets.QWidget):
             super().mousePressEvent(event)
 
     def mouseMoveEvent(self, event) -> None:  # noqa: N802 - Qt API
-        if event.buttons() & QtCore.Qt.MouseButton.LeftButton:  # a drag
+        if event.buttons() & QtCore.Qt.MouseButton.LeftButton and not self.is_empty:  # a drag
             event.accept()
             self._pick(self.time_at(event.position().x()))
         else:

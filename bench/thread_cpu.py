@@ -135,6 +135,56 @@ def run_detectors(y: np.ndarray) -> float:
 ISSUE_BLOCK = 1024  # the automatic block at issue 12's hop 1024 (48 kHz)
 
 
+def _hidden_seconds() -> float:
+    """Seconds between the worker's passes while the window is minimised (this checkout's)."""
+    from monitor.gui import main_window
+
+    return getattr(main_window, "HIDDEN_INTERVAL", main_window.IDLE_INTERVAL)
+
+
+def run_measure_idle(y: np.ndarray, analysing: bool = True, feed_seconds: float = 0.25) -> float:
+    """Thread CPU seconds of the measure thread while the window is paused (``analysing``: the
+    Measurements dock still shows) or minimised (no figures): the idle worker feeds it
+    ``feed_seconds`` of audio a pass (in 1024-frame blocks, as one feed), and the consumer is
+    polled every ``POLL_SECONDS`` of audio (``IDLE_POLL_SECONDS`` once it has ``set_idle``), the
+    empty polls included, as its thread wakes."""
+    from monitor.measurement import MeasurementConsumer
+
+    consumer = MeasurementConsumer(RATE)
+    consumer.analysing = analysing
+    poll = MeasurementConsumer.POLL_SECONDS
+    if hasattr(consumer, "set_idle"):
+        consumer.set_idle(True)
+        poll = MeasurementConsumer.IDLE_POLL_SECONDS
+    feed = max(1, round(feed_seconds * RATE / ISSUE_BLOCK)) * ISSUE_BLOCK
+    poll_every = round(poll * RATE)
+    spent, fed, next_poll = 0.0, 0, poll_every
+    for start in range(0, y.size - feed + 1, feed):
+        t = time.thread_time()
+        consumer.feed(y[start:start + feed], RATE, (start + feed) / RATE)
+        fed = start + feed
+        while next_poll <= fed:  # the polls up to the next feed
+            consumer.poll()
+            next_poll += poll_every
+        spent += time.thread_time() - t
+    return spent
+
+
+def run_measure_paused(y: np.ndarray) -> float:
+    """:func:`run_measure_idle` with the figures, 0.25 s feeds (the window paused)."""
+    return run_measure_idle(y, True, 0.25)
+
+
+def run_measure_minimised(y: np.ndarray) -> float:
+    """:func:`run_measure_idle` without the figures, feeds as the minimised window's worker."""
+    return run_measure_idle(y, False, _hidden_seconds())
+
+
+def run_worker_hidden(y: np.ndarray) -> float:
+    """:func:`run_worker`, a pass per the minimised window's worker pace, after a sleep."""
+    return run_worker(y, max(1, round(_hidden_seconds() * RATE / ISSUE_BLOCK)), sleep=True)
+
+
 def run_worker(y: np.ndarray, blocks_per_pass: int = 1, sleep: bool = False) -> float:
     """Thread CPU seconds of the analysis worker's passes at issue 12's settings (n_fft 4096,
     hop 1024, mel, 10 s), fed ``y`` in callback blocks of 1024 frames and polled after each
@@ -200,7 +250,8 @@ def run_worker_idle(y: np.ndarray) -> float:
     return run_worker(y, 12, sleep=True)
 
 
-PARTS = {"worker": run_worker, "worker-paced": run_worker_paced, "worker-idle": run_worker_idle,
+PARTS = {"measure-paused": run_measure_paused, "measure-minimised": run_measure_minimised,
+         "worker-hidden": run_worker_hidden, "worker": run_worker, "worker-paced": run_worker_paced, "worker-idle": run_worker_idle,
          "recorder": run_recorder, "measure": run_measure, "measure-detectors": run_detectors, "detector": run_detector, "classifier": run_classifier}
 
 

@@ -93,6 +93,7 @@ class AnalysisWorker(Restartable):
         self._stop = threading.Event()
         self._wake = threading.Event()  # ends an idle wait early (set_idle(False), stop())
         self._idle = False
+        self._idle_seconds = self.IDLE_SECONDS
         self._thread: Optional[threading.Thread] = None
 
     # -- control (any thread) -------------------------------------------------------------------
@@ -147,8 +148,8 @@ class AnalysisWorker(Restartable):
         self._thread = NamedThread(target=self._run, name="analysis-worker", daemon=True)
         self._thread.start()
 
-    def set_idle(self, idle: bool) -> None:
-        """Pass every :data:`IDLE_SECONDS` instead of at every frame while nothing is drawn
+    def set_idle(self, idle: bool, seconds: Optional[float] = None) -> None:
+        """Pass every ``seconds`` (default :data:`IDLE_SECONDS`) instead of at every frame while nothing is drawn
         (the window paused or minimised); any thread, cheap enough to call every tick.
 
         Everything is still analysed, every batch made and every consumer fed (events, levels,
@@ -157,11 +158,17 @@ class AnalysisWorker(Restartable):
         sleep dominates), so the worker's thread costs ~80 % less (30 → 5.7 ms of CPU per s of
         audio at issue 12's settings, 1024-frame blocks, 21 ms vs 256 ms between passes). The
         batches, the classifier's and the measurements' audio come up to IDLE_SECONDS later.
-        Back to False, the sleeping worker passes at once.
+        Back to False, the sleeping worker passes at once. A change is passed on to the
+        consumers that have a ``set_idle(bool)`` (the measurements poll less often too).
         """
         was, self._idle = self._idle, bool(idle)
+        self._idle_seconds = self.IDLE_SECONDS if seconds is None else float(seconds)
         if was and not self._idle:
             self._wake.set()
+        if was != self._idle:  # the consumers' threads may pass less often too (measure)
+            for consumer in self.consumers:
+                if hasattr(consumer, "set_idle"):
+                    consumer.set_idle(self._idle)
 
     @property
     def idle(self) -> bool:
@@ -188,7 +195,7 @@ class AnalysisWorker(Restartable):
             while not self._stop.is_set():
                 self.poll()
                 if self._idle:
-                    self._wake.wait(self.IDLE_SECONDS)
+                    self._wake.wait(self._idle_seconds)
                     self._wake.clear()
                 else:
                     # A plain sleep, not an Event's wait: a wake costs this thread ~50 µs of

@@ -13,7 +13,7 @@ os.environ["QT_QPA_PLATFORM"] = "offscreen"
 import pytest
 from PyQt6 import QtCore
 
-from monitor.gui.main_window import IDLE_INTERVAL, MainWindow
+from monitor.gui.main_window import HIDDEN_INTERVAL, IDLE_INTERVAL, MainWindow
 from monitor.session import Session
 
 WAIT_MS = 20000
@@ -90,7 +90,7 @@ def test_minimised_window_draws_nothing_and_resumes_when_restored(qtbot, window)
     window.showMinimized()
     qtbot.waitUntil(window.isMinimized, timeout=WAIT_MS)
     _ticks(qtbot, window, 1)
-    assert window.timer.interval() == round(1000 * IDLE_INTERVAL)
+    assert window.timer.interval() == round(1000 * HIDDEN_INTERVAL)
     assert window.pipeline.worker.idle
     seen, draws = window.frames_seen, window.waterfall.draws
     _ticks(qtbot, window, 3)

@@ -101,3 +101,35 @@ def test_minimised_window_draws_nothing_and_resumes_when_restored(qtbot, window)
     assert window.timer.interval() == round(1000 / 60)
     assert not window.pipeline.worker.idle
     qtbot.waitUntil(lambda: window.waterfall.draws > draws, timeout=WAIT_MS)
+
+
+def test_minimised_window_does_not_paint_the_overview_and_draws_it_when_restored(qtbot):
+    """The session overview keeps taking the audio in while minimised (nothing of it drawn),
+    and shows all of it at the first tick after the window is restored."""
+    session = Session({"classifier": False, "generator": "sine:1000@-6", "fps": 60, "history": 1.0})
+    session.start()
+    w = MainWindow(session)
+    qtbot.addWidget(w)
+    try:
+        w.resize(1200, 760)
+        w.show()
+        qtbot.waitExposed(w)
+        canvas = w.overview.strip.canvas
+        counter = PaintCounter({"overview": canvas})
+        # The overview is drawn once the session outgrows the waterfall's 1 s.
+        qtbot.waitUntil(lambda: counter.counts["overview"] > 0, timeout=WAIT_MS)
+        w.showMinimized()
+        qtbot.waitUntil(w.isMinimized, timeout=WAIT_MS)
+        _ticks(qtbot, w, 1)
+        counter.reset()
+        seen, taken = w.frames_seen, w.overview.strip.ltsa.frames
+        _ticks(qtbot, w, 3)
+        assert w.frames_seen > seen  # the batches still come in
+        assert w.overview.strip.ltsa.frames > taken  # and into the overview
+        assert counter.counts["overview"] == 0
+        w.showNormal()
+        qtbot.waitUntil(lambda: not w.isMinimized(), timeout=WAIT_MS)
+        qtbot.waitUntil(lambda: counter.counts["overview"] > 0, timeout=WAIT_MS)
+    finally:
+        w.close()
+        session.close()

@@ -272,8 +272,8 @@ class MainWindow(QtWidgets.QMainWindow):
             if len(batch):
                 self._peak_hz = float(batch.peak_hz[-1])
         self._ticks += 1
-        self.overview.tick(batches, now)
         hidden = self._pace()
+        self.overview.tick(batches, now, draw=not hidden)  # minimised: taken in, not drawn
         if not self.paused and not hidden:
             self._spectrum_due = self._spectrum_due or bool(batches)
             # The waterfall scrolls at the full display rate; the spectrum, scope and meters

@@ -476,8 +476,9 @@ class LiveOverview:
                 return None
         return self._session_reader
 
-    def tick(self, batches, now: float) -> None:
-        """Take the tick's batches; redraw within the budget."""
+    def tick(self, batches, now: float, draw: bool = True) -> None:
+        """Take the tick's batches; redraw within the budget (``draw``: the window shows; a
+        minimised one takes the batches in and redraws at its first tick shown with a batch)."""
         wf = self.window.waterfall
         if wf.rows is not self.strip.rows and (wf.rows.scale != self.strip.rows.scale
                                                 or wf.rows.params != self.strip.rows.params):
@@ -501,7 +502,7 @@ class LiveOverview:
         # it (stretched): it is drawn once the session outgrows the waterfall's history.
         t0, t1 = self.strip.time_span()
         h = wf.history
-        if t1 - t0 > h.width * h.column_seconds:
+        if draw and t1 - t0 > h.width * h.column_seconds:
             self.strip.refresh(now)
 
     def apply_settings(self, settings) -> None:

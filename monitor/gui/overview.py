@@ -486,7 +486,7 @@ class LiveOverview:
         for batch in batches:
             self.strip.push(batch)
         classifier = self.window.session.classifier
-        if classifier is not None:
+        if classifier is not None and draw:  # the marks of a minimised window: when shown
             snap = classifier.snapshot  # one immutable snapshot: its lists change with it
             if snap is not self._events_mark:
                 self._events_mark = snap

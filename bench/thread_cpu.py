@@ -142,18 +142,19 @@ def _hidden_seconds() -> float:
     return getattr(main_window, "HIDDEN_INTERVAL", main_window.IDLE_INTERVAL)
 
 
-def run_measure_idle(y: np.ndarray, analysing: bool = True, feed_seconds: float = 0.25) -> float:
+def run_measure_idle(y: np.ndarray, analysing: bool = True, feed_seconds: float = 0.25,
+                     idle: bool = True) -> float:
     """Thread CPU seconds of the measure thread while the window is paused (``analysing``: the
-    Measurements dock still shows) or minimised (no figures): the idle worker feeds it
-    ``feed_seconds`` of audio a pass (in 1024-frame blocks, as one feed), and the consumer is
-    polled every ``POLL_SECONDS`` of audio (``IDLE_POLL_SECONDS`` once it has ``set_idle``), the
-    empty polls included, as its thread wakes."""
+    Measurements dock still shows; not ``idle``) or minimised (no figures): the idle worker
+    feeds it ``feed_seconds`` of audio a pass (in 1024-frame blocks, as one feed), and the
+    consumer is polled every ``POLL_SECONDS`` of audio (``IDLE_POLL_SECONDS`` when ``idle`` and
+    it has ``set_idle``), the empty polls included, as its thread wakes."""
     from monitor.measurement import MeasurementConsumer
 
     consumer = MeasurementConsumer(RATE)
     consumer.analysing = analysing
     poll = MeasurementConsumer.POLL_SECONDS
-    if hasattr(consumer, "set_idle"):
+    if idle and hasattr(consumer, "set_idle"):
         consumer.set_idle(True)
         poll = MeasurementConsumer.IDLE_POLL_SECONDS
     feed = max(1, round(feed_seconds * RATE / ISSUE_BLOCK)) * ISSUE_BLOCK
@@ -171,8 +172,8 @@ def run_measure_idle(y: np.ndarray, analysing: bool = True, feed_seconds: float 
 
 
 def run_measure_paused(y: np.ndarray) -> float:
-    """:func:`run_measure_idle` with the figures, 0.25 s feeds (the window paused)."""
-    return run_measure_idle(y, True, 0.25)
+    """:func:`run_measure_idle` with the figures, 0.25 s feeds, not idle (the window paused)."""
+    return run_measure_idle(y, True, 0.25, idle=False)
 
 
 def run_measure_minimised(y: np.ndarray) -> float:

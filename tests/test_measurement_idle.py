@@ -96,18 +96,20 @@ def test_the_idle_measure_thread_publishes_the_same_as_every_feed():
 
 
 def test_the_worker_passes_idle_on_to_the_measurements():
-    """set_idle on the worker reaches the feed and its consumer (also one built later), and a
-    worker going idle analyses and measures the same audio."""
+    """set_idle on the worker reaches the feed and its consumer (also one built later) when
+    the consumers are idle too (minimised), not otherwise (paused, headless)."""
     settings = Settings()
     feed = MeasurementFeed(settings, threaded=False)
     worker = AnalysisWorker(settings, RingBuffer(FS, 1), FS, [feed])
-    worker.set_idle(True, 1.0)
+    worker.set_idle(True, 1.0, consumers=True)
     assert worker.idle
     block = _signal(0.1).reshape(-1, 1)
     worker.process(block)  # builds the consumer: it is idle from the start
     assert feed.consumer.idle
     worker.set_idle(False)
     assert not feed.consumer.idle
-    worker.set_idle(True)
+    worker.set_idle(True)  # paused: the worker only
+    assert worker.idle and not feed.consumer.idle
+    worker.set_idle(True, consumers=True)
     assert feed.consumer.idle
     feed.close()

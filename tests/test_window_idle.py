@@ -71,6 +71,9 @@ def test_paused_window_ticks_slowly_and_paints_no_view(qtbot, window):
     window.set_paused(True)
     assert window.timer.interval() == round(1000 * IDLE_INTERVAL)
     assert window.pipeline.worker.idle  # the analysis passes at the idle pace too
+    feed = window.session.measurement
+    if feed is not None:  # the Measurements dock still shows: its thread keeps its pace
+        assert feed.consumer is None or not feed.consumer.idle
     _ticks(qtbot, window, 2)  # the frozen picture is drawn once
     counter.reset()
     seen, draws = window.frames_seen, window.waterfall.draws
@@ -92,6 +95,10 @@ def test_minimised_window_draws_nothing_and_resumes_when_restored(qtbot, window)
     _ticks(qtbot, window, 1)
     assert window.timer.interval() == round(1000 * HIDDEN_INTERVAL)
     assert window.pipeline.worker.idle
+    feed = window.session.measurement
+    if feed is not None:  # nothing shows the measure thread's counts: it passes less often
+        qtbot.waitUntil(lambda: feed.consumer is not None, timeout=WAIT_MS)
+        assert feed.consumer.idle
     seen, draws = window.frames_seen, window.waterfall.draws
     _ticks(qtbot, window, 3)
     assert window.frames_seen > seen

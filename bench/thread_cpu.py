@@ -172,8 +172,9 @@ def run_measure_idle(y: np.ndarray, analysing: bool = True, feed_seconds: float 
 
 
 def run_measure_paused(y: np.ndarray) -> float:
-    """:func:`run_measure_idle` with the figures, 0.25 s feeds, not idle (the window paused)."""
-    return run_measure_idle(y, True, 0.25, idle=False)
+    """:func:`run_measure_idle` as the paused window runs it in its default layout (the
+    Measurements dock behind the Controls' tab: no figures, idle), 0.25 s feeds."""
+    return run_measure_idle(y, False, 0.25)
 
 
 def run_measure_minimised(y: np.ndarray) -> float:

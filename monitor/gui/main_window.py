@@ -620,9 +620,11 @@ class MainWindow(QtWidgets.QMainWindow):
         are still drained into the history. Returns whether the window is hidden."""
         hidden = self._hidden()
         idle = self.paused or hidden
-        pause = HIDDEN_INTERVAL if hidden else IDLE_INTERVAL  # paused: status and docks show
-        if self.pipeline is not None:  # nothing drawn: the worker (hidden: the measure thread
-            self.pipeline.worker.set_idle(idle, pause, consumers=hidden)  # too) at that pace
+        pause = HIDDEN_INTERVAL if hidden else IDLE_INTERVAL  # paused: the status line shows
+        feed = self.session.measurement  # its thread idles too while no panel shows its output
+        quiet = hidden or (self.paused and feed is not None and not feed.analysing)
+        if self.pipeline is not None:  # nothing drawn: the worker passes at that pace too
+            self.pipeline.worker.set_idle(idle, pause, consumers=quiet)
         ms = int(pause * 1000) if idle else max(1, int(round(1000.0 / self.settings.fps)))
         if self.timer.interval() != ms:
             self.timer.setInterval(ms)

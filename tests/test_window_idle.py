@@ -147,3 +147,25 @@ def test_minimised_window_does_not_paint_the_overview_and_draws_it_when_restored
     finally:
         w.close()
         session.close()
+
+
+def test_status_detail_tooltip_follows_changes_only(qtbot):
+    """The status fields' tooltips (set at every status update) change when their detail or
+    text does, and an unchanged detail leaves the label as it was."""
+    from monitor.gui.status import ElidedLabel
+
+    label = ElidedLabel("a long status text that does not fit in the room it has")
+    qtbot.addWidget(label)
+    label.resize(60, 20)
+    label.set_detail("frames dropped: 0")
+    tip = label.toolTip()
+    assert "a long status text" in tip and "frames dropped: 0" in tip  # elided: whole text too
+    label.setToolTip("marker")
+    label.set_detail("frames dropped: 0")  # unchanged: nothing recomputed
+    assert label.toolTip() == "marker"
+    label.set_detail("frames dropped: 3")
+    assert "frames dropped: 3" in label.toolTip() and "a long status text" in label.toolTip()
+    label.setText("short")
+    label.resize(400, 20)
+    label.set_detail("")
+    assert label.toolTip() == ""

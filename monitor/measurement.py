@@ -165,8 +165,8 @@ class MeasurementConsumer:
         self._stop = threading.Event()
         self._wake = threading.Event()  # ends the thread's wait early (stop, back from idle)
         # While idle the thread passes every IDLE_POLL_SECONDS and a pass ends at each feed end
-        # where a measurement falls due (set_idle): (consumer sample index, stream time) of the
-        # feeds not yet passed over.
+        # where a measurement falls due (set_idle): (consumer sample index, stream time, feeds
+        # so far) at the end of each feed not yet passed over.
         self.idle = False
         self._feed_ends: collections.deque = collections.deque(maxlen=4096)
         self._thread: threading.Thread | None = None

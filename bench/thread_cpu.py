@@ -95,7 +95,7 @@ def _drain_one_by_one(classifier) -> None:
         classifier._done += 1
 
 
-def run_classifier(y: np.ndarray) -> float:
+def run_classifier(y: np.ndarray, block: int = BLOCK) -> float:
     """Thread CPU seconds of the classifier's thread work (resampling, frontend, model) for ``y``
     fed in 10 ms blocks and taken whenever its thread would wake: when ``feed`` sets its wake
     event, or when the thread's wait times out (``WAIT_SECONDS`` of the module, 0.1 s before
@@ -114,9 +114,9 @@ def run_classifier(y: np.ndarray) -> float:
     spent = 0.0
     since = 0  # blocks fed since the last wake
     wakes = 0
-    for start in range(0, y.size - BLOCK + 1, BLOCK):
-        classifier.feed(y[start:start + BLOCK], RATE, (start + BLOCK) / RATE)
-        since += 1
+    for start in range(0, y.size - block + 1, block):
+        classifier.feed(y[start:start + block], RATE, (start + block) / RATE)
+        since += block // BLOCK
         if classifier._wake.is_set() or since >= timeout:
             classifier._wake.clear()
             since = 0
@@ -133,6 +133,63 @@ def run_detectors(y: np.ndarray) -> float:
 
 
 ISSUE_BLOCK = 1024  # the automatic block at issue 12's hop 1024 (48 kHz)
+
+
+def _hidden_seconds() -> float:
+    """Seconds between the worker's passes while the window is minimised (this checkout's)."""
+    from monitor.gui import main_window
+
+    return getattr(main_window, "HIDDEN_INTERVAL", main_window.IDLE_INTERVAL)
+
+
+def run_measure_idle(y: np.ndarray, analysing: bool = True, feed_seconds: float = 0.25,
+                     idle: bool = True) -> float:
+    """Thread CPU seconds of the measure thread while the window is paused (``analysing``: the
+    Measurements dock still shows; not ``idle``) or minimised (no figures): the idle worker
+    feeds it ``feed_seconds`` of audio a pass (in 1024-frame blocks, as one feed), and the
+    consumer is polled every ``POLL_SECONDS`` of audio (``IDLE_POLL_SECONDS`` when ``idle`` and
+    it has ``set_idle``), the empty polls included, as its thread wakes."""
+    from monitor.measurement import MeasurementConsumer
+
+    consumer = MeasurementConsumer(RATE)
+    consumer.analysing = analysing
+    poll = MeasurementConsumer.POLL_SECONDS
+    if idle and hasattr(consumer, "set_idle"):
+        consumer.set_idle(True)
+        poll = MeasurementConsumer.IDLE_POLL_SECONDS
+    feed = max(1, round(feed_seconds * RATE / ISSUE_BLOCK)) * ISSUE_BLOCK
+    poll_every = round(poll * RATE)
+    spent, fed, next_poll = 0.0, 0, poll_every
+    for start in range(0, y.size - feed + 1, feed):
+        t = time.thread_time()
+        consumer.feed(y[start:start + feed], RATE, (start + feed) / RATE)
+        fed = start + feed
+        while next_poll <= fed:  # the polls up to the next feed
+            consumer.poll()
+            next_poll += poll_every
+        spent += time.thread_time() - t
+    return spent
+
+
+def run_measure_paused(y: np.ndarray) -> float:
+    """:func:`run_measure_idle` as the paused window runs it in its default layout (the
+    Measurements dock behind the Controls' tab: no figures, idle), 0.25 s feeds."""
+    return run_measure_idle(y, False, 0.25)
+
+
+def run_measure_minimised(y: np.ndarray) -> float:
+    """:func:`run_measure_idle` without the figures, feeds as the minimised window's worker."""
+    return run_measure_idle(y, False, _hidden_seconds())
+
+
+def run_classifier_hidden(y: np.ndarray) -> float:
+    """:func:`run_classifier` fed as by the minimised window's worker (one block a pass)."""
+    return run_classifier(y, max(1, round(_hidden_seconds() * RATE / ISSUE_BLOCK)) * ISSUE_BLOCK)
+
+
+def run_worker_hidden(y: np.ndarray) -> float:
+    """:func:`run_worker`, a pass per the minimised window's worker pace, after a sleep."""
+    return run_worker(y, max(1, round(_hidden_seconds() * RATE / ISSUE_BLOCK)), sleep=True)
 
 
 def run_worker(y: np.ndarray, blocks_per_pass: int = 1, sleep: bool = False) -> float:
@@ -200,7 +257,8 @@ def run_worker_idle(y: np.ndarray) -> float:
     return run_worker(y, 12, sleep=True)
 
 
-PARTS = {"worker": run_worker, "worker-paced": run_worker_paced, "worker-idle": run_worker_idle,
+PARTS = {"measure-paused": run_measure_paused, "measure-minimised": run_measure_minimised,
+         "worker-hidden": run_worker_hidden, "classifier-hidden": run_classifier_hidden, "worker": run_worker, "worker-paced": run_worker_paced, "worker-idle": run_worker_idle,
          "recorder": run_recorder, "measure": run_measure, "measure-detectors": run_detectors, "detector": run_detector, "classifier": run_classifier}
 
 
@@ -255,7 +313,7 @@ def main(argv=None) -> int:
           f"{'1024-frame' if ns.part.startswith(('worker', 'recorder')) else '10 ms'} blocks)"
           + (f"; {run.wakes_per_second:.1f} wakes per s" if hasattr(run, "wakes_per_second") else ""))
     if ns.profile:
-        prof = cProfile.Profile()
+        prof = cProfile.Profile(time.thread_time)  # CPU time: wall time moves with the load
         prof.enable()
         run(y)
         prof.disable()

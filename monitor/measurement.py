@@ -129,8 +129,10 @@ class MeasurementConsumer:
         self._written = 0  # samples ever fed
         self._stream_time = 0.0
         self._seen = 0  # samples the detectors have looked at
+        self._more = False  # the last pass stopped before the newest sample (idle)
         self._measured_at: int | None = None
         self.feeds = 0
+        self._feeds_passed = 0  # feeds up to the end of the last pass (published as "feeds")
         self.dropped_feeds = 0  # feeds refused (wrong sample rate or shape)
         self.samples_missed = 0  # samples overwritten before the detectors saw them
         self.updates = 0
@@ -161,6 +163,12 @@ class MeasurementConsumer:
         self.log: collections.deque = collections.deque(maxlen=LOG_ROWS)
         self._updated = threading.Condition()
         self._stop = threading.Event()
+        self._wake = threading.Event()  # ends the thread's wait early (stop, back from idle)
+        # While idle the thread passes every IDLE_POLL_SECONDS and a pass ends at each feed end
+        # where a measurement falls due (set_idle): (consumer sample index, stream time, feeds
+        # so far) at the end of each feed not yet passed over.
+        self.idle = False
+        self._feed_ends: collections.deque = collections.deque(maxlen=4096)
         self._thread: threading.Thread | None = None
         self.set_calibration(calibration, spl_offset_db)
 
@@ -187,12 +195,14 @@ class MeasurementConsumer:
                 self._segments.append((self._written, origin))
             self._written += n
             self._stream_time = stream_time
-        self.feeds += 1
+            self.feeds += 1
+            self._feed_ends.append((self._written, stream_time, self.feeds))
 
     # -- control --------------------------------------------------------------------------------
     def start(self) -> None:
         """Start the ``measure`` thread."""
         self._stop.clear()
+        self._wake.clear()
         self._thread = NamedThread(target=self._run, name="measure", daemon=True)
         self._thread.start()
 
@@ -201,6 +211,7 @@ class MeasurementConsumer:
         microphone correction's last ``delay`` samples too (the input after the end as zero),
         so they cover every sample fed."""
         self._stop.set()
+        self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=5.0)
             if self._thread.is_alive():
@@ -265,12 +276,24 @@ class MeasurementConsumer:
         with self._updated:
             return self._updated.wait_for(lambda: self.updates > after, timeout)
 
+    def set_idle(self, idle: bool) -> None:
+        """Pass every :data:`IDLE_POLL_SECONDS` instead of :data:`POLL_SECONDS` while nothing
+        is drawn (the worker's ``set_idle`` passes it on; any thread). The results are those of
+        a thread that passed at the end of every feed: each idle pass stops at the feeds where
+        a measurement falls due, so the log rows, the counts in them, the events and their
+        stream times are the same; only ``latest()`` changes less often. Back to False, the
+        waiting thread passes at once."""
+        self.idle = bool(idle)
+        if not self.idle:
+            self._wake.set()
+
     def reset_levels(self) -> None:
         """Start a new Leq / LCpeak period (from the thread's next pass)."""
         self._reset_levels = True
 
     # -- the measure thread ---------------------------------------------------------------------
     POLL_SECONDS = 0.1  # between passes of the measure thread
+    IDLE_POLL_SECONDS = 1.0  # between passes while idle (set_idle): the counts are not on screen
 
     def _run(self) -> None:
         # Every 0.1 s, not 0.05: each pass has a fixed cost in the detectors and the level
@@ -278,7 +301,9 @@ class MeasurementConsumer:
         # less (43 -> 31 ms of CPU per s of audio in-process); counts and levels still
         # refresh faster than the Measurements panel's 4 Hz, and events keep their stream times.
         while True:
-            stopping = self._stop.wait(self.POLL_SECONDS)
+            self._wake.wait(self.IDLE_POLL_SECONDS if self.idle else self.POLL_SECONDS)
+            self._wake.clear()
+            stopping = self._stop.is_set()
             try:
                 self.poll()
             except Exception as exc:  # noqa: BLE001 - say it in latest()/problem, keep going
@@ -287,14 +312,48 @@ class MeasurementConsumer:
                 return
 
     def poll(self) -> bool:
-        """One pass: check the new samples, measure when an interval is due. True if measured."""
+        """One pass: check the new samples, measure when an interval is due. True if measured.
+
+        While :attr:`idle`, the pass is cut at every feed end where a measurement falls due,
+        as if the thread had passed there (see :meth:`set_idle`)."""
+        measured = self._pass()
+        while self._more:
+            measured = self._pass() or measured
+        return measured
+
+    def _due_at(self, end: int) -> bool:
+        return end >= self.n_fft and (self._measured_at is None
+                                      or end - self._measured_at >= self.interval_samples)
+
+    def _split(self, written: int, size: int) -> tuple | None:
+        """While idle: the first feed end (index, stream time, feeds) before ``written`` where a
+        measurement falls due and whose span is still in the ring; None: pass to ``written``.
+        The caller holds the lock."""
+        ends = self._feed_ends
+        if not self.idle:
+            ends.clear()
+            return None
+        while ends and ends[0][0] <= self._seen:
+            ends.popleft()
+        for end in ends:
+            if end[0] >= written:
+                break
+            if self._due_at(end[0]) and end[0] - self.span >= written - size:
+                return end
+        return None
+
+    def _pass(self) -> bool:
         with self._lock:
-            written, stream_time = self._written, self._stream_time
+            written, stream_time, feeds = self._written, self._stream_time, self.feeds
             size = self._ring.size
             missed = max(0, written - self._seen - size)
             first = max(self._seen, written - size, 0)
-            interval = written >= self.n_fft and (
-                self._measured_at is None or written - self._measured_at >= self.interval_samples)
+            split = None if missed else self._split(written, size)
+            self._more = split is not None
+            if split is not None:
+                written, stream_time, feeds = split
+            self._feeds_passed = feeds
+            interval = self._due_at(written)
             # Copy only the new samples, and the analysis span only when it is measured (it
             # was copied whole, 20480 samples by fancy indexing, at every poll).
             new = self._copy(first, written, np.float64)
@@ -442,7 +501,7 @@ class MeasurementConsumer:
                 "discontinuities": {"events": self._discontinuities.events,
                                     "last_time_s": _num(self.events.last["discontinuity"], 4)},
                 "detector_events": self.events.summary(),
-                "dc_warnings": self.dc_warnings, "feeds": self.feeds, "dropped_feeds": self.dropped_feeds,
+                "dc_warnings": self.dc_warnings, "feeds": self._feeds_passed, "dropped_feeds": self.dropped_feeds,
                 "samples_missed": self.samples_missed, "levels": self._levels_dict(), "problem": self.problem}
 
     def _publish(self, measurement: dict) -> None:

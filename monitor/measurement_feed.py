@@ -68,6 +68,7 @@ class MeasurementFeed:
         self._last: dict = {}  # the stopped consumer's last measurement
         self._old_log: collections.deque = collections.deque(maxlen=LOG_ROWS)  # of earlier consumers
         self._analysing = True
+        self._idle = False
         self.events = DetectorEvents()  # every consumer's detector events (monitor.detector_events)
 
     @staticmethod
@@ -99,6 +100,7 @@ class MeasurementFeed:
                                            calibration=self._mic, spl_offset_db=self.spl_offset,
                                            leq_period=s.leq_period, events=self.events)
             consumer.analysing = self._analysing
+            consumer.set_idle(self._idle)
             if self.threaded:
                 consumer.start()
             self.consumer = consumer
@@ -118,6 +120,14 @@ class MeasurementFeed:
         consumer = self.consumer
         if consumer is not None:
             consumer.analysing = self._analysing
+
+    def set_idle(self, idle: bool) -> None:
+        """The measure thread passes less often while nothing is drawn, with the same results
+        (:meth:`MeasurementConsumer.set_idle`); the worker calls it (any thread)."""
+        self._idle = bool(idle)
+        consumer = self.consumer
+        if consumer is not None:
+            consumer.set_idle(self._idle)
 
     @property
     def spl_offset(self) -> float | None:

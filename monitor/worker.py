@@ -93,6 +93,8 @@ class AnalysisWorker(Restartable):
         self._stop = threading.Event()
         self._wake = threading.Event()  # ends an idle wait early (set_idle(False), stop())
         self._idle = False
+        self._idle_seconds = self.IDLE_SECONDS
+        self._consumers_idle = False  # the consumers were told set_idle(True)
         self._thread: Optional[threading.Thread] = None
 
     # -- control (any thread) -------------------------------------------------------------------
@@ -147,8 +149,8 @@ class AnalysisWorker(Restartable):
         self._thread = NamedThread(target=self._run, name="analysis-worker", daemon=True)
         self._thread.start()
 
-    def set_idle(self, idle: bool) -> None:
-        """Pass every :data:`IDLE_SECONDS` instead of at every frame while nothing is drawn
+    def set_idle(self, idle: bool, seconds: Optional[float] = None, consumers: bool = False) -> None:
+        """Pass every ``seconds`` (default :data:`IDLE_SECONDS`) instead of at every frame while nothing is drawn
         (the window paused or minimised); any thread, cheap enough to call every tick.
 
         Everything is still analysed, every batch made and every consumer fed (events, levels,
@@ -157,11 +159,21 @@ class AnalysisWorker(Restartable):
         sleep dominates), so the worker's thread costs ~80 % less (30 → 5.7 ms of CPU per s of
         audio at issue 12's settings, 1024-frame blocks, 21 ms vs 256 ms between passes). The
         batches, the classifier's and the measurements' audio come up to IDLE_SECONDS later.
-        Back to False, the sleeping worker passes at once.
+        Back to False, the sleeping worker passes at once. ``consumers``: also tell the
+        consumers that have a ``set_idle(bool)`` (the measure thread then passes about once
+        a second, with the same results), when nothing shows theirs either (minimised; not
+        paused, where the Measurements dock still shows, nor headless, whose lines print it).
         """
         was, self._idle = self._idle, bool(idle)
+        self._idle_seconds = self.IDLE_SECONDS if seconds is None else float(seconds)
         if was and not self._idle:
             self._wake.set()
+        quiet = self._idle and bool(consumers)
+        if quiet != self._consumers_idle:
+            self._consumers_idle = quiet
+            for consumer in self.consumers:
+                if hasattr(consumer, "set_idle"):
+                    consumer.set_idle(quiet)
 
     @property
     def idle(self) -> bool:
@@ -188,7 +200,7 @@ class AnalysisWorker(Restartable):
             while not self._stop.is_set():
                 self.poll()
                 if self._idle:
-                    self._wake.wait(self.IDLE_SECONDS)
+                    self._wake.wait(self._idle_seconds)
                     self._wake.clear()
                 else:
                     # A plain sleep, not an Event's wait: a wake costs this thread ~50 µs of

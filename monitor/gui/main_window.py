@@ -34,6 +34,7 @@ __all__ = ["MainWindow"]
 STATUS_INTERVAL = 0.25  # s: the status bar changes at 4 Hz, not at the display rate
 SECONDARY_DIVIDER = 2  # spectrum, scope and meters are redrawn every this many display frames
 IDLE_INTERVAL = 0.25  # s: the display timer while paused or minimised (drain, status; no drawing)
+HIDDEN_INTERVAL = 1.0  # s: the timer and the worker's passes while nothing of the window shows
 # Problems shown in the notice banner (the input-lost banner and the status bar show the rest).
 _QUIET = ("end of file",)
 
@@ -271,8 +272,8 @@ class MainWindow(QtWidgets.QMainWindow):
             if len(batch):
                 self._peak_hz = float(batch.peak_hz[-1])
         self._ticks += 1
-        self.overview.tick(batches, now)
         hidden = self._pace()
+        self.overview.tick(batches, now, draw=not hidden)  # minimised: taken in, not drawn
         if not self.paused and not hidden:
             self._spectrum_due = self._spectrum_due or bool(batches)
             # The waterfall scrolls at the full display rate; the spectrum, scope and meters
@@ -614,14 +615,17 @@ class MainWindow(QtWidgets.QMainWindow):
         return self._was_exposed and not exposed
 
     def _pace(self) -> bool:
-        """The display timer at ``settings.fps``, or at :data:`IDLE_INTERVAL` while paused or
-        hidden (the batches are still drained into the history, the status still shown).
-        Returns whether the window is hidden."""
+        """The display timer at ``settings.fps``, or at :data:`IDLE_INTERVAL` while paused
+        (:data:`HIDDEN_INTERVAL` while hidden: nothing shows the status either); the batches
+        are still drained into the history. Returns whether the window is hidden."""
         hidden = self._hidden()
         idle = self.paused or hidden
-        if self.pipeline is not None:  # nothing drawn: the worker passes at 4 Hz too
-            self.pipeline.worker.set_idle(idle)
-        ms = int(IDLE_INTERVAL * 1000) if idle else max(1, int(round(1000.0 / self.settings.fps)))
+        pause = HIDDEN_INTERVAL if hidden else IDLE_INTERVAL  # paused: the status line shows
+        feed = self.session.measurement  # its thread idles too while no panel shows its output
+        quiet = hidden or (self.paused and feed is not None and not feed.analysing)
+        if self.pipeline is not None:  # nothing drawn: the worker passes at that pace too
+            self.pipeline.worker.set_idle(idle, pause, consumers=quiet)
+        ms = int(pause * 1000) if idle else max(1, int(round(1000.0 / self.settings.fps)))
         if self.timer.interval() != ms:
             self.timer.setInterval(ms)
         return hidden

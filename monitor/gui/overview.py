@@ -476,8 +476,9 @@ class LiveOverview:
                 return None
         return self._session_reader
 
-    def tick(self, batches, now: float) -> None:
-        """Take the tick's batches; redraw within the budget."""
+    def tick(self, batches, now: float, draw: bool = True) -> None:
+        """Take the tick's batches; redraw within the budget (``draw``: the window shows; a
+        minimised one takes the batches in and redraws at its first tick shown with a batch)."""
         wf = self.window.waterfall
         if wf.rows is not self.strip.rows and (wf.rows.scale != self.strip.rows.scale
                                                 or wf.rows.params != self.strip.rows.params):
@@ -485,7 +486,7 @@ class LiveOverview:
         for batch in batches:
             self.strip.push(batch)
         classifier = self.window.session.classifier
-        if classifier is not None:
+        if classifier is not None and draw:  # the marks of a minimised window: when shown
             snap = classifier.snapshot  # one immutable snapshot: its lists change with it
             if snap is not self._events_mark:
                 self._events_mark = snap
@@ -495,8 +496,8 @@ class LiveOverview:
                     self._events_key = mark
                     self.strip.set_events([(e.start, e.label) for e in events],
                                           [(a.time, a.label) for a in alerts])
-        if not batches:
-            return  # no new frame: no new bin to draw
+        if not batches or not draw:
+            return  # no new frame: no new bin to draw (or the window is minimised)
         # While the whole session still fits in the waterfall, the overview would only repeat
         # it (stretched): it is drawn once the session outgrows the waterfall's history.
         t0, t1 = self.strip.time_span()

@@ -68,7 +68,10 @@ class ElidedLabel(QtWidgets.QLabel):
 
     def set_detail(self, detail: str) -> None:
         """More text for the tooltip (after the whole text when that is elided)."""
-        self._detail = detail or ""
+        detail = detail or ""
+        if detail == self._detail:  # set at every status update (4 Hz): no elide, no tooltip
+            return
+        self._detail = detail
         self._show()
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API

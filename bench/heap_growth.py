@@ -1,7 +1,8 @@
 """Where memory grows in a long run: smaps_rollup (anonymous vs file-backed) and tracemalloc.
 
-``python -m bench.heap_growth SECONDS OUTDIR [--trace T1,T2,...] [--frames N] [--env K=V ...]
-[-- APP ARGS]`` runs the app (offscreen, a fresh settings directory, issue 12's settings; the
+``python -m bench.heap_growth SECONDS OUTDIR [--mic] [--tree DIR] [--trace T1,T2,...]
+[--frames N] [--env K=V ...] [-- APP ARGS]`` runs the app (of checkout DIR, default this one;
+``--mic``: on the virtual microphone at default settings, as ``bench.soak``) (offscreen, a fresh settings directory, issue 12's settings; the
 app's arguments default to the demo recording looped in real time, ``--headless`` or
 ``--generator`` may be given after ``--``) for SECONDS and writes ``OUTDIR/rollup.csv``: every
 10 s the Rss, Anonymous and file-backed (Rss - Anonymous) kB from ``/proc/PID/smaps_rollup``.
@@ -45,7 +46,9 @@ def _snapshots():
         cur, peak = tracemalloc.get_traced_memory()
         with open(os.path.join(out, "traced.csv"), "a") as f:
             f.write(f"{t:g},{cur},{peak}\n")
-threading.Thread(target=_snapshots, name="heap-growth", daemon=True).start()
+mine = []
+if times:
+    mine.append(threading.Thread(target=_snapshots, name="heap-growth", daemon=True))
 import ctypes
 class _MI(ctypes.Structure):
     _fields_ = [(n, ctypes.c_size_t) for n in ("arena", "ordblks", "smblks", "hblks", "hblkhd",
@@ -66,7 +69,17 @@ def _mallinfo():
         with open(os.path.join(out, "mallinfo.csv"), "a") as f:
             f.write(f"{10 * k},{m.arena},{m.hblkhd},{m.uordblks},{m.fordblks},{m.keepcost},"
                     f"{sys.getallocatedblocks()}\n")
-threading.Thread(target=_mallinfo, name="heap-growth-mallinfo", daemon=True).start()
+if os.environ.get("HEAP_GROWTH_MALLINFO") or trim:
+    mine.append(threading.Thread(target=_mallinfo, name="heap-growth-mallinfo", daemon=True))
+# Started with the app's first thread, not now: a thread's first malloc gets it a glibc arena
+# of its own, and the app sets M_ARENA_MAX=1 before it starts any (monitor.gui.app).
+_start = threading.Thread.start
+def _start_mine_first(self):
+    threading.Thread.start = _start
+    for t in mine:
+        _start(t)
+    _start(self)
+threading.Thread.start = _start_mine_first
 sys.argv = ["main.py"] + sys.argv[1:]
 from monitor.cli import main
 sys.exit(main())
@@ -95,18 +108,33 @@ def slope(series: list, since: float) -> float:
 
 
 def run(seconds: float, outdir: str, app_args: list, trace: list, frames: int = 8,
-        env_extra: dict | None = None, every: float = 10.0) -> list:
-    """Run the app, sample its rollup every ``every`` s: ``[(t, rss kB, anon kB, file kB)]``."""
+        env_extra: dict | None = None, every: float = 10.0, tree: str = REPO,
+        mic: bool = False, mallinfo: bool = False) -> list:
+    """Run the app, sample its rollup every ``every`` s: ``[(t, rss kB, anon kB, file kB)]``.
+
+    ``tree``: the checkout to run (another worktree, for before/after). ``mic``: on the
+    PulseAudio virtual microphone playing the benchmark programme, at the app's default
+    settings, as the soak (:mod:`bench.soak`) runs it.
+    """
+    if mic:
+        from bench.audio import VirtualMic, programme
+
+        with VirtualMic() as vm:
+            vm.play_loop(programme(os.path.join(vm.root, "programme.wav")))
+            return run(seconds, outdir, ["--device", "pulse", "--samplerate", "48000", *app_args],
+                       trace, frames, env_extra, every, tree, mic=None, mallinfo=mallinfo)
     os.makedirs(outdir, exist_ok=True)
     workdir = tempfile.mkdtemp(prefix="bench-heap-")
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=REPO,
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=tree,
                XDG_CONFIG_HOME=os.path.join(workdir, "config"),
                HEAP_GROWTH_TIMES=",".join(f"{t:g}" for t in trace), HEAP_GROWTH_OUT=outdir,
-               HEAP_GROWTH_FRAMES=str(frames), **(env_extra or {}))
+               HEAP_GROWTH_FRAMES=str(frames), HEAP_GROWTH_MALLINFO="1" if mallinfo else "",
+               **(env_extra or {}))
     if not any(a in app_args for a in ("--input", "--generator", "--device")):
         app_args = ["--input", os.path.join(REPO, "resources", "demo.wav"), "--loop", *app_args]
-    cmd = [sys.executable, "-c", _WRAPPER, *ISSUE_ARGS, "--duration", f"{seconds + 5:g}", *app_args]
-    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdin=subprocess.DEVNULL,
+    settings = ISSUE_ARGS if mic is False else ()
+    cmd = [sys.executable, "-c", _WRAPPER, *settings, "--duration", f"{seconds + 5:g}", *app_args]
+    proc = subprocess.Popen(cmd, cwd=tree, env=env, stdin=subprocess.DEVNULL,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     rows = []
     t0 = time.monotonic()
@@ -177,7 +205,7 @@ def main(argv: list) -> int:
         i = argv.index("--")
         argv, app_args = argv[:i], argv[i + 1:]
     seconds, outdir = float(argv[0]), argv[1]
-    trace, frames, env_extra = [], 8, {}
+    trace, frames, env_extra, tree, mic, mallinfo = [], 8, {}, REPO, False, False
     rest = argv[2:]
     while rest:
         opt = rest.pop(0)
@@ -185,10 +213,16 @@ def main(argv: list) -> int:
             trace = [float(t) for t in rest.pop(0).split(",")]
         elif opt == "--frames":
             frames = int(rest.pop(0))
+        elif opt == "--tree":
+            tree = os.path.abspath(rest.pop(0))
+        elif opt == "--mic":
+            mic = True
+        elif opt == "--mallinfo":
+            mallinfo = True
         elif opt == "--env":
             k, v = rest.pop(0).split("=", 1)
             env_extra[k] = v
-    rows = run(seconds, outdir, app_args, trace, frames, env_extra)
+    rows = run(seconds, outdir, app_args, trace, frames, env_extra, tree=tree, mic=mic, mallinfo=mallinfo)
     print(summary(rows, seconds))
     return 0
 

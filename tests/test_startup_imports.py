@@ -83,3 +83,28 @@ def test_one_malloc_arena_keeps_a_threads_allocations_in_the_main_heap():
         assert out.returncode == 0, out.stderr[-2000:]
         seen[mode] = out.stdout.strip()
     assert seen == {"default": "own-arena", "one": "main-heap"}
+
+
+HASHLIB_SCRIPT = r"""
+import sys
+from monitor.classifier.model import _prepared_model, _sha256_hasher, find_packaged_model
+import monitor.outputs, monitor.recorder, monitor.gui.app
+print("_hashlib" in sys.modules, _sha256_hasher().name)
+"""
+
+
+def test_the_model_cache_key_needs_no_openssl(tmp_path):
+    """The prepared graph's key and the model check take SHA-256 from Python's own module:
+    ``import hashlib`` would load OpenSSL's libcrypto, +3.7 MiB RSS for two short digests."""
+    import hashlib
+
+    from monitor.classifier.model import _sha256_hasher
+
+    h = _sha256_hasher()
+    h.update(b"spectromon")
+    assert h.hexdigest() == hashlib.sha256(b"spectromon").hexdigest()  # the same cache keys
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", XDG_CONFIG_HOME=str(tmp_path))
+    out = subprocess.run([sys.executable, "-c", HASHLIB_SCRIPT], cwd=REPO, env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["False", "sha256"]

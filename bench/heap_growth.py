@@ -1,15 +1,19 @@
 """Where memory grows in a long run: smaps_rollup (anonymous vs file-backed) and tracemalloc.
 
 ``python -m bench.heap_growth SECONDS OUTDIR [--mic] [--tree DIR] [--trace T1,T2,...]
-[--frames N] [--env K=V ...] [-- APP ARGS]`` runs the app (of checkout DIR, default this one;
-``--mic``: on the virtual microphone at default settings, as ``bench.soak``) (offscreen, a fresh settings directory, issue 12's settings; the
-app's arguments default to the demo recording looped in real time, ``--headless`` or
-``--generator`` may be given after ``--``) for SECONDS and writes ``OUTDIR/rollup.csv``: every
-10 s the Rss, Anonymous and file-backed (Rss - Anonymous) kB from ``/proc/PID/smaps_rollup``.
+[--frames N] [--mallinfo] [--env K=V ...] [-- APP ARGS]`` runs the app of checkout DIR (default
+this one; offscreen, a fresh settings directory) for SECONDS: by default at issue 12's settings
+on the demo recording looped in real time (``--headless`` or ``--generator`` may be given after
+``--``); with ``--mic`` on the PulseAudio virtual microphone at the default settings, as
+``bench.soak``. It writes ``OUTDIR/rollup.csv``: every 10 s the Rss, Anonymous and
+file-backed (Rss - Anonymous) kB from ``/proc/PID/smaps_rollup``, and prints them at fixed
+times with their slopes. ``--mallinfo``: glibc's ``mallinfo2`` every 10 s to
+``OUTDIR/mallinfo.csv`` (heap, mmapped, in use, free bytes, Python's allocated blocks).
 With ``--trace``, tracemalloc is started before the app is imported (``--frames`` frames per
 traceback, default 8) and a snapshot is dumped at each of the given times (s after launch) to
 ``OUTDIR/snap-T.tracemalloc``; ``python -m bench.heap_growth --compare A B`` prints the 25
-largest differences between two snapshots, grouped by traceback.
+largest differences between two snapshots, grouped by traceback. Taking a snapshot raises
+RSS for good (tens of MiB): compare RSS only in runs without ``--trace``.
 
 Why: an RSS slope can be Python objects (a growing list), numpy arrays (tracemalloc sees those
 too), C/C++ heaps tracemalloc cannot see (Qt, onnxruntime) or glibc keeping freed memory

@@ -30,7 +30,6 @@ import contextlib
 import errno
 import io
 import os
-import secrets
 import stat
 from typing import Callable, Iterator, Optional, Sequence
 
@@ -297,7 +296,7 @@ class _TempFile:
                 if exc.errno not in (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL, errno.ENOENT):
                     raise
         for _ in range(100):
-            name = os.path.join(folder, f".spectromon.{secrets.token_hex(4)}.part")
+            name = os.path.join(folder, f".spectromon.{os.urandom(4).hex()}.part")
             try:
                 self.fd = os.open(name, flags | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o666)
             except FileExistsError:

@@ -192,3 +192,22 @@ def test_seek_keeps_frames_on_the_stream_grid():
     frames = stft.frames(y[1000:])
     assert stft.frame_index - len(frames) == 8  # ceil(1000 / 128): first frame at sample 1024
     np.testing.assert_array_equal(frames[0], y[1024:1024 + 512])
+
+
+def test_the_dense_mel_matrix_is_shared_while_held_and_not_kept():
+    """The worker's projection and the display rows share one filterbank while they are built,
+    and nothing keeps the dense float64 matrix afterwards (2.1 MiB at n_fft 4096, 128 mels)."""
+    import gc
+
+    from monitor.dsp.features import _MEL_WEIGHTS, AnalysisParams, FeatureExtractor
+    from monitor.dsp.frequency_rows import FrequencyRows
+
+    params = AnalysisParams(48000.0, 4096, 1024, "hann", 128, 0.0, 24000.0, False, "slaney")
+    held = params.mel_weights()
+    assert params.mel_weights() is held and not held.flags.writeable
+    del held
+    extractor, rows = FeatureExtractor(params), FrequencyRows(params, "mel")
+    gc.collect()
+    assert params not in _MEL_WEIGHTS
+    assert extractor.process(np.zeros(8192, np.float32)).mel_db.shape == (5, 128)
+    assert rows.n_rows == 128

@@ -130,6 +130,31 @@ def test_event_log_times_from_onset_and_offset():
     assert closed[1].start == pytest.approx(1.2) and closed[1].end == pytest.approx(2.415)
 
 
+def test_event_log_bounded_and_ordered_by_start():
+    """Closing more events than ``max_events`` keeps the newest ``max_events`` (memory stays
+    bounded all night), and a snapshot is every kept closed and open event ordered by (start,
+    label), equal to sorting them all (what it did at each patch before)."""
+    rng = np.random.default_rng(1)
+    labels = ["Speech", "Dog", "Music", "Bird"]
+    log = EventLog(max_events=50)
+    t, interleaved = 0.0, 0
+    for step in range(400):
+        t += 0.48
+        # Events open with onsets up to 2 s back (out of closing order) and last 1-4 patches.
+        shown = [[lab, 0.5] for k, lab in enumerate(labels) if (step + k) % (2 + k) == 0]
+        log.update(shown, t, t + 0.975, onset=lambda label: t - float(rng.uniform(0, 2)))
+        snap = log.snapshot()
+        reference = sorted(list(log.closed) + list(log.open.values()),
+                           key=lambda e: (e.start, e.label))
+        assert list(snap) == reference
+        assert len(log.closed) <= 50
+        # Open events that started before the newest closed one: slotted in, not appended.
+        interleaved += any(ev.start < log.closed[-1].start for ev in log.open.values()) \
+            if log.closed else 0
+    assert len(log.closed) == 50 and interleaved > 50
+    assert min(e.start for e in log.closed) > 100.0  # the oldest were the ones forgotten
+
+
 @pytest.mark.parametrize("text, cell", [("=1+2", "'=1+2"), ("+x", "'+x"), ("-x", "'-x"),
                                         ("@SUM(A1)", "'@SUM(A1)"), ("\tx", "'\tx"),
                                         ("\rx", "'\rx"), ("Dog", "Dog"), ("a=b", "a=b")])

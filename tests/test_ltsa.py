@@ -67,3 +67,19 @@ def test_silence_pushed_in_chunks_equals_silence_pushed_at_once():
     assert a.frames == b.frames == 10000
     assert [lv.count for lv in a.levels] == [lv.count for lv in b.levels]
     assert np.isneginf(b.levels[0].mean[:b.levels[0].count]).all()
+
+
+def test_memory_stays_bounded_whatever_the_session_length():
+    """Pushing 40 × keep_bins bins leaves at most 2 · keep_bins bins stored (the levels finer
+    than that are dropped), and the coarse levels still hold the whole session."""
+    keep, n_rows, k = 64, 8, 4
+    ltsa = LTSA(n_rows, k, keep_bins=keep)
+    frames = np.zeros((k * keep, n_rows), np.float32)
+    most = 0
+    for _ in range(40):
+        ltsa.push(frames)
+        most = max(most, ltsa.stored_bins)
+    assert ltsa.bins(0) == 40 * keep
+    assert keep < most <= 2 * keep
+    view = ltsa.view(keep)
+    assert view is not None and len(view) * view.frames_per_bin == ltsa.frames

@@ -187,3 +187,20 @@ def test_the_axes_follow_the_ui_scale_and_the_theme(strip):
         assert px[canvas.height() - 1, 2] == _rgb(COLORS["plot"])  # the light background
     finally:
         apply_theme(QtGui.QGuiApplication.instance(), "dark", 1.0)
+
+
+def test_strip_keeps_only_the_bins_a_screen_can_show(strip):
+    """The strip's LTSA keeps levels of up to the widest desktop's width of bins (it draws the
+    finest level with at most its own width of bins), so its memory is bounded by the screen,
+    not 4096 bins whatever the screen (32 MiB at 512 rows)."""
+    from monitor.gui.overview import MAX_KEEP_BINS, MIN_KEEP_BINS, drawable_bins
+
+    widest = max(s.virtualSize().width() for s in QtGui.QGuiApplication.screens())
+    keep = strip.ltsa.keep_bins
+    assert keep == drawable_bins() == max(MIN_KEEP_BINS, min(MAX_KEEP_BINS, widest))
+    assert strip.width_px() <= keep
+    strip.ltsa.push(np.zeros((64 * 3 * keep, strip.rows.n_rows), np.float32))
+    assert strip.ltsa.stored_bins <= 2 * keep
+    assert strip.refresh(force=True)
+    view = strip.ltsa.view(strip.width_px())
+    assert strip.width_px() / 2 < len(view) <= strip.width_px()  # the finest that fits

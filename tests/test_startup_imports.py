@@ -83,3 +83,30 @@ def test_one_malloc_arena_keeps_a_threads_allocations_in_the_main_heap():
         assert out.returncode == 0, out.stderr[-2000:]
         seen[mode] = out.stdout.strip()
     assert seen == {"default": "own-arena", "one": "main-heap"}
+
+
+HASHLIB_SCRIPT = r"""
+import sys
+from monitor.classifier.model import find_packaged_model
+from monitor.classifier.prepared_graph import prepared_model
+from monitor.classifier.sha256 import sha256
+import monitor.outputs, monitor.recorder, monitor.gui.app
+print("_hashlib" in sys.modules, sha256().name)
+"""
+
+
+def test_the_model_cache_key_needs_no_openssl(tmp_path):
+    """The prepared graph's key and the model check take SHA-256 from Python's own module:
+    ``import hashlib`` would load OpenSSL's libcrypto, +3.7 MiB RSS for two short digests."""
+    import hashlib
+
+    from monitor.classifier.sha256 import sha256
+
+    h = sha256(b"spectro")
+    h.update(b"mon")
+    assert h.hexdigest() == hashlib.sha256(b"spectromon").hexdigest()  # the same cache keys
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", XDG_CONFIG_HOME=str(tmp_path))
+    out = subprocess.run([sys.executable, "-c", HASHLIB_SCRIPT], cwd=REPO, env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["False", "sha256"]

@@ -13,7 +13,6 @@ its optimised copy on disk is :mod:`monitor.classifier.prepared_graph`.
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import os
 import tempfile
@@ -26,6 +25,7 @@ from monitor.classifier.library_pages import release_library_pages
 from monitor.classifier.onnx_graph import (MAX_MODEL_BYTES, check_model_file,
                                            float_activation_model, read_quantization)
 from monitor.classifier.prepared_graph import prepared_model
+from monitor.classifier.sha256 import sha256
 from monitor.errors import ParameterError
 from monitor.inputs import check_input_file, format_bytes
 from monitor.outputs import show_path
@@ -70,7 +70,7 @@ def cache_dir() -> str:
 
 
 def _sha256(path: str) -> str:
-    digest = hashlib.sha256()
+    digest = sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             digest.update(chunk)

@@ -5,12 +5,12 @@ measured; bench/findings.md).
 
 from __future__ import annotations
 
-import hashlib
 import os
 import tempfile
 from typing import Optional
 
 from monitor.classifier.onnx_graph import float_activation_model, read_quantization
+from monitor.classifier.sha256 import sha256
 
 __all__ = ["PREPARED_KEEP", "PREPARED_VERSION", "machine_key", "prepared_model", "prune_prepared"]
 
@@ -48,9 +48,9 @@ def prepared_model(path: str, ort, options, folder: str) -> Optional[tuple[str, 
         dst = os.stat(data) if os.path.isfile(data) else None
     except OSError:
         return None
-    key = hashlib.sha256(f"{PREPARED_VERSION}|{os.path.realpath(path)}|{st.st_size}|"
-                         f"{st.st_mtime_ns}|{dst and (dst.st_size, dst.st_mtime_ns)}|"
-                         f"{machine_key(ort)}".encode()).hexdigest()[:24]
+    key = sha256(f"{PREPARED_VERSION}|{os.path.realpath(path)}|{st.st_size}|"
+                 f"{st.st_mtime_ns}|{dst and (dst.st_size, dst.st_mtime_ns)}|"
+                 f"{machine_key(ort)}".encode()).hexdigest()[:24]
     target = os.path.join(folder, f"{key}.onnx")
     sigmoid_flag = target + ".sigmoid"  # present: the graph ends with a sigmoid
     if os.path.isfile(target):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import functools
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -50,7 +50,8 @@ class AnalysisParams:
 
     def mel_weights(self) -> np.ndarray:
         """The mel filterbank of these parameters, ``(n_mels, n_fft // 2 + 1)`` float64,
-        read-only and built once (the worker and the display rows share it)."""
+        read-only; one matrix while any caller holds it (the worker and the display rows
+        take what they need from it and let it go)."""
         return _mel_weights(self)
 
     @property
@@ -64,11 +65,19 @@ class AnalysisParams:
         return self.samplerate / self.n_fft
 
 
-@functools.lru_cache(maxsize=8)
+# Shared while someone holds them, not kept: the worker's projection and the display rows take
+# what they need from the dense float64 matrix at once (2.1 MiB at n_fft 4096, 128 mels; an
+# lru_cache of 8 kept up to 8 of them, 8.4 MiB each at n_fft 16384).
+_MEL_WEIGHTS: "weakref.WeakValueDictionary" = weakref.WeakValueDictionary()
+
+
 def _mel_weights(params: AnalysisParams) -> np.ndarray:
-    weights = mel_filterbank(params.samplerate, params.n_fft, params.n_mels, params.fmin,
-                             params.fmax, params.htk, params.mel_norm)
-    weights.setflags(write=False)
+    weights = _MEL_WEIGHTS.get(params)
+    if weights is None:
+        weights = mel_filterbank(params.samplerate, params.n_fft, params.n_mels, params.fmin,
+                                 params.fmax, params.htk, params.mel_norm)
+        weights.setflags(write=False)
+        _MEL_WEIGHTS[params] = weights
     return weights
 
 

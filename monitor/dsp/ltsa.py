@@ -183,6 +183,12 @@ class LTSA:
             level += 1
 
     # -- reading ----------------------------------------------------------------------------
+    @property
+    def stored_bins(self) -> int:
+        """Bins held in memory over all levels (at most ``2 · keep_bins`` plus the running
+        pairs): ``stored_bins · n_rows · 8`` bytes."""
+        return sum(min(lv.count, self.keep_bins) for lv in self.levels if lv.stored)
+
     def bins(self, level: int) -> int:
         """Completed bins of ``level``."""
         return self.levels[level].count if level < len(self.levels) else 0

@@ -118,7 +118,7 @@ class FeatureExtractor:
         # Power gain per rfft bin (float32, n_fft//2 + 1: a mic calibration, see
         # monitor.worker), multiplied into every power spectrum before mel and dB; None: off.
         self.power_gain = power_gain
-        self.stft = StreamingSTFT(params.n_fft, params.hop, params.window)
+        self.stft = StreamingSTFT(params.n_fft, params.hop, params.window, np.float64)
         # float32 mel weights: the products are sums of positive terms, so float32 keeps
         # ~1e-7 relative precision (1e-6 dB) at half the memory traffic of float64.
         self._mel = MelProjection(params.mel_weights())

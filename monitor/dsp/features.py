@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from monitor.dsp.db import power_to_db
-from monitor.dsp.levels import frame_squares, peak_frequency
+from monitor.dsp.levels import frame_squares, peak_frequency_db
 from monitor.dsp.mel import MelProjection, mel_filterbank, mel_frequencies
 from monitor.dsp.stft import StreamingSTFT
 
@@ -127,19 +127,23 @@ class FeatureExtractor:
         # Power gain per rfft bin (float32, n_fft//2 + 1: a mic calibration, see
         # monitor.worker), multiplied into every power spectrum before mel and dB; None: off.
         self.power_gain = power_gain
-        self.stft = StreamingSTFT(params.n_fft, params.hop, params.window)
+        self.stft = StreamingSTFT(params.n_fft, params.hop, params.window, np.float64)
         # float32 mel weights: the products are sums of positive terms, so float32 keeps
         # ~1e-7 relative precision (1e-6 dB) at half the memory traffic of float64.
         self._mel = MelProjection(params.mel_weights())
+        self._none: FeatureBatch | None = None  # the kept empty batch (see _empty)
 
     def process(self, mono: np.ndarray) -> FeatureBatch:
         """Consume ``mono`` (1-D float32 samples) and return the frames it completes (maybe 0)."""
-        first = self.stft.frame_index
-        frames = self.stft.frames(mono)
-        if frames.shape[0] == 0:
+        stft = self.stft
+        first = stft.frame_index
+        frames = stft.frames(mono)
+        n = frames.shape[0]
+        if n == 0:
             # Most live blocks are shorter than a hop: skip the whole (costly) empty pipeline.
-            return self._empty(first)
-        n, n_bins, n_mels = frames.shape[0], self.stft.n_bins, self.params.n_mels
+            empty = self._none
+            return empty if empty is not None and empty.first_frame == first else self._empty(first)
+        n_bins, n_mels = stft.n_bins, self.params.n_mels
         # Power and mel rows share one allocation, so that one floor/log/scale pass turns
         # both into dB (3 ufunc calls instead of 6 per batch); each part stays C-contiguous.
         # The frames' peak² and mean square (2 × n) share it too: the same pass gives their
@@ -149,25 +153,36 @@ class FeatureExtractor:
         power = values[:n * n_bins].reshape(n, n_bins)
         mel = values[n * n_bins:n * (n_bins + n_mels)].reshape(n, n_mels)
         squares = values[n * (n_bins + n_mels):].reshape(2, n)
-        # Offline batches (2 s) go through in chunks whose temporaries stay in the cache and
-        # in kept buffers; results are per row, so identical however the frames are chunked.
-        chunk = self.stft.scratch_rows
-        for a in range(0, n, chunk):
-            b = min(n, a + chunk)
-            self.stft.power(frames[a:b], out=power[a:b])
-            if self.power_gain is not None:  # the mic calibration: before mel, peak and dB
-                power[a:b] *= self.power_gain
-            self._mel(power[a:b], out=mel[a:b])
-            frame_squares(frames[a:b], out=squares[:, a:b])
-        peak_hz = peak_frequency(power, self.params.samplerate, self.params.n_fft)
+        chunk = stft.scratch_rows
+        if n <= chunk:  # live: one frame or a few, no loop and no slices
+            self._rows(frames, power, mel, squares)
+        else:
+            # Offline batches (2 s) go through in chunks whose temporaries stay in the cache
+            # and in kept buffers; results are per row, so identical however the frames are
+            # chunked.
+            for a in range(0, n, chunk):
+                b = min(n, a + chunk)
+                self._rows(frames[a:b], power[a:b], mel[a:b], squares[:, a:b])
         # In place: the powers are not needed once in dB.
         power_to_db(values, out=values)
+        # From the dB rows: the parabola's vertex is the same on any log scale (no 2nd log).
+        peak_hz = peak_frequency_db(power, self.params.samplerate, self.params.n_fft)
         return FeatureBatch(self.params, first, power, mel, squares[0], squares[1], peak_hz)
+
+    def _rows(self, frames: np.ndarray, power: np.ndarray, mel: np.ndarray,
+              squares: np.ndarray) -> None:
+        """Power, mel energy, peak² and mean square of ``frames`` (at most ``scratch_rows``)
+        into the batch's rows, before the dB pass."""
+        self.stft.power(frames, out=power)
+        if self.power_gain is not None:  # the mic calibration: before mel, peak and dB
+            power *= self.power_gain
+        self._mel(power, out=mel)
+        frame_squares(frames, out=squares)
 
     def _empty(self, first: int) -> FeatureBatch:
         # Half the live blocks (256 < hop 512) complete no frame: the read-only empty arrays
         # are made once, and the batch again only when its first frame moved.
-        cached = getattr(self, "_none", None)
+        cached = self._none
         if cached is None:
             none = np.zeros(0, np.float32)
             power = np.zeros((0, self.stft.n_bins), np.float32)

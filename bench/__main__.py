@@ -4,7 +4,7 @@ Runs the benchmarks, prints the table and writes it to BENCHMARKS.md (with the m
 settings, and bench/findings.md: what the profiles showed and what changed).
 
 - default: sections 1–6 (about 10 minutes; ``--quick`` about 3 minutes, for development);
-- ``--soak``: only the 10-minute soak (section 7); its results replace the soak part of an
+- ``--soak``: only the 25-minute soak (section 7); its results replace the soak part of an
   existing BENCHMARKS.md and the rest of the file is kept. A default run likewise keeps the
   soak part.
 
@@ -33,7 +33,7 @@ TITLES = {
     "app": "3. Whole app (virtual microphone, 48 kHz, n_fft 4096, hop 1024, mel, 10 s history, "
            "classifier on)",
     "startup": "6. Start-up (warm)",
-    "soak": "7. Soak (10 min on the virtual microphone)",
+    "soak": "7. Soak (25 min on the virtual microphone)",
     "offline": "8. Offline analysis (10 min 48 kHz file, n_fft 2048, hop 512, 128 mels, classifier off)",
     "network": "9. Network (MQTT, local Mosquitto)",
     "long_session": "10. Long sessions (synthetic 24 h session on disk, overview, open)",
@@ -63,7 +63,7 @@ def _soak_block(text: str) -> str:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="shorter runs, fewer repeats (development)")
-    p.add_argument("--soak", action="store_true", help="run only the 10-minute soak")
+    p.add_argument("--soak", action="store_true", help="run only the 25-minute soak")
     p.add_argument("--only", nargs="+", choices=SECTIONS, help="run only these sections")
     p.add_argument("--out", default=os.path.join(REPO, "BENCHMARKS.md"),
                    help="Markdown output (default: BENCHMARKS.md); '-' for none")

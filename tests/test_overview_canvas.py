@@ -90,7 +90,7 @@ def test_bins_land_at_their_times_in_the_waterfalls_colours(strip):
 def test_marks_and_cursor_where_their_times_say(strip):
     _fill(strip)
     span = 200 * 64 * PARAMS.seconds_per_frame
-    strip.set_events([(0.2 * span, "Speech")], [(0.7 * span, "Glass")])
+    strip.set_events([0.2 * span], [0.7 * span])
     strip.refresh(force=True)
     canvas = strip.canvas
     r = canvas.plot_rect()
@@ -140,7 +140,7 @@ def test_a_click_or_a_drag_picks_the_time_under_the_mouse(strip, qtbot):
 def test_before_its_first_picture_it_shows_its_text_alone(strip, qtbot):
     """No axis of no time with marks on it: the text, no marks, no tick labels, no picks."""
     canvas = strip.canvas
-    strip.set_events([(0.3, "Speech")], [(0.7, "Glass")])  # events before any bin is drawn
+    strip.set_events([0.3], [0.7])  # events before any bin is drawn
     canvas.set_empty_text("the whole session is drawn here once it is longer than 10 s")
     assert canvas.is_empty
     px = _grab(canvas)

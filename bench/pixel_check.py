@@ -1,6 +1,6 @@
 """The pixels the display tick leaves on screen, for comparing two checkouts byte for byte.
 
-    python -m bench.pixel_check OUT_DIR [--ticks 240] [--every 20] [--vertical]
+    python -m bench.pixel_check OUT_DIR [--ticks 240] [--every 20] [--vertical] [--late] [--hashes]
     python -m bench.pixel_check --compare DIR_A DIR_B
 
 Drives, offscreen and with deterministic input (no threads, no clock), what the window's tick
@@ -19,7 +19,9 @@ import os
 import sys
 
 
-def _grab(app, widgets: dict, out: str, tick: int) -> None:
+def _grab(app, widgets: dict, out: str, tick: int, hashes: bool = False) -> None:
+    import hashlib
+
     import numpy as np
 
     for name, w in widgets.items():
@@ -29,10 +31,15 @@ def _grab(app, widgets: dict, out: str, tick: int) -> None:
             ptr = img.constBits()
             ptr.setsize(img.sizeInBytes())
             arr = np.frombuffer(ptr, np.uint8).reshape(img.height(), img.bytesPerLine()).copy()
-            np.save(os.path.join(out, f"{name}-{how}-{tick:04d}.npy"), arr)
+            if hashes:  # every tick: a digest per picture, not the pixels
+                with open(os.path.join(out, "hashes.txt"), "a") as f:
+                    f.write(f"{name}-{how}-{tick:04d} {hashlib.sha1(arr.tobytes()).hexdigest()}\n")
+            else:
+                np.save(os.path.join(out, f"{name}-{how}-{tick:04d}.npy"), arr)
 
 
-def run(out: str, ticks: int, every: int, vertical: bool) -> int:
+def run(out: str, ticks: int, every: int, vertical: bool, late: bool = False,
+        hashes: bool = False) -> int:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     import numpy as np
     from PyQt6 import QtCore, QtWidgets
@@ -73,8 +80,9 @@ def run(out: str, ticks: int, every: int, vertical: bool) -> int:
     wf.draw(wf.latest_time)
     rng = np.random.default_rng(0)
     names = ("Speech", "Music", "Dog", "Siren", "Vehicle")
-    starts = wf.latest_time - 0.975 - 0.48 * np.arange(40)[::-1]
-    strip.set_data(names, starts, rng.random((40, 5)).astype(np.float32),
+    patches = 15 if late else 40
+    starts = wf.latest_time - 0.975 - 0.48 * np.arange(patches)[::-1]
+    strip.set_data(names, starts, rng.random((patches, 5)).astype(np.float32),
                    np.full(5, 0.3, np.float32), np.zeros(5, bool))
     strip.place(wf.latest_time)
 
@@ -107,7 +115,7 @@ def run(out: str, ticks: int, every: int, vertical: bool) -> int:
             wf.detector_marks.add([(wf.latest_time - 0.2, ("clipping", "dropout")[i % 2])])
         if i % 60 == 30:  # new scores: the strip's cells change
             starts = starts + 0.48
-            strip.set_data(names, starts, rng.random((40, 5)).astype(np.float32),
+            strip.set_data(names, starts, rng.random((patches, 5)).astype(np.float32),
                            np.full(5, 0.3, np.float32), np.zeros(5, bool))
         t += 1.0 / 60
         wf.draw(t)
@@ -123,13 +131,18 @@ def run(out: str, ticks: int, every: int, vertical: bool) -> int:
             views["meters"].update_levels(peak, rms, now, 0, None)
         app.processEvents()
         if (i + 1) % every == 0:
-            _grab(app, widgets, out, i + 1)
+            _grab(app, widgets, out, i + 1, hashes)
     return 0
 
 
 def compare(a: str, b: str) -> int:
     import numpy as np
 
+    if os.path.exists(os.path.join(a, "hashes.txt")):
+        x, y = (open(os.path.join(d, "hashes.txt")).read().split("\n") for d in (a, b))
+        bad = [p.split()[0] for p, q in zip(x, y) if p != q]
+        print(f"{len(x) - 1} pictures (digests), {len(bad)} differ: {' '.join(bad[:10])}")
+        return 1 if bad or len(x) != len(y) else 0
     names = sorted(f for f in os.listdir(a) if f.endswith(".npy"))
     differ = 0
     for name in names:
@@ -148,11 +161,15 @@ def main(argv=None) -> int:
     ap.add_argument("--ticks", type=int, default=240)
     ap.add_argument("--every", type=int, default=20)
     ap.add_argument("--vertical", action="store_true")
+    ap.add_argument("--late", action="store_true",
+                    help="15 patches only: the cells reach the strip's names during the run")
+    ap.add_argument("--hashes", action="store_true",
+                    help="a SHA-1 per picture in OUT/hashes.txt (for --every 1)")
     ap.add_argument("--compare", nargs=2, metavar=("A", "B"))
     ns = ap.parse_args(argv)
     if ns.compare:
         return compare(*ns.compare)
-    return run(ns.out, ns.ticks, ns.every, ns.vertical)
+    return run(ns.out, ns.ticks, ns.every, ns.vertical, ns.late, ns.hashes)
 
 
 if __name__ == "__main__":

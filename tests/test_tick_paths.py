@@ -183,3 +183,46 @@ def test_strip_fewer_cells_at_the_same_place_leave_background(qtbot):
     image = screen()
     assert image.pixel(late, y) == strip.background.rgb()  # the old cell is gone
     assert image.pixel(early, y) == lit
+
+
+def test_strip_names_repainted_only_once_the_cells_reach_them(qtbot):
+    """While the cells do not reach the names (the first seconds of a run), a scroll leaves
+    the names' area alone, and it holds what a whole repaint draws; once the cells slide under
+    the names, the area is repainted at each scroll and shows them."""
+    from PyQt6 import QtCore
+
+    from monitor.gui.activity_strip import PATCH_HOP, ActivityStrip, STRIP_COLOURS
+
+    strip = ActivityStrip(10.0)
+    qtbot.addWidget(strip)
+    strip.resize(800, strip.sizeHint().height())
+    strip.show()
+    qtbot.waitExposed(strip)
+    app = QtGui.QGuiApplication.instance()
+    now = 50.0
+    starts = now - 6.0 + PATCH_HOP * np.arange(12)  # 5.76 s of cells, 6 s ago to now
+    strip.set_data(("Dog",), starts, np.ones((12, 1), np.float32), np.array([0.5], np.float32),
+                   np.array([False]))
+    strip.place(now)
+    qtbot.wait(5)
+    calls = []
+    orig = strip._cells_clear_of
+    strip._cells_clear_of = lambda names, d: calls.append(orig(names, d)) or calls[-1]
+    lit = QtGui.QColor(*[int(c) for c in STRIP_COLOURS[0]]).rgb()
+    t = now
+    while len(calls) < 400 and not (calls and not calls[-1] and calls.count(False) > 20):
+        t += 1 / 60
+        strip.place(t)
+        app.processEvents()
+        names = strip._moving_rects()[1]
+        store = app.primaryScreen().grabWindow(int(strip.winId()), names.x(), names.y(),
+                                               names.width(), names.height()).toImage()
+        fresh = strip.grab(names).toImage().convertToFormat(store.format())
+        if calls and calls[-1]:
+            assert store == fresh, f"names' area stale at t={t:.3f}"
+    assert True in calls and False in calls
+    first_false = calls.index(False)
+    assert all(calls[:first_false]) and not any(calls[first_false:])  # once reached, stays
+    # The cells under the names: their colour in the names' area of the screen.
+    colours = {store.pixel(x, y) for x in range(store.width()) for y in range(store.height())}
+    assert lit in colours

@@ -220,8 +220,9 @@ class ActivityStrip(QtWidgets.QWidget):
 
     def place(self, stream_time: float) -> None:
         """Move the cells so that stream time ``t`` is drawn at ``t - stream_time``: scrolls
-        the pixels on screen by whole pixels and repaints the exposed strip and the names;
-        nothing when the cells have not moved by a pixel."""
+        the pixels on screen by whole pixels and repaints the exposed strip and the names
+        (unless the cells do not reach them yet); nothing when the cells have not moved by a
+        pixel."""
         if stream_time == self._placed_at:
             return
         self._placed_at = stream_time
@@ -246,7 +247,25 @@ class ActivityStrip(QtWidgets.QWidget):
         self.scrolls += 1
         self.scroll(0, -d, moving) if self.orientation == "vertical" else \
             self.scroll(d, 0, moving)
-        self.update(names)
+        if not self._cells_clear_of(names, d):
+            self.update(names)
+
+    def _cells_clear_of(self, names: QtCore.QRect, d: int) -> bool:
+        """Whether the cells stay clear of the names' area (2 px to spare: the scaled image's
+        edge may round a pixel either way) before and after a scroll by ``d`` px: then the
+        area shows only the background and the names, as already on screen, and is not
+        repainted. (Once patches reach it, it changes at each scroll: cells move under the
+        names.)"""
+        if self._qimage is None or not self.labels:
+            return True  # no cells: the background
+        h, w = self._pixels.shape
+        tr = self._cell_transform(self._rect()[0])  # the paint's, for the new position
+        (x0, y0), (x1, y1) = _span(tr, 0.0, 0.0), _span(tr, float(w), float(h))
+        if self.orientation == "vertical":  # the names at the bottom, the oldest cells there
+            bottom = max(y0, y1)
+            return max(bottom, bottom + d) <= names.y() - 2
+        left = min(x0, x1)  # the names at the left, the oldest cells there
+        return min(left, left - d) >= names.x() + names.width() + 2
 
     def _moving_rects(self) -> tuple:
         """(the cells' part that scrolls, the names' part that is repainted at each scroll,

@@ -76,7 +76,6 @@ class ActivityStrip(QtWidgets.QWidget):
         self._q: Optional[int] = None  # the time shift (px, rounded) as on screen
         self._q_key = None
         self._layout = None  # (key, scrolling rect, names rect, length) for place()
-        self._names_reached = None  # the layout (place's key) in which the cells reached the names
         self._rect_kept = None  # (key, plot rect, its length along time)
         self._tr_kept = None  # (key, the cells' transform)
         self._overlay = None  # (key, lines' rects, names' pixmap and where) for the paint
@@ -199,7 +198,6 @@ class ActivityStrip(QtWidgets.QWidget):
 
     def _make_image(self) -> None:
         """The cells over the background as opaque RGB32 pixels, made when the data change."""
-        self._names_reached = None  # new cells: look again
         img = self.image
         if img.size == 0:
             self._qimage = self._pixels = None
@@ -223,8 +221,9 @@ class ActivityStrip(QtWidgets.QWidget):
     def place(self, stream_time: float) -> None:
         """Move the cells so that stream time ``t`` is drawn at ``t - stream_time``: scrolls
         the pixels on screen by whole pixels and repaints the exposed strip and the names
-        (unless the cells do not reach them yet); nothing when the cells have not moved by a
-        pixel."""
+        (drawn over the cells: once patches reach them they change at every scroll; skipping
+        them while the cells do not reach them was tried: no gain, see bench/findings.md);
+        nothing when the cells have not moved by a pixel."""
         if stream_time == self._placed_at:
             return
         self._placed_at = stream_time
@@ -249,32 +248,7 @@ class ActivityStrip(QtWidgets.QWidget):
         self.scrolls += 1
         self.scroll(0, -d, moving) if self.orientation == "vertical" else \
             self.scroll(d, 0, moving)
-        if not self._cells_clear_of(names, d):
-            self.update(names)
-
-    def _cells_clear_of(self, names: QtCore.QRect, d: int) -> bool:
-        """Whether the cells stay clear of the names' area (2 px to spare: the scaled image's
-        edge may round a pixel either way) before and after a scroll by ``d`` px: then the
-        area shows only the background and the names, as already on screen, and is not
-        repainted. (Once patches reach it, it changes at each scroll: cells move under the
-        names.)"""
-        if self._qimage is None or not self.labels:
-            return True  # no cells: the background
-        if self._names_reached is not None and self._names_reached == self._q_key:
-            return False  # reached in this layout and image: no more looking (the usual case)
-        h, w = self._pixels.shape
-        tr = self._cell_transform(self._rect()[0])  # the paint's, for the new position
-        (x0, y0), (x1, y1) = _span(tr, 0.0, 0.0), _span(tr, float(w), float(h))
-        if self.orientation == "vertical":  # the names at the bottom, the oldest cells there
-            bottom = max(y0, y1)
-            clear = max(bottom, bottom + d) <= names.y() - 2
-        else:
-            left = min(x0, x1)  # the names at the left, the oldest cells there
-            clear = min(left, left - d) >= names.x() + names.width() + 2
-        if not clear:
-            # Until the image or the layout changes (a repaint is never wrong, only a skip).
-            self._names_reached = self._q_key
-        return clear
+        self.update(names)
 
     def _moving_rects(self) -> tuple:
         """(the cells' part that scrolls, the names' part that is repainted at each scroll,

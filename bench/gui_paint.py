@@ -83,6 +83,12 @@ def main(argv=None) -> int:
                       (waterfall.Waterfall, "draw"), (spectrum.SpectrumView, "update_frame"),
                       (scope.ScopeView, "update_scope"), (meters.LevelMeters, "update_levels")):
         time_calls(timers, cls, name, f"  {cls.__name__}.{name}")
+    # Inside those: the strip's placing and both scrolls (QWidget.scroll: the backing store's
+    # pixels moved, qt_scrollRectInImage, which grows with the picture's area).
+    for cls, name in ((activity_strip.ActivityStrip, "place"),
+                      (activity_strip.ActivityStrip, "scroll"),
+                      (waterfall_canvas.WaterfallCanvas, "scroll")):
+        time_calls(timers, cls, name, f"    {cls.__name__}.{name}")
     one_blas_thread()
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([sys.argv[0]])
     source = {"device": "pulse", "samplerate": 48000} if ns.pulse else {"generator": ns.generator}

@@ -210,6 +210,7 @@ class ActivityStrip(QtWidgets.QWidget):
         h, w = self._pixels.shape
         self._qimage = QtGui.QImage(sip.voidptr(self._pixels.ctypes.data), w, h,
                                     self._pixels.strides[0], QtGui.QImage.Format.Format_RGB32)
+        self._image_rect = QtCore.QRectF(0, 0, w, h)  # the image in cell coordinates
 
     def cell_times(self) -> np.ndarray:
         """Stream time (s) of the left (earliest) edge of each image column."""
@@ -219,7 +220,9 @@ class ActivityStrip(QtWidgets.QWidget):
 
     def place(self, stream_time: float) -> None:
         """Move the cells so that stream time ``t`` is drawn at ``t - stream_time``: scrolls
-        the pixels on screen by whole pixels and repaints the exposed strip and the names;
+        the pixels on screen by whole pixels and repaints the exposed strip and the names
+        (drawn over the cells: once patches reach them they change at every scroll; skipping
+        them while the cells do not reach them was tried: no gain, see bench/findings.md);
         nothing when the cells have not moved by a pixel."""
         if stream_time == self._placed_at:
             return
@@ -318,8 +321,12 @@ class ActivityStrip(QtWidgets.QWidget):
         tick's paint asks for it once more)."""
         span = self.span()
         shift_px = self._shift(span)
-        key = (r.x(), r.y(), r.width(), r.height(), span, shift_px, self.grid_start,
-               len(self.labels), self.orientation)
+        # The plot rect's own layout key stands for its four numbers (it is made from it;
+        # four sip calls fewer per paint), when ``r`` is the kept one.
+        kept = self._rect_kept
+        where = kept[0] if kept is not None and r is kept[1] else (r.x(), r.y(), r.width(),
+                                                                    r.height())
+        key = (where, span, shift_px, self.grid_start, len(self.labels), self.orientation)
         if self._tr_kept is not None and self._tr_kept[0] == key:
             return self._tr_kept[1]
         n = max(1, len(self.labels))
@@ -335,7 +342,7 @@ class ActivityStrip(QtWidgets.QWidget):
             ky = r.height() / n
             tr = QtGui.QTransform(PATCH_HOP * k, 0.0, 0.0, -ky,
                                   r.x() + r.width() * (1 + t0 / span), r.y() + r.height())
-        self._tr_kept = (key, tr)
+        self._tr_kept = (key, tr, None)
         return tr
 
     # -- painting -------------------------------------------------------------------------------
@@ -343,7 +350,7 @@ class ActivityStrip(QtWidgets.QWidget):
         self.paints += 1
         p = QtGui.QPainter(self)
         area = event.rect()
-        r = self.plot_rect()
+        r = self._rect()[0]  # the kept one (read only here): plot_rect() returns a copy
         n = len(self.labels)
         brushes = self._brushes()
         tr = self._cell_transform(r) if self._qimage is not None and n else None
@@ -351,10 +358,9 @@ class ActivityStrip(QtWidgets.QWidget):
             p.fillRect(gap, brushes[0])
         if tr is not None:
             p.save()
-            p.setClipRect(r, QtCore.Qt.ClipOperation.IntersectClip)
+            p.setClipRect(r, _INTERSECT)
             p.setTransform(tr)
-            h, w = self._pixels.shape
-            p.drawImage(QtCore.QRectF(0, 0, w, h), self._qimage)
+            p.drawImage(self._image_rect, self._qimage)
             p.restore()
         if n:
             lines, at, names = self._overlay_for(r)
@@ -382,8 +388,14 @@ class ActivityStrip(QtWidgets.QWidget):
         if tr is None:
             return [area]
         h, w = self._pixels.shape
-        (x0, y0), (x1, y1) = _span(tr, 0.0, 0.0), _span(tr, float(w), float(h))
-        ix0, ix1, iy0, iy1 = min(x0, x1), max(x0, x1), min(y0, y1), max(y0, y1)
+        kept = self._tr_kept
+        if kept is not None and kept[1] is tr and kept[2] is not None and kept[2][0] == (w, h):
+            ix0, ix1, iy0, iy1 = kept[2][1]  # the image's bounds, per transform and size
+        else:
+            (x0, y0), (x1, y1) = _span(tr, 0.0, 0.0), _span(tr, float(w), float(h))
+            ix0, ix1, iy0, iy1 = min(x0, x1), max(x0, x1), min(y0, y1), max(y0, y1)
+            if kept is not None and kept[1] is tr:
+                self._tr_kept = (kept[0], tr, ((w, h), (ix0, ix1, iy0, iy1)))
         ax0, ay0 = area.x(), area.y()
         ax1, ay1 = ax0 + area.width(), ay0 + area.height()
         rx0, ry0 = r.x(), r.y()
@@ -413,8 +425,10 @@ class ActivityStrip(QtWidgets.QWidget):
         the names' area is repainted, and 2-px lines drawn by the pen (its stroker) and five
         name pixmaps cost 0.15 of the paint's 0.25 ms (python -m bench.gui_paint)."""
         vertical = self.orientation == "vertical"
-        key = (r.x(), r.y(), r.width(), r.height(), vertical, len(self._lines),
-               self._names_key())
+        kept = self._rect_kept
+        where = kept[0] if kept is not None and r is kept[1] else (r.x(), r.y(), r.width(),
+                                                                    r.height())
+        key = (where, vertical, len(self._lines), self._names_key())
         if self._overlay is not None and self._overlay[0] == key:
             return self._overlay[1:]
         n = len(self.labels)
@@ -511,6 +525,9 @@ def _alpha(image: QtGui.QImage) -> np.ndarray:
     ptr.setsize(image.sizeInBytes())
     pixels = np.frombuffer(ptr, np.uint32).reshape(image.height(), image.bytesPerLine() // 4)
     return (pixels[:, :image.width()] >> 24).astype(np.uint8)
+
+
+_INTERSECT = QtCore.Qt.ClipOperation.IntersectClip  # looked up once (sip's enum attributes)
 
 
 def _span(tr: QtGui.QTransform, x: float, y: float) -> tuple[float, float]:

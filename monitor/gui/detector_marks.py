@@ -181,6 +181,12 @@ class DetectorMarks:
         start = end_time - width * column_seconds  # time of the picture's left edge
         if prune:
             self._live_end = end_time
+        if not self._times.size and not self._stale:
+            # No mark (the usual case): the same state as below without its six numpy calls
+            # on empty arrays (DetectorMarks.place ~0.08 ms at each new column in the window).
+            self._pos = QtCore.QPointF((self._origin - start) / column_seconds, 0.0)
+            self.setVisible(False)
+            return
         keep = self._times >= start
         if prune and self._times.size:
             # Marks that left the picture are clipped by the view at once, and forgotten in

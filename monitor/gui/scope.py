@@ -29,6 +29,7 @@ class ScopeView(PlotCanvas):
         self._last: Optional[np.ndarray] = None
         self._x: Optional[np.ndarray] = None
         self._step: Optional[tuple] = None
+        self._y: Optional[np.ndarray] = None  # the envelope's kept y (the curve's)
         self.set_label("bottom", "time (ms)")
         pad = 2.0 * Y_PADDING
         self.set_y_range(-1.0 - pad, 1.0 + pad)
@@ -56,9 +57,13 @@ class ScopeView(PlotCanvas):
         n = samples.size // step
         if step > 1:
             groups = samples[samples.size - n * step:].reshape(n, step)
-            y = np.empty(2 * n, dtype=np.float32)
-            y[0::2] = groups.min(axis=1)
-            y[1::2] = groups.max(axis=1)
+            # Into a kept array, by the ufuncs themselves (min()/max() go through numpy's
+            # Python wrappers and make two temporaries): the same values.
+            y = self._y if self._y is not None and self._y.size == 2 * n else \
+                np.empty(2 * n, dtype=np.float32)
+            self._y = y
+            np.minimum.reduce(groups, axis=1, out=y[0::2])
+            np.maximum.reduce(groups, axis=1, out=y[1::2])
         else:
             y = samples
         key = (y.size, step, samplerate, samples.size)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import math
 from typing import Optional
 
@@ -76,6 +77,37 @@ def auto_range(held: np.ndarray) -> tuple[float, float]:
     return ceil - 100.0, ceil
 
 
+def auto_range_into(held: np.ndarray) -> tuple[float, float]:
+    """:func:`auto_range` with the maximum taken by the ufunc itself (``held.max()`` goes
+    through numpy's Python wrappers; the same value): for the spectrum's every frame."""
+    top = float(np.maximum.reduce(held)) if held.size else 0.0
+    if not math.isfinite(top):
+        return auto_range(held)
+    ceil = min(20.0, max(-60.0, math.ceil((top + 6.0) / 10.0) * 10.0))
+    return ceil - 100.0, ceil
+
+
+class RowLookup:
+    """``rows.row_of(hz)`` for a scalar ``hz`` by a bisection of the row edges (Hz) kept per
+    rows: the same row, in Python numbers. ``row_of`` (numpy on one value: ``hz_to_mel``,
+    ``clip``, ``floor``) was a third of the spectrum's update; near an edge (within 1e-9 of
+    it, where the inverse mapping's rounding decides) it is asked itself."""
+
+    def __init__(self, rows: FrequencyRows) -> None:
+        self.rows = rows
+        self._edges = [float(e) for e in rows.hz_at(np.arange(rows.n_rows + 1))]
+
+    def row_of(self, hz: float) -> int:
+        edges = self._edges
+        k = bisect.bisect_right(edges, hz) - 1
+        if 0 <= k < len(edges) - 1:
+            lo, hi = edges[k], edges[k + 1]
+            margin = 1e-9 * max(abs(lo), abs(hi), 1e-300)
+            if lo + margin < hz < hi - margin:
+                return k
+        return self.rows.row_of(hz)
+
+
 def _format_hz(hz: float) -> str:
     return f"{hz:.0f} Hz" if hz < 1000 else f"{hz / 1000:.3f} kHz"
 
@@ -99,17 +131,21 @@ class PeakHold:
 
     def update(self, current: np.ndarray, now: float) -> np.ndarray:
         """Feed the current values at time ``now`` (s); return the held values (the same
-        array each call, updated in place: five numpy calls instead of eight new arrays)."""
+        array each call, updated in place into kept masks: no new array per call)."""
         current = np.asarray(current, dtype=np.float32)
         if self.values is None or self.values.shape != current.shape:
             self.values = current.copy()
             self._since = np.full(current.shape, now)
+            self._age = np.empty(current.shape)
+            self._old = np.empty(current.shape, bool)
+            self._higher = np.empty(current.shape, bool)
         else:
             dt = max(0.0, now - self._now)
             values = self.values
-            np.subtract(values, np.float32(self.decay * dt), out=values,
-                        where=(now - self._since) > self.hold)
-            higher = current >= values
+            np.subtract(now, self._since, out=self._age)
+            np.greater(self._age, self.hold, out=self._old)
+            np.subtract(values, np.float32(self.decay * dt), out=values, where=self._old)
+            higher = np.greater_equal(current, values, out=self._higher)
             np.copyto(values, current, where=higher)
             np.copyto(self._since, now, where=higher)
         self._now = now
@@ -140,6 +176,7 @@ class SpectrumView(PlotCanvas):
         self.level_range: tuple[float, float] = (-100.0, 0.0)
         self.peak: Optional[tuple[float, float]] = None  # (Hz, dBFS) of the newest frame
         self._values: Optional[np.ndarray] = None
+        self._buffers: dict[str, np.ndarray] = {}
         self._title_time = -math.inf
         self.rows: Optional[FrequencyRows] = None
         self.peak_hold = PeakHold(settings.peak_hold)
@@ -163,6 +200,7 @@ class SpectrumView(PlotCanvas):
         if rows is self.rows:
             return
         self.rows = rows
+        self._row_lookup = RowLookup(rows)
         self._x = np.arange(rows.n_rows, dtype=np.float64) + 0.5
         spacing = LABEL_SPACING_PX["bottom"]
 
@@ -198,9 +236,11 @@ class SpectrumView(PlotCanvas):
             return
         self._values = values
         floor = min(self.level_range[0], self.settings.db_floor) - 10  # -inf never reaches Qt
-        shown = np.maximum(values, floor)
+        # Into kept arrays (the curves keep them as their y; a paint reads them after this).
+        shown = np.maximum(values, floor, out=self._buffer("shown", values))
         if recent_max is not None and recent_max.shape == values.shape:
-            held = self.peak_hold.update(np.maximum(recent_max, floor), now)
+            held = self.peak_hold.update(
+                np.maximum(recent_max, floor, out=self._buffer("recent", recent_max)), now)
         else:
             held = self.peak_hold.update(shown, now)
         if not drawn_on_screen(self):
@@ -208,15 +248,22 @@ class SpectrumView(PlotCanvas):
         self.curve.setData(self._x, shown)
         self.hold_curve.setData(self._x, held)
         if peak_hz is not None and math.isfinite(peak_hz) and peak_hz > 0:
-            self.peak = (float(peak_hz), float(values[self.rows.row_of(peak_hz)]))
+            self.peak = (float(peak_hz), float(values[self._row_lookup.row_of(peak_hz)]))
         else:
             self.peak = peak_of(values, self.rows)
         if self.range_mode == "auto":
-            self._set_level_range(auto_range(held))
+            self._set_level_range(auto_range_into(held))
         if now - self._title_time >= PEAK_TITLE_SECONDS:
             self._title_time = now
             self._show_peak()
         self.update_plot()
+
+    def _buffer(self, name: str, like: np.ndarray) -> np.ndarray:
+        """A kept array of ``like``'s shape and dtype (``np.maximum(like, float)``'s result)."""
+        buf = self._buffers.get(name)
+        if buf is None or buf.shape != like.shape or buf.dtype != like.dtype:
+            buf = self._buffers[name] = np.empty(like.shape, np.result_type(like, 1.0))
+        return buf
 
     def set_ui_scale(self, scale: float) -> None:
         """Line widths and fonts at UI ``scale``, the colours in force."""

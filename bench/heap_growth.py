@@ -25,11 +25,12 @@ from __future__ import annotations
 
 import csv
 import os
-import re
 import subprocess
 import sys
 import tempfile
 import time
+
+from bench.memory_map import rollup
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ISSUE_ARGS = ("--n-fft", "4096", "--hop", "1024", "--scale", "mel", "--history", "10")
@@ -88,17 +89,6 @@ sys.argv = ["main.py"] + sys.argv[1:]
 from monitor.cli import main
 sys.exit(main())
 """
-
-
-def rollup(pid: int) -> dict:
-    """``{field: kB}`` of ``/proc/PID/smaps_rollup``."""
-    out = {}
-    with open(f"/proc/{pid}/smaps_rollup") as f:
-        for line in f:
-            m = re.match(r"(\w+):\s+(\d+) kB", line)
-            if m:
-                out[m.group(1)] = int(m.group(2))
-    return out
 
 
 def slope(series: list, since: float) -> float:

@@ -40,7 +40,7 @@ def run(quick: bool = False, log=print, seconds: float = SECONDS) -> tuple[list[
     series = [(t, b / 2 ** 20) for t, b in r.rss]
     after = [(t, m) for t, m in series if t >= WARMUP]
     # From FILLED s on: until then RSS rises by design while the histories fill.
-    start = min(FILLED, seconds / 2)  # a --quick run is shorter than the fill
+    start = FILLED if seconds >= FILLED + 300 else seconds / 2  # --quick: shorter than the fill
     filled = [(t, m) for t, m in after if t >= start] or after
     growth = after[-1][1] - filled[0][1]
     half = [(t, m) for t, m in after if t >= max(start, seconds / 2)]

@@ -150,8 +150,9 @@ class AnalysisWorker(Restartable):
         self._thread.start()
 
     def set_idle(self, idle: bool, seconds: Optional[float] = None, consumers: bool = False) -> None:
-        """Pass every ``seconds`` (default :data:`IDLE_SECONDS`) instead of at every frame while nothing is drawn
-        (the window paused or minimised); any thread, cheap enough to call every tick.
+        """Pass every ``seconds`` (default :data:`IDLE_SECONDS`) instead of at every frame
+        while nothing is drawn (the window paused or minimised); any thread, cheap enough to
+        call every tick.
 
         Everything is still analysed, every batch made and every consumer fed (events, levels,
         pre-roll and recording do not depend on it), in fewer, larger passes: a pass costs

@@ -8,13 +8,15 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+import math  # noqa: E402
+
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from PyQt6 import QtGui  # noqa: E402
 
 from monitor.dsp.features import AnalysisParams, FeatureExtractor  # noqa: E402
 from monitor.dsp.frequency_rows import FrequencyRows  # noqa: E402
-from monitor.gui.spectrum import PeakHold, RowLookup, SpectrumView, auto_range, auto_range_into  # noqa: E402
+from monitor.gui.spectrum import PeakHold, RowLookup, SpectrumView, auto_range  # noqa: E402
 from monitor.gui.theme import apply_theme  # noqa: E402
 from monitor.gui.waterfall import Waterfall  # noqa: E402
 from monitor.settings import Settings  # noqa: E402
@@ -68,7 +70,17 @@ def test_peak_hold_in_place_and_auto_range_match_the_plain_ones():
     assert held is hold.values  # updated in place
     for held in (frames[0], frames[0] + 40, np.full(3, -np.inf, np.float32),
                  np.array([np.nan, -20.0], np.float32)):
-        assert auto_range_into(held) == auto_range(held)
+        assert auto_range(held) == _reference_range(held)
+
+
+def _reference_range(held: np.ndarray) -> tuple:
+    """auto_range as it was, through ``held.max()``."""
+    top = float(held.max()) if held.size else 0.0
+    if not math.isfinite(top):
+        finite = held[np.isfinite(held)]
+        top = float(finite.max()) if finite.size else 0.0
+    ceil = min(20.0, max(-60.0, math.ceil((top + 6.0) / 10.0) * 10.0))
+    return ceil - 100.0, ceil
 
 
 def _frames(n: int) -> tuple:

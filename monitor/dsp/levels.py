@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-__all__ = ["frame_levels", "frame_squares", "peak_frequency", "peak_frequency_db", "Normalizer", "limit_samples", "mix_to_mono",
+__all__ = ["frame_levels", "frame_squares", "peak_frequency_db", "Normalizer", "limit_samples", "mix_to_mono",
            "SAMPLE_LIMIT", "WeightedRMS"]
 
 _NEIGHBOURS = np.array([-1, 0, 1])
@@ -125,61 +125,17 @@ def _dbfs(amplitude: float, amin: float = 1e-5) -> float:
     return 20.0 * math.log10(max(amplitude, amin))
 
 
-def peak_frequency(power: np.ndarray, samplerate: float, n_fft: int) -> np.ndarray:
-    """Frequency (Hz) of the strongest bin of each power spectrum row.
+def peak_frequency_db(power_db: np.ndarray, samplerate: float, n_fft: int) -> np.ndarray:
+    """Frequency (Hz) of the strongest bin of each row of power spectra in dB (``10·log10``
+    of power; frames × bins, as :class:`~monitor.dsp.features.FeatureBatch` carries them).
 
     Refined by a parabola through the log power of the peak bin and its neighbours, which
-    locates a windowed sinusoid to a small fraction of a bin.
-    """
-    n = power.shape[0]
-    if n == 0:
-        return np.zeros(0, dtype=np.float32)
-    if n == 1:
-        return _peak_frequency_one(power[0], samplerate, n_fft)
-    # Array methods and plain ufuncs: this runs for every hop-sized block, where the Python
-    # wrappers of np.argmax/np.clip/np.errstate cost more than the arithmetic.
-    k = power.argmax(axis=1)
-    inner = np.minimum(np.maximum(k, 1), power.shape[1] - 2)
-    # The peak bin and its neighbours of every row in one gather (row-major flat indices).
-    flat = np.ascontiguousarray(power).ravel()
-    index = (np.arange(n) * power.shape[1] + inner)[:, None] + _NEIGHBOURS
-    a, b, c = np.log(np.maximum(flat[index], 1e-30)).T
-    denom = a - 2 * b + c
-    curved = denom < 0  # only a parabola opening downwards has a peak to refine
-    delta = 0.5 * (a - c) / np.where(curved, denom, np.float32(-1.0))
-    delta = np.minimum(np.maximum(delta, -0.5), 0.5)
-    delta = np.where(curved & (k == inner), delta, 0.0)
-    return ((k + delta) * samplerate / n_fft).astype(np.float32)
-
-
-def _peak_frequency_one(row: np.ndarray, samplerate: float, n_fft: int) -> np.ndarray:
-    """:func:`peak_frequency` of one spectrum, bit for bit, in a third of the time.
-
-    Live, nearly every batch is one frame, where the vectorised version's ~30 array calls
-    cost as much as the FFT. Same operations in the same precision: the log of the three
-    float32 bins (the same ufunc loop), float32 scalar arithmetic for the parabola, float64
-    for the frequency, rounded to float32 at the end.
-    """
-    k = int(row.argmax())
-    inner = min(max(k, 1), row.shape[0] - 2)
-    delta = 0.0
-    if k == inner:
-        a, b, c = np.log(np.maximum(row[inner - 1:inner + 2], 1e-30))
-        denom = a - 2 * b + c
-        if denom < 0:  # only a parabola opening downwards has a peak to refine
-            delta = float(min(max(0.5 * (a - c) / denom, -0.5), 0.5))
-    return np.array([(k + delta) * samplerate / n_fft], dtype=np.float32)
-
-
-def peak_frequency_db(power_db: np.ndarray, samplerate: float, n_fft: int) -> np.ndarray:
-    """:func:`peak_frequency` of power spectra already in dB (rows, ``10·log10`` of power).
-
-    The parabola through the log power of the peak bin and its neighbours is the same in dB
-    (its vertex does not depend on the log's scale), so the spectra's own dB rows serve and no
-    second logarithm is taken. Arithmetic in float64 on the float32 dB values: the one-row
-    path (Python floats, ~10k instructions against ~43k for :func:`peak_frequency`, valgrind)
-    and the vectorised one do the same IEEE operations in the same order, so equal bit for bit.
-    Differs from :func:`peak_frequency` by the float32 rounding of the dB values (~1e-6 bin).
+    locates a windowed sinusoid to a small fraction of a bin; its vertex does not depend on the
+    log's scale, so the spectra's own dB rows serve and no second logarithm is taken.
+    Arithmetic in float64 on the float32 dB values: the one-row path (Python floats, ~10k
+    instructions against ~43k for the former power-domain version, valgrind; live, nearly
+    every batch is one frame) and the vectorised one do the same IEEE operations in the same
+    order, so they are equal bit for bit.
     """
     n = power_db.shape[0]
     if n == 1:

@@ -69,20 +69,11 @@ def auto_range(held: np.ndarray) -> tuple[float, float]:
     """A level range (dBFS) for the spectrum that shows ``held`` (the peak hold): the
     ceiling 6–16 dB over the highest peak on a 10-dB grid, 100 dB deep (the grid keeps it
     from moving with every frame)."""
-    top = float(held.max()) if held.size else 0.0
+    # The ufunc itself, every frame: held.max() goes through numpy's Python wrappers.
+    top = float(np.maximum.reduce(held)) if held.size else 0.0
     if not math.isfinite(top):  # the spectrum floors its rows: only other callers get here
         finite = held[np.isfinite(held)]
         top = float(finite.max()) if finite.size else 0.0
-    ceil = min(20.0, max(-60.0, math.ceil((top + 6.0) / 10.0) * 10.0))
-    return ceil - 100.0, ceil
-
-
-def auto_range_into(held: np.ndarray) -> tuple[float, float]:
-    """:func:`auto_range` with the maximum taken by the ufunc itself (``held.max()`` goes
-    through numpy's Python wrappers; the same value): for the spectrum's every frame."""
-    top = float(np.maximum.reduce(held)) if held.size else 0.0
-    if not math.isfinite(top):
-        return auto_range(held)
     ceil = min(20.0, max(-60.0, math.ceil((top + 6.0) / 10.0) * 10.0))
     return ceil - 100.0, ceil
 
@@ -252,7 +243,7 @@ class SpectrumView(PlotCanvas):
         else:
             self.peak = peak_of(values, self.rows)
         if self.range_mode == "auto":
-            self._set_level_range(auto_range_into(held))
+            self._set_level_range(auto_range(held))
         if now - self._title_time >= PEAK_TITLE_SECONDS:
             self._title_time = now
             self._show_peak()

@@ -62,18 +62,10 @@ def run(out: str, ticks: int, every: int, vertical: bool, late: bool = False,
     params = AnalysisParams.from_settings(settings, 48000)
 
     # The waterfall and the strip, as bench.waterfall_ticks --strip.
+    from bench.waterfall_ticks import waterfall_with_strip
+
     wf = Waterfall(settings, params)
-    top = QtWidgets.QWidget()
-    layout = QtWidgets.QVBoxLayout(top)
-    layout.setContentsMargins(0, 0, 0, 0)
-    layout.setSpacing(0)
-    strip = ActivityStrip(settings.history)
-    strip.span_source = lambda: wf.time_span
-    layout.addWidget(wf, 1)
-    layout.addWidget(strip)
-    if vertical:
-        strip.set_orientation("vertical", axis_px=0)
-    top.resize(1000, 480 + strip.height())
+    top, strip = waterfall_with_strip(wf, ActivityStrip(settings.history), vertical)
     top.show()
     ex, gen = FeatureExtractor(params), GeneratorSource("sweep:200-8000:3", 48000)
     batches = [ex.process(gen.render(2048)[:, 0]) for _ in range(200 + ticks // 3 + 1)]

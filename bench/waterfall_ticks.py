@@ -18,6 +18,24 @@ import os
 import sys
 
 
+
+def waterfall_with_strip(wf, strip, vertical: bool = False):
+    """``wf`` over ``strip`` (the activity strip, following the waterfall's span) in one
+    1000-px-wide widget, as the window stacks them; returns (that widget, strip)."""
+    from PyQt6 import QtWidgets
+
+    top = QtWidgets.QWidget()
+    layout = QtWidgets.QVBoxLayout(top)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.setSpacing(0)
+    strip.span_source = lambda: wf.time_span
+    layout.addWidget(wf, 1)
+    layout.addWidget(strip)
+    if vertical:
+        strip.set_orientation("vertical", axis_px=0)
+    top.resize(1000, 480 + strip.height())
+    return top, strip
+
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     with_strip = "--strip" in argv
@@ -43,15 +61,7 @@ def main(argv=None) -> int:
 
         from monitor.gui.activity_strip import ActivityStrip
 
-        top = QtWidgets.QWidget()
-        layout = QtWidgets.QVBoxLayout(top)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(0)
-        strip = ActivityStrip(settings.history)
-        strip.span_source = lambda: wf.time_span
-        layout.addWidget(wf, 1)
-        layout.addWidget(strip)
-        top.resize(1000, 480 + strip.height())
+        top, strip = waterfall_with_strip(wf, ActivityStrip(settings.history))
         top.show()
     else:
         wf.resize(1000, 480)
